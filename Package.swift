@@ -1,0 +1,75 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// RadStream: a daemon and command-line tool for the stream of chest X-ray studies.
+// Modules are split by concern; C libraries sit behind thin system-library or shim targets.
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "RadStream",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "radstream", targets: ["RadStreamCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    ],
+    targets: [
+        // C libraries: system-library targets found through pkg-config, and two thin shims
+        // for what Swift cannot call directly (setjmp error handling, DCMTK's C++ API).
+        .systemLibrary(name: "CKafka", path: "Sources/C/CKafka", pkgConfig: "rdkafka",
+                       providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CPostgres", path: "Sources/C/CPostgres", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/C/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "CImageCodecs", path: "Sources/C/CImageCodecs",
+                linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+        .target(name: "CDicom", path: "Sources/C/CDicom",
+                linkerSettings: ["dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmdata",
+                                 "ijg8", "ijg12", "ijg16", "dcmtkcharls", "oflog", "ofstd"]
+                    .map { .linkedLibrary($0) }),
+
+        // The SQL migrations and event JSON Schemas of schemas/, bundled with the binary.
+        .target(name: "Schemas", path: "schemas", exclude: ["asyncapi.yaml"],
+                resources: [.copy("migrations"), .copy("events")]),
+
+        // Domain modules.
+        .target(name: "Reports", swiftSettings: strict),
+        .target(name: "Imaging", dependencies: ["CImageCodecs", "CDicom"], swiftSettings: strict),
+        .target(name: "Events", dependencies: ["Reports", "Imaging"], swiftSettings: strict),
+        .target(name: "Kafka", dependencies: ["CKafka", .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
+        .target(name: "Postgres", dependencies: ["CPostgres", .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
+        .target(name: "Pipeline",
+                dependencies: [
+                    "Events", "Kafka", "Postgres", "Reports", "Imaging", "Schemas",
+                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "Metrics", package: "swift-metrics"),
+                    .product(name: "Prometheus", package: "swift-prometheus"),
+                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                    .product(name: "Hummingbird", package: "hummingbird"),
+                ],
+                swiftSettings: strict),
+        .executableTarget(
+            name: "RadStreamCLI",
+            dependencies: [
+                "Pipeline", "Events", "Kafka", "Postgres", "Reports", "Imaging",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
+
+        .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "EventsTests", dependencies: ["Events", "Schemas"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka", "Postgres"]),
+    ]
+)

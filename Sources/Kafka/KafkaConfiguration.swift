@@ -1,0 +1,29 @@
+import CKafka
+
+/// librdkafka properties (`bootstrap.servers`, `group.id`, …) as a dictionary, turned into an
+/// `rd_kafka_conf_t` only at the moment a client is created.
+public struct KafkaConfiguration: Sendable {
+    public var properties: [String: String]
+
+    public init(_ properties: [String: String] = [:]) {
+        self.properties = properties
+    }
+
+    public subscript(key: String) -> String? {
+        get { properties[key] }
+        set { properties[key] = newValue }
+    }
+
+    /// A new conf object, owned by the caller until `rd_kafka_new` succeeds with it.
+    func makeConf() throws(KafkaError) -> OpaquePointer {
+        guard let conf = rd_kafka_conf_new() else { throw KafkaError("rd_kafka_conf_new failed") }
+        var errorText = [CChar](repeating: 0, count: 512)
+        for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
+            if rd_kafka_conf_set(conf, key, value, &errorText, errorText.count) != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                throw KafkaError("configuration \(key)=\(value): \(String(cString: errorText))")
+            }
+        }
+        return conf
+    }
+}

@@ -1,0 +1,118 @@
+import CKafka
+
+/// Told when the group gives this consumer partitions or takes them away. Runs on the thread that
+/// polls, inside `poll`, so it may finish in-flight work before partitions leave.
+public protocol RebalanceHandler: AnyObject {
+    /// The offset to resume each partition at; a partition left out starts at the group's
+    /// committed offset, or the earliest one.
+    func partitionsAssigned(_ partitions: [TopicPartition]) -> [TopicPartition: Int64]
+    func partitionsRevoked(_ partitions: [TopicPartition])
+}
+
+public enum PollResult {
+    case message(KafkaMessage)
+    case error(KafkaError)
+}
+
+/// A group member. Not thread-safe by design: one thread owns it, polls it and commits through it.
+public final class KafkaConsumer {
+    private let client: KafkaClient
+    private let rebalance: RebalanceBox
+
+    public init(configuration: KafkaConfiguration, handler: (any RebalanceHandler)?) throws(KafkaError) {
+        var configuration = configuration
+        // Offsets are stored by RadStream (in PostgreSQL) and committed to Kafka only for lag
+        // monitoring, explicitly, after each batch.
+        configuration["enable.auto.commit"] = "false"
+        configuration["enable.auto.offset.store"] = "false"
+        if configuration["auto.offset.reset"] == nil { configuration["auto.offset.reset"] = "earliest" }
+        let conf = try configuration.makeConf()
+        let box = RebalanceBox(handler: handler)
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(box).toOpaque())
+        rd_kafka_conf_set_rebalance_cb(conf) { handle, code, partitions, opaque in
+            guard let handle, let opaque else { return }
+            Unmanaged<RebalanceBox>.fromOpaque(opaque).takeUnretainedValue().rebalance(handle, code, partitions)
+        }
+        client = try KafkaClient(type: RD_KAFKA_CONSUMER, conf: conf)
+        rebalance = box
+        rd_kafka_poll_set_consumer(client.handle)
+    }
+
+    public func subscribe(_ topics: [String]) throws(KafkaError) {
+        let list = PartitionList(topics.map { TopicPartition($0, RD_KAFKA_PARTITION_UA) })
+        let code = rd_kafka_subscribe(client.handle, list.pointer)
+        if code != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(code, context: "subscribe") }
+    }
+
+    /// The next record, an error the application should know of, or nil when none came in time.
+    public func poll(timeout: Duration) -> PollResult? {
+        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        guard let message = rd_kafka_consumer_poll(client.handle, milliseconds) else { return nil }
+        defer { rd_kafka_message_destroy(message) }
+        let code = message.pointee.err
+        if code == RD_KAFKA_RESP_ERR_NO_ERROR { return .message(KafkaMessage(copying: message)) }
+        if code == RD_KAFKA_RESP_ERR__PARTITION_EOF { return nil }
+        return .error(KafkaError(code, context: "consume"))
+    }
+
+    /// Commits the next offsets to read, asynchronously; Kafka's copy only feeds lag monitoring.
+    public func commit(_ offsets: [TopicPartition: Int64]) {
+        guard !offsets.isEmpty else { return }
+        let list = PartitionList(Array(offsets.keys))
+        list.setOffsets(offsets)
+        _ = rd_kafka_commit(client.handle, list.pointer, 1)
+    }
+
+    /// Records between this consumer's position and the end of each assigned partition.
+    public func lag() -> [TopicPartition: Int64] {
+        var assigned: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(client.handle, &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR, let assigned else { return [:] }
+        let list = PartitionList(adopting: assigned)
+        _ = rd_kafka_position(client.handle, list.pointer)
+        var lags: [TopicPartition: Int64] = [:]
+        for (partition, position) in list.offsets() {
+            var low: Int64 = 0, high: Int64 = 0
+            guard rd_kafka_get_watermark_offsets(client.handle, partition.topic, partition.partition, &low, &high)
+                    == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { continue }
+            lags[partition] = max(0, high - (position >= 0 ? position : low))
+        }
+        return lags
+    }
+
+    public var assignment: [TopicPartition] {
+        var assigned: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(client.handle, &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR, let assigned else { return [] }
+        return PartitionList(adopting: assigned).partitions()
+    }
+
+    /// Leaves the group (the revoke handler runs first), so partitions move on at once.
+    public func close() {
+        _ = rd_kafka_consumer_close(client.handle)
+    }
+}
+
+/// Bridges librdkafka's rebalance callback to the handler; retained by the consumer.
+private final class RebalanceBox {
+    weak var handler: (any RebalanceHandler)?
+
+    init(handler: (any RebalanceHandler)?) {
+        self.handler = handler
+    }
+
+    func rebalance(_ handle: OpaquePointer, _ code: rd_kafka_resp_err_t,
+                   _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
+        let list = partitions.map(PartitionList.init(borrowing:))
+        switch code {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            if let list, let handler {
+                list.setOffsets(handler.partitionsAssigned(list.partitions()))
+            }
+            rd_kafka_assign(handle, partitions)
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            if let list { handler?.partitionsRevoked(list.partitions()) }
+            rd_kafka_assign(handle, nil)
+        default:
+            rd_kafka_assign(handle, nil)
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import CKafka
+import Foundation
+
+/// Publishes records. Messages are keyed (the study id) and spread over partitions with the
+/// Java client's murmur2 partitioner, so that every client puts a study on the same partition.
+///
+/// `@unchecked Sendable`: librdkafka's producer calls are thread-safe, and the delivery
+/// counters are guarded by their own lock.
+public final class KafkaProducer: @unchecked Sendable {
+    private let client: KafkaClient
+    private let deliveries: DeliveryCounter
+
+    public init(configuration: KafkaConfiguration) throws(KafkaError) {
+        var configuration = configuration
+        if configuration["partitioner"] == nil { configuration["partitioner"] = "murmur2_random" }
+        if configuration["message.max.bytes"] == nil { configuration["message.max.bytes"] = "10000000" }
+        let conf = try configuration.makeConf()
+        let counter = DeliveryCounter()
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(counter).toOpaque())
+        rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
+            guard let opaque, let message else { return }
+            let counter = Unmanaged<DeliveryCounter>.fromOpaque(opaque).takeUnretainedValue()
+            counter.record(message.pointee.err)
+        }
+        client = try KafkaClient(type: RD_KAFKA_PRODUCER, conf: conf)
+        deliveries = counter
+    }
+
+    /// Enqueues one record; waits for room when librdkafka's local queue is full.
+    public func send(topic: String, key: [UInt8]?, value: [UInt8], headers: [(String, [UInt8])] = []) throws(KafkaError) {
+        while true {
+            let code = enqueue(topic: topic, key: key, value: value, headers: headers)
+            if code == RD_KAFKA_RESP_ERR_NO_ERROR { return }
+            guard code == RD_KAFKA_RESP_ERR__QUEUE_FULL else { throw KafkaError(code, context: "produce to \(topic)") }
+            rd_kafka_poll(client.handle, 50)
+        }
+    }
+
+    private func enqueue(topic: String, key: [UInt8]?, value: [UInt8], headers: [(String, [UInt8])]) -> rd_kafka_resp_err_t {
+        let list = rd_kafka_headers_new(headers.count)
+        for (name, bytes) in headers {
+            bytes.withUnsafeBytes { _ = rd_kafka_header_add(list, name, -1, $0.baseAddress, $0.count) }
+        }
+        let error: OpaquePointer? = topic.withCString { topicName in
+            value.withUnsafeBytes { valueBytes in
+                (key ?? []).withUnsafeBytes { keyBytes in
+                    var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 5)
+                    fields[0].vtype = RD_KAFKA_VTYPE_TOPIC
+                    fields[0].u.cstr = topicName
+                    fields[1].vtype = RD_KAFKA_VTYPE_VALUE
+                    fields[1].u.mem = .init(ptr: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress), size: valueBytes.count)
+                    fields[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                    fields[2].u.i = RD_KAFKA_MSG_F_COPY
+                    fields[3].vtype = RD_KAFKA_VTYPE_HEADERS
+                    fields[3].u.headers = list
+                    var count = 4
+                    if key != nil {
+                        fields[4].vtype = RD_KAFKA_VTYPE_KEY
+                        fields[4].u.mem = .init(ptr: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress), size: keyBytes.count)
+                        count = 5
+                    }
+                    return rd_kafka_produceva(client.handle, fields, count)
+                }
+            }
+        }
+        guard let error else { return RD_KAFKA_RESP_ERR_NO_ERROR }  // librdkafka now owns the headers
+        rd_kafka_headers_destroy(list)
+        let code = rd_kafka_error_code(error)
+        rd_kafka_error_destroy(error)
+        return code
+    }
+
+    /// Serves delivery reports without blocking.
+    public func poll() {
+        rd_kafka_poll(client.handle, 0)
+    }
+
+    /// Waits until every enqueued record is delivered; throws if any failed or time ran out.
+    public func flush(timeout: Duration = .seconds(30)) throws(KafkaError) {
+        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let code = rd_kafka_flush(client.handle, milliseconds)
+        if code != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(code, context: "flush") }
+        if let failure = deliveries.takeFailure() { throw failure }
+    }
+
+    public var deliveredCount: Int { deliveries.delivered }
+}
+
+/// Counts delivery reports; the callback runs on whichever thread polls the producer.
+final class DeliveryCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var deliveredTotal = 0
+    private var failure: KafkaError?
+
+    func record(_ code: rd_kafka_resp_err_t) {
+        lock.lock()
+        defer { lock.unlock() }
+        if code == RD_KAFKA_RESP_ERR_NO_ERROR { deliveredTotal += 1 } else if failure == nil {
+            failure = KafkaError(code, context: "delivery")
+        }
+    }
+
+    var delivered: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return deliveredTotal
+    }
+
+    func takeFailure() -> KafkaError? {
+        lock.lock()
+        defer { lock.unlock() }
+        defer { failure = nil }
+        return failure
+    }
+}

@@ -1,0 +1,140 @@
+import CPostgres
+import Foundation
+
+/// One libpq connection, owned by one thread at a time (the thread that runs its batches).
+///
+/// `@unchecked Sendable` so it can be handed to that thread; it is never used from two at once.
+public final class PostgresConnection: @unchecked Sendable {
+    private let connection: OpaquePointer
+    public let conninfo: String
+
+    public init(_ conninfo: String) throws(PostgresError) {
+        self.conninfo = conninfo
+        guard let connection = PQconnectdb(conninfo) else { throw PostgresError(.connection, "PQconnectdb returned nothing") }
+        self.connection = connection
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = Self.text(PQerrorMessage(connection))
+            PQfinish(connection)
+            throw PostgresError(.connection, message)
+        }
+    }
+
+    deinit {
+        PQfinish(connection)
+    }
+
+    public var isConnected: Bool { PQstatus(connection) == CONNECTION_OK }
+
+    /// Runs one statement with `$1…$n` parameters and returns its rows.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [PostgresValue] = []) throws(PostgresError) -> PostgresRows {
+        guard isConnected else { throw PostgresError(.connection, "connection is not open", sql: sql) }
+        let result = Self.withParameters(parameters) { values, lengths, formats, types in
+            PQexecParams(connection, sql, Int32(parameters.count), types, values, lengths, formats, 0)
+        }
+        guard let result else { throw PostgresError(.connection, Self.text(PQerrorMessage(connection)), sql: sql) }
+        defer { PQclear(result) }
+        return try rows(of: result, sql: sql)
+    }
+
+    /// Runs statements without parameters, several at once (migrations).
+    public func executeScript(_ sql: String) throws(PostgresError) {
+        guard let result = PQexec(connection, sql) else {
+            throw PostgresError(.connection, Self.text(PQerrorMessage(connection)), sql: sql)
+        }
+        defer { PQclear(result) }
+        _ = try rows(of: result, sql: sql)
+    }
+
+    /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
+    public func transaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        try execute("BEGIN")
+        do {
+            let value = try body(self)
+            try execute("COMMIT")
+            return value
+        } catch {
+            if isConnected { _ = try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// Waits for a NOTIFY on a channel this connection LISTENs to; nil when `timeout` passes.
+    public func nextNotification(timeout: Duration) throws(PostgresError) -> (channel: String, payload: String)? {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            guard PQconsumeInput(connection) == 1 else {
+                throw PostgresError(.connection, Self.text(PQerrorMessage(connection)))
+            }
+            if let notice = PQnotifies(connection) {
+                defer { PQfreemem(notice) }
+                return (String(cString: notice.pointee.relname), String(cString: notice.pointee.extra))
+            }
+            let remaining = deadline - ContinuousClock.now
+            if remaining <= .zero { return nil }
+            var poller = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
+            _ = poll(&poller, 1, Int32(min(1000, remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000 + 1)))
+        }
+    }
+
+    private func rows(of result: OpaquePointer, sql: String) throws(PostgresError) -> PostgresRows {
+        let status = PQresultStatus(result)
+        switch status {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            break
+        default:
+            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            let message = Self.text(PQresultErrorMessage(result))
+            let code: PostgresError.Code = isConnected ? .statement : .connection
+            throw PostgresError(code, message, sqlState: state, sql: sql)
+        }
+        let columnCount = Int(PQnfields(result)), rowCount = Int(PQntuples(result))
+        let columns = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
+        var rows: [[String?]] = []
+        rows.reserveCapacity(rowCount)
+        for row in 0..<Int32(rowCount) {
+            rows.append((0..<Int32(columnCount)).map { column in
+                PQgetisnull(result, row, column) == 1 ? nil : String(cString: PQgetvalue(result, row, column))
+            })
+        }
+        let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+        return PostgresRows(columns: columns, rows: rows, affected: affected)
+    }
+
+    /// Lays parameters out as libpq wants them: parallel C arrays pointing into one buffer that
+    /// stays alive for the call.
+    private static func withParameters<R>(
+        _ parameters: [PostgresValue],
+        _ body: (UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?, UnsafePointer<Oid>?) -> R
+    ) -> R {
+        var storage: [CChar] = []
+        var offsets: [Int?] = []
+        var lengths: [Int32] = []
+        var formats: [Int32] = []
+        var types: [Oid] = []
+        for parameter in parameters {
+            switch parameter {
+            case .text(let string):
+                offsets.append(storage.count); storage.append(contentsOf: string.utf8CString)
+                lengths.append(0); formats.append(0); types.append(0)
+            case .int(let value):
+                offsets.append(storage.count); storage.append(contentsOf: String(value).utf8CString)
+                lengths.append(0); formats.append(0); types.append(20)
+            case .bytea(let bytes):
+                offsets.append(storage.count); storage.append(contentsOf: bytes.map { CChar(bitPattern: $0) })
+                lengths.append(Int32(bytes.count)); formats.append(1); types.append(17)
+            case .null:
+                offsets.append(nil); lengths.append(0); formats.append(0); types.append(0)
+            }
+        }
+        storage.append(0)  // so that an empty bytea at the end still has an address
+        return storage.withUnsafeBufferPointer { buffer in
+            let pointers: [UnsafePointer<CChar>?] = offsets.map { offset in offset.map { buffer.baseAddress! + $0 } }
+            return body(pointers, lengths, formats, types)
+        }
+    }
+
+    private static func text(_ pointer: UnsafePointer<CChar>?) -> String {
+        pointer.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "unknown error"
+    }
+}

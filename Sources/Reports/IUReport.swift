@@ -1,0 +1,94 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// A report of the Indiana University chest X-ray collection (OpenI `NLMCXR_reports` XML).
+public struct IUReport: Sendable, Equatable {
+    public var id: String?
+    public var sections: ReportSections
+    /// The study's image ids (`parentImage id`), e.g. "CXR1000_IM-0003-1001".
+    public var imageIDs: [String]
+    /// Manual MeSH terms, e.g. "Opacity/lung/upper lobe/right".
+    public var meshMajor: [String]
+    public var meshAutomatic: [String]
+
+    public struct ParseError: Error, CustomStringConvertible, Sendable {
+        public let description: String
+    }
+
+    public static func parse(_ data: [UInt8]) throws(ParseError) -> IUReport {
+        let reader = Reader()
+        let parser = XMLParser(data: Data(data))
+        // External entities could read local files: an XML report is untrusted input.
+        parser.shouldResolveExternalEntities = false
+        parser.delegate = reader
+        guard parser.parse() else {
+            let reason = parser.parserError.map { "\($0.localizedDescription)" } ?? "malformed XML"
+            throw ParseError(description: "IU XML: \(reason) at line \(parser.lineNumber)")
+        }
+        // Foundation's parser on Linux accepts a document cut short; count the elements instead.
+        guard reader.depth == 0 else { throw ParseError(description: "IU XML: truncated document") }
+        guard reader.sawAbstract || reader.report.id != nil else {
+            throw ParseError(description: "IU XML: no <Abstract> or <uId>: not an OpenI report")
+        }
+        return reader.report
+    }
+
+    /// Collects the elements we need while the parser streams through the document.
+    private final class Reader: NSObject, XMLParserDelegate {
+        var report = IUReport(id: nil, sections: ReportSections(), imageIDs: [], meshMajor: [], meshAutomatic: [])
+        var sawAbstract = false
+        var depth = 0
+        private var text = ""
+        private var label: String?
+        private var collecting = false
+
+        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?,
+                    qualifiedName: String?, attributes: [String: String] = [:]) {
+            depth += 1
+            switch name {
+            case "AbstractText":
+                label = attributes["Label"]
+                startCollecting()
+            case "Abstract": sawAbstract = true
+            case "major", "automatic": startCollecting()
+            case "uId": report.id = attributes["id"]
+            case "parentImage": if let id = attributes["id"] { report.imageIDs.append(id) }
+            default: break
+            }
+        }
+
+        func parser(_ parser: XMLParser, foundCharacters string: String) {
+            if collecting { text += string }
+        }
+
+        func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+            depth -= 1
+            switch name {
+            case "AbstractText":
+                if let kind = label.flatMap(Self.kind(ofLabel:)) { report.sections.append(text, to: kind) }
+            case "major": report.meshMajor.append(TextNormaliser.normalise(text))
+            case "automatic": report.meshAutomatic.append(TextNormaliser.normalise(text))
+            default: return
+            }
+            collecting = false
+        }
+
+        private func startCollecting() {
+            text = ""
+            collecting = true
+        }
+
+        private static func kind(ofLabel label: String) -> SectionKind? {
+            switch label.uppercased() {
+            case "FINDINGS": .findings
+            case "IMPRESSION": .impression
+            case "INDICATION": .indication
+            case "COMPARISON": .comparison
+            case "TECHNIQUE": .technique
+            default: nil
+            }
+        }
+    }
+}
