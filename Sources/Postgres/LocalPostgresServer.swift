@@ -53,38 +53,30 @@ public final class LocalPostgresServer: @unchecked Sendable {
 
     private var runsAsRoot: Bool { getuid() == 0 }
 
+    @discardableResult
+    private func run(_ tool: String, _ arguments: [String]) throws -> String {
+        let executable = binDirectory.appending(path: tool).path
+        let (path, argv) = runsAsRoot
+            ? ("/usr/sbin/runuser", ["-u", "postgres", "--", executable] + arguments)
+            : (executable, arguments)
+        // Output goes to a file, not a pipe: the server that `pg_ctl start` leaves running would
+        // hold a pipe open and a reader would wait for it forever.
+        let outputFile = FileManager.default.temporaryDirectory.appending(path: "radstream-\(tool)-\(UUID().uuidString).log")
+        defer { try? FileManager.default.removeItem(at: outputFile) }
+        let status = try ChildProcess.run(path, argv, outputPath: outputFile.path)
+        let text = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
+        guard status == 0 else {
+            throw PostgresError(.server, "\(tool) failed (\(status)): \(text.suffix(800))")
+        }
+        return text
+    }
+
     /// Under root the data directory must belong to `postgres`.
     private func handOver(_ directory: URL) throws {
         guard runsAsRoot else { return }
-        let chown = Process()
-        chown.executableURL = URL(filePath: "/bin/chown")
-        chown.arguments = ["-R", "postgres:postgres", directory.path]
-        try chown.run()
-        chown.waitUntilExit()
-        guard chown.terminationStatus == 0 else { throw PostgresError(.server, "cannot hand \(directory.path) to user postgres") }
-    }
-
-    @discardableResult
-    private func run(_ tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        let executable = binDirectory.appending(path: tool).path
-        if runsAsRoot {
-            process.executableURL = URL(filePath: "/usr/sbin/runuser")
-            process.arguments = ["-u", "postgres", "--", executable] + arguments
-        } else {
-            process.executableURL = URL(filePath: executable)
-            process.arguments = arguments
+        guard try ChildProcess.run("/bin/chown", ["-R", "postgres:postgres", directory.path], outputPath: "/dev/null") == 0 else {
+            throw PostgresError(.server, "cannot hand \(directory.path) to user postgres")
         }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw PostgresError(.server, "\(tool) failed (\(process.terminationStatus)): \(text.suffix(800))")
-        }
-        return text
     }
 
     /// The newest installed server, e.g. /usr/lib/postgresql/15/bin.

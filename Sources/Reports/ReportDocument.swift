@@ -10,8 +10,20 @@ public enum ReportFormat: String, Sendable, Codable, CaseIterable {
 }
 
 public struct ReportError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case unreadable
+        case tooLarge = "too_large"
+        /// Read without fault, but no section holds any text.
+        case empty
+    }
+
+    public let code: Code
     public let description: String
-    public init(_ description: String) { self.description = description }
+
+    public init(_ code: Code = .unreadable, _ description: String) {
+        self.code = code
+        self.description = description
+    }
 }
 
 public enum ReportReader {
@@ -20,17 +32,19 @@ public enum ReportReader {
 
     public static func sections(of body: [UInt8], format: ReportFormat) throws(ReportError) -> ReportSections {
         guard body.count <= maxBytes else {
-            throw ReportError("report of \(body.count) bytes exceeds the bound of \(maxBytes)")
+            throw ReportError(.tooLarge, "report of \(body.count) bytes exceeds the bound of \(maxBytes)")
         }
+        // No real report holds a NUL, and PostgreSQL text cannot store one.
+        guard !body.contains(0) else { throw ReportError(.unreadable, "report contains NUL bytes") }
         let sections: ReportSections
         switch format {
         case .iuXML:
-            do { sections = try IUReport.parse(body).sections } catch { throw ReportError(error.description) }
+            do { sections = try IUReport.parse(body).sections } catch { throw ReportError(.unreadable, error.description) }
         case .text:
-            guard let text = String(validating: body, as: UTF8.self) else { throw ReportError("report is not valid UTF-8") }
+            guard let text = String(validating: body, as: UTF8.self) else { throw ReportError(.unreadable, "report is not valid UTF-8") }
             sections = SectionParser.parse(text)
         }
-        guard !sections.isEmpty else { throw ReportError("empty report: no text in any section") }
+        guard !sections.isEmpty else { throw ReportError(.empty, "empty report: no text in any section") }
         return sections
     }
 }

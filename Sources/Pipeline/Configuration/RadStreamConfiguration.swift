@@ -1,0 +1,141 @@
+import Foundation
+
+/// Everything the daemon needs to know, read from `config/radstream.json` and overridden by
+/// `RADSTREAM_*` environment variables (the twelve-factor way a deployment sets them).
+public struct RadStreamConfiguration: Codable, Sendable, Equatable {
+    public struct Kafka: Codable, Sendable, Equatable {
+        public var bootstrapServers: String
+        public var groupID: String
+        public var imageTopic: String
+        public var reportTopic: String
+        /// Dead letters go to `<topic><deadLetterSuffix>`.
+        public var deadLetterSuffix: String
+        /// Passed to librdkafka as they are (`session.timeout.ms`, `security.protocol`, …).
+        public var properties: [String: String]
+    }
+
+    public struct Postgres: Codable, Sendable, Equatable {
+        /// A libpq connection string, e.g. `host=127.0.0.1 port=5432 dbname=radstream user=radstream`.
+        public var conninfo: String
+    }
+
+    public struct Batch: Codable, Sendable, Equatable {
+        public var maxEvents: Int
+        /// How long a partial batch may wait for more events before it is processed.
+        public var maxWaitMilliseconds: Int
+    }
+
+    public struct Images: Codable, Sendable, Equatable {
+        /// `file://` URIs are read only under these directories.
+        public var allowedRoots: [String]
+        public var maxInlineBytes: Int
+        public var maxFileBytes: Int
+        public var maxPixels: Int
+        /// Sides of the square greyscale copies kept in PostgreSQL for the models.
+        public var thumbnailSides: [Int]
+    }
+
+    public struct HTTP: Codable, Sendable, Equatable {
+        public var host: String
+        /// 0 lets the system choose (tests); the chosen port is logged.
+        public var port: Int
+    }
+
+    public var kafka: Kafka
+    public var postgres: Postgres
+    public var batch: Batch
+    public var images: Images
+    public var http: HTTP
+
+    public var topics: [String] { [kafka.imageTopic, kafka.reportTopic] }
+
+    public func deadLetterTopic(for topic: String) -> String { topic + kafka.deadLetterSuffix }
+
+    public static let standard = RadStreamConfiguration(
+        kafka: Kafka(bootstrapServers: "127.0.0.1:9092", groupID: "radstream", imageTopic: "radstream.images",
+                     reportTopic: "radstream.reports", deadLetterSuffix: ".dlq", properties: [:]),
+        postgres: Postgres(conninfo: "host=127.0.0.1 port=5432 dbname=radstream user=radstream"),
+        batch: Batch(maxEvents: 500, maxWaitMilliseconds: 200),
+        images: Images(allowedRoots: [], maxInlineBytes: 6 << 20, maxFileBytes: 64 << 20, maxPixels: 50_000_000,
+                       thumbnailSides: [28, 64, 128]),
+        http: HTTP(host: "127.0.0.1", port: 8080))
+
+    /// Reads a JSON file (any key may be left out: the standard value stands), then the environment.
+    public static func load(file: URL?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RadStreamConfiguration {
+        var configuration = standard
+        if let file {
+            let data: Data
+            do { data = try Data(contentsOf: file) } catch {
+                throw ConfigurationError("cannot read \(file.path): \(error.localizedDescription)")
+            }
+            configuration = try configuration.merging(json: data, source: file.path)
+        }
+        try configuration.apply(environment: environment)
+        return configuration
+    }
+
+    /// Overlays a partial JSON document on this configuration.
+    func merging(json data: Data, source: String) throws -> RadStreamConfiguration {
+        do {
+            guard let overlay = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw ConfigurationError("\(source): the configuration must be a JSON object")
+            }
+            let base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(self)) as! [String: Any]
+            let merged = Self.merge(base, overlay)
+            return try JSONDecoder().decode(Self.self, from: JSONSerialization.data(withJSONObject: merged))
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError("\(source): \(error)")
+        }
+    }
+
+    private static func merge(_ base: [String: Any], _ overlay: [String: Any]) -> [String: Any] {
+        var result = base
+        for (key, value) in overlay {
+            if let nested = value as? [String: Any], let existing = base[key] as? [String: Any], key != "properties" {
+                result[key] = merge(existing, nested)
+            } else {
+                result[key] = value
+            }
+        }
+        return result
+    }
+
+    /// The environment variables a deployment may set, and what each overrides.
+    public static let environmentVariables: [(name: String, meaning: String)] = [
+        ("RADSTREAM_KAFKA_BOOTSTRAP", "kafka.bootstrapServers"),
+        ("RADSTREAM_KAFKA_GROUP", "kafka.groupID"),
+        ("RADSTREAM_POSTGRES", "postgres.conninfo"),
+        ("RADSTREAM_IMAGE_ROOTS", "images.allowedRoots, separated by ':'"),
+        ("RADSTREAM_BATCH_MAX_EVENTS", "batch.maxEvents"),
+        ("RADSTREAM_BATCH_MAX_WAIT_MS", "batch.maxWaitMilliseconds"),
+        ("RADSTREAM_HTTP_PORT", "http.port"),
+        ("RADSTREAM_KAFKA_<PROPERTY>", "a librdkafka property, e.g. RADSTREAM_KAFKA_SESSION_TIMEOUT_MS=6000"),
+    ]
+
+    mutating func apply(environment: [String: String]) throws {
+        func integer(_ name: String) throws -> Int? {
+            guard let text = environment[name] else { return nil }
+            guard let value = Int(text), value >= 0 else { throw ConfigurationError("\(name)=\(text) is not a whole number") }
+            return value
+        }
+        if let value = environment["RADSTREAM_KAFKA_BOOTSTRAP"] { kafka.bootstrapServers = value }
+        if let value = environment["RADSTREAM_KAFKA_GROUP"] { kafka.groupID = value }
+        if let value = environment["RADSTREAM_POSTGRES"] { postgres.conninfo = value }
+        if let value = environment["RADSTREAM_IMAGE_ROOTS"] { images.allowedRoots = value.split(separator: ":").map(String.init) }
+        if let value = try integer("RADSTREAM_BATCH_MAX_EVENTS") { batch.maxEvents = max(1, value) }
+        if let value = try integer("RADSTREAM_BATCH_MAX_WAIT_MS") { batch.maxWaitMilliseconds = value }
+        if let value = try integer("RADSTREAM_HTTP_PORT") { http.port = value }
+        let reserved: Set = ["RADSTREAM_KAFKA_BOOTSTRAP", "RADSTREAM_KAFKA_GROUP"]
+        for (name, value) in environment where name.hasPrefix("RADSTREAM_KAFKA_") && !reserved.contains(name) {
+            let property = name.dropFirst("RADSTREAM_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")
+            kafka.properties[property] = value
+        }
+    }
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

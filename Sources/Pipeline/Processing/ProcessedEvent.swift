@@ -1,0 +1,73 @@
+import Kafka
+import Reports
+
+/// Where an event came from: its identity for exactly-once writes.
+public struct EventSource: Sendable, Hashable {
+    public let topic: String
+    public let partition: Int32
+    public let offset: Int64
+    public let key: String?
+
+    public var topicPartition: TopicPartition { TopicPartition(topic, partition) }
+
+    public init(topic: String, partition: Int32, offset: Int64, key: String?) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+    }
+
+    init(_ message: KafkaMessage) {
+        self.init(topic: message.topic, partition: message.partition, offset: message.offset, key: message.keyString)
+    }
+}
+
+/// What becomes of an image event: its row, its kept pixels, and whatever the stages add.
+public struct ImageRecord: Sendable {
+    public var eventID: String
+    public var studyID: String
+    public var imageID: String
+    public var source: String          // "inline" or "uri"
+    public var format: String
+    public var width: Int
+    public var height: Int
+    public var sourceBitDepth: Int
+    public var photometric: String?
+    public var labelsJSON: String?
+    /// Square greyscale copies by side, kept so that training never refetches an image.
+    public var thumbnails: [Int: [UInt8]] = [:]
+}
+
+/// What becomes of a report event: its sections and whatever the stages add.
+public struct ReportRecord: Sendable {
+    public var eventID: String
+    public var studyID: String
+    public var reportID: String
+    public var format: String
+    public var sections: ReportSections
+    public var labelsJSON: String?
+}
+
+/// Why an event was refused; the event's own bytes travel beside it in `ProcessedEvent.raw`.
+public struct DeadLetter: Sendable {
+    public let code: String
+    public let reason: String
+}
+
+public enum ProcessedPayload: Sendable {
+    case image(ImageRecord)
+    case report(ReportRecord)
+    case deadLetter(DeadLetter)
+}
+
+public struct ProcessedEvent: Sendable {
+    public let source: EventSource
+    /// The record's bytes as consumed: what a dead letter keeps and republishes.
+    public let raw: [UInt8]
+    public let payload: ProcessedPayload
+
+    /// The same event, refused.
+    func refused(_ letter: DeadLetter) -> ProcessedEvent {
+        ProcessedEvent(source: source, raw: raw, payload: .deadLetter(letter))
+    }
+}

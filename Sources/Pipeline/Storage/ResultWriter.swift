@@ -1,0 +1,112 @@
+import Kafka
+import Postgres
+
+/// Writes a processed batch and the consumer offsets it advances in one transaction, so that a
+/// result exists exactly when its offset says it was consumed.
+///
+/// Fencing: the stored offset of every partition in the batch is locked (`FOR UPDATE`) and any
+/// record below it is skipped — a batch replayed after a crash, or by a consumer whose partition
+/// has moved on, writes nothing twice. Results are also unique by (topic, partition, offset).
+public struct ResultWriter {
+    public let group: String
+
+    public init(group: String) {
+        self.group = group
+    }
+
+    public struct Summary: Equatable, Sendable {
+        public var images = 0
+        public var reports = 0
+        public var deadLetters = 0
+        public var skipped = 0
+    }
+
+    public func write(_ events: [ProcessedEvent], on connection: PostgresConnection) throws -> Summary {
+        try connection.transaction { connection in
+            var summary = Summary()
+            var next: [TopicPartition: Int64] = [:]
+            for event in events {
+                next[event.source.topicPartition] = max(next[event.source.topicPartition] ?? 0, event.source.offset + 1)
+            }
+            let stored = try lockOffsets(Array(next.keys), on: connection)
+            for event in events {
+                if let floor = stored[event.source.topicPartition], event.source.offset < floor {
+                    summary.skipped += 1
+                    continue
+                }
+                switch event.payload {
+                case .image(let record): try insert(record, from: event.source, on: connection); summary.images += 1
+                case .report(let record): try insert(record, from: event.source, on: connection); summary.reports += 1
+                case .deadLetter(let letter): try insert(letter, raw: event.raw, from: event.source, on: connection); summary.deadLetters += 1
+                }
+            }
+            for (partition, offset) in next {
+                try connection.execute("""
+                    INSERT INTO consumer_offsets (consumer_group, topic, kafka_partition, next_offset)
+                    VALUES ($1, $2, $3, $4)
+                    ON CONFLICT (consumer_group, topic, kafka_partition) DO UPDATE
+                    SET next_offset = GREATEST(consumer_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()
+                    """, [.text(group), .text(partition.topic), .int(partition.partition), .int(offset)])
+            }
+            return summary
+        }
+    }
+
+    private func lockOffsets(_ partitions: [TopicPartition], on connection: PostgresConnection) throws -> [TopicPartition: Int64] {
+        var stored: [TopicPartition: Int64] = [:]
+        for partition in partitions {
+            let rows = try connection.execute("""
+                SELECT next_offset FROM consumer_offsets
+                WHERE consumer_group = $1 AND topic = $2 AND kafka_partition = $3 FOR UPDATE
+                """, [.text(group), .text(partition.topic), .int(partition.partition)])
+            if let value = rows.scalar.flatMap({ Int64($0) }) { stored[partition] = value }
+        }
+        return stored
+    }
+
+    private func insert(_ record: ImageRecord, from source: EventSource, on connection: PostgresConnection) throws {
+        let rows = try connection.execute("""
+            INSERT INTO images (topic, kafka_partition, kafka_offset, event_id, study_id, image_id, source, format,
+                                width, height, source_bit_depth, photometric, labels)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb)
+            ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
+            RETURNING id
+            """, [.text(source.topic), .int(source.partition), .int(source.offset), .text(record.eventID),
+                  .text(record.studyID), .text(record.imageID), .text(record.source), .text(record.format),
+                  .int(record.width), .int(record.height), .int(record.sourceBitDepth),
+                  .optional(record.photometric), .optional(record.labelsJSON)])
+        guard let id = rows.scalar else { return }  // already written
+        for (side, pixels) in record.thumbnails.sorted(by: { $0.key < $1.key }) {
+            try connection.execute("INSERT INTO image_pixels (image_id, side, pixels) VALUES ($1::bigint, $2, $3)",
+                                   [.text(id), .int(side), .bytea(pixels)])
+        }
+    }
+
+    private func insert(_ record: ReportRecord, from source: EventSource, on connection: PostgresConnection) throws {
+        let sections = record.sections
+        try connection.execute("""
+            INSERT INTO reports (topic, kafka_partition, kafka_offset, event_id, study_id, report_id, format,
+                                 findings, impression, indication, comparison, technique, labels)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb)
+            ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
+            """, [.text(source.topic), .int(source.partition), .int(source.offset), .text(record.eventID),
+                  .text(record.studyID), .text(record.reportID), .text(record.format),
+                  .optional(sections.findings), .optional(sections.impression), .optional(sections.indication),
+                  .optional(sections.comparison), .optional(sections.technique), .optional(record.labelsJSON)])
+    }
+
+    /// Payloads up to this size are kept whole in the dead-letter row; larger ones only by hash.
+    static let maxStoredPayload = 64 * 1024
+
+    private func insert(_ letter: DeadLetter, raw: [UInt8], from source: EventSource, on connection: PostgresConnection) throws {
+        // PostgreSQL hashes the payload itself, so no hashing code lives here.
+        try connection.execute("""
+            INSERT INTO dead_letters (topic, kafka_partition, kafka_offset, message_key, payload, payload_sha256,
+                                      payload_bytes, error_code, error)
+            VALUES ($1, $2, $3, $4, CASE WHEN length($5::bytea) <= $6 THEN $5::bytea END,
+                    encode(sha256($5::bytea), 'hex'), length($5::bytea), $7, $8)
+            ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
+            """, [.text(source.topic), .int(source.partition), .int(source.offset), .optional(source.key),
+                  .bytea(raw), .int(Self.maxStoredPayload), .text(letter.code), .text(letter.reason)])
+    }
+}

@@ -1,0 +1,40 @@
+import Kafka
+import Prometheus
+
+/// The daemon's Prometheus metrics, served at `/metrics`.
+public final class DaemonMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let batchDuration: DurationHistogram
+    let consumerLag: Gauge
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        batchDuration = registry.makeDurationHistogram(
+            name: "radstream_batch_duration_seconds",
+            buckets: [.milliseconds(5), .milliseconds(20), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+                      .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10)],
+            help: "Time to process one batch and commit it with its offsets")
+        consumerLag = registry.makeGauge(name: "radstream_consumer_lag",
+                                         help: "Records between the consumer's position and the end of its partitions")
+    }
+
+    func consumed(_ count: Int, topic: String) {
+        registry.makeCounter(name: "radstream_events_consumed_total", labels: [("topic", topic)],
+                             help: "Records read from Kafka").increment(by: Int64(count))
+    }
+
+    func processed(kind: String, count: Int) {
+        guard count > 0 else { return }
+        registry.makeCounter(name: "radstream_events_processed_total", labels: [("kind", kind)],
+                             help: "Events whose results were committed to PostgreSQL").increment(by: Int64(count))
+    }
+
+    func deadLettered(code: String) {
+        registry.makeCounter(name: "radstream_events_dead_lettered_total", labels: [("code", code)],
+                             help: "Events sent to the dead letters, by reason").increment()
+    }
+
+    func lag(_ lags: [TopicPartition: Int64]) {
+        consumerLag.set(Double(lags.values.reduce(0, +)))
+    }
+}

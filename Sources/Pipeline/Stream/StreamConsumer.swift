@@ -1,0 +1,176 @@
+import Foundation
+import Kafka
+import Logging
+import Postgres
+
+/// The consuming loop, run on a thread of its own (librdkafka polls and libpq calls block):
+/// poll into a batch; process it; publish its dead letters; write results and offsets in one
+/// transaction; commit the offsets to Kafka too, for lag monitoring. Repeat until asked to stop,
+/// then finish the batch in hand, commit and leave the group.
+final class StreamConsumer: RebalanceHandler {
+    private let configuration: RadStreamConfiguration
+    private let processor: EventProcessor
+    private let status: DaemonStatus
+    private let metrics: DaemonMetrics
+    private let logger: Logger
+    private let database: DatabaseSession
+    private let writer: ResultWriter
+    private let offsets: OffsetStore
+    private var batch: BatchState
+    private var consumer: KafkaConsumer?
+    private var producer: KafkaProducer?
+    private var owned: Set<TopicPartition> = []
+
+    init(configuration: RadStreamConfiguration, processor: EventProcessor, status: DaemonStatus,
+         metrics: DaemonMetrics, logger: Logger) {
+        self.configuration = configuration
+        self.processor = processor
+        self.status = status
+        self.metrics = metrics
+        self.logger = logger
+        database = DatabaseSession(conninfo: configuration.postgres.conninfo, status: status, logger: logger)
+        writer = ResultWriter(group: configuration.kafka.groupID)
+        offsets = OffsetStore(group: configuration.kafka.groupID)
+        batch = BatchState(maxEvents: configuration.batch.maxEvents,
+                           maxWait: .milliseconds(configuration.batch.maxWaitMilliseconds))
+    }
+
+    func run() throws {
+        var kafka = configuration.kafka.properties
+        kafka["bootstrap.servers"] = configuration.kafka.bootstrapServers
+        producer = try KafkaProducer(configuration: KafkaConfiguration(kafka))
+        kafka["group.id"] = configuration.kafka.groupID
+        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(kafka), handler: self)
+        self.consumer = consumer
+        try database.run("connect") { _ in }
+        try consumer.subscribe(configuration.topics)
+        status.setSubscribed(true)
+        logger.info("consuming \(configuration.topics) as group \(configuration.kafka.groupID)")
+
+        var lastLag = ContinuousClock.now
+        while !status.stopRequested {
+            let now = ContinuousClock.now
+            switch consumer.poll(timeout: batch.pollTimeout(at: now, idle: .milliseconds(100))) {
+            case .message(let message)?:
+                batch.add(message, at: ContinuousClock.now)
+            case .error(let error)?:
+                logger.warning("Kafka: \(error)")
+            case nil:
+                break
+            }
+            if batch.isDue(at: ContinuousClock.now) { try flush() }
+            if ContinuousClock.now - lastLag > .seconds(1) {
+                metrics.lag(consumer.lag())
+                lastLag = ContinuousClock.now
+            }
+        }
+        try flush()
+        status.setSubscribed(false)
+        consumer.close()  // revokes (nothing pending) and leaves the group at once
+        try? producer?.flush(timeout: .seconds(10))
+        logger.info("consumer stopped")
+    }
+
+    /// Processes and commits the records in hand.
+    private func flush() throws {
+        guard !batch.isEmpty else { return }
+        let started = ContinuousClock.now
+        let messages = batch.take()
+        for (topic, group) in Dictionary(grouping: messages, by: \.topic) { metrics.consumed(group.count, topic: topic) }
+        let processed = processor.process(messages)
+        publishDeadLetters(processed)
+        let summary: ResultWriter.Summary
+        do {
+            summary = try database.run("batch commit") { try write(processed, on: $0) }
+        } catch is DatabaseSession.Stopped {
+            logger.warning("stopping before \(messages.count) records could be committed; they will be consumed again")
+            return
+        }
+        consumer?.commit(BatchState.nextOffsets(of: messages))
+        metrics.processed(kind: "image", count: summary.images)
+        metrics.processed(kind: "report", count: summary.reports)
+        metrics.batchDuration.record(ContinuousClock.now - started)
+        if summary.skipped > 0 { logger.info("skipped \(summary.skipped) records already committed") }
+    }
+
+    /// Writes the batch in one transaction. Should PostgreSQL refuse it for what one event holds
+    /// (not for being away), the events are written one by one and the one it refuses becomes a
+    /// dead letter, so that no single event can stop the stream.
+    private func write(_ events: [ProcessedEvent], on connection: PostgresConnection) throws -> ResultWriter.Summary {
+        do {
+            return try writer.write(events, on: connection)
+        } catch let error as PostgresError where !error.isTransient && connection.isConnected && events.count > 1 {
+            logger.warning("batch refused (\(error)); writing its events one by one")
+            var total = ResultWriter.Summary()
+            for event in events {
+                let summary = try write([event], on: connection)
+                total.images += summary.images
+                total.reports += summary.reports
+                total.deadLetters += summary.deadLetters
+                total.skipped += summary.skipped
+            }
+            return total
+        } catch let error as PostgresError where !error.isTransient && connection.isConnected {
+            guard let event = events.first else { throw error }
+            let refused = event.refused(DeadLetter(code: "processing_failed", reason: "PostgreSQL refused the result: \(error.message)"))
+            publishDeadLetters([refused])
+            return try writer.write([refused], on: connection)
+        }
+    }
+
+    /// Republishes each refused record on `<topic>.dlq`, byte for byte, with its origin and
+    /// reason in headers. The dead-letter table is the record of truth; should the daemon die
+    /// before its batch commits, the record is consumed again and may be republished.
+    private func publishDeadLetters(_ events: [ProcessedEvent]) {
+        guard let producer else { return }
+        var published = false
+        for event in events {
+            guard case .deadLetter(let letter) = event.payload else { continue }
+            metrics.deadLettered(code: letter.code)
+            logger.notice("dead letter \(event.source.topicPartition)@\(event.source.offset): \(letter.code): \(letter.reason)")
+            let headers: [(String, [UInt8])] = [
+                ("radstream.origin.topic", Array(event.source.topic.utf8)),
+                ("radstream.origin.partition", Array(String(event.source.partition).utf8)),
+                ("radstream.origin.offset", Array(String(event.source.offset).utf8)),
+                ("radstream.error.code", Array(letter.code.utf8)),
+                ("radstream.error.message", Array(letter.reason.prefix(1000).utf8)),
+            ]
+            do {
+                try producer.send(topic: configuration.deadLetterTopic(for: event.source.topic),
+                                  key: event.source.key.map { Array($0.utf8) }, value: event.raw, headers: headers)
+                published = true
+            } catch {
+                logger.error("cannot publish dead letter: \(error)")
+            }
+        }
+        if published {
+            do { try producer.flush(timeout: .seconds(10)) } catch { logger.error("dead-letter topic: \(error)") }
+        }
+    }
+
+    // MARK: RebalanceHandler — runs inside `poll`, on this thread.
+
+    func partitionsAssigned(_ partitions: [TopicPartition]) -> [TopicPartition: Int64] {
+        owned.formUnion(partitions)
+        status.setAssignedPartitions(owned.count)
+        do {
+            let resume = try database.run("offset lookup") { try offsets.resumeOffsets(for: partitions, on: $0) }
+            logger.info("assigned \(partitions.count) partitions; resuming from PostgreSQL offsets")
+            return resume
+        } catch {
+            // Stopping before PostgreSQL answered: nothing will be consumed anyway.
+            return [:]
+        }
+    }
+
+    func partitionsRevoked(_ partitions: [TopicPartition]) {
+        // Finish what was read from these partitions before they move to another consumer.
+        do { try flush() } catch {
+            logger.error("could not commit before revocation: \(error); the new owner will redo it")
+            batch.drop(partitions: Set(partitions))
+        }
+        owned.subtract(partitions)
+        status.setAssignedPartitions(owned.count)
+        logger.info("revoked \(partitions.count) partitions")
+    }
+}

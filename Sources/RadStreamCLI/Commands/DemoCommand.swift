@@ -1,0 +1,159 @@
+import ArgumentParser
+import Foundation
+import Kafka
+import Logging
+import Pipeline
+import Postgres
+import Replay
+import Synchronization
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Start an embedded broker, a private PostgreSQL and the daemon; replay the shared data; summarise.",
+        discussion: """
+            Everything runs on this machine: the broker on loopback, PostgreSQL in --work-dir as an
+            unprivileged user, the daemon in this process. The IU reports and every image under
+            --data are replayed; when all are processed a summary is printed, with the commands to
+            look at what is running (psql, kcat). Ctrl-C stops it all.
+            """)
+
+    @Option(help: "The shared data folder (IU reports under openi/reports, images anywhere below).")
+    var data = ProcessInfo.processInfo.environment["RADSTREAM_DATA"] ?? "../shared/data"
+    @Option(help: "Where the demo keeps its PostgreSQL cluster (recreated on each run).") var workDir = "var/demo"
+    @Option(help: "Events per second sent by the replay (the embedded broker keeps only ~5 MB per partition).")
+    var rate: Double = 2000
+    @Option(help: "Replay at most this many reports and this many images.") var limit: Int?
+    @Flag(help: "Exit once the summary is printed instead of running until Ctrl-C.") var exitWhenDone = false
+
+    func run() async throws {
+        let dataURL = URL(filePath: data).standardizedFileURL
+        let reportsURL = dataURL.appending(path: "openi/reports")
+        guard FileManager.default.fileExists(atPath: reportsURL.path) else {
+            throw ValidationError("no IU reports at \(reportsURL.path): pass --data with the shared data folder")
+        }
+        var logger = Logger(label: "radstream.demo")
+        logger.logLevel = .warning
+
+        step("starting the embedded Kafka broker (3 brokers)")
+        var configuration = RadStreamConfiguration.standard
+        let broker = try EmbeddedBroker.start(for: configuration, brokers: 3, partitions: 6)
+        configuration.kafka.bootstrapServers = broker.bootstrapServers
+        configuration.kafka.groupID = "radstream-demo"
+        configuration.images.allowedRoots = [dataURL.path]
+        configuration.http.port = 0
+
+        step("starting a private PostgreSQL in \(workDir)/postgres")
+        let pgDirectory = URL(filePath: workDir).appending(path: "postgres").standardizedFileURL
+        try? FileManager.default.removeItem(at: pgDirectory)
+        let postgres = try LocalPostgresServer(dataDirectory: pgDirectory)
+        try postgres.start()
+        configuration.postgres.conninfo = postgres.conninfo
+        let database = try PostgresConnection(postgres.conninfo)
+        try DatabaseMigrations.apply(on: database)
+
+        step("starting the daemon")
+        let httpPort = Mutex(0)
+        let group = Daemon.group(configuration: configuration, logger: logger, onHTTPRunning: { port in httpPort.withLock { $0 = port } })
+        let daemon = Task { try await group.run() }
+
+        step("replaying \(reportsURL.path) and the images under \(dataURL.path) at \(Int(rate)) events/s")
+        let started = ContinuousClock.now
+        let replay = try startReplay(configuration: configuration, reports: reportsURL, images: dataURL)
+        let totals = try await waitUntilProcessed(replay: replay, database: database, started: started)
+        let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
+            + Double((ContinuousClock.now - started).components.seconds)
+
+        ProgressLine.finish("""
+
+            RadStream demo — summary
+              events in:     \(totals.sent) (\(totals.reports) reports, \(totals.images) images)
+              rows out:      \(totals.reportRows) reports, \(totals.imageRows) images, \(totals.pixelRows) kept thumbnails
+              dead letters:  \(totals.deadLetters)\(totals.deadLetterCodes.isEmpty ? "" : " (" + totals.deadLetterCodes + ")")
+              throughput:    \(Int(Double(totals.processed) / max(seconds, 0.001))) events/s end to end (\(String(format: "%.1f", seconds)) s)
+
+            Look at what is running:
+              psql "\(postgres.conninfo)" -c 'SELECT study_id, left(impression, 60) FROM reports LIMIT 5'
+              kcat -b \(broker.bootstrapServers) -L
+              kcat -b \(broker.bootstrapServers) -C -t \(configuration.kafka.reportTopic) -c 1 -f '%k %s\\n'
+              curl -s http://127.0.0.1:\(httpPort.withLock { $0 })/metrics | grep radstream_
+            """)
+        if !exitWhenDone {
+            ProgressLine.finish("Running until Ctrl-C.")
+        } else {
+            await group.triggerGracefulShutdown()
+        }
+        try await daemon.value
+        try postgres.stop()
+        withExtendedLifetime(broker) {}
+        if totals.processed != totals.sent { throw ExitCode.failure }
+    }
+
+    private func step(_ text: String) {
+        ProgressLine.finish("demo: \(text)")
+    }
+
+    /// The replay runs on its own thread (the producer blocks); its counts are read when it ends.
+    private func startReplay(configuration: RadStreamConfiguration, reports: URL, images: URL) throws -> Task<ReplayPlan.Summary, any Error> {
+        var kafka = configuration.kafka.properties
+        kafka["bootstrap.servers"] = configuration.kafka.bootstrapServers
+        let producer = try KafkaProducer(configuration: KafkaConfiguration(kafka))
+        let plan = ReplayPlan(source: ReplaySource(), images: images, reports: reports, limit: limit)
+        let (rate, imageTopic, reportTopic) = (rate, configuration.kafka.imageTopic, configuration.kafka.reportTopic)
+        return Task.detached {
+            let replayer = Replayer(producer: producer, imageTopic: imageTopic, reportTopic: reportTopic, rate: rate)
+            return try plan.publish(through: replayer, progress: { _ in })
+        }
+    }
+
+    struct Totals {
+        var sent = 0, reports = 0, images = 0
+        var reportRows = 0, imageRows = 0, pixelRows = 0, deadLetters = 0
+        var deadLetterCodes = ""
+        var processed: Int { reportRows + imageRows + deadLetters }
+    }
+
+    private func waitUntilProcessed(replay: Task<ReplayPlan.Summary, any Error>, database: PostgresConnection,
+                                    started: ContinuousClock.Instant) async throws -> Totals {
+        var totals = Totals()
+        var summary: ReplayPlan.Summary?
+        var lastChange = ContinuousClock.now
+        var lastProcessed = -1
+        while true {
+            try await Task.sleep(for: .milliseconds(500))
+            let counts = try database.execute("""
+                SELECT (SELECT count(*) FROM reports), (SELECT count(*) FROM images),
+                       (SELECT count(*) FROM image_pixels), (SELECT count(*) FROM dead_letters)
+                """).rows[0].map { Int($0 ?? "0") ?? 0 }
+            (totals.reportRows, totals.imageRows, totals.pixelRows, totals.deadLetters) = (counts[0], counts[1], counts[2], counts[3])
+            if summary == nil, let done = try? await valueIfFinished(replay) { summary = done }
+            if let summary {
+                totals.reports = summary.reports
+                totals.images = summary.images
+                totals.sent = summary.reports + summary.images
+            }
+            let elapsed = Double((ContinuousClock.now - started).components.seconds)
+            ProgressLine.show("demo: \(totals.processed) events processed (\(Int(Double(totals.processed) / max(elapsed, 1)))/s), \(totals.deadLetters) dead letters\(summary == nil ? ", replay running" : "")")
+            if totals.processed != lastProcessed { lastProcessed = totals.processed; lastChange = .now }
+            if summary != nil && totals.processed >= totals.sent { break }
+            if summary != nil && ContinuousClock.now - lastChange > .seconds(60) {
+                ProgressLine.finish("demo: nothing processed for 60 s; \(totals.sent - totals.processed) events missing")
+                break
+            }
+        }
+        let codes = try database.execute("SELECT error_code, count(*) FROM dead_letters GROUP BY 1 ORDER BY 2 DESC")
+        totals.deadLetterCodes = codes.rows.map { "\($0[0] ?? "?"): \($0[1] ?? "0")" }.joined(separator: ", ")
+        return totals
+    }
+
+    private func valueIfFinished<T: Sendable>(_ task: Task<T, any Error>) async throws -> T? {
+        // Race the task against an immediate nil.
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await task.value }
+            group.addTask { nil }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+
+/// Writes one JSON object per line to a file (or standard output for "-").
+final class JSONLinesWriter {
+    private let handle: FileHandle
+    private let encoder: JSONEncoder
+
+    init(path: String) throws {
+        if path == "-" {
+            handle = .standardOutput
+        } else {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw ValidationErrorText("cannot create \(path)")
+            }
+            handle = try FileHandle(forWritingTo: URL(filePath: path))
+        }
+        encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    }
+
+    func write<T: Encodable>(_ value: T) throws {
+        var data = try encoder.encode(value)
+        data.append(0x0A)
+        handle.write(data)
+    }
+
+    func close() throws {
+        if handle !== FileHandle.standardOutput { try handle.close() }
+    }
+}
+
+/// An error whose text is all the user needs.
+struct ValidationErrorText: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
