@@ -70,6 +70,7 @@ let package = Package(
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "Schemas"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Replay"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Replay", "Reports"]),
     ]
 )

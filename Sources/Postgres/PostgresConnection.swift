@@ -12,10 +12,9 @@ public final class PostgresConnection: @unchecked Sendable {
         self.conninfo = conninfo
         guard let connection = PQconnectdb(conninfo) else { throw PostgresError(.connection, "PQconnectdb returned nothing") }
         self.connection = connection
+        // On failure `deinit` runs (every stored property is set) and frees the handle.
         guard PQstatus(connection) == CONNECTION_OK else {
-            let message = Self.text(PQerrorMessage(connection))
-            PQfinish(connection)
-            throw PostgresError(.connection, message)
+            throw PostgresError(.connection, Self.text(PQerrorMessage(connection)))
         }
     }
 

@@ -42,7 +42,10 @@ final class StreamConsumer: RebalanceHandler {
         kafka["group.id"] = configuration.kafka.groupID
         let consumer = try KafkaConsumer(configuration: KafkaConfiguration(kafka), handler: self)
         self.consumer = consumer
-        try database.run("connect") { _ in }
+        do { try database.run("connect") { _ in } } catch is DatabaseSession.Stopped {
+            logger.info("stopped before PostgreSQL could be reached")
+            return
+        }
         try consumer.subscribe(configuration.topics)
         status.setSubscribed(true)
         logger.info("consuming \(configuration.topics) as group \(configuration.kafka.groupID)")

@@ -1,0 +1,91 @@
+import Events
+import Foundation
+import Kafka
+import Postgres
+import Testing
+@testable import Pipeline
+
+@Suite("Crashes and outages, end to end", .serialized)
+struct CrashRecoveryIntegrationTests {
+    /// Publishes `count` good events on a thread of its own at `rate` events per second.
+    private func publishInBackground(count: Int, rate: Double, configuration: RadStreamConfiguration) throws -> DispatchSemaphore {
+        let factory = try EventFactory()
+        let producer = try EventFactory.producer(for: configuration.kafka.bootstrapServers)
+        let done = DispatchSemaphore(value: 0)
+        let (imageTopic, reportTopic) = (configuration.kafka.imageTopic, configuration.kafka.reportTopic)
+        nonisolated(unsafe) let unsafeProducer = producer
+        Thread.detachNewThread {
+            let started = ContinuousClock.now
+            for index in 0..<count {
+                guard let event = try? factory.event(index) else { continue }
+                let topic = if case .image = event { imageTopic } else { reportTopic }
+                try? unsafeProducer.send(topic: topic, key: Array(event.studyID.utf8), value: event.encoded())
+                let due = started + .seconds(Double(index + 1) / rate)
+                let wait = due - ContinuousClock.now
+                if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.attoseconds) / 1e18) }
+            }
+            try? unsafeProducer.flush()
+            done.signal()
+        }
+        return done
+    }
+
+    /// SIGKILL gives the daemon no chance to finish its batch: whatever it had not committed must
+    /// be redone by the next run, and whatever it had committed must not be done again.
+    @Test func killedThreeTimesEveryEventIsProcessedExactlyOnce() throws {
+        let environment = try TestEnvironment.get()
+        let conninfo = try environment.makeDatabase("sigkill")
+        let configuration = try environment.configuration(name: "sigkill", conninfo: conninfo)
+        // 40 s of stream: three kill-and-restart cycles (each waits out a group rejoin) fit inside it.
+        let total = 4000
+        let published = try publishInBackground(count: total, rate: 100, configuration: configuration)
+
+        var generator = SystemRandomNumberGenerator()
+        var kills: [Counts] = []
+        for _ in 0..<3 {
+            let daemon = try DaemonProcess(configuration: configuration, directory: environment.root)
+            // Let it join the group and commit a batch or more, then kill it at a random moment.
+            let before = try Counts.read(conninfo).total
+            _ = try eventually(timeout: .seconds(30)) { try Counts.read(conninfo).total > before }
+            Thread.sleep(forTimeInterval: Double.random(in: 0.2...2.0, using: &generator))
+            #expect(daemon.stop(with: SIGKILL) == 128 + SIGKILL)
+            kills.append(try Counts.read(conninfo))
+        }
+        published.wait()
+        let last = try DaemonProcess(configuration: configuration, directory: environment.root)
+        #expect(try eventually(timeout: .seconds(30)) { last.output.contains("consuming") }, "the last daemon starts")
+        let done = try eventually(timeout: .seconds(120)) { try Counts.read(conninfo).total >= total }
+        #expect(last.stop(with: SIGTERM) == 0, "SIGTERM drains and exits cleanly:\n\(last.output.suffix(2000))")
+        #expect(done, "killed at \(kills)")
+        let counts = try Counts.read(conninfo)
+        #expect(counts == Counts(images: total / 2, reports: total / 2, deadLetters: 0, distinctEvents: total))
+        #expect(kills.allSatisfy { $0.total < total }, "every kill came in the middle of the stream: \(kills)")
+    }
+
+    /// PostgreSQL goes away mid-stream: the daemon waits, reconnects and resumes, losing nothing.
+    @Test func postgresRestartedMidStreamLosesNothing() throws {
+        let environment = try TestEnvironment.get()
+        // A server of its own: the shared one must not go down under other tests.
+        let server = try LocalPostgresServer(dataDirectory: environment.root.appending(path: "postgres-restart"), durable: false)
+        try server.start()
+        defer { try? server.stop() }
+        let conninfo = server.conninfo
+        try DatabaseMigrations.apply(on: PostgresConnection(conninfo))
+        let configuration = try environment.configuration(name: "pg-restart", conninfo: conninfo)
+        let total = 2000
+        let published = try publishInBackground(count: total, rate: 400, configuration: configuration)
+
+        let daemon = InProcessDaemon(configuration: configuration)
+        #expect(try eventually(timeout: .seconds(30)) { try Counts.read(conninfo).total > 200 })
+        try server.stop()
+        Thread.sleep(forTimeInterval: 3)
+        #expect(!daemon.status.isReady, "not ready while the database is away")
+        try server.start()
+        published.wait()
+        let done = try eventually(timeout: .seconds(90)) { try Counts.read(conninfo).total >= total }
+        daemon.stop()
+        #expect(daemon.failure == nil)
+        #expect(done)
+        #expect(try Counts.read(conninfo) == Counts(images: total / 2, reports: total / 2, deadLetters: 0, distinctEvents: total))
+    }
+}

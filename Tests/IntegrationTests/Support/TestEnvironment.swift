@@ -1,0 +1,63 @@
+import Foundation
+import Kafka
+@testable import Pipeline
+import Postgres
+
+/// The servers the integration tests share, started once per test process: a private
+/// PostgreSQL (fsync off) and the embedded broker. Each test takes its own database and topics.
+final class TestEnvironment: Sendable {
+    let postgres: LocalPostgresServer
+    let broker: EmbeddedBroker
+    let root: URL
+
+    static let shared: Result<TestEnvironment, any Error> = Result { try TestEnvironment() }
+
+    static func get() throws -> TestEnvironment { try shared.get() }
+
+    private init() throws {
+        root = FileManager.default.temporaryDirectory.appending(path: "radstream-tests-\(getpid())")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        postgres = try LocalPostgresServer(dataDirectory: root.appending(path: "postgres"), durable: false)
+        try postgres.start()
+        broker = try EmbeddedBroker(brokers: 3)
+        atexit { try? TestEnvironment.shared.get().postgres.stop() }
+    }
+
+    /// A fresh, migrated database; returns its connection string.
+    func makeDatabase(_ name: String) throws -> String {
+        let admin = try PostgresConnection("host=127.0.0.1 port=\(postgres.port) dbname=postgres user=radstream")
+        try admin.execute("DROP DATABASE IF EXISTS \(name)")
+        try admin.execute("CREATE DATABASE \(name)")
+        let conninfo = "host=127.0.0.1 port=\(postgres.port) dbname=\(name) user=radstream connect_timeout=5"
+        try DatabaseMigrations.apply(on: PostgresConnection(conninfo))
+        return conninfo
+    }
+
+    /// A configuration with topics and a group of its own, for one test.
+    func configuration(name: String, partitions: Int = 4, conninfo: String) throws -> RadStreamConfiguration {
+        var configuration = RadStreamConfiguration.standard
+        configuration.kafka.bootstrapServers = broker.bootstrapServers
+        configuration.kafka.imageTopic = "\(name).images"
+        configuration.kafka.reportTopic = "\(name).reports"
+        configuration.kafka.groupID = "\(name)-group"
+        configuration.kafka.properties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+        configuration.postgres.conninfo = conninfo
+        configuration.batch = .init(maxEvents: 200, maxWaitMilliseconds: 100)
+        configuration.http.port = 0
+        for topic in configuration.topics {
+            try broker.createTopic(topic, partitions: partitions)
+            try broker.createTopic(configuration.deadLetterTopic(for: topic), partitions: partitions)
+        }
+        return configuration
+    }
+}
+
+/// Paths the tests read: the shared data and the debug binary that `ops/test.sh` builds first.
+enum Paths {
+    static let packageRoot = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../..").standardized
+    static var data: URL {
+        ProcessInfo.processInfo.environment["RADSTREAM_DATA"].map { URL(filePath: $0) }
+            ?? packageRoot.appending(path: "../shared/data").standardized
+    }
+    static var binary: URL { packageRoot.appending(path: ".build/debug/radstream") }
+}
