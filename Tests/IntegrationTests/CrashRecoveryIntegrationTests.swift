@@ -55,11 +55,26 @@ struct CrashRecoveryIntegrationTests {
         let last = try DaemonProcess(configuration: configuration, directory: environment.root)
         #expect(try eventually(timeout: .seconds(30)) { last.output.contains("consuming") }, "the last daemon starts")
         let done = try eventually(timeout: .seconds(120)) { try Counts.read(conninfo).total >= total }
+        try checkProbes(of: last)
         #expect(last.stop(with: SIGTERM) == 0, "SIGTERM drains and exits cleanly:\n\(last.output.suffix(2000))")
         #expect(done, "killed at \(kills)")
         let counts = try Counts.read(conninfo)
         #expect(counts == Counts(images: total / 2, reports: total / 2, deadLetters: 0, distinctEvents: total))
         #expect(kills.allSatisfy { $0.total < total }, "every kill came in the middle of the stream: \(kills)")
+    }
+
+    /// /healthz, /readyz and /metrics of a running daemon that has consumed events.
+    private func checkProbes(of daemon: DaemonProcess) throws {
+        let port = try #require(daemon.output.split(separator: "\n").first { $0.contains("HTTP on 127.0.0.1:") }?
+            .split(separator: ":").last?.split(separator: " ").first.flatMap { Int($0) })
+        #expect(httpGet("http://127.0.0.1:\(port)/healthz")?.status == 200)
+        #expect(httpGet("http://127.0.0.1:\(port)/readyz")?.status == 200)
+        let metrics = try #require(httpGet("http://127.0.0.1:\(port)/metrics"))
+        #expect(metrics.status == 200)
+        for name in ["radstream_events_consumed_total", "radstream_events_processed_total",
+                     "radstream_batch_duration_seconds_bucket", "radstream_consumer_lag"] {
+            #expect(metrics.body.contains(name), "\(name) in /metrics")
+        }
     }
 
     /// PostgreSQL goes away mid-stream: the daemon waits, reconnects and resumes, losing nothing.

@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+@testable import Pipeline
+
+@Suite("Configuration: file, then environment")
+struct ConfigurationTests {
+    @Test func aPartialFileKeepsTheStandardValues() throws {
+        let json = #"{"kafka": {"groupID": "west", "properties": {"security.protocol": "ssl"}}, "batch": {"maxEvents": 50}}"#
+        let configuration = try RadStreamConfiguration.standard.merging(json: Data(json.utf8), source: "test")
+        #expect(configuration.kafka.groupID == "west")
+        #expect(configuration.kafka.imageTopic == "radstream.images")
+        #expect(configuration.kafka.properties == ["security.protocol": "ssl"])
+        #expect(configuration.batch == .init(maxEvents: 50, maxWaitMilliseconds: 200))
+    }
+
+    @Test func environmentOverridesTheFile() throws {
+        var configuration = RadStreamConfiguration.standard
+        try configuration.apply(environment: [
+            "RADSTREAM_KAFKA_BOOTSTRAP": "k1:9092,k2:9092", "RADSTREAM_POSTGRES": "host=db",
+            "RADSTREAM_IMAGE_ROOTS": "/a:/b", "RADSTREAM_BATCH_MAX_EVENTS": "64",
+            "RADSTREAM_KAFKA_SESSION_TIMEOUT_MS": "6000", "PATH": "/bin",
+        ])
+        #expect(configuration.kafka.bootstrapServers == "k1:9092,k2:9092")
+        #expect(configuration.postgres.conninfo == "host=db")
+        #expect(configuration.images.allowedRoots == ["/a", "/b"])
+        #expect(configuration.batch.maxEvents == 64)
+        #expect(configuration.kafka.properties == ["session.timeout.ms": "6000"])
+    }
+
+    @Test func badValuesAreClearErrors() {
+        var configuration = RadStreamConfiguration.standard
+        #expect(throws: ConfigurationError.self) { try configuration.apply(environment: ["RADSTREAM_HTTP_PORT": "eighty"]) }
+        #expect(throws: ConfigurationError.self) {
+            try RadStreamConfiguration.standard.merging(json: Data(#"{"batch": {"maxEvents": "many"}}"#.utf8), source: "x")
+        }
+        #expect(throws: ConfigurationError.self) {
+            try RadStreamConfiguration.load(file: URL(filePath: "/nonexistent/radstream.json"), environment: [:])
+        }
+    }
+
+    /// The shipped file is complete and valid.
+    @Test func theShippedConfigurationLoads() throws {
+        let file = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../config/radstream.json")
+        let configuration = try RadStreamConfiguration.load(file: file, environment: [:])
+        #expect(configuration.kafka.properties["session.timeout.ms"] == "10000")
+        #expect(configuration.images.thumbnailSides == [28, 64, 128])
+    }
+}
