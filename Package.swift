@@ -42,9 +42,10 @@ let package = Package(
         .target(name: "Reports", swiftSettings: strict),
         .target(name: "Imaging", dependencies: ["CImageCodecs", "CDicom"], swiftSettings: strict),
         .target(name: "Events", dependencies: ["Reports", "Imaging"], swiftSettings: strict),
-        .target(name: "Kafka", dependencies: ["CKafka", .product(name: "Logging", package: "swift-log")],
+        .target(name: "Kafka", dependencies: ["CKafka"],
                 swiftSettings: strict),
-        .target(name: "Postgres", dependencies: ["CPostgres", .product(name: "Logging", package: "swift-log")],
+        .target(name: "ChildProcesses", swiftSettings: strict),
+        .target(name: "Postgres", dependencies: ["CPostgres", "ChildProcesses"],
                 swiftSettings: strict),
         .target(name: "Pipeline",
                 dependencies: [
@@ -59,7 +60,7 @@ let package = Package(
         .executableTarget(
             name: "RadStreamCLI",
             dependencies: [
-                "Pipeline", "Events", "Kafka", "Postgres", "Reports", "Imaging", "Replay",
+                "Pipeline", "Events", "Kafka", "Postgres", "Reports", "Imaging", "Replay", "ChildProcesses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -71,6 +72,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "Schemas"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Replay", "Reports"]),
+        .testTarget(name: "IntegrationTests",
+                    dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Replay", "Reports", "ChildProcesses"]),
     ]
 )

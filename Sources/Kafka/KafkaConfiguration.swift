@@ -14,6 +14,16 @@ public struct KafkaConfiguration: Sendable {
         set { properties[key] = newValue }
     }
 
+    /// The same properties less those only a consumer reads, which librdkafka would warn about
+    /// in a producer: one configuration can then serve both.
+    public func forProducer() -> KafkaConfiguration {
+        let consumerOnly: Set = ["group.id", "group.instance.id", "session.timeout.ms", "heartbeat.interval.ms",
+                                 "max.poll.interval.ms", "auto.offset.reset", "enable.auto.commit",
+                                 "enable.auto.offset.store", "partition.assignment.strategy", "isolation.level",
+                                 "auto.commit.interval.ms", "enable.partition.eof"]
+        return KafkaConfiguration(properties.filter { !consumerOnly.contains($0.key) && !$0.key.hasPrefix("fetch.") })
+    }
+
     /// A new conf object, owned by the caller until `rd_kafka_new` succeeds with it.
     func makeConf() throws(KafkaError) -> OpaquePointer {
         guard let conf = rd_kafka_conf_new() else { throw KafkaError("rd_kafka_conf_new failed") }

@@ -11,7 +11,7 @@ public final class KafkaProducer: @unchecked Sendable {
     private let deliveries: DeliveryCounter
 
     public init(configuration: KafkaConfiguration) throws(KafkaError) {
-        var configuration = configuration
+        var configuration = configuration.forProducer()
         if configuration["partitioner"] == nil { configuration["partitioner"] = "murmur2_random" }
         if configuration["message.max.bytes"] == nil { configuration["message.max.bytes"] = "10000000" }
         let conf = try configuration.makeConf()

@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 
 /// Debian's PostgreSQL server in a private data directory, for the demo, the tests and the
@@ -59,12 +60,9 @@ public final class LocalPostgresServer: @unchecked Sendable {
         let (path, argv) = runsAsRoot
             ? ("/usr/sbin/runuser", ["-u", "postgres", "--", executable] + arguments)
             : (executable, arguments)
-        // Output goes to a file, not a pipe: the server that `pg_ctl start` leaves running would
-        // hold a pipe open and a reader would wait for it forever.
-        let outputFile = FileManager.default.temporaryDirectory.appending(path: "radstream-\(tool)-\(UUID().uuidString).log")
-        defer { try? FileManager.default.removeItem(at: outputFile) }
-        let status = try ChildProcess.run(path, argv, outputPath: outputFile.path)
-        let text = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
+        // ChildProcess writes output to a file, not a pipe: the server that `pg_ctl start` leaves
+        // running would hold a pipe open and a reader would wait for it forever.
+        let (status, text) = try ChildProcess.run(path, argv)
         guard status == 0 else {
             throw PostgresError(.server, "\(tool) failed (\(status)): \(text.suffix(800))")
         }
@@ -74,7 +72,7 @@ public final class LocalPostgresServer: @unchecked Sendable {
     /// Under root the data directory must belong to `postgres`.
     private func handOver(_ directory: URL) throws {
         guard runsAsRoot else { return }
-        guard try ChildProcess.run("/bin/chown", ["-R", "postgres:postgres", directory.path], outputPath: "/dev/null") == 0 else {
+        guard try ChildProcess.run("/bin/chown", ["-R", "postgres:postgres", directory.path]).status == 0 else {
             throw PostgresError(.server, "cannot hand \(directory.path) to user postgres")
         }
     }

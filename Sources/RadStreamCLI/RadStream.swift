@@ -12,6 +12,6 @@ struct RadStream: AsyncParsableCommand {
             """,
         subcommands: [
             SectionsCommand.self, ServeCommand.self, MigrateCommand.self, BrokerCommand.self,
-            ReplayCommand.self, DemoCommand.self,
+            ReplayCommand.self, DemoCommand.self, BenchmarkCommand.self,
         ])
 }

@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import Postgres
 import Testing
@@ -8,7 +9,7 @@ struct CommandLineTests {
     @Test func migrateTwiceChangesNothing() throws {
         let environment = try TestEnvironment.get()
         let conninfo = try environment.makeDatabase("migrate_twice")  // migrated once already
-        let first = try Child.run(Paths.binary.path, ["migrate", "--postgres", conninfo])
+        let first = try ChildProcess.run(Paths.binary.path, ["migrate", "--postgres", conninfo])
         #expect(first.status == 0)
         #expect(first.output.contains("up to date"))
         let database = try PostgresConnection(conninfo)
@@ -27,7 +28,7 @@ struct CommandLineTests {
         try "FINDINGS: Clear lungs.\nIMPRESSION: Normal chest.".write(to: folder.appending(path: "a.txt"), atomically: true, encoding: .utf8)
         try "<eCitation><Abstract>".write(to: folder.appending(path: "broken.xml"), atomically: true, encoding: .utf8)
         let out = folder.appending(path: "out.jsonl")
-        let result = try Child.run(Paths.binary.path, ["sections", "--reports", folder.path, "--out", out.path])
+        let result = try ChildProcess.run(Paths.binary.path, ["sections", "--reports", folder.path, "--out", out.path])
         #expect(result.status == 0)
         let lines = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").map {
             try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
@@ -42,17 +43,17 @@ struct CommandLineTests {
         // Nothing readable at all: a non-zero exit.
         try FileManager.default.removeItem(at: folder.appending(path: "1000.xml"))
         try FileManager.default.removeItem(at: folder.appending(path: "a.txt"))
-        #expect(try Child.run(Paths.binary.path, ["sections", "--reports", folder.path, "--out", out.path]).status != 0)
+        #expect(try ChildProcess.run(Paths.binary.path, ["sections", "--reports", folder.path, "--out", out.path]).status != 0)
     }
 
     /// The embedded broker is a Kafka cluster any client can use: kcat lists its topics.
     @Test func brokerCommandServesKcat() throws {
         let log = FileManager.default.temporaryDirectory.appending(path: "broker-\(UUID().uuidString).log")
-        let pid = try Child.spawn(Paths.binary.path, ["broker", "--partitions", "2"], output: log)
-        defer { kill(pid, SIGTERM); #expect(Child.wait(pid) == 0, "SIGTERM stops the broker cleanly") }
+        let pid = try ChildProcess.spawn(Paths.binary.path, ["broker", "--partitions", "2"], outputPath: log.path)
+        defer { kill(pid, SIGTERM); #expect(ChildProcess.wait(pid) == 0, "SIGTERM stops the broker cleanly") }
         #expect(try eventually(timeout: .seconds(10)) { (try? String(contentsOf: log, encoding: .utf8))?.contains("127.0.0.1:") == true })
         let bootstrap = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")[0]
-        let listing = try Child.run("kcat", ["-b", String(bootstrap), "-L", "-m", "5"])
+        let listing = try ChildProcess.run("kcat", ["-b", String(bootstrap), "-L", "-m", "5"])
         #expect(listing.status == 0, "\(listing.output)")
         #expect(listing.output.contains("3 brokers"))
         for topic in ["radstream.images", "radstream.reports", "radstream.images.dlq", "radstream.reports.dlq"] {

@@ -35,22 +35,13 @@ struct DemoCommand: AsyncParsableCommand {
         var logger = Logger(label: "radstream.demo")
         logger.logLevel = .warning
 
-        step("starting the embedded Kafka broker (3 brokers)")
-        var configuration = RadStreamConfiguration.standard
-        let broker = try EmbeddedBroker.start(for: configuration, brokers: 3, partitions: 6)
-        configuration.kafka.bootstrapServers = broker.bootstrapServers
-        configuration.kafka.groupID = "radstream-demo"
-        configuration.images.allowedRoots = [dataURL.path]
-        configuration.http.port = 0
-
-        step("starting a private PostgreSQL in \(workDir)/postgres")
-        let pgDirectory = URL(filePath: workDir).appending(path: "postgres").standardizedFileURL
-        try? FileManager.default.removeItem(at: pgDirectory)
-        let postgres = try LocalPostgresServer(dataDirectory: pgDirectory)
-        try postgres.start()
-        configuration.postgres.conninfo = postgres.conninfo
+        var stack = try LocalStack.start(directory: URL(filePath: workDir).appending(path: "postgres").standardizedFileURL,
+                                         partitions: 6, durable: true, log: step)
+        stack.configuration.kafka.groupID = "radstream-demo"
+        stack.configuration.images.allowedRoots = [dataURL.path]
+        let configuration = stack.configuration
+        let (broker, postgres) = (stack.broker, stack.postgres)
         let database = try PostgresConnection(postgres.conninfo)
-        try DatabaseMigrations.apply(on: database)
 
         step("starting the daemon")
         let httpPort = Mutex(0)
@@ -59,7 +50,7 @@ struct DemoCommand: AsyncParsableCommand {
 
         step("replaying \(reportsURL.path) and the images under \(dataURL.path) at \(Int(rate)) events/s")
         let started = ContinuousClock.now
-        let replay = try startReplay(configuration: configuration, reports: reportsURL, images: dataURL)
+        let replay = try startReplay(producer: stack.producer(), configuration: configuration, reports: reportsURL, images: dataURL)
         let totals = try await waitUntilProcessed(replay: replay, database: database, started: started)
         let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
             + Double((ContinuousClock.now - started).components.seconds)
@@ -84,8 +75,7 @@ struct DemoCommand: AsyncParsableCommand {
             await group.triggerGracefulShutdown()
         }
         try await daemon.value
-        try postgres.stop()
-        withExtendedLifetime(broker) {}
+        try stack.stop()
         if totals.processed != totals.sent { throw ExitCode.failure }
     }
 
@@ -94,10 +84,8 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     /// The replay runs on its own thread (the producer blocks); its counts are read when it ends.
-    private func startReplay(configuration: RadStreamConfiguration, reports: URL, images: URL) throws -> Task<ReplayPlan.Summary, any Error> {
-        var kafka = configuration.kafka.properties
-        kafka["bootstrap.servers"] = configuration.kafka.bootstrapServers
-        let producer = try KafkaProducer(configuration: KafkaConfiguration(kafka))
+    private func startReplay(producer: KafkaProducer, configuration: RadStreamConfiguration, reports: URL,
+                             images: URL) throws -> Task<ReplayPlan.Summary, any Error> {
         let plan = ReplayPlan(source: ReplaySource(), images: images, reports: reports, limit: limit)
         let (rate, imageTopic, reportTopic) = (rate, configuration.kafka.imageTopic, configuration.kafka.reportTopic)
         return Task.detached {

@@ -1,0 +1,138 @@
+import ArgumentParser
+import ChildProcesses
+import Events
+import Foundation
+import Kafka
+import Pipeline
+import Postgres
+import Replay
+import Reports
+
+struct BenchmarkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "benchmark",
+        abstract: "Measure the daemon's end-to-end events/s: reports, images, and both mixed.",
+        discussion: """
+            For each scenario: a fresh database and topics on the embedded broker and a private
+            PostgreSQL; N events published first, then `radstream serve` started as a process of its
+            own. Throughput is measured from its first committed batch to its last (the group join,
+            about 3 s on the embedded broker, is reported apart), and its peak memory (VmHWM) is read
+            from /proc. Images are PneumoniaMNIST PNGs (28×28) sent inline; reports are IU XML.
+            Build in release mode first: ops/setup.sh.
+            """)
+
+    @Option(help: "Events per scenario.") var events = 5000
+    @Option(help: "The shared data folder.") var data = ProcessInfo.processInfo.environment["RADSTREAM_DATA"] ?? "../shared/data"
+    @Option(help: "Where the benchmark keeps its PostgreSQL cluster (recreated).") var workDir = "var/benchmark"
+    @Option(help: "Events per batch.") var batchSize = 500
+
+    func run() throws {
+        let dataURL = URL(filePath: data).standardizedFileURL
+        let stack = try LocalStack.start(directory: URL(filePath: workDir).appending(path: "postgres").standardizedFileURL,
+                                         partitions: 6, durable: true, log: { print("benchmark: \($0)") })
+        defer { try? stack.stop() }
+        let source = try BenchmarkEvents(data: dataURL)
+        print("benchmark: \(events) events per scenario, batches of \(batchSize), daemon binary \(Self.binary)")
+        print("| scenario | events | events/s (steady) | s to first commit | daemon peak RSS |")
+        print("|---|---|---|---|---|")
+        for scenario in ["reports", "images", "mixed"] {
+            let result = try measure(scenario: scenario, stack: stack, source: source)
+            print("| \(scenario) | \(events) | \(Int(result.rate)) | \(String(format: "%.1f", result.startup)) | \(result.peakMiB) MiB |")
+        }
+    }
+
+    static var binary: String { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0] }
+
+    struct Result { let rate: Double; let startup: Double; let peakMiB: Int }
+
+    private func measure(scenario: String, stack: LocalStack, source: BenchmarkEvents) throws -> Result {
+        var configuration = stack.configuration
+        let name = "bench_\(scenario)_\(getpid())"
+        configuration.kafka.imageTopic = "\(name).images"
+        configuration.kafka.reportTopic = "\(name).reports"
+        configuration.kafka.groupID = name
+        configuration.batch.maxEvents = batchSize
+        for topic in configuration.topics {
+            // 12 partitions: the embedded broker keeps ~5 MB per partition, and the events are
+            // all published before the daemon starts.
+            try stack.broker.createTopic(topic, partitions: 12)
+            try stack.broker.createTopic(configuration.deadLetterTopic(for: topic), partitions: 12)
+        }
+        let admin = try PostgresConnection(stack.postgres.conninfo)
+        try admin.execute("CREATE DATABASE \(name)")
+        configuration.postgres.conninfo = stack.postgres.conninfo.replacingOccurrences(of: "dbname=radstream", with: "dbname=\(name)")
+        let database = try PostgresConnection(configuration.postgres.conninfo)
+        try DatabaseMigrations.apply(on: database)
+
+        let producer = try stack.producer()
+        for index in 0..<events {
+            let event = switch scenario {
+            case "reports": source.report(index)
+            case "images": source.image(index)
+            default: index % 2 == 0 ? source.report(index) : source.image(index)
+            }
+            let topic = if case .image = event { configuration.kafka.imageTopic } else { configuration.kafka.reportTopic }
+            try producer.send(topic: topic, key: Array(event.studyID.utf8), value: event.encoded())
+        }
+        try producer.flush(timeout: .seconds(120))
+
+        let directory = URL(filePath: workDir).standardizedFileURL
+        let configFile = directory.appending(path: "\(name).json")
+        try JSONEncoder().encode(configuration).write(to: configFile)
+        let started = ContinuousClock.now
+        let pid = try ChildProcess.spawn(Self.binary, ["serve", "--config", configFile.path],
+                                         outputPath: directory.appending(path: "\(name).log").path)
+        var firstCommit: (ContinuousClock.Instant, Int)?
+        var peak = 0
+        while true {
+            let done = try database.execute("SELECT (SELECT count(*) FROM images) + (SELECT count(*) FROM reports) + (SELECT count(*) FROM dead_letters)").scalarInt ?? 0
+            peak = max(peak, Self.peakResidentKiB(of: pid))
+            if done > 0 && firstCommit == nil { firstCommit = (.now, done) }
+            if done >= events { break }
+            if ContinuousClock.now - started > .seconds(600) { throw ValidationError("\(scenario): only \(done) of \(events) after 10 minutes") }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        let finished = ContinuousClock.now
+        peak = max(peak, Self.peakResidentKiB(of: pid))
+        kill(pid, SIGTERM)
+        _ = ChildProcess.wait(pid)
+        guard let (first, atFirst) = firstCommit else { throw ValidationError("nothing committed") }
+        return Result(rate: Double(events - atFirst) / Self.seconds(finished - first), startup: Self.seconds(first - started),
+                      peakMiB: peak / 1024)
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    /// VmHWM: the most memory the process has held resident.
+    static func peakResidentKiB(of pid: pid_t) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+}
+
+/// The events a benchmark sends: IU XML reports and 28×28 PNGs inline, cycled.
+struct BenchmarkEvents {
+    let reports: [String]
+    let images: [String]
+
+    init(data: URL) throws {
+        // Reports with text only: the few blank IU reports would measure the dead-letter path.
+        reports = try ReplaySource.reportFiles(in: data.appending(path: "openi/reports")).prefix(550)
+            .map { try String(contentsOf: $0, encoding: .utf8) }
+            .filter { (try? ReportReader.sections(of: Array($0.utf8), format: .iuXML)) != nil }
+        images = try ReplaySource.imageFiles(in: data.appending(path: "pneumoniamnist/val")).prefix(500)
+            .map { try Data(contentsOf: $0).base64EncodedString() }
+    }
+
+    func report(_ index: Int) -> Event {
+        .report(ReportEvent(eventID: "r\(index)", studyID: "s\(index)", reportID: "r\(index)", format: .iuXML,
+                            body: reports[index % reports.count]))
+    }
+
+    func image(_ index: Int) -> Event {
+        .image(ImageEvent(eventID: "i\(index)", studyID: "s\(index)", imageID: "i\(index)", inline: images[index % images.count]))
+    }
+}
