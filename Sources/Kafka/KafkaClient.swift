@@ -9,7 +9,7 @@ final class KafkaClient {
         var errorText = [CChar](repeating: 0, count: 512)
         guard let handle = rd_kafka_new(type, conf, &errorText, errorText.count) else {
             rd_kafka_conf_destroy(conf)
-            throw KafkaError("rd_kafka_new: \(String(cString: errorText))")
+            throw KafkaError("rd_kafka_new: \(KafkaError.text(errorText))")
         }
         self.handle = handle
     }

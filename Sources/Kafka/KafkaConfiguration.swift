@@ -31,7 +31,7 @@ public struct KafkaConfiguration: Sendable {
         for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
             if rd_kafka_conf_set(conf, key, value, &errorText, errorText.count) != RD_KAFKA_CONF_OK {
                 rd_kafka_conf_destroy(conf)
-                throw KafkaError("configuration \(key)=\(value): \(String(cString: errorText))")
+                throw KafkaError("configuration \(key)=\(value): \(KafkaError.text(errorText))")
             }
         }
         return conf

@@ -36,6 +36,51 @@ public final class PostgresConnection: @unchecked Sendable {
         return try rows(of: result, sql: sql)
     }
 
+    /// Sends many statements before reading any result (libpq's pipeline mode): one round trip
+    /// instead of one per statement. Returns each statement's rows; the first failure is thrown
+    /// after every result is read, and inside a transaction it leaves the transaction aborted.
+    public func pipeline(_ statements: [(sql: String, parameters: [PostgresValue])]) throws(PostgresError) -> [PostgresRows] {
+        guard isConnected else { throw PostgresError(.connection, "connection is not open") }
+        guard PQenterPipelineMode(connection) == 1 else {
+            throw PostgresError(.connection, Self.text(PQerrorMessage(connection)))
+        }
+        defer { PQexitPipelineMode(connection) }
+        for statement in statements {
+            let sent = Self.withParameters(statement.parameters) { values, lengths, formats, types in
+                PQsendQueryParams(connection, statement.sql, Int32(statement.parameters.count), types, values, lengths, formats, 0)
+            }
+            guard sent == 1 else { throw PostgresError(.connection, Self.text(PQerrorMessage(connection)), sql: statement.sql) }
+        }
+        guard PQpipelineSync(connection) == 1 else { throw PostgresError(.connection, Self.text(PQerrorMessage(connection))) }
+
+        var results: [PostgresRows] = []
+        var failure: PostgresError?
+        for statement in statements {
+            // Each statement's result, then a NULL that ends it.
+            guard let result = PQgetResult(connection) else {
+                throw PostgresError(.connection, Self.text(PQerrorMessage(connection)), sql: statement.sql)
+            }
+            if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+                results.append(PostgresRows(columns: [], rows: [], affected: 0))
+            } else {
+                do { results.append(try rows(of: result, sql: statement.sql)) } catch {
+                    failure = failure ?? error
+                    results.append(PostgresRows(columns: [], rows: [], affected: 0))
+                }
+            }
+            PQclear(result)
+            while let extra = PQgetResult(connection) { PQclear(extra) }
+        }
+        guard let sync = PQgetResult(connection) else {
+            throw PostgresError(.connection, Self.text(PQerrorMessage(connection)))
+        }
+        let synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC
+        PQclear(sync)
+        guard synced else { throw PostgresError(.connection, "pipeline out of step: no sync result") }
+        if let failure { throw failure }
+        return results
+    }
+
     /// Runs statements without parameters, several at once (migrations).
     public func executeScript(_ sql: String) throws(PostgresError) {
         guard let result = PQexec(connection, sql) else {

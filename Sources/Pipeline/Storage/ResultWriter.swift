@@ -21,70 +21,80 @@ public struct ResultWriter {
         public var skipped = 0
     }
 
+    /// Two round trips per batch, whatever its size: the offset locks, then every insert, the
+    /// offset updates and the commit, pipelined.
     public func write(_ events: [ProcessedEvent], on connection: PostgresConnection) throws -> Summary {
-        try connection.transaction { connection in
-            var summary = Summary()
-            var next: [TopicPartition: Int64] = [:]
-            for event in events {
-                next[event.source.topicPartition] = max(next[event.source.topicPartition] ?? 0, event.source.offset + 1)
+        var next: [TopicPartition: Int64] = [:]
+        for event in events {
+            next[event.source.topicPartition] = max(next[event.source.topicPartition] ?? 0, event.source.offset + 1)
+        }
+        let partitions = Array(next.keys)
+        return try connection.transaction { connection in
+            let locked = try connection.pipeline(partitions.map { partition in
+                ("""
+                 SELECT next_offset FROM consumer_offsets
+                 WHERE consumer_group = $1 AND topic = $2 AND kafka_partition = $3 FOR UPDATE
+                 """, [.text(group), .text(partition.topic), .int(partition.partition)])
+            })
+            var stored: [TopicPartition: Int64] = [:]
+            for (partition, rows) in zip(partitions, locked) {
+                if let value = rows.scalar.flatMap({ Int64($0) }) { stored[partition] = value }
             }
-            let stored = try lockOffsets(Array(next.keys), on: connection)
+
+            var summary = Summary()
+            var statements: [(sql: String, parameters: [PostgresValue])] = []
             for event in events {
                 if let floor = stored[event.source.topicPartition], event.source.offset < floor {
                     summary.skipped += 1
                     continue
                 }
                 switch event.payload {
-                case .image(let record): try insert(record, from: event.source, on: connection); summary.images += 1
-                case .report(let record): try insert(record, from: event.source, on: connection); summary.reports += 1
-                case .deadLetter(let letter): try insert(letter, raw: event.raw, from: event.source, on: connection); summary.deadLetters += 1
+                case .image(let record): statements.append(Self.insert(record, from: event.source)); summary.images += 1
+                case .report(let record): statements.append(Self.insert(record, from: event.source)); summary.reports += 1
+                case .deadLetter(let letter): statements.append(Self.insert(letter, raw: event.raw, from: event.source)); summary.deadLetters += 1
                 }
             }
             for (partition, offset) in next {
-                try connection.execute("""
+                statements.append(("""
                     INSERT INTO consumer_offsets (consumer_group, topic, kafka_partition, next_offset)
                     VALUES ($1, $2, $3, $4)
                     ON CONFLICT (consumer_group, topic, kafka_partition) DO UPDATE
                     SET next_offset = GREATEST(consumer_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()
-                    """, [.text(group), .text(partition.topic), .int(partition.partition), .int(offset)])
+                    """, [.text(group), .text(partition.topic), .int(partition.partition), .int(offset)]))
             }
+            _ = try connection.pipeline(statements)
             return summary
         }
     }
 
-    private func lockOffsets(_ partitions: [TopicPartition], on connection: PostgresConnection) throws -> [TopicPartition: Int64] {
-        var stored: [TopicPartition: Int64] = [:]
-        for partition in partitions {
-            let rows = try connection.execute("""
-                SELECT next_offset FROM consumer_offsets
-                WHERE consumer_group = $1 AND topic = $2 AND kafka_partition = $3 FOR UPDATE
-                """, [.text(group), .text(partition.topic), .int(partition.partition)])
-            if let value = rows.scalar.flatMap({ Int64($0) }) { stored[partition] = value }
-        }
-        return stored
-    }
-
-    private func insert(_ record: ImageRecord, from source: EventSource, on connection: PostgresConnection) throws {
-        let rows = try connection.execute("""
+    /// The image row and its thumbnails in one statement, so that it can be pipelined: the
+    /// pixels hang off the id that the INSERT returns (none when the row already existed).
+    static func insert(_ record: ImageRecord, from source: EventSource) -> (sql: String, parameters: [PostgresValue]) {
+        let thumbnails = record.thumbnails.sorted { $0.key < $1.key }
+        let values = thumbnails.indices.map { "($\(14 + 2 * $0)::integer, $\(15 + 2 * $0)::bytea)" }.joined(separator: ", ")
+        let insertImage = """
             INSERT INTO images (topic, kafka_partition, kafka_offset, event_id, study_id, image_id, source, format,
                                 width, height, source_bit_depth, photometric, labels)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb)
             ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
-            RETURNING id
-            """, [.text(source.topic), .int(source.partition), .int(source.offset), .text(record.eventID),
-                  .text(record.studyID), .text(record.imageID), .text(record.source), .text(record.format),
-                  .int(record.width), .int(record.height), .int(record.sourceBitDepth),
-                  .optional(record.photometric), .optional(record.labelsJSON)])
-        guard let id = rows.scalar else { return }  // already written
-        for (side, pixels) in record.thumbnails.sorted(by: { $0.key < $1.key }) {
-            try connection.execute("INSERT INTO image_pixels (image_id, side, pixels) VALUES ($1::bigint, $2, $3)",
-                                   [.text(id), .int(side), .bytea(pixels)])
-        }
+            """
+        let sql = thumbnails.isEmpty ? insertImage : """
+            WITH image AS (\(insertImage) RETURNING id)
+            INSERT INTO image_pixels (image_id, side, pixels)
+            SELECT image.id, kept.side, kept.pixels FROM image, (VALUES \(values)) AS kept (side, pixels)
+            """
+        let parameters: [PostgresValue] = [
+            .text(source.topic), .int(source.partition), .int(source.offset), .text(record.eventID),
+            .text(record.studyID), .text(record.imageID), .text(record.source), .text(record.format),
+            .int(record.width), .int(record.height), .int(record.sourceBitDepth),
+            .optional(record.photometric), .optional(record.labelsJSON),
+        ] + thumbnails.flatMap { [PostgresValue.int($0.key), .bytea($0.value)] }
+        return (sql, parameters)
     }
 
-    private func insert(_ record: ReportRecord, from source: EventSource, on connection: PostgresConnection) throws {
+    static func insert(_ record: ReportRecord, from source: EventSource) -> (sql: String, parameters: [PostgresValue]) {
         let sections = record.sections
-        try connection.execute("""
+        return ("""
             INSERT INTO reports (topic, kafka_partition, kafka_offset, event_id, study_id, report_id, format,
                                  findings, impression, indication, comparison, technique, labels)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb)
@@ -98,9 +108,9 @@ public struct ResultWriter {
     /// Payloads up to this size are kept whole in the dead-letter row; larger ones only by hash.
     static let maxStoredPayload = 64 * 1024
 
-    private func insert(_ letter: DeadLetter, raw: [UInt8], from source: EventSource, on connection: PostgresConnection) throws {
+    static func insert(_ letter: DeadLetter, raw: [UInt8], from source: EventSource) -> (sql: String, parameters: [PostgresValue]) {
         // PostgreSQL hashes the payload itself, so no hashing code lives here.
-        try connection.execute("""
+        ("""
             INSERT INTO dead_letters (topic, kafka_partition, kafka_offset, message_key, payload, payload_sha256,
                                       payload_bytes, error_code, error)
             VALUES ($1, $2, $3, $4, CASE WHEN length($5::bytea) <= $6 THEN $5::bytea END,
