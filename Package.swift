@@ -71,6 +71,7 @@ let package = Package(
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "Schemas"]),
+        .testTarget(name: "ReplayTests", dependencies: ["Replay", "Events"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka"]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Replay", "Reports", "ChildProcesses"]),

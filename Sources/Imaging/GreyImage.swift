@@ -11,8 +11,6 @@ public struct GreyImage: Sendable, Equatable {
         self.pixels = pixels
     }
 
-    public subscript(x: Int, y: Int) -> UInt8 { pixels[y * width + x] }
-
     /// The picture with dark and bright swapped (MONOCHROME1 ↔ MONOCHROME2).
     public func inverted() -> GreyImage {
         GreyImage(width: width, height: height, pixels: pixels.map { 255 - $0 })

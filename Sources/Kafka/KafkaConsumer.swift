@@ -26,6 +26,8 @@ public final class KafkaConsumer {
         configuration["enable.auto.commit"] = "false"
         configuration["enable.auto.offset.store"] = "false"
         if configuration["auto.offset.reset"] == nil { configuration["auto.offset.reset"] = "earliest" }
+        // librdkafka prefetches up to 64 MB per consumer by default; a batch is at most a few MB.
+        if configuration["queued.max.messages.kbytes"] == nil { configuration["queued.max.messages.kbytes"] = "16384" }
         let conf = try configuration.makeConf()
         let box = RebalanceBox(handler: handler)
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(box).toOpaque())
@@ -77,12 +79,6 @@ public final class KafkaConsumer {
             lags[partition] = max(0, high - (position >= 0 ? position : low))
         }
         return lags
-    }
-
-    public var assignment: [TopicPartition] {
-        var assigned: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        guard rd_kafka_assignment(client.handle, &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR, let assigned else { return [] }
-        return PartitionList(adopting: assigned).partitions()
     }
 
     /// Leaves the group (the revoke handler runs first), so partitions move on at once.

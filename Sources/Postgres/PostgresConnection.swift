@@ -103,24 +103,6 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
-    /// Waits for a NOTIFY on a channel this connection LISTENs to; nil when `timeout` passes.
-    public func nextNotification(timeout: Duration) throws(PostgresError) -> (channel: String, payload: String)? {
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            guard PQconsumeInput(connection) == 1 else {
-                throw PostgresError(.connection, Self.text(PQerrorMessage(connection)))
-            }
-            if let notice = PQnotifies(connection) {
-                defer { PQfreemem(notice) }
-                return (String(cString: notice.pointee.relname), String(cString: notice.pointee.extra))
-            }
-            let remaining = deadline - ContinuousClock.now
-            if remaining <= .zero { return nil }
-            var poller = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
-            _ = poll(&poller, 1, Int32(min(1000, remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000 + 1)))
-        }
-    }
-
     private func rows(of result: OpaquePointer, sql: String) throws(PostgresError) -> PostgresRows {
         let status = PQresultStatus(result)
         switch status {

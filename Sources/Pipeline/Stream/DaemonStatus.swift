@@ -7,7 +7,6 @@ public final class DaemonStatus: Sendable {
         var stopRequested = false
         var databaseUp = false
         var subscribed = false
-        var assignedPartitions = 0
     }
 
     private let state = Mutex(State())
@@ -36,9 +35,6 @@ public final class DaemonStatus: Sendable {
     /// Ready to take traffic: subscribed to the topics with a working database connection.
     public var isReady: Bool { state.withLock { $0.subscribed && $0.databaseUp && !$0.stopRequested } }
 
-    public var assignedPartitions: Int { state.withLock { $0.assignedPartitions } }
-
     func setDatabaseUp(_ up: Bool) { state.withLock { $0.databaseUp = up } }
     func setSubscribed(_ subscribed: Bool) { state.withLock { $0.subscribed = subscribed } }
-    func setAssignedPartitions(_ count: Int) { state.withLock { $0.assignedPartitions = count } }
 }

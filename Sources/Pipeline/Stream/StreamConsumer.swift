@@ -19,7 +19,6 @@ final class StreamConsumer: RebalanceHandler {
     private var batch: BatchState
     private var consumer: KafkaConsumer?
     private var producer: KafkaProducer?
-    private var owned: Set<TopicPartition> = []
 
     init(configuration: RadStreamConfiguration, processor: EventProcessor, status: DaemonStatus,
          metrics: DaemonMetrics, logger: Logger) {
@@ -154,8 +153,6 @@ final class StreamConsumer: RebalanceHandler {
     // MARK: RebalanceHandler — runs inside `poll`, on this thread.
 
     func partitionsAssigned(_ partitions: [TopicPartition]) -> [TopicPartition: Int64] {
-        owned.formUnion(partitions)
-        status.setAssignedPartitions(owned.count)
         do {
             let resume = try database.run("offset lookup") { try offsets.resumeOffsets(for: partitions, on: $0) }
             logger.info("assigned \(partitions.count) partitions; resuming from PostgreSQL offsets")
@@ -172,8 +169,6 @@ final class StreamConsumer: RebalanceHandler {
             logger.error("could not commit before revocation: \(error); the new owner will redo it")
             batch.drop(partitions: Set(partitions))
         }
-        owned.subtract(partitions)
-        status.setAssignedPartitions(owned.count)
         logger.info("revoked \(partitions.count) partitions")
     }
 }

@@ -1,0 +1,43 @@
+import Events
+import Foundation
+import Testing
+@testable import Replay
+
+@Suite("Files become the hospital's events")
+struct ReplaySourceTests {
+    static let data = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../../shared/data").standardized
+
+    /// IU study 1000's image travels with its own report: the same study id, hence the same key.
+    @Test func iuImageJoinsItsReportsStudy() throws {
+        let source = ReplaySource()
+        guard case .report(let report) = try source.reportEvent(file: Self.data.appending(path: "openi/reports/1000.xml")),
+              case .image(let image) = try source.imageEvent(file: Self.data.appending(path: "samples/iu_1000_IM-0003-2001.png"), labels: nil)
+        else { Issue.record("wrong event kinds"); return }
+        #expect(report.studyID == "1000" && report.format == .iuXML)
+        #expect(image.studyID == "1000")
+        // 1.9 MB is over the inline limit: it travels by URI.
+        #expect(image.inline == nil && image.uri?.hasPrefix("file:///") == true)
+        #expect(ReplaySource.studyID(ofImage: "val_00001", folder: "val") == "img-val-val_00001")
+    }
+
+    @Test func labelsComeFromLabelsCSVUnlessWithheld() throws {
+        let folder = Self.data.appending(path: "pneumoniamnist/val")
+        let labels = ReplaySource.labels(in: folder)
+        #expect(labels.count == 524)
+        #expect(labels.values.allSatisfy { $0.keys.sorted() == ["pneumonia"] })
+        let file = folder.appending(path: "val_00000.png")
+        guard case .image(let labelled) = try ReplaySource().imageEvent(file: file, labels: labels["val_00000.png"]),
+              case .image(let withheld) = try ReplaySource(withholdLabels: true).imageEvent(file: file, labels: labels["val_00000.png"])
+        else { Issue.record("not images"); return }
+        #expect(labelled.labels == labels["val_00000.png"] && labelled.inline != nil)
+        #expect(withheld.labels == nil)
+    }
+
+    @Test func listsOnlyReportAndImageFiles() throws {
+        let reports = try ReplaySource.reportFiles(in: Self.data.appending(path: "openi/reports"))
+        #expect(reports.count == 3362 && reports.allSatisfy { $0.pathExtension == "xml" })
+        let images = try ReplaySource.imageFiles(in: Self.data.appending(path: "pneumoniamnist"))
+        #expect(images.count == 4690 + 524)
+        #expect(throws: (any Error).self) { try ReplaySource.imageFiles(in: URL(filePath: "/nonexistent")) }
+    }
+}
