@@ -9,6 +9,8 @@ public struct EventError: Error, Sendable, Equatable, CustomStringConvertible {
         case sourceUnreadable = "source_unreadable"
         case imageUndecodable = "image_undecodable"
         case reportUnreadable = "report_unreadable"
+        /// A report read without fault whose every section is blank.
+        case reportEmpty = "report_empty"
         case processingFailed = "processing_failed"
     }
 

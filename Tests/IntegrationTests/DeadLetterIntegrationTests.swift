@@ -30,7 +30,7 @@ struct DeadLetterIntegrationTests {
             ("http URI", .image, image("\"uri\":\"http://example.org/x.png\""), "source_refused"),
             ("missing file", .image, image("\"uri\":\"file://\(root.path)/nope.png\""), "source_unreadable"),
             ("oversized inline image", .image, image("\"inline\":\"\(String(repeating: "A", count: 200_000))\""), "payload_too_large"),
-            ("empty report", .report, report("\"   \""), "report_unreadable"),
+            ("empty report", .report, report("\"   \""), "report_empty"),
             ("report with NUL", .report, report("\"FINDINGS: clear\\u0000\""), "report_unreadable"),
             ("broken IU XML", .report, Array("{\"schema\":\"radstream.report.v1\",\"event_id\":\"x\",\"study_id\":\"s\",\"report_id\":\"r\",\"format\":\"iu-xml\",\"body\":\"<eCitation><Abstract>\"}".utf8), "report_unreadable"),
             ("bad label", .image, image("\"uri\":\"file://\(root.path)/a.png\",\"labels\":{\"pneumonia\":7}"), "invalid_field"),

@@ -53,7 +53,7 @@ struct EventProcessorTests {
         let codes = processed.map { event -> String? in
             if case .deadLetter(let letter) = event.payload { return letter.code } else { return nil }
         }
-        #expect(codes == ["malformed_json", "report_unreadable", "image_undecodable"])
+        #expect(codes == ["malformed_json", "report_empty", "image_undecodable"])
         #expect(processed[0].raw == Array("nope".utf8))
     }
 }

@@ -83,7 +83,8 @@ public struct EventProcessor: Sendable {
         switch error {
         case let error as EventError: (error.code.rawValue, error.message)
         case let error as ImagingError: (EventError.Code.imageUndecodable.rawValue, error.message)
-        case let error as ReportError: (EventError.Code.reportUnreadable.rawValue, error.description)
+        case let error as ReportError:
+            ((error.code == .empty ? EventError.Code.reportEmpty : .reportUnreadable).rawValue, error.description)
         default: (EventError.Code.processingFailed.rawValue, "\(error)")
         }
     }
