@@ -5,25 +5,24 @@ import Foundation
 /// Java client's murmur2 partitioner, so that every client puts a study on the same partition.
 ///
 /// `@unchecked Sendable`: librdkafka's producer calls are thread-safe, and the delivery
-/// counters are guarded by their own lock.
+/// failed delivery reports are kept behind their own lock.
 public final class KafkaProducer: @unchecked Sendable {
     private let client: KafkaClient
-    private let deliveries: DeliveryCounter
+    private let deliveries: DeliveryReports
 
     public init(configuration: KafkaConfiguration) throws(KafkaError) {
         var configuration = configuration.forProducer()
         if configuration["partitioner"] == nil { configuration["partitioner"] = "murmur2_random" }
         if configuration["message.max.bytes"] == nil { configuration["message.max.bytes"] = "10000000" }
         let conf = try configuration.makeConf()
-        let counter = DeliveryCounter()
-        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(counter).toOpaque())
+        let reports = DeliveryReports()
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(reports).toOpaque())
         rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
             guard let opaque, let message else { return }
-            let counter = Unmanaged<DeliveryCounter>.fromOpaque(opaque).takeUnretainedValue()
-            counter.record(message.pointee.err)
+            Unmanaged<DeliveryReports>.fromOpaque(opaque).takeUnretainedValue().record(message.pointee.err)
         }
         client = try KafkaClient(type: RD_KAFKA_PRODUCER, conf: conf)
-        deliveries = counter
+        deliveries = reports
     }
 
     /// Enqueues one record; waits for room when librdkafka's local queue is full.
@@ -82,28 +81,17 @@ public final class KafkaProducer: @unchecked Sendable {
         if code != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(code, context: "flush") }
         if let failure = deliveries.takeFailure() { throw failure }
     }
-
-    public var deliveredCount: Int { deliveries.delivered }
 }
 
-/// Counts delivery reports; the callback runs on whichever thread polls the producer.
-final class DeliveryCounter: @unchecked Sendable {
+/// Keeps the first failed delivery report; the callback runs on whichever thread polls the producer.
+final class DeliveryReports: @unchecked Sendable {
     private let lock = NSLock()
-    private var deliveredTotal = 0
     private var failure: KafkaError?
 
     func record(_ code: rd_kafka_resp_err_t) {
         lock.lock()
         defer { lock.unlock() }
-        if code == RD_KAFKA_RESP_ERR_NO_ERROR { deliveredTotal += 1 } else if failure == nil {
-            failure = KafkaError(code, context: "delivery")
-        }
-    }
-
-    var delivered: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return deliveredTotal
+        if code != RD_KAFKA_RESP_ERR_NO_ERROR && failure == nil { failure = KafkaError(code, context: "delivery") }
     }
 
     func takeFailure() -> KafkaError? {

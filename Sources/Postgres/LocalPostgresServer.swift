@@ -48,10 +48,6 @@ public final class LocalPostgresServer: @unchecked Sendable {
         try run("pg_ctl", ["-D", dataDirectory.path, "-m", "fast", "-w", "stop"])
     }
 
-    public var isRunning: Bool {
-        (try? run("pg_ctl", ["-D", dataDirectory.path, "status"])) != nil
-    }
-
     private var runsAsRoot: Bool { getuid() == 0 }
 
     @discardableResult

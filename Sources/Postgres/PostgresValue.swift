@@ -20,11 +20,6 @@ public struct PostgresRows: Sendable {
 
     public var count: Int { rows.count }
 
-    public subscript(row: Int, column: String) -> String? {
-        guard let index = columns.firstIndex(of: column) else { return nil }
-        return rows[row][index]
-    }
-
     /// The first column of the first row, for `SELECT count(*)` and the like.
     public var scalar: String? { rows.first?.first ?? nil }
     public var scalarInt: Int? { scalar.flatMap { Int($0) } }
