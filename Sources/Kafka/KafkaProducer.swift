@@ -4,8 +4,8 @@ import Foundation
 /// Publishes records. Messages are keyed (the study id) and spread over partitions with the
 /// Java client's murmur2 partitioner, so that every client puts a study on the same partition.
 ///
-/// `@unchecked Sendable`: librdkafka's producer calls are thread-safe, and the delivery
-/// failed delivery reports are kept behind their own lock.
+/// `@unchecked Sendable`: librdkafka's producer calls are thread-safe, and failed delivery
+/// reports are kept behind their own lock.
 public final class KafkaProducer: @unchecked Sendable {
     private let client: KafkaClient
     private let deliveries: DeliveryReports
