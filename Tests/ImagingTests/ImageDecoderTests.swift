@@ -53,6 +53,24 @@ struct ImageDecoderTests {
         #expect(unchanged < twin.image.pixels.count / 50, "a decoder ignoring MONOCHROME1 would leave them equal")
     }
 
+    /// Uncompressed DICOM (explicit and implicit VR): a 12-bit ramp through its VOI window comes
+    /// out dark on the left and bright on the right; tagged MONOCHROME1, the other way round.
+    @Test func decodesUncompressedDicomWithItsWindow() throws {
+        let mono2 = try decoder.decode(Files.bytes(Files.fixtures.appending(path: "ramp12_mono2.dcm")))
+        #expect(mono2.sourceBitDepth == 12 && mono2.image.width == 64 && mono2.image.height == 48)
+        let row = Array(mono2.image.pixels.prefix(64))
+        #expect(row.first! < 5 && row.last! > 250)
+        #expect(zip(row, row.dropFirst()).allSatisfy { $0 <= $1 }, "a monotone ramp")
+        let mono1 = try decoder.decode(Files.bytes(Files.fixtures.appending(path: "ramp12_mono1.dcm")))
+        let inverted = Array(mono1.image.pixels.prefix(64))
+        #expect(inverted.first! > 250 && inverted.last! < 5)
+        #expect(zip(row, inverted).allSatisfy { abs(Int($0) + Int($1) - 255) <= 1 })
+
+        let implicit = try decoder.decode(Files.bytes(Files.fixtures.appending(path: "ramp8_implicit.dcm")))
+        #expect(implicit.sourceBitDepth == 8 && implicit.image.width == 64)
+        #expect(implicit.image.pixels.first! < 5 && implicit.image.pixels[63] > 250)
+    }
+
     @Test func decodesSixteenBitGreyWithARobustWindow() throws {
         let decoded = try decoder.decode(Files.bytes(Files.fixtures.appending(path: "gray16_ramp.png")))
         #expect(decoded.sourceBitDepth == 16)
