@@ -56,6 +56,7 @@ let package = Package(
                     .product(name: "Hummingbird", package: "hummingbird"),
                 ],
                 swiftSettings: strict),
+        .target(name: "TensorEngine", dependencies: ["COpenBLAS"], swiftSettings: strict),
         .target(name: "Replay", dependencies: ["Events", "Kafka", "Reports"], swiftSettings: strict),
         .executableTarget(
             name: "RadStreamCLI",
@@ -71,6 +72,7 @@ let package = Package(
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "Schemas"]),
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Events"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka"]),
         .testTarget(name: "IntegrationTests",

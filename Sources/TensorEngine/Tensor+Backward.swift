@@ -1,0 +1,141 @@
+import Foundation
+
+extension Tensor {
+    /// Fills `grad` of every tensor this one was computed from, by reverse-mode differentiation.
+    /// `self` must be a scalar (a loss); gradients accumulate across calls until `zeroGrad`.
+    public func backward() {
+        precondition(count == 1, "backward() starts from a scalar, not \(shape)")
+        let order = topologicalOrder()
+        grad = [1]
+        for tensor in order.reversed() {
+            guard let operation = tensor.operation, let output = tensor.grad else { continue }
+            Self.propagate(output, through: operation, result: tensor)
+        }
+    }
+
+    /// The tensors this one depends on, each after its inputs.
+    private func topologicalOrder() -> [Tensor] {
+        var order: [Tensor] = []
+        var seen = Set<ObjectIdentifier>()
+        var stack: [(Tensor, Bool)] = [(self, false)]
+        while let (tensor, expanded) = stack.popLast() {
+            if expanded { order.append(tensor); continue }
+            guard seen.insert(ObjectIdentifier(tensor)).inserted else { continue }
+            stack.append((tensor, true))
+            for input in tensor.operation?.inputs ?? [] where input.requiresGrad { stack.append((input, false)) }
+        }
+        return order
+    }
+
+    public func zeroGrad() { grad = nil }
+
+    /// Adds `values` (laid out like this tensor) to this tensor's gradient.
+    func accumulate(_ values: [Float]) {
+        guard requiresGrad else { return }
+        if grad == nil { grad = values } else {
+            for i in values.indices { grad![i] += values[i] }
+        }
+    }
+
+    /// Adds a gradient computed in the broadcast output's layout, summed back to this shape.
+    func accumulate(_ values: [Float], broadcastIndex: [Int]) {
+        guard requiresGrad else { return }
+        var reduced = [Float](repeating: 0, count: count)
+        for (flat, source) in broadcastIndex.enumerated() { reduced[source] += values[flat] }
+        accumulate(reduced)
+    }
+
+    /// Every gradient rule, one per operation: `output` is d(loss)/d(result).
+    static func propagate(_ output: [Float], through operation: Operation, result: Tensor) {
+        switch operation {
+        case .add(let a, let b):
+            binary(a, b, result, output, { d, _, _ in d }, { d, _, _ in d })
+        case .subtract(let a, let b):
+            binary(a, b, result, output, { d, _, _ in d }, { d, _, _ in -d })
+        case .multiply(let a, let b):
+            binary(a, b, result, output, { d, _, y in d * y }, { d, x, _ in d * x })
+        case .divide(let a, let b):
+            binary(a, b, result, output, { d, _, y in d / y }, { d, x, y in -d * x / (y * y) })
+        case .matmul(let a, let b):
+            matmulBackward(a, b, output)
+        case .exp(let a):
+            a.accumulate(zip(output, result.data).map { $0 * $1 })
+        case .log(let a):
+            a.accumulate(zip(output, a.data).map { $0 / $1 })
+        case .relu(let a):
+            a.accumulate(zip(output, a.data).map { $1 > 0 ? $0 : 0 })
+        case .sigmoid(let a):
+            a.accumulate(zip(output, result.data).map { $0 * $1 * (1 - $1) })
+        case .tanh(let a):
+            a.accumulate(zip(output, result.data).map { $0 * (1 - $1 * $1) })
+        case .sum(let a, let axis):
+            guard let axis else {
+                a.accumulate([Float](repeating: output[0], count: a.count))
+                return
+            }
+            let (outer, size, inner) = a.split(at: axis)
+            var spread = [Float](repeating: 0, count: a.count)
+            for o in 0..<outer {
+                for s in 0..<size {
+                    for i in 0..<inner { spread[(o * size + s) * inner + i] = output[o * inner + i] }
+                }
+            }
+            a.accumulate(spread)
+        case .reshape(let a):
+            a.accumulate(output)
+        case .transpose(let a):
+            a.accumulate(Tensor(shape: result.shape, data: output).transposed().data)
+        }
+    }
+
+    /// Elementwise rules with broadcasting: `left(d, x, y)` and `right(d, x, y)` give the
+    /// gradients for one output element, which are then summed back over stretched axes.
+    private static func binary(_ a: Tensor, _ b: Tensor, _ result: Tensor, _ output: [Float],
+                               _ left: (Float, Float, Float) -> Float, _ right: (Float, Float, Float) -> Float) {
+        if a.shape == b.shape {
+            if a.requiresGrad { a.accumulate((0..<output.count).map { left(output[$0], a.data[$0], b.data[$0]) }) }
+            if b.requiresGrad { b.accumulate((0..<output.count).map { right(output[$0], a.data[$0], b.data[$0]) }) }
+            return
+        }
+        let broadcast = Broadcast(a.shape, b.shape)
+        let x = broadcast.leftIndex.map { a.data[$0] }, y = broadcast.rightIndex.map { b.data[$0] }
+        if a.requiresGrad {
+            a.accumulate((0..<output.count).map { left(output[$0], x[$0], y[$0]) }, broadcastIndex: broadcast.leftIndex)
+        }
+        if b.requiresGrad {
+            b.accumulate((0..<output.count).map { right(output[$0], x[$0], y[$0]) }, broadcastIndex: broadcast.rightIndex)
+        }
+    }
+
+    /// C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC (summed over the batch when B is shared).
+    private static func matmulBackward(_ a: Tensor, _ b: Tensor, _ output: [Float]) {
+        let (m, k, n) = (a.shape[a.rank - 2], a.shape[a.rank - 1], b.shape[b.rank - 1])
+        let batch = a.shape.dropLast(2).reduce(1, *)
+        let sharedRight = b.rank == 2
+        var da = [Float](repeating: 0, count: a.count)
+        var db = [Float](repeating: 0, count: b.count)
+        output.withUnsafeBufferPointer { dc in
+            a.data.withUnsafeBufferPointer { av in
+                b.data.withUnsafeBufferPointer { bv in
+                    for i in 0..<batch {
+                        let dcI = dc.baseAddress! + i * m * n
+                        let bI = bv.baseAddress! + (sharedRight ? 0 : i * k * n)
+                        if a.requiresGrad {
+                            da.withUnsafeMutableBufferPointer {
+                                BLAS.sgemm(.none, .transposed, m: m, n: k, k: n, a: dcI, b: bI, c: $0.baseAddress! + i * m * k)
+                            }
+                        }
+                        if b.requiresGrad {
+                            db.withUnsafeMutableBufferPointer {
+                                BLAS.sgemm(.transposed, .none, m: k, n: n, k: m, a: av.baseAddress! + i * m * k, b: dcI,
+                                           beta: sharedRight ? 1 : 0, c: $0.baseAddress! + (sharedRight ? 0 : i * k * n))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        a.accumulate(da)
+        b.accumulate(db)
+    }
+}

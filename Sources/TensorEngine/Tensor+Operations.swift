@@ -1,0 +1,103 @@
+import Foundation
+
+// Forward rules of the primitive operations. Each output is a new tensor that records how it
+// was made; `Tensor+Backward.swift` has the matching gradient rule.
+extension Tensor {
+    public static func + (a: Tensor, b: Tensor) -> Tensor { elementwise(a, b, .add(a, b), +) }
+    public static func - (a: Tensor, b: Tensor) -> Tensor { elementwise(a, b, .subtract(a, b), -) }
+    public static func * (a: Tensor, b: Tensor) -> Tensor { elementwise(a, b, .multiply(a, b), *) }
+    public static func / (a: Tensor, b: Tensor) -> Tensor { elementwise(a, b, .divide(a, b), /) }
+
+    public static func * (a: Tensor, b: Float) -> Tensor { a * Tensor(scalar: b) }
+    public static func + (a: Tensor, b: Float) -> Tensor { a + Tensor(scalar: b) }
+    public static prefix func - (a: Tensor) -> Tensor { a * -1 }
+
+    private static func elementwise(_ a: Tensor, _ b: Tensor, _ operation: Operation,
+                                    _ function: (Float, Float) -> Float) -> Tensor {
+        if a.shape == b.shape {
+            return Tensor(shape: a.shape, data: zip(a.data, b.data).map(function), operation: operation)
+        }
+        let broadcast = Broadcast(a.shape, b.shape)
+        let data = (0..<broadcast.shape.reduce(1, *)).map {
+            function(a.data[broadcast.leftIndex[$0]], b.data[broadcast.rightIndex[$0]])
+        }
+        return Tensor(shape: broadcast.shape, data: data, operation: operation)
+    }
+
+    private func unary(_ operation: Operation, _ function: (Float) -> Float) -> Tensor {
+        Tensor(shape: shape, data: data.map(function), operation: operation)
+    }
+
+    public func exp() -> Tensor { unary(.exp(self), Foundation.exp) }
+    public func log() -> Tensor { unary(.log(self), Foundation.log) }
+    public func relu() -> Tensor { unary(.relu(self)) { max($0, 0) } }
+    public func sigmoid() -> Tensor { unary(.sigmoid(self)) { 1 / (1 + Foundation.exp(-$0)) } }
+    public func tanh() -> Tensor { unary(.tanh(self), Foundation.tanh) }
+
+    /// (…, m, k) · (k, n) or (…, m, k) · (…, k, n) with equal leading axes: one sgemm per matrix.
+    public func matmul(_ other: Tensor) -> Tensor {
+        precondition(rank >= 2 && other.rank >= 2, "matmul needs matrices, not \(shape) and \(other.shape)")
+        let (m, k, n) = (shape[rank - 2], shape[rank - 1], other.shape[other.rank - 1])
+        precondition(other.shape[other.rank - 2] == k, "matmul of \(shape) by \(other.shape)")
+        let batch = shape.dropLast(2).reduce(1, *)
+        let sharedRight = other.rank == 2
+        precondition(sharedRight || Array(other.shape.dropLast(2)) == Array(shape.dropLast(2)),
+                     "matmul batch axes differ: \(shape) and \(other.shape)")
+        var out = [Float](repeating: 0, count: batch * m * n)
+        data.withUnsafeBufferPointer { a in
+            other.data.withUnsafeBufferPointer { b in
+                out.withUnsafeMutableBufferPointer { c in
+                    for i in 0..<batch {
+                        BLAS.sgemm(.none, .none, m: m, n: n, k: k, a: a.baseAddress! + i * m * k,
+                                   b: b.baseAddress! + (sharedRight ? 0 : i * k * n), c: c.baseAddress! + i * m * n)
+                    }
+                }
+            }
+        }
+        return Tensor(shape: Array(shape.dropLast(2)) + [m, n], data: out, operation: .matmul(self, other))
+    }
+
+    /// Sum over `axis` (kept, with size 1), or of every element when `axis` is nil.
+    public func sum(axis: Int? = nil) -> Tensor {
+        guard let axis else {
+            return Tensor(shape: [], data: [data.reduce(0, +)], operation: .sum(self, axis: nil))
+        }
+        let (outer, size, inner) = split(at: axis)
+        var out = [Float](repeating: 0, count: outer * inner)
+        for o in 0..<outer {
+            for s in 0..<size {
+                for i in 0..<inner { out[o * inner + i] += data[(o * size + s) * inner + i] }
+            }
+        }
+        var kept = shape
+        kept[axis] = 1
+        return Tensor(shape: kept, data: out, operation: .sum(self, axis: axis))
+    }
+
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        precondition(newShape.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
+        return Tensor(shape: newShape, data: data, operation: .reshape(self))
+    }
+
+    /// Swaps the last two axes.
+    public func transposed() -> Tensor {
+        precondition(rank >= 2, "transpose of \(shape)")
+        let (rows, columns) = (shape[rank - 2], shape[rank - 1])
+        var out = [Float](repeating: 0, count: count)
+        for matrix in 0..<(count / max(1, rows * columns)) {
+            let base = matrix * rows * columns
+            for r in 0..<rows {
+                for c in 0..<columns { out[base + c * rows + r] = data[base + r * columns + c] }
+            }
+        }
+        var swapped = shape
+        swapped.swapAt(rank - 2, rank - 1)
+        return Tensor(shape: swapped, data: out, operation: .transpose(self))
+    }
+
+    /// (elements before `axis`, size of `axis`, elements after it).
+    func split(at axis: Int) -> (Int, Int, Int) {
+        precondition(axis >= 0 && axis < rank, "axis \(axis) of a tensor of rank \(rank)")
+        return (shape[..<axis].reduce(1, *), shape[axis], shape[(axis + 1)...].reduce(1, *))
+    }
+}

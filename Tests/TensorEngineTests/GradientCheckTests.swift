@@ -1,0 +1,96 @@
+import Testing
+@testable import TensorEngine
+
+/// Every operation's gradient against central finite differences, with sums in Double.
+/// Inputs keep away from non-smooth points (ReLU at 0) and from where a function is undefined.
+@Suite("Gradients: analytic against finite differences")
+struct GradientCheckTests {
+    enum Case: String, CaseIterable, CustomTestStringConvertible, Sendable {
+        case add, addBroadcast, subtractBroadcast, multiplyBroadcast, divide, matmul, matmulBatched, matmulSharedRight
+        case exp, log, relu, sigmoid, tanh, sum, sumAxis0, sumAxis1, reshape, transpose, mean, meanAxis
+        case softmax, logSoftmax, crossEntropy, crossEntropySmoothed
+
+        var testDescription: String { rawValue }
+
+        /// Input shapes, and the range inputs are drawn from.
+        var inputs: (shapes: [[Int]], range: ClosedRange<Float>) {
+            switch self {
+            case .add, .divide: ([[3, 4], [3, 4]], 0.5...2)
+            case .addBroadcast, .multiplyBroadcast: ([[3, 4], [4]], -1...1)
+            case .subtractBroadcast: ([[2, 3, 4], [3, 1]], -1...1)
+            case .matmul: ([[3, 4], [4, 5]], -1...1)
+            case .matmulBatched: ([[2, 3, 4], [2, 4, 5]], -1...1)
+            case .matmulSharedRight: ([[2, 3, 4], [4, 5]], -1...1)
+            case .log: ([[3, 4]], 0.5...2)
+            case .crossEntropy, .crossEntropySmoothed: ([[4, 5], [4, 5]], -2...2)
+            default: ([[2, 3, 4]], -1...1)
+            }
+        }
+
+        func apply(_ x: [Tensor]) -> Tensor {
+            switch self {
+            case .add, .addBroadcast: x[0] + x[1]
+            case .subtractBroadcast: x[0] - x[1]
+            case .multiplyBroadcast: x[0] * x[1]
+            case .divide: x[0] / x[1]
+            case .matmul, .matmulBatched, .matmulSharedRight: x[0].matmul(x[1])
+            case .exp: x[0].exp()
+            case .log: x[0].log()
+            case .relu: x[0].relu()
+            case .sigmoid: x[0].sigmoid()
+            case .tanh: x[0].tanh()
+            case .sum: x[0].sum()
+            case .sumAxis0: x[0].sum(axis: 0)
+            case .sumAxis1: x[0].sum(axis: 1)
+            case .reshape: x[0].reshaped([4, 6])
+            case .transpose: x[0].transposed()
+            case .mean: x[0].mean()
+            case .meanAxis: x[0].mean(axis: 2)
+            case .softmax: x[0].softmax(axis: 2)
+            case .logSoftmax: x[0].logSoftmax(axis: 1)
+            // The targets (second input) are a distribution; gradients flow to both.
+            case .crossEntropy: x[0].crossEntropy(targets: x[1].softmax(axis: 1))
+            case .crossEntropySmoothed: x[0].crossEntropy(targets: x[1].softmax(axis: 1), labelSmoothing: 0.1)
+            }
+        }
+    }
+
+    @Test(arguments: Case.allCases)
+    func gradientMatchesFiniteDifferences(_ testCase: Case) {
+        var random = SplitMix(seed: UInt64(Case.allCases.firstIndex(of: testCase)!) + 1)
+        let (shapes, range) = testCase.inputs
+        let inputs = shapes.map { shape in
+            Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in
+                var value = random.uniform(range.lowerBound, range.upperBound)
+                if testCase == .relu && abs(value) < 0.05 { value += 0.1 }  // away from the kink
+                return value
+            }, requiresGrad: true)
+        }
+        // The loss is a random weighting of the output, so that every output element matters.
+        let output = testCase.apply(inputs)
+        let weights = (0..<output.count).map { _ in random.uniform(-1, 1) }
+        (output * Tensor(shape: output.shape, data: weights)).sum().backward()
+
+        func loss() -> Double {
+            let values = testCase.apply(inputs.map { Tensor(shape: $0.shape, data: $0.data) }).data
+            return zip(values, weights).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+        }
+        let h: Float = 1e-2
+        for (which, input) in inputs.enumerated() {
+            let analytic = input.grad ?? []
+            #expect(analytic.count == input.count, "input \(which) has a gradient")
+            for index in input.data.indices {
+                let saved = input.data[index]
+                input.data[index] = saved + h
+                let up = loss()
+                input.data[index] = saved - h
+                let down = loss()
+                input.data[index] = saved
+                let numeric = (up - down) / Double(2 * h)
+                let error = abs(numeric - Double(analytic[index]))
+                #expect(error <= 2e-3 + 2e-2 * abs(numeric),
+                        "input \(which)[\(index)]: analytic \(analytic[index]), numeric \(numeric)")
+            }
+        }
+    }
+}

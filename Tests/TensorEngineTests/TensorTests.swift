@@ -1,0 +1,51 @@
+import Testing
+@testable import TensorEngine
+
+@Suite("Tensor values and the graph")
+struct TensorTests {
+    @Test func forwardValues() {
+        let a = Tensor(shape: [2, 3], data: [1, 2, 3, 4, 5, 6])
+        let b = Tensor(shape: [3], data: [10, 20, 30])
+        #expect((a + b).data == [11, 22, 33, 14, 25, 36])
+        #expect(a.sum(axis: 0).data == [5, 7, 9] && a.sum(axis: 0).shape == [1, 3])
+        #expect(a.sum(axis: 1).data == [6, 15])
+        #expect(a.transposed().data == [1, 4, 2, 5, 3, 6] && a.transposed().shape == [3, 2])
+        #expect(a.matmul(a.transposed()).data == [14, 32, 32, 77])
+        let probabilities = a.softmax(axis: 1)
+        #expect(abs(probabilities.sum(axis: 1).data[0] - 1) < 1e-6)
+    }
+
+    @Test func inferenceRecordsNoGraph() {
+        let weights = Tensor(shape: [2, 2], data: [1, 0, 0, 1])
+        let output = Tensor(shape: [1, 2], data: [3, 4]).matmul(weights).relu()
+        #expect(!output.requiresGrad && output.operation == nil)
+        let trained = Tensor(shape: [2, 2], data: [1, 0, 0, 1], requiresGrad: true)
+        #expect(Tensor(shape: [1, 2], data: [3, 4]).matmul(trained).operation != nil)
+    }
+
+    @Test func gradientsAccumulateAcrossUsesOfATensor() {
+        let x = Tensor(shape: [3], data: [1, 2, 3], requiresGrad: true)
+        (x * x + x).sum().backward()  // d/dx (x² + x) = 2x + 1
+        #expect(x.grad == [3, 5, 7])
+    }
+
+    /// A few steps of gradient descent on a separable problem lower the loss.
+    @Test func logisticRegressionLearns() {
+        var random = SplitMix(seed: 11)
+        let points = (0..<64).map { _ in (random.uniform(-1, 1), random.uniform(-1, 1)) }
+        let x = Tensor(shape: [64, 2], data: points.flatMap { [$0.0, $0.1] })
+        let y = Tensor(shape: [64, 2], data: points.flatMap { $0.0 + $0.1 > 0 ? [0, 1] : [1, 0] })
+        let w = Tensor(shape: [2, 2], data: [0.1, -0.1, 0.05, 0.02], requiresGrad: true)
+        let b = Tensor(shape: [2], data: [0, 0], requiresGrad: true)
+        var losses: [Float] = []
+        for _ in 0..<50 {
+            let loss = (x.matmul(w) + b).crossEntropy(targets: y)
+            losses.append(loss.item)
+            w.zeroGrad()
+            b.zeroGrad()
+            loss.backward()
+            for p in [w, b] { p.data = zip(p.data, p.grad!).map { $0 - 1.0 * $1 } }
+        }
+        #expect(losses.last! < losses.first! * 0.5, "loss \(losses.first!) → \(losses.last!)")
+    }
+}
