@@ -16,6 +16,21 @@ enum Operation {
     case reshape(Tensor)
     /// Swaps the last two axes.
     case transpose(Tensor)
+    /// Reorders axes: output axis i is input axis `axes[i]`.
+    case permute(Tensor, axes: [Int])
+    case sqrt(Tensor)
+    case erf(Tensor)
+    /// Joins tensors along an axis.
+    case concat([Tensor], axis: Int)
+    /// `length` entries of `axis` from `start`.
+    case slice(Tensor, axis: Int, start: Int)
+    /// Rows of a table (vocabulary × width) picked by index.
+    case embedding(Tensor, indices: [Int])
+    /// NCHW input, OIHW weight.
+    case conv2d(Tensor, Tensor, geometry: ConvolutionGeometry)
+    /// The input element each output took its maximum from.
+    case maxPool2d(Tensor, sources: [Int])
+    case averagePool2d(Tensor, geometry: ConvolutionGeometry)
 
     var inputs: [Tensor] {
         switch self {
@@ -23,8 +38,13 @@ enum Operation {
              .matmul(let a, let b):
             [a, b]
         case .exp(let a), .log(let a), .relu(let a), .sigmoid(let a), .tanh(let a), .sum(let a, _),
-             .reshape(let a), .transpose(let a):
+             .reshape(let a), .transpose(let a), .permute(let a, _), .sqrt(let a), .erf(let a), .slice(let a, _, _),
+             .embedding(let a, _), .maxPool2d(let a, _), .averagePool2d(let a, _):
             [a]
+        case .conv2d(let a, let b, _):
+            [a, b]
+        case .concat(let tensors, _):
+            tensors
         }
     }
 }

@@ -85,6 +85,61 @@ extension Tensor {
             a.accumulate(output)
         case .transpose(let a):
             a.accumulate(Tensor(shape: result.shape, data: output).transposed().data)
+        case .permute(let a, let axes):
+            var back = [Float](repeating: 0, count: a.count)
+            for (flat, source) in permutationIndex(shape: a.shape, axes: axes).enumerated() { back[source] = output[flat] }
+            a.accumulate(back)
+        case .sqrt(let a):
+            a.accumulate(zip(output, result.data).map { $0 * 0.5 / $1 })
+        case .erf(let a):
+            let scale = 2 / Float.pi.squareRoot()
+            a.accumulate(zip(output, a.data).map { $0 * scale * Foundation.exp(-$1 * $1) })
+        case .concat(let tensors, let axis):
+            let outer = tensors[0].shape[..<axis].reduce(1, *)
+            var parts = tensors.map { _ in [Float]() }
+            var position = 0
+            for _ in 0..<outer {
+                for (index, t) in tensors.enumerated() {
+                    let block = t.count / max(outer, 1)
+                    parts[index].append(contentsOf: output[position..<(position + block)])
+                    position += block
+                }
+            }
+            for (t, part) in zip(tensors, parts) { t.accumulate(part) }
+        case .slice(let a, let axis, let start):
+            let (outer, size, inner) = a.split(at: axis)
+            let length = result.shape[axis]
+            var back = [Float](repeating: 0, count: a.count)
+            for o in 0..<outer {
+                for i in 0..<(length * inner) { back[(o * size + start) * inner + i] = output[o * length * inner + i] }
+            }
+            a.accumulate(back)
+        case .embedding(let table, let indices):
+            let width = table.shape[1]
+            var back = [Float](repeating: 0, count: table.count)
+            for (row, index) in indices.enumerated() {
+                for j in 0..<width { back[index * width + j] += output[row * width + j] }
+            }
+            table.accumulate(back)
+        case .conv2d(let input, let weight, let geometry):
+            conv2dBackward(input, weight, geometry, output)
+        case .maxPool2d(let a, let sources):
+            var back = [Float](repeating: 0, count: a.count)
+            for (flat, source) in sources.enumerated() { back[source] += output[flat] }
+            a.accumulate(back)
+        case .averagePool2d(let a, let geometry):
+            var back = [Float](repeating: 0, count: a.count)
+            let share = 1 / Float(geometry.kernelHeight * geometry.kernelWidth)
+            var flat = 0
+            geometry.forEachWindow { plane, oy, ox in
+                for ky in 0..<geometry.kernelHeight {
+                    for kx in 0..<geometry.kernelWidth {
+                        back[plane + (oy * geometry.stride + ky) * geometry.width + ox * geometry.stride + kx] += output[flat] * share
+                    }
+                }
+                flat += 1
+            }
+            a.accumulate(back)
         }
     }
 
@@ -105,6 +160,43 @@ extension Tensor {
         if b.requiresGrad {
             b.accumulate((0..<output.count).map { right(output[$0], x[$0], y[$0]) }, broadcastIndex: broadcast.rightIndex)
         }
+    }
+
+    /// Y = W·cols(X) per image: dW = Σₙ dYₙ·colsₙᵀ, dX = col2im(Wᵀ·dYₙ).
+    private static func conv2dBackward(_ input: Tensor, _ weight: Tensor, _ geometry: ConvolutionGeometry, _ output: [Float]) {
+        let outputs = weight.shape[0]
+        let (patch, pixels) = (geometry.patchSize, geometry.outputPixels)
+        let plane = geometry.channels * geometry.height * geometry.width
+        var dInput = [Float](repeating: 0, count: input.requiresGrad ? input.count : 0)
+        var dWeight = [Float](repeating: 0, count: weight.requiresGrad ? weight.count : 0)
+        var columns = [Float](repeating: 0, count: patch * pixels)
+        output.withUnsafeBufferPointer { dy in
+            input.data.withUnsafeBufferPointer { x in
+                weight.data.withUnsafeBufferPointer { w in
+                    columns.withUnsafeMutableBufferPointer { cols in
+                        for n in 0..<geometry.batch {
+                            let dyN = dy.baseAddress! + n * outputs * pixels
+                            if weight.requiresGrad {
+                                geometry.im2col(x.baseAddress! + n * plane, into: cols.baseAddress!)
+                                dWeight.withUnsafeMutableBufferPointer {
+                                    BLAS.sgemm(.none, .transposed, m: outputs, n: patch, k: pixels, a: dyN, b: cols.baseAddress!,
+                                               beta: 1, c: $0.baseAddress!)
+                                }
+                            }
+                            if input.requiresGrad {
+                                BLAS.sgemm(.transposed, .none, m: patch, n: pixels, k: outputs, a: w.baseAddress!, b: dyN,
+                                           c: cols.baseAddress!)
+                                dInput.withUnsafeMutableBufferPointer {
+                                    geometry.col2im(cols.baseAddress!, into: $0.baseAddress! + n * plane)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        input.accumulate(dInput)
+        weight.accumulate(dWeight)
     }
 
     /// C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC (summed over the batch when B is shared).

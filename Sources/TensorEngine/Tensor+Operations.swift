@@ -33,6 +33,8 @@ extension Tensor {
     public func relu() -> Tensor { unary(.relu(self)) { max($0, 0) } }
     public func sigmoid() -> Tensor { unary(.sigmoid(self)) { 1 / (1 + Foundation.exp(-$0)) } }
     public func tanh() -> Tensor { unary(.tanh(self), Foundation.tanh) }
+    public func sqrt() -> Tensor { unary(.sqrt(self), Foundation.sqrt) }
+    public func erf() -> Tensor { unary(.erf(self), Foundation.erf) }
 
     /// (…, m, k) · (k, n) or (…, m, k) · (…, k, n) with equal leading axes: one sgemm per matrix.
     public func matmul(_ other: Tensor) -> Tensor {

@@ -9,6 +9,10 @@ struct GradientCheckTests {
         case add, addBroadcast, subtractBroadcast, multiplyBroadcast, divide, matmul, matmulBatched, matmulSharedRight
         case exp, log, relu, sigmoid, tanh, sum, sumAxis0, sumAxis1, reshape, transpose, mean, meanAxis
         case softmax, logSoftmax, crossEntropy, crossEntropySmoothed
+        case permute, sqrt, erf, concat, slice, embedding
+        case conv2d, conv2dStridedPadded, maxPool2d, averagePool2d, globalAveragePool
+        case batchNorm, batchNormEvaluation, layerNorm, groupNorm, gelu, silu, dropout
+        case binaryCrossEntropy, klDivergence, attention, attentionMasked
 
         var testDescription: String { rawValue }
 
@@ -22,7 +26,17 @@ struct GradientCheckTests {
             case .matmulBatched: ([[2, 3, 4], [2, 4, 5]], -1...1)
             case .matmulSharedRight: ([[2, 3, 4], [4, 5]], -1...1)
             case .log: ([[3, 4]], 0.5...2)
-            case .crossEntropy, .crossEntropySmoothed: ([[4, 5], [4, 5]], -2...2)
+            case .crossEntropy, .crossEntropySmoothed, .klDivergence: ([[4, 5], [4, 5]], -2...2)
+            case .sqrt: ([[3, 4]], 0.5...2)
+            case .concat: ([[2, 3, 4], [2, 1, 4], [2, 2, 4]], -1...1)
+            case .embedding: ([[5, 3]], -1...1)
+            case .conv2d: ([[2, 3, 5, 5], [4, 3, 3, 3]], -1...1)
+            case .conv2dStridedPadded: ([[1, 2, 6, 6], [3, 2, 3, 3]], -1...1)
+            case .maxPool2d, .averagePool2d, .globalAveragePool: ([[2, 2, 4, 4]], -1...1)
+            case .batchNorm, .batchNormEvaluation, .groupNorm: ([[3, 4, 2, 2], [4], [4]], -1...1)
+            case .layerNorm: ([[3, 5], [5], [5]], -1...1)
+            case .binaryCrossEntropy: ([[4, 3], [4, 3]], -2...2)
+            case .attention, .attentionMasked: ([[2, 3, 4], [2, 5, 4], [2, 5, 2]], -1...1)
             default: ([[2, 3, 4]], -1...1)
             }
         }
@@ -51,6 +65,31 @@ struct GradientCheckTests {
             // The targets (second input) are a distribution; gradients flow to both.
             case .crossEntropy: x[0].crossEntropy(targets: x[1].softmax(axis: 1))
             case .crossEntropySmoothed: x[0].crossEntropy(targets: x[1].softmax(axis: 1), labelSmoothing: 0.1)
+            case .permute: x[0].permuted([2, 0, 1])
+            case .sqrt: x[0].sqrt()
+            case .erf: x[0].erf()
+            case .concat: Tensor.concat(x, axis: 1)
+            case .slice: x[0].slice(axis: 2, start: 1, length: 2)
+            case .embedding: x[0].embedding([0, 2, 2, 4])
+            case .conv2d: x[0].conv2d(x[1])
+            case .conv2dStridedPadded: x[0].conv2d(x[1], stride: 2, padding: 1)
+            case .maxPool2d: x[0].maxPool2d(kernel: 2)
+            case .averagePool2d: x[0].averagePool2d(kernel: 2, stride: 1)
+            case .globalAveragePool: x[0].globalAveragePool()
+            case .batchNorm: x[0].batchNorm(scale: x[1], shift: x[2]).output
+            case .batchNormEvaluation:
+                x[0].batchNorm(scale: x[1], shift: x[2], running: ([0.1, -0.2, 0, 0.3], [1, 0.5, 2, 0.8])).output
+            case .layerNorm: x[0].layerNorm(scale: x[1], shift: x[2])
+            case .groupNorm: x[0].groupNorm(groups: 2, scale: x[1], shift: x[2])
+            case .gelu: x[0].gelu()
+            case .silu: x[0].silu()
+            case .dropout:
+                { var generator = SeededGenerator(seed: 5); return x[0].dropout(rate: 0.3, using: &generator) }()
+            case .binaryCrossEntropy: x[0].binaryCrossEntropy(logitsAgainst: x[1].sigmoid())
+            case .klDivergence: x[0].logSoftmax(axis: 1).klDivergence(from: x[1].logSoftmax(axis: 1))
+            case .attention: Tensor.attention(query: x[0], key: x[1], value: x[2])
+            case .attentionMasked:
+                Tensor.attention(query: x[0], key: x[1], value: x[2], causal: true, keyPadding: [false, false, false, false, true])
             }
         }
     }
@@ -65,6 +104,12 @@ struct GradientCheckTests {
                 if testCase == .relu && abs(value) < 0.05 { value += 0.1 }  // away from the kink
                 return value
             }, requiresGrad: true)
+        }
+        if testCase == .maxPool2d {
+            // Values 0.1 apart, shuffled: a nudge of h never changes which one is the maximum.
+            var values = (0..<inputs[0].count).map { Float($0) * 0.1 }
+            for i in values.indices.reversed() { values.swapAt(i, Int(random.next() % UInt64(i + 1))) }
+            inputs[0].data = values
         }
         // The loss is a random weighting of the output, so that every output element matters.
         let output = testCase.apply(inputs)
