@@ -57,11 +57,13 @@ let package = Package(
                 ],
                 swiftSettings: strict),
         .target(name: "TensorEngine", dependencies: ["COpenBLAS"], swiftSettings: strict),
+        .target(name: "Models", dependencies: ["TensorEngine"], swiftSettings: strict),
         .target(name: "Replay", dependencies: ["Events", "Kafka", "Reports"], swiftSettings: strict),
         .executableTarget(
             name: "RadStreamCLI",
             dependencies: [
                 "Pipeline", "Events", "Kafka", "Postgres", "Reports", "Imaging", "Replay", "ChildProcesses",
+                "TensorEngine", "Models",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -73,6 +75,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "Schemas"]),
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"], exclude: ["Fixtures"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorEngine"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Events"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka"]),
         .testTarget(name: "IntegrationTests",

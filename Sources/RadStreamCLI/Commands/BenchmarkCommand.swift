@@ -11,6 +11,13 @@ import Reports
 struct BenchmarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "benchmark",
+        abstract: "Benchmarks (build in release mode first: ops/setup.sh).",
+        subcommands: [StreamBenchmarkCommand.self, EngineBenchmarkCommand.self])
+}
+
+struct StreamBenchmarkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stream",
         abstract: "Measure the daemon's end-to-end events/s: reports, images, and both mixed.",
         discussion: """
             For each scenario: a fresh database and topics on the embedded broker and a private

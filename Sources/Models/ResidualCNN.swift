@@ -1,0 +1,107 @@
+import TensorEngine
+
+/// A compact residual CNN for small greyscale images: a 3×3 stem, then one basic block per
+/// stage (the first stage at full resolution, each later one halving it), global average
+/// pooling and a linear classifier. With channels 16/32/64 it is the project's reference
+/// network (about 77k parameters), as the image classifiers use convolutions, not attention.
+public final class ResidualCNN {
+    public struct Configuration: Codable, Sendable, Equatable {
+        public var inputChannels = 1
+        public var channels = [16, 32, 64]
+        public var classes = 2
+        public init(inputChannels: Int = 1, channels: [Int] = [16, 32, 64], classes: Int = 2) {
+            self.inputChannels = inputChannels
+            self.channels = channels
+            self.classes = classes
+        }
+    }
+
+    public let configuration: Configuration
+    /// Trainable tensors by name (the names of the checkpoint).
+    public private(set) var parameters: [String: Tensor] = [:]
+    /// Batch-norm running statistics by layer name, updated in training, used in evaluation.
+    public var runningStatistics: [String: (mean: [Float], variance: [Float])] = [:]
+    public var batchNormMomentum: Float = 0.1
+
+    public init(configuration: Configuration = Configuration(), seed: UInt64) {
+        self.configuration = configuration
+        var generator = SeededGenerator(seed: seed)
+        var previous = configuration.inputChannels
+        addConvolution("stem.conv", from: previous, to: configuration.channels[0], kernel: 3, generator: &generator)
+        addBatchNorm("stem.bn", channels: configuration.channels[0])
+        previous = configuration.channels[0]
+        for (stage, width) in configuration.channels.enumerated() {
+            let name = "stage\(stage + 1)"
+            addConvolution("\(name).conv1", from: previous, to: width, kernel: 3, generator: &generator)
+            addBatchNorm("\(name).bn1", channels: width)
+            addConvolution("\(name).conv2", from: width, to: width, kernel: 3, generator: &generator)
+            addBatchNorm("\(name).bn2", channels: width)
+            if stage > 0 || previous != width {
+                addConvolution("\(name).shortcut", from: previous, to: width, kernel: 1, generator: &generator)
+                addBatchNorm("\(name).shortcut_bn", channels: width)
+            }
+            previous = width
+        }
+        parameters["fc.weight"] = Tensor.kaimingNormal([configuration.classes, previous], fanIn: previous, using: &generator)
+        parameters["fc.bias"] = Tensor.zeros([configuration.classes], requiresGrad: true)
+    }
+
+    private init(configuration: Configuration, parameters: [String: Tensor],
+                 runningStatistics: [String: (mean: [Float], variance: [Float])]) {
+        self.configuration = configuration
+        self.parameters = parameters
+        self.runningStatistics = runningStatistics
+    }
+
+    /// The same network with weights that record no graph: what inference runs on.
+    public func frozen() -> ResidualCNN {
+        ResidualCNN(configuration: configuration, parameters: parameters.mapValues { $0.detached() },
+                    runningStatistics: runningStatistics)
+    }
+
+    public var parameterCount: Int { parameters.values.reduce(0) { $0 + $1.count } }
+
+    /// Logits (batch × classes) for an NCHW batch.
+    public func callAsFunction(_ images: Tensor, training: Bool) -> Tensor {
+        var x = convBN(images, "stem.conv", "stem.bn", stride: 1, training: training).relu()
+        for stage in configuration.channels.indices {
+            let name = "stage\(stage + 1)", stride = stage == 0 ? 1 : 2
+            let shortcut = parameters["\(name).shortcut.weight"] == nil
+                ? x : convBN(x, "\(name).shortcut", "\(name).shortcut_bn", stride: stride, padding: 0, training: training)
+            let body = convBN(convBN(x, "\(name).conv1", "\(name).bn1", stride: stride, training: training).relu(),
+                              "\(name).conv2", "\(name).bn2", stride: 1, training: training)
+            x = (body + shortcut).relu()
+        }
+        return x.globalAveragePool().matmul(parameters["fc.weight"]!.transposed()) + parameters["fc.bias"]!
+    }
+
+    private func convBN(_ x: Tensor, _ conv: String, _ bn: String, stride: Int, padding: Int = 1, training: Bool) -> Tensor {
+        let convolved = x.conv2d(parameters["\(conv).weight"]!, stride: stride, padding: padding)
+        let scale = parameters["\(bn).weight"]!, shift = parameters["\(bn).bias"]!
+        if !training {
+            return convolved.batchNorm(scale: scale, shift: shift, running: runningStatistics[bn]!).output
+        }
+        let (output, mean, variance) = convolved.batchNorm(scale: scale, shift: shift)
+        // Running variance is unbiased, as PyTorch keeps it.
+        let n = Float(convolved.count / convolved.shape[1])
+        let m = batchNormMomentum
+        var running = runningStatistics[bn]!
+        for c in mean.indices {
+            running.mean[c] = (1 - m) * running.mean[c] + m * mean[c]
+            running.variance[c] = (1 - m) * running.variance[c] + m * variance[c] * n / max(n - 1, 1)
+        }
+        runningStatistics[bn] = running
+        return output
+    }
+
+    private func addConvolution(_ name: String, from inputs: Int, to outputs: Int, kernel: Int, generator: inout SeededGenerator) {
+        parameters["\(name).weight"] = Tensor.kaimingNormal([outputs, inputs, kernel, kernel], fanIn: inputs * kernel * kernel,
+                                                            using: &generator)
+    }
+
+    private func addBatchNorm(_ name: String, channels: Int) {
+        parameters["\(name).weight"] = Tensor(shape: [channels], data: [Float](repeating: 1, count: channels), requiresGrad: true)
+        parameters["\(name).bias"] = Tensor.zeros([channels], requiresGrad: true)
+        runningStatistics[name] = ([Float](repeating: 0, count: channels), [Float](repeating: 1, count: channels))
+    }
+}

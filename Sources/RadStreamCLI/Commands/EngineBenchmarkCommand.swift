@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import Models
+import TensorEngine
+
+struct EngineBenchmarkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "engine",
+        abstract: "Measure the tensor engine: sgemm, conv2d, and the reference network's training and inference.",
+        discussion: """
+            Each figure is a ratio measured in this run: the engine's matmul against OpenBLAS's sgemm
+            called directly; conv2d forward and backward in effective GFLOPS as a share of sgemm's on
+            the same machine; the reference residual CNN (16/32/64, 28×28 grey) in images/s, to set
+            beside scripts/bench_pytorch.py run on the same machine with 2 threads.
+            """)
+
+    @Option(help: "OpenBLAS threads.") var threads = 2
+    @Option(help: "Seconds to spend on each measurement.") var seconds = 3.0
+
+    func run() throws {
+        BLAS.setThreads(threads)
+        print("engine benchmark: \(threads) OpenBLAS threads, ~\(seconds) s per figure")
+        let sgemmRate = try measureSgemm()
+        try measureConvolutions(sgemmGFLOPS: sgemmRate)
+        measureNetwork()
+    }
+
+    /// Repeats `body` for about `seconds`; returns calls per second.
+    private func rate(_ body: () -> Void) -> Double {
+        body()  // warm up
+        let start = ContinuousClock.now
+        var calls = 0
+        while Self.seconds(ContinuousClock.now - start) < seconds {
+            body()
+            calls += 1
+        }
+        return Double(calls) / Self.seconds(ContinuousClock.now - start)
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    private func measureSgemm() throws -> Double {
+        print("\n| sgemm m=n=k | OpenBLAS direct GFLOPS | engine matmul GFLOPS | ratio |")
+        print("|---|---|---|---|")
+        var reference = 0.0
+        for size in [128, 256, 512] {
+            let a = Tensor(shape: [size, size], data: (0..<(size * size)).map { Float($0 % 7) * 0.1 })
+            let b = Tensor(shape: [size, size], data: (0..<(size * size)).map { Float($0 % 5) * 0.1 })
+            var c = [Float](repeating: 0, count: size * size)
+            let flops = 2 * Double(size * size * size)
+            let direct = rate {
+                a.data.withUnsafeBufferPointer { a in
+                    b.data.withUnsafeBufferPointer { b in
+                        c.withUnsafeMutableBufferPointer {
+                            BLAS.sgemm(.none, .none, m: size, n: size, k: size, a: a.baseAddress!, b: b.baseAddress!, c: $0.baseAddress!)
+                        }
+                    }
+                }
+            } * flops / 1e9
+            let engine = rate { _ = a.matmul(b) } * flops / 1e9
+            reference = max(reference, direct)
+            print("| \(size) | \(String(format: "%.1f", direct)) | \(String(format: "%.1f", engine)) | \(String(format: "%.2f", engine / direct)) |")
+        }
+        return reference
+    }
+
+    private func measureConvolutions(sgemmGFLOPS: Double) throws {
+        print("\n| conv2d (batch 128, 3×3, padding 1) | forward GFLOPS | share of sgemm | forward+backward GFLOPS | share of sgemm |")
+        print("|---|---|---|---|---|")
+        var generator = SeededGenerator(seed: 1)
+        for (channelsIn, channelsOut, side, stride) in [(1, 16, 28, 1), (16, 16, 28, 1), (16, 32, 28, 2), (32, 64, 14, 2), (64, 64, 7, 1)] {
+            let input = Tensor(shape: [128, channelsIn, side, side], data: (0..<(128 * channelsIn * side * side)).map { _ in generator.normal() },
+                               requiresGrad: true)
+            let weight = Tensor.kaimingNormal([channelsOut, channelsIn, 3, 3], fanIn: channelsIn * 9, using: &generator)
+            let outSide = (side + 2 - 3) / stride + 1
+            let flops = 2 * Double(128 * channelsOut * channelsIn * 9 * outSide * outSide)
+            let inference = Tensor(shape: input.shape, data: input.data)
+            let forward = rate { _ = inference.conv2d(weight.detached(), stride: stride, padding: 1) } * flops / 1e9
+            // Forward then backward (the input's and the weight's gradients: twice the forward's
+            // work), counted as three times the forward's FLOPs.
+            let backward = rate {
+                let output = input.conv2d(weight, stride: stride, padding: 1)
+                output.sum().backward()
+                input.zeroGrad()
+                weight.zeroGrad()
+            } * 3 * flops / 1e9
+            print("| \(channelsIn)→\(channelsOut), \(side)², stride \(stride) | \(String(format: "%.1f", forward)) | \(Int(100 * forward / sgemmGFLOPS))% | \(String(format: "%.1f", backward)) | \(Int(100 * backward / sgemmGFLOPS))% |")
+        }
+    }
+
+    private func measureNetwork() {
+        let network = ResidualCNN(seed: 1)
+        var generator = SeededGenerator(seed: 2)
+        func batch(_ size: Int) -> Tensor {
+            Tensor(shape: [size, 1, 28, 28], data: (0..<(size * 784)).map { _ in generator.unit() })
+        }
+        let trainingBatch = batch(128)
+        var targets = [Float](repeating: 0, count: 256)
+        for row in 0..<128 { targets[row * 2 + row % 2] = 1 }
+        let labels = Tensor(shape: [128, 2], data: targets)
+        var optimizer = AdamW(parameters: Array(network.parameters.values), learningRate: 1e-3, weightDecay: 0)
+        let training = rate {
+            let loss = network(trainingBatch, training: true).crossEntropy(targets: labels)
+            loss.backward()
+            optimizer.step()
+        } * 128
+        // Inference with weights that record no graph, as the daemon runs it.
+        let frozen = network.frozen()
+        let one = batch(1), many = batch(256)
+        let single = rate { _ = frozen(one, training: false) }
+        let batched = rate { _ = frozen(many, training: false) } * 256
+        print("\n| reference network (\(network.parameterCount) parameters) | images/s |")
+        print("|---|---|")
+        print("| training, batch 128, Adam | \(Int(training)) |")
+        print("| inference, batch 1 | \(Int(single)) |")
+        print("| inference, batch 256 | \(Int(batched)) |")
+    }
+}

@@ -1,0 +1,41 @@
+import Testing
+import TensorEngine
+@testable import Models
+
+@Suite("The reference residual CNN")
+struct ResidualCNNTests {
+    @Test func shapeAndSize() {
+        let network = ResidualCNN(seed: 1)
+        #expect((70_000...80_000).contains(network.parameterCount), "\(network.parameterCount) parameters")
+        let logits = network(Tensor.zeros([3, 1, 28, 28]), training: false)
+        #expect(logits.shape == [3, 2])
+    }
+
+    @Test func theSameSeedGivesTheSameNetwork() {
+        let a = ResidualCNN(seed: 9), b = ResidualCNN(seed: 9), c = ResidualCNN(seed: 10)
+        #expect(a.parameters["stage2.conv1.weight"]!.data == b.parameters["stage2.conv1.weight"]!.data)
+        #expect(a.parameters["stage2.conv1.weight"]!.data != c.parameters["stage2.conv1.weight"]!.data)
+    }
+
+    /// A few Adam steps on a tiny batch (bright top half vs bright bottom half) lower the loss.
+    @Test func aFewTrainingStepsLowerTheLoss() {
+        let network = ResidualCNN(configuration: .init(channels: [4, 8, 8]), seed: 3)
+        var generator = SeededGenerator(seed: 4)
+        var images: [Float] = [], targets: [Float] = []
+        for i in 0..<16 {
+            let top = i % 2 == 0
+            for y in 0..<12 { for _ in 0..<12 { images.append((y < 6) == top ? 1 + generator.normal() * 0.1 : generator.normal() * 0.1) } }
+            targets += top ? [1, 0] : [0, 1]
+        }
+        let x = Tensor(shape: [16, 1, 12, 12], data: images), y = Tensor(shape: [16, 2], data: targets)
+        var optimizer = AdamW(parameters: Array(network.parameters.values), learningRate: 0.01, weightDecay: 0)
+        var losses: [Float] = []
+        for _ in 0..<15 {
+            let loss = network(x, training: true).crossEntropy(targets: y)
+            losses.append(loss.item)
+            loss.backward()
+            optimizer.step()
+        }
+        #expect(losses.last! < losses.first! * 0.5, "loss \(losses.first!) → \(losses.last!)")
+    }
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Developer tool: the PyTorch side of `radstream benchmark engine` — the same reference residual
+CNN (16/32/64, one basic block per stage, 28×28 grey, 2 classes), 2 threads, same batch sizes.
+Run both in one sitting on the same machine and compare the ratios."""
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.set_num_threads(2)
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = None
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        body = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(body + (x if self.shortcut is None else self.shortcut(x)))
+
+
+class ReferenceCNN(nn.Module):
+    def __init__(self, channels=(16, 32, 64), classes=2):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, channels[0], 3, 1, 1, bias=False), nn.BatchNorm2d(channels[0]), nn.ReLU())
+        blocks, previous = [], channels[0]
+        for stage, width in enumerate(channels):
+            blocks.append(Block(previous, width, 1 if stage == 0 else 2))
+            previous = width
+        self.blocks = nn.Sequential(*blocks)
+        self.fc = nn.Linear(previous, classes)
+
+    def forward(self, x):
+        return self.fc(self.blocks(self.stem(x)).mean(dim=(2, 3)))
+
+
+def rate(body, seconds=3.0):
+    body()
+    start, calls = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
+        body()
+        calls += 1
+    return calls / (time.perf_counter() - start)
+
+
+def main():
+    model = ReferenceCNN()
+    print(f"parameters: {sum(p.numel() for p in model.parameters())}")
+    images, labels = torch.rand(128, 1, 28, 28), torch.arange(128) % 2
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step():
+        optimizer.zero_grad()
+        F.cross_entropy(model(images), labels).backward()
+        optimizer.step()
+
+    print(f"training, batch 128, Adam: {rate(step) * 128:.0f} images/s")
+    model.eval()
+    one, many = torch.rand(1, 1, 28, 28), torch.rand(256, 1, 28, 28)
+    with torch.no_grad():
+        print(f"inference, batch 1: {rate(lambda: model(one)):.0f} images/s")
+        print(f"inference, batch 256: {rate(lambda: model(many)) * 256:.0f} images/s")
+
+
+if __name__ == "__main__":
+    main()
