@@ -1,9 +1,13 @@
 /// NumPy's broadcasting: shapes are aligned on their last axes; an axis of size 1 stretches.
+///
+/// The output is walked as runs along its innermost (coalesced) axis, each input read with its
+/// own stride (0 where it is stretched), so that no index table is ever built.
 struct Broadcast {
     let shape: [Int]
-    /// For each output element, the element of each input it reads.
-    let leftIndex: [Int]
-    let rightIndex: [Int]
+    /// Loop extents after dropping size-1 axes and merging axes that stay contiguous in both inputs.
+    private let extents: [Int]
+    private let leftStrides: [Int]
+    private let rightStrides: [Int]
 
     init(_ left: [Int], _ right: [Int]) {
         let rank = max(left.count, right.count)
@@ -15,37 +19,74 @@ struct Broadcast {
             shape.append(a == 1 ? b : a)
         }
         self.shape = shape
-        leftIndex = Self.indices(of: l, in: shape)
-        rightIndex = Self.indices(of: r, in: shape)
+        let ls = Self.strides(of: l, in: shape), rs = Self.strides(of: r, in: shape)
+        var extents: [Int] = [], leftStrides: [Int] = [], rightStrides: [Int] = []
+        for axis in shape.indices where shape[axis] > 1 {
+            if let last = extents.indices.last,
+               leftStrides[last] == ls[axis] * shape[axis], rightStrides[last] == rs[axis] * shape[axis] {
+                extents[last] *= shape[axis]
+                leftStrides[last] = ls[axis]
+                rightStrides[last] = rs[axis]
+            } else {
+                extents.append(shape[axis])
+                leftStrides.append(ls[axis])
+                rightStrides.append(rs[axis])
+            }
+        }
+        self.extents = extents.isEmpty ? [1] : extents
+        self.leftStrides = leftStrides.isEmpty ? [0] : leftStrides
+        self.rightStrides = rightStrides.isEmpty ? [0] : rightStrides
     }
 
-    /// Where each element of `shape` reads from an input of `inputShape` (same rank).
-    static func indices(of inputShape: [Int], in shape: [Int]) -> [Int] {
-        let count = shape.reduce(1, *)
-        if inputShape == shape { return Array(0..<count) }
-        // Input strides, zero along stretched axes.
+    var count: Int { shape.reduce(1, *) }
+
+    /// Row-major strides of an input, zero along the axes it is stretched on.
+    private static func strides(of inputShape: [Int], in shape: [Int]) -> [Int] {
         var strides = [Int](repeating: 0, count: shape.count)
         var running = 1
         for axis in stride(from: shape.count - 1, through: 0, by: -1) {
             strides[axis] = inputShape[axis] == 1 ? 0 : running
             running *= inputShape[axis]
         }
-        var result = [Int](repeating: 0, count: count)
-        var coordinate = [Int](repeating: 0, count: shape.count)
-        var index = 0
-        for flat in 0..<count {
-            result[flat] = index
-            // Advance the coordinate like an odometer, keeping the input index in step.
-            var axis = shape.count - 1
+        return strides
+    }
+
+    /// Calls `body(output, left, right, length, leftStep, rightStep)` for each innermost run.
+    func forEachRun(_ body: (Int, Int, Int, Int, Int, Int) -> Void) {
+        let inner = extents.count - 1
+        let (length, leftStep, rightStep) = (extents[inner], leftStrides[inner], rightStrides[inner])
+        var coordinate = [Int](repeating: 0, count: inner)
+        var output = 0, left = 0, right = 0
+        while true {
+            body(output, left, right, length, leftStep, rightStep)
+            output += length
+            // Advance the outer axes like an odometer, keeping the input offsets in step.
+            var axis = inner - 1
             while axis >= 0 {
                 coordinate[axis] += 1
-                index += strides[axis]
-                if coordinate[axis] < shape[axis] { break }
-                index -= strides[axis] * coordinate[axis]
+                left += leftStrides[axis]
+                right += rightStrides[axis]
+                if coordinate[axis] < extents[axis] { break }
+                left -= leftStrides[axis] * extents[axis]
+                right -= rightStrides[axis] * extents[axis]
                 coordinate[axis] = 0
                 axis -= 1
             }
+            if axis < 0 { return }
         }
-        return result
+    }
+
+    /// `function(left, right)` for every output element.
+    func apply(_ a: [Float], _ b: [Float], _ function: (Float, Float) -> Float) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    forEachRun { o, l, r, length, ls, rs in
+                        for i in 0..<length { out[o + i] = function(a[l + i * ls], b[r + i * rs]) }
+                    }
+                }
+            }
+            initialized = count
+        }
     }
 }

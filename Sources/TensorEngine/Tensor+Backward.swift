@@ -37,14 +37,6 @@ extension Tensor {
         }
     }
 
-    /// Adds a gradient computed in the broadcast output's layout, summed back to this shape.
-    func accumulate(_ values: [Float], broadcastIndex: [Int]) {
-        guard requiresGrad else { return }
-        var reduced = [Float](repeating: 0, count: count)
-        for (flat, source) in broadcastIndex.enumerated() { reduced[source] += values[flat] }
-        accumulate(reduced)
-    }
-
     /// Every gradient rule, one per operation: `output` is d(loss)/d(result).
     static func propagate(_ output: [Float], through operation: Operation, result: Tensor) {
         switch operation {
@@ -152,14 +144,27 @@ extension Tensor {
             if b.requiresGrad { b.accumulate((0..<output.count).map { right(output[$0], a.data[$0], b.data[$0]) }) }
             return
         }
-        let broadcast = Broadcast(a.shape, b.shape)
-        let x = broadcast.leftIndex.map { a.data[$0] }, y = broadcast.rightIndex.map { b.data[$0] }
-        if a.requiresGrad {
-            a.accumulate((0..<output.count).map { left(output[$0], x[$0], y[$0]) }, broadcastIndex: broadcast.leftIndex)
+        // One walk over the output; a stretched input's gradient sums over the axes it was stretched on.
+        var da = [Float](repeating: 0, count: a.requiresGrad ? a.count : 0)
+        var db = [Float](repeating: 0, count: b.requiresGrad ? b.count : 0)
+        let (wantA, wantB) = (a.requiresGrad, b.requiresGrad)
+        a.data.withUnsafeBufferPointer { x in
+            b.data.withUnsafeBufferPointer { y in
+                da.withUnsafeMutableBufferPointer { da in
+                    db.withUnsafeMutableBufferPointer { db in
+                        Broadcast(a.shape, b.shape).forEachRun { o, l, r, length, ls, rs in
+                            for i in 0..<length {
+                                let (d, xi, yi) = (output[o + i], x[l + i * ls], y[r + i * rs])
+                                if wantA { da[l + i * ls] += left(d, xi, yi) }
+                                if wantB { db[r + i * rs] += right(d, xi, yi) }
+                            }
+                        }
+                    }
+                }
+            }
         }
-        if b.requiresGrad {
-            b.accumulate((0..<output.count).map { right(output[$0], x[$0], y[$0]) }, broadcastIndex: broadcast.rightIndex)
-        }
+        a.accumulate(da)
+        b.accumulate(db)
     }
 
     /// Y = W·cols(X) per image: dW = Σₙ dYₙ·colsₙᵀ, dX = col2im(Wᵀ·dYₙ).

@@ -18,10 +18,7 @@ extension Tensor {
             return Tensor(shape: a.shape, data: zip(a.data, b.data).map(function), operation: operation)
         }
         let broadcast = Broadcast(a.shape, b.shape)
-        let data = (0..<broadcast.shape.reduce(1, *)).map {
-            function(a.data[broadcast.leftIndex[$0]], b.data[broadcast.rightIndex[$0]])
-        }
-        return Tensor(shape: broadcast.shape, data: data, operation: operation)
+        return Tensor(shape: broadcast.shape, data: broadcast.apply(a.data, b.data, function), operation: operation)
     }
 
     private func unary(_ operation: Operation, _ function: (Float) -> Float) -> Tensor {

@@ -15,6 +15,24 @@ struct TensorTests {
         #expect(abs(probabilities.sum(axis: 1).data[0] - 1) < 1e-6)
     }
 
+    /// Both sides stretched, on different axes: each output reads the right element of each input.
+    @Test(arguments: [([2, 1, 4], [3, 1]), ([1], [2, 3]), ([4, 1, 3, 1], [5, 1, 1]), ([2, 3, 1, 1], [1, 3, 5, 5])])
+    func broadcastingMatchesTheDefinition(left: [Int], right: [Int]) {
+        let a = Tensor(shape: left, data: (0..<left.reduce(1, *)).map { Float($0) })
+        let b = Tensor(shape: right, data: (0..<right.reduce(1, *)).map { Float($0) * 100 })
+        let sum = a + b
+        let rank = sum.rank
+        let l = [Int](repeating: 1, count: rank - left.count) + left, r = [Int](repeating: 1, count: rank - right.count) + right
+        func flat(_ coordinate: [Int], _ shape: [Int]) -> Int {
+            zip(coordinate, shape).reduce(0) { $0 * $1.1 + ($1.1 == 1 ? 0 : $1.0) }
+        }
+        for index in 0..<sum.count {
+            var coordinate = [Int](repeating: 0, count: rank), rest = index
+            for axis in stride(from: rank - 1, through: 0, by: -1) { coordinate[axis] = rest % sum.shape[axis]; rest /= sum.shape[axis] }
+            #expect(sum.data[index] == a.data[flat(coordinate, l)] + b.data[flat(coordinate, r)])
+        }
+    }
+
     @Test func inferenceRecordsNoGraph() {
         let weights = Tensor(shape: [2, 2], data: [1, 0, 0, 1])
         let output = Tensor(shape: [1, 2], data: [3, 4]).matmul(weights).relu()
