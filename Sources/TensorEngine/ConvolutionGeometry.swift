@@ -10,28 +10,54 @@ public struct ConvolutionGeometry: Sendable, Equatable {
     public var patchSize: Int { channels * kernelHeight * kernelWidth }
     public var outputPixels: Int { outputHeight * outputWidth }
 
-    init(input: [Int], kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int) {
+    /// Images per im2col chunk: as many as keep the column buffer under the limit given at
+    /// creation, so that each sgemm is wide (one per chunk, not per image) and memory bounded.
+    public let imagesPerChunk: Int
+
+    init(input: [Int], kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int, columnLimit: Int = 0) {
         precondition(input.count == 4, "expected an NCHW input, not \(input)")
         (batch, channels, height, width) = (input[0], input[1], input[2], input[3])
         (self.kernelHeight, self.kernelWidth, self.stride, self.padding) = (kernelHeight, kernelWidth, stride, padding)
+        let outputHeight = (height + 2 * padding - kernelHeight) / stride + 1
+        let outputWidth = (width + 2 * padding - kernelWidth) / stride + 1
         precondition(stride > 0 && padding >= 0 && outputHeight > 0 && outputWidth > 0,
                      "window \(kernelHeight)×\(kernelWidth) stride \(stride) padding \(padding) does not fit \(input)")
+        let patch = channels * kernelHeight * kernelWidth
+        imagesPerChunk = max(1, min(batch, columnLimit / max(1, patch * outputHeight * outputWidth)))
     }
 
-    /// One image's patches as columns: (patchSize × outputPixels), zero where padding.
-    func im2col(_ image: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>) {
+    /// The output columns `ox` of a kernel column `kx` that read inside the image: [first, last).
+    private func validColumns(kx: Int) -> (Int, Int) {
+        // x = ox·stride − padding + kx must lie in [0, width).
+        let first = max(0, (padding - kx + stride - 1) / stride)
+        let last = min(outputWidth, (width - 1 + padding - kx) / stride + 1)
+        return (first, max(first, last))
+    }
+
+    /// One image's patches as columns of a (patchSize × leadingDimension) matrix, starting at
+    /// `columns`; zero where the window hangs over the padding.
+    func im2col(_ image: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>, leadingDimension: Int) {
         for c in 0..<channels {
             for ky in 0..<kernelHeight {
                 for kx in 0..<kernelWidth {
                     let row = (c * kernelHeight + ky) * kernelWidth + kx
-                    let target = columns + row * outputPixels
+                    let target = columns + row * leadingDimension
+                    let (first, last) = validColumns(kx: kx)
                     for oy in 0..<outputHeight {
                         let y = oy * stride - padding + ky
-                        for ox in 0..<outputWidth {
-                            let x = ox * stride - padding + kx
-                            target[oy * outputWidth + ox] = (y >= 0 && y < height && x >= 0 && x < width)
-                                ? image[(c * height + y) * width + x] : 0
+                        let out = target + oy * outputWidth
+                        guard y >= 0 && y < height else {
+                            out.update(repeating: 0, count: outputWidth)
+                            continue
                         }
+                        out.update(repeating: 0, count: first)
+                        let source = image + (c * height + y) * width - padding + kx
+                        if stride == 1 {
+                            (out + first).update(from: source + first, count: last - first)
+                        } else {
+                            for ox in first..<last { out[ox] = source[ox * stride] }
+                        }
+                        (out + last).update(repeating: 0, count: outputWidth - last)
                     }
                 }
             }
@@ -39,19 +65,19 @@ public struct ConvolutionGeometry: Sendable, Equatable {
     }
 
     /// The adjoint of `im2col`: adds each column entry back to the pixel it came from.
-    func col2im(_ columns: UnsafePointer<Float>, into image: UnsafeMutablePointer<Float>) {
+    func col2im(_ columns: UnsafePointer<Float>, leadingDimension: Int, into image: UnsafeMutablePointer<Float>) {
         for c in 0..<channels {
             for ky in 0..<kernelHeight {
                 for kx in 0..<kernelWidth {
                     let row = (c * kernelHeight + ky) * kernelWidth + kx
-                    let source = columns + row * outputPixels
+                    let source = columns + row * leadingDimension
+                    let (first, last) = validColumns(kx: kx)
                     for oy in 0..<outputHeight {
                         let y = oy * stride - padding + ky
                         guard y >= 0 && y < height else { continue }
-                        for ox in 0..<outputWidth {
-                            let x = ox * stride - padding + kx
-                            if x >= 0 && x < width { image[(c * height + y) * width + x] += source[oy * outputWidth + ox] }
-                        }
+                        let target = image + (c * height + y) * width - padding + kx
+                        let from = source + oy * outputWidth
+                        for ox in first..<last { target[ox * stride] += from[ox] }
                     }
                 }
             }

@@ -167,32 +167,48 @@ extension Tensor {
         b.accumulate(db)
     }
 
-    /// Y = W·cols(X) per image: dW = Σₙ dYₙ·colsₙᵀ, dX = col2im(Wᵀ·dYₙ).
+    /// Y = W·cols(X), chunk by chunk as the forward pass: dW = Σ dY·colsᵀ, dX = col2im(Wᵀ·dY).
     private static func conv2dBackward(_ input: Tensor, _ weight: Tensor, _ geometry: ConvolutionGeometry, _ output: [Float]) {
         let outputs = weight.shape[0]
-        let (patch, pixels) = (geometry.patchSize, geometry.outputPixels)
+        let (patch, pixels, chunk) = (geometry.patchSize, geometry.outputPixels, geometry.imagesPerChunk)
         let plane = geometry.channels * geometry.height * geometry.width
         var dInput = [Float](repeating: 0, count: input.requiresGrad ? input.count : 0)
         var dWeight = [Float](repeating: 0, count: weight.requiresGrad ? weight.count : 0)
-        var columns = [Float](repeating: 0, count: patch * pixels)
-        output.withUnsafeBufferPointer { dy in
+        var columns = [Float](repeating: 0, count: patch * chunk * pixels)
+        var dY = [Float](repeating: 0, count: outputs * chunk * pixels)
+        output.withUnsafeBufferPointer { gradient in
             input.data.withUnsafeBufferPointer { x in
                 weight.data.withUnsafeBufferPointer { w in
                     columns.withUnsafeMutableBufferPointer { cols in
-                        for n in 0..<geometry.batch {
-                            let dyN = dy.baseAddress! + n * outputs * pixels
-                            if weight.requiresGrad {
-                                geometry.im2col(x.baseAddress! + n * plane, into: cols.baseAddress!)
-                                dWeight.withUnsafeMutableBufferPointer {
-                                    BLAS.sgemm(.none, .transposed, m: outputs, n: patch, k: pixels, a: dyN, b: cols.baseAddress!,
-                                               beta: 1, c: $0.baseAddress!)
+                        dY.withUnsafeMutableBufferPointer { dy in
+                            for first in stride(from: 0, to: geometry.batch, by: chunk) {
+                                let count = min(chunk, geometry.batch - first), width = count * pixels
+                                // images × outputs × pixels → (outputs × images·pixels), as the forward's product
+                                for j in 0..<count {
+                                    for channel in 0..<outputs {
+                                        (dy.baseAddress! + channel * width + j * pixels)
+                                            .update(from: gradient.baseAddress! + ((first + j) * outputs + channel) * pixels, count: pixels)
+                                    }
                                 }
-                            }
-                            if input.requiresGrad {
-                                BLAS.sgemm(.transposed, .none, m: patch, n: pixels, k: outputs, a: w.baseAddress!, b: dyN,
-                                           c: cols.baseAddress!)
-                                dInput.withUnsafeMutableBufferPointer {
-                                    geometry.col2im(cols.baseAddress!, into: $0.baseAddress! + n * plane)
+                                if weight.requiresGrad {
+                                    for j in 0..<count {
+                                        geometry.im2col(x.baseAddress! + (first + j) * plane, into: cols.baseAddress! + j * pixels,
+                                                        leadingDimension: width)
+                                    }
+                                    dWeight.withUnsafeMutableBufferPointer {
+                                        BLAS.sgemm(.none, .transposed, m: outputs, n: patch, k: width, a: dy.baseAddress!,
+                                                   b: cols.baseAddress!, beta: 1, c: $0.baseAddress!)
+                                    }
+                                }
+                                if input.requiresGrad {
+                                    BLAS.sgemm(.transposed, .none, m: patch, n: width, k: outputs, a: w.baseAddress!,
+                                               b: dy.baseAddress!, c: cols.baseAddress!)
+                                    dInput.withUnsafeMutableBufferPointer { dx in
+                                        for j in 0..<count {
+                                            geometry.col2im(cols.baseAddress! + j * pixels, leadingDimension: width,
+                                                            into: dx.baseAddress! + (first + j) * plane)
+                                        }
+                                    }
                                 }
                             }
                         }

@@ -2,24 +2,46 @@ import Foundation
 
 // Forward rules of the 2-D window operations, NCHW.
 extension Tensor {
-    /// Convolution of an NCHW batch by an OIHW weight, through im2col and one sgemm per image.
+    /// Floats of im2col buffer a convolution may use (16 MB).
+    static let columnBufferLimit = 4 << 20
+
+    /// Convolution of an NCHW batch by an OIHW weight: im2col over a chunk of images, one sgemm
+    /// per chunk, then the chunk's output laid back out image by image.
     public func conv2d(_ weight: Tensor, stride: Int = 1, padding: Int = 0) -> Tensor {
+        conv2d(weight, stride: stride, padding: padding, columnLimit: Self.columnBufferLimit)
+    }
+
+    func conv2d(_ weight: Tensor, stride: Int, padding: Int, columnLimit: Int) -> Tensor {
         precondition(weight.rank == 4 && weight.shape[1] == shape[1], "conv2d of \(shape) by \(weight.shape)")
         let geometry = ConvolutionGeometry(input: shape, kernelHeight: weight.shape[2], kernelWidth: weight.shape[3],
-                                           stride: stride, padding: padding)
-        let outputs = weight.shape[0]
-        var out = [Float](repeating: 0, count: geometry.batch * outputs * geometry.outputPixels)
-        var columns = [Float](repeating: 0, count: geometry.patchSize * geometry.outputPixels)
+                                           stride: stride, padding: padding, columnLimit: columnLimit)
+        let outputs = weight.shape[0], pixels = geometry.outputPixels
+        let plane = geometry.channels * geometry.height * geometry.width
+        let chunk = geometry.imagesPerChunk
+        var out = [Float](repeating: 0, count: geometry.batch * outputs * pixels)
+        var columns = [Float](repeating: 0, count: geometry.patchSize * chunk * pixels)
+        var product = [Float](repeating: 0, count: outputs * chunk * pixels)
         data.withUnsafeBufferPointer { input in
             weight.data.withUnsafeBufferPointer { w in
                 out.withUnsafeMutableBufferPointer { o in
                     columns.withUnsafeMutableBufferPointer { cols in
-                        for n in 0..<geometry.batch {
-                            geometry.im2col(input.baseAddress! + n * geometry.channels * geometry.height * geometry.width,
-                                            into: cols.baseAddress!)
-                            BLAS.sgemm(.none, .none, m: outputs, n: geometry.outputPixels, k: geometry.patchSize,
-                                       a: w.baseAddress!, b: cols.baseAddress!,
-                                       c: o.baseAddress! + n * outputs * geometry.outputPixels)
+                        product.withUnsafeMutableBufferPointer { y in
+                            for first in Swift.stride(from: 0, to: geometry.batch, by: chunk) {
+                                let count = min(chunk, geometry.batch - first), width = count * pixels
+                                for j in 0..<count {
+                                    geometry.im2col(input.baseAddress! + (first + j) * plane,
+                                                    into: cols.baseAddress! + j * pixels, leadingDimension: width)
+                                }
+                                BLAS.sgemm(.none, .none, m: outputs, n: width, k: geometry.patchSize,
+                                           a: w.baseAddress!, b: cols.baseAddress!, c: y.baseAddress!)
+                                // (outputs × images·pixels) → images × outputs × pixels
+                                for j in 0..<count {
+                                    for channel in 0..<outputs {
+                                        (o.baseAddress! + ((first + j) * outputs + channel) * pixels)
+                                            .update(from: y.baseAddress! + channel * width + j * pixels, count: pixels)
+                                    }
+                                }
+                            }
                         }
                     }
                 }

@@ -10,7 +10,7 @@ struct GradientCheckTests {
         case exp, log, relu, sigmoid, tanh, sum, sumAxis0, sumAxis1, reshape, transpose, mean, meanAxis
         case softmax, logSoftmax, crossEntropy, crossEntropySmoothed
         case permute, sqrt, erf, concat, slice, embedding
-        case conv2d, conv2dStridedPadded, maxPool2d, averagePool2d, globalAveragePool
+        case conv2d, conv2dStridedPadded, conv2dOneImagePerChunk, conv2dUnevenChunks, maxPool2d, averagePool2d, globalAveragePool
         case batchNorm, batchNormEvaluation, layerNorm, groupNorm, gelu, silu, dropout
         case binaryCrossEntropy, klDivergence, attention, attentionMasked
 
@@ -32,6 +32,8 @@ struct GradientCheckTests {
             case .embedding: ([[5, 3]], -1...1)
             case .conv2d: ([[2, 3, 5, 5], [4, 3, 3, 3]], -1...1)
             case .conv2dStridedPadded: ([[1, 2, 6, 6], [3, 2, 3, 3]], -1...1)
+            case .conv2dOneImagePerChunk: ([[2, 3, 5, 5], [4, 3, 3, 3]], -1...1)
+            case .conv2dUnevenChunks: ([[3, 2, 5, 5], [3, 2, 3, 3]], -1...1)
             case .maxPool2d, .averagePool2d, .globalAveragePool: ([[2, 2, 4, 4]], -1...1)
             case .batchNorm, .batchNormEvaluation, .groupNorm: ([[3, 4, 2, 2], [4], [4]], -1...1)
             case .layerNorm: ([[3, 5], [5], [5]], -1...1)
@@ -73,6 +75,9 @@ struct GradientCheckTests {
             case .embedding: x[0].embedding([0, 2, 2, 4])
             case .conv2d: x[0].conv2d(x[1])
             case .conv2dStridedPadded: x[0].conv2d(x[1], stride: 2, padding: 1)
+            // Column buffers too small for the whole batch: one image per sgemm, and 2 + 1.
+            case .conv2dOneImagePerChunk: x[0].conv2d(x[1], stride: 1, padding: 1, columnLimit: 1)
+            case .conv2dUnevenChunks: x[0].conv2d(x[1], stride: 2, padding: 1, columnLimit: 2 * 18 * 9)
             case .maxPool2d: x[0].maxPool2d(kernel: 2)
             case .averagePool2d: x[0].averagePool2d(kernel: 2, stride: 1)
             case .globalAveragePool: x[0].globalAveragePool()

@@ -33,6 +33,25 @@ struct TensorTests {
         }
     }
 
+    /// Chunking the batch for wider sgemms changes nothing in the result.
+    @Test func convolutionIsTheSameWhateverTheChunking() {
+        var generator = SeededGenerator(seed: 8)
+        let input = Tensor(shape: [5, 3, 7, 7], data: (0..<735).map { _ in generator.normal() })
+        let weight = Tensor(shape: [4, 3, 3, 3], data: (0..<108).map { _ in generator.normal() })
+        let whole = input.conv2d(weight, stride: 2, padding: 1)
+        for limit in [1, 27 * 16 * 2, 27 * 16 * 3] {
+            let chunked = input.conv2d(weight, stride: 2, padding: 1, columnLimit: limit)
+            #expect(zip(whole.data, chunked.data).allSatisfy { abs($0 - $1) < 1e-5 }, "column limit \(limit)")
+        }
+        // Against the definition, for one output element.
+        var expected: Float = 0
+        for c in 0..<3 { for ky in 0..<3 { for kx in 0..<3 {
+            let (y, x) = (2 * 2 - 1 + ky, 2 * 3 - 1 + kx)
+            if (0..<7).contains(y) && (0..<7).contains(x) { expected += input.data[((4 * 3 + c) * 7 + y) * 7 + x] * weight.data[((1 * 3 + c) * 3 + ky) * 3 + kx] }
+        } } }
+        #expect(abs(whole.data[((4 * 4 + 1) * 4 + 2) * 4 + 3] - expected) < 1e-4)
+    }
+
     @Test func inferenceRecordsNoGraph() {
         let weights = Tensor(shape: [2, 2], data: [1, 0, 0, 1])
         let output = Tensor(shape: [1, 2], data: [3, 4]).matmul(weights).relu()
