@@ -31,6 +31,9 @@ enum Operation {
     /// The input element each output took its maximum from.
     case maxPool2d(Tensor, sources: [Int])
     case averagePool2d(Tensor, geometry: ConvolutionGeometry)
+    /// Per-channel normalisation of (N, C, …) with an affine: fused, since batch norm sits after
+    /// every convolution and its composed form took ten passes over the activations.
+    case batchNorm(Tensor, scale: Tensor, shift: Tensor, statistics: BatchNormStatistics)
 
     var inputs: [Tensor] {
         switch self {
@@ -43,6 +46,8 @@ enum Operation {
             [a]
         case .conv2d(let a, let b, _):
             [a, b]
+        case .batchNorm(let a, let scale, let shift, _):
+            [a, scale, shift]
         case .concat(let tensors, _):
             tensors
         }

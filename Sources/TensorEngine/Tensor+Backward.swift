@@ -119,6 +119,8 @@ extension Tensor {
             var back = [Float](repeating: 0, count: a.count)
             for (flat, source) in sources.enumerated() { back[source] += output[flat] }
             a.accumulate(back)
+        case .batchNorm(let input, let scale, let shift, let statistics):
+            batchNormBackward(input, scale, shift, statistics, output)
         case .averagePool2d(let a, let geometry):
             var back = [Float](repeating: 0, count: a.count)
             let share = 1 / Float(geometry.kernelHeight * geometry.kernelWidth)
@@ -218,6 +220,45 @@ extension Tensor {
         }
         input.accumulate(dInput)
         weight.accumulate(dWeight)
+    }
+
+    /// y = x̂·γ + β with x̂ = (x − μ)·k: dγ = Σ dy·x̂, dβ = Σ dy, and with batch statistics
+    /// dx = k/M · (M·dx̂ − Σ dx̂ − x̂·Σ dx̂·x̂) where dx̂ = dy·γ and M values share a channel;
+    /// with running statistics, dx = dx̂·k.
+    private static func batchNormBackward(_ input: Tensor, _ scale: Tensor, _ shift: Tensor,
+                                          _ statistics: BatchNormStatistics, _ output: [Float]) {
+        let (batch, channels) = (input.shape[0], input.shape[1])
+        let inner = input.count / (batch * channels)
+        let perChannel = Float(batch * inner)
+        let xHat = statistics.normalised
+        var sumDy = [Float](repeating: 0, count: channels), sumDyXHat = [Float](repeating: 0, count: channels)
+        for n in 0..<batch {
+            for c in 0..<channels {
+                let base = (n * channels + c) * inner
+                var a: Float = 0, b: Float = 0
+                for i in 0..<inner { a += output[base + i]; b += output[base + i] * xHat[base + i] }
+                sumDy[c] += a
+                sumDyXHat[c] += b
+            }
+        }
+        shift.accumulate(sumDy)
+        scale.accumulate(sumDyXHat)
+        guard input.requiresGrad else { return }
+        var dx = [Float](repeating: 0, count: input.count)
+        for n in 0..<batch {
+            for c in 0..<channels {
+                let base = (n * channels + c) * inner
+                let (g, k) = (scale.data[c], statistics.inverseDeviation[c])
+                if statistics.usedBatchStatistics {
+                    // Σ dx̂ = γ·Σ dy and Σ dx̂·x̂ = γ·Σ dy·x̂.
+                    let (meanDy, meanDyXHat) = (sumDy[c] / perChannel, sumDyXHat[c] / perChannel)
+                    for i in 0..<inner { dx[base + i] = g * k * (output[base + i] - meanDy - xHat[base + i] * meanDyXHat) }
+                } else {
+                    for i in 0..<inner { dx[base + i] = output[base + i] * g * k }
+                }
+            }
+        }
+        input.accumulate(dx)
     }
 
     /// C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC (summed over the batch when B is shared).

@@ -1,4 +1,14 @@
-// Normalisations, composed of the primitives (their gradients follow from the primitives' rules).
+/// What the batch-norm backward pass needs from the forward pass.
+struct BatchNormStatistics {
+    /// (x − mean) / √(variance + ε), laid out as the input.
+    let normalised: [Float]
+    let inverseDeviation: [Float]
+    /// In training the mean and variance depend on the input, and so does their gradient.
+    let usedBatchStatistics: Bool
+}
+
+// Normalisations. Batch norm is a fused primitive; layer and group norm are composed of the
+// primitives (their gradients follow from the primitives' rules).
 extension Tensor {
     /// Mean and biased variance over `axes` (each kept with size 1).
     func moments(over axes: [Int]) -> (mean: Tensor, variance: Tensor) {
@@ -13,21 +23,54 @@ extension Tensor {
     }
 
     /// Batch normalisation of an NCHW (or NC) batch with per-channel `scale` and `shift` (shape C).
-    /// Training uses the batch's statistics and returns them, so that running averages can follow;
-    /// evaluation passes `running` statistics instead.
+    /// Training uses the batch's statistics and returns them (biased variance), so that running
+    /// averages can follow; evaluation passes `running` statistics instead.
     public func batchNorm(scale: Tensor, shift: Tensor, epsilon: Float = 1e-5,
                           running: (mean: [Float], variance: [Float])? = nil) -> (output: Tensor, mean: [Float], variance: [Float]) {
-        let channels = shape[1]
-        let statsShape = [1, channels] + [Int](repeating: 1, count: rank - 2)
-        let (mean, variance): (Tensor, Tensor)
-        if let running {
-            (mean, variance) = (Tensor(shape: statsShape, data: running.mean), Tensor(shape: statsShape, data: running.variance))
-        } else {
-            (mean, variance) = moments(over: [0] + Array(2..<rank))
+        let channels = shape[1], inner = shape[2...].reduce(1, *), batch = shape[0]
+        precondition(scale.count == channels && shift.count == channels, "batch norm of \(shape) with \(scale.shape)")
+        let perChannel = Float(batch * inner)
+        var mean = running?.mean ?? [Float](repeating: 0, count: channels)
+        var variance = running?.variance ?? [Float](repeating: 0, count: channels)
+        if running == nil {
+            for n in 0..<batch {
+                for c in 0..<channels {
+                    let base = (n * channels + c) * inner
+                    var sum: Float = 0
+                    for i in 0..<inner { sum += data[base + i] }
+                    mean[c] += sum
+                }
+            }
+            for c in 0..<channels { mean[c] /= perChannel }
+            for n in 0..<batch {
+                for c in 0..<channels {
+                    let base = (n * channels + c) * inner, m = mean[c]
+                    var sum: Float = 0
+                    for i in 0..<inner { let d = data[base + i] - m; sum += d * d }
+                    variance[c] += sum
+                }
+            }
+            for c in 0..<channels { variance[c] /= perChannel }
         }
-        let normalised = (self - mean) / (variance + epsilon).sqrt()
-        let output = normalised * scale.reshaped(statsShape) + shift.reshaped(statsShape)
-        return (output, mean.data, variance.data)
+        let inverseDeviation = variance.map { 1 / ($0 + epsilon).squareRoot() }
+        var normalised = [Float](repeating: 0, count: count)
+        var out = [Float](repeating: 0, count: count)
+        for n in 0..<batch {
+            for c in 0..<channels {
+                let base = (n * channels + c) * inner
+                let (m, k, g, b) = (mean[c], inverseDeviation[c], scale.data[c], shift.data[c])
+                for i in 0..<inner {
+                    let xHat = (data[base + i] - m) * k
+                    normalised[base + i] = xHat
+                    out[base + i] = xHat * g + b
+                }
+            }
+        }
+        let statistics = BatchNormStatistics(normalised: normalised, inverseDeviation: inverseDeviation,
+                                             usedBatchStatistics: running == nil)
+        let output = Tensor(shape: shape, data: out,
+                            operation: .batchNorm(self, scale: scale, shift: shift, statistics: statistics))
+        return (output, mean, variance)
     }
 
     /// Layer normalisation over the last axis, with an affine `scale` and `shift` of that size.

@@ -16,12 +16,15 @@ struct EngineBenchmarkCommand: ParsableCommand {
 
     @Option(help: "OpenBLAS threads.") var threads = 2
     @Option(help: "Seconds to spend on each measurement.") var seconds = 3.0
+    @Flag(help: "Measure only the reference network (for profiling).") var networkOnly = false
 
     func run() throws {
         BLAS.setThreads(threads)
         print("engine benchmark: \(threads) OpenBLAS threads, ~\(seconds) s per figure")
-        let sgemmRate = try measureSgemm()
-        try measureConvolutions(sgemmGFLOPS: sgemmRate)
+        if !networkOnly {
+            let sgemmRate = try measureSgemm()
+            try measureConvolutions(sgemmGFLOPS: sgemmRate)
+        }
         measureNetwork()
     }
 
