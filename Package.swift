@@ -71,14 +71,16 @@ let package = Package(
             ],
             swiftSettings: strict),
 
-        .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
+        // Test support shared by the test targets: where the shared data and the package are.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "Schemas"]),
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorEngine"]),
-        .testTarget(name: "ReplayTests", dependencies: ["Replay", "Events"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka"]),
+        .testTarget(name: "ReplayTests", dependencies: ["Replay", "Events", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka", "TestSupport"]),
         .testTarget(name: "IntegrationTests",
-                    dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Replay", "Reports", "ChildProcesses"]),
+                    dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Replay", "Reports", "ChildProcesses", "TestSupport"]),
     ]
 )

@@ -33,6 +33,9 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     /// Uniform in [0, 1), with 24 bits: every value a Float can hold exactly.
     public mutating func unit() -> Float { Float(next() >> 40) * 0x1p-24 }
 
+    /// Uniform in [low, high).
+    public mutating func uniform(_ low: Float, _ high: Float) -> Float { low + (high - low) * unit() }
+
     /// Normal by Box–Muller.
     public mutating func normal(mean: Float = 0, standardDeviation: Float = 1) -> Float {
         let u1 = max(unit(), .leastNormalMagnitude), u2 = unit()

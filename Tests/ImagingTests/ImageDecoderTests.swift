@@ -1,14 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Imaging
 
 enum Files {
     static let fixtures = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "Fixtures")
-    static var samples: URL {
-        let data = ProcessInfo.processInfo.environment["RADSTREAM_DATA"].map { URL(filePath: $0) }
-            ?? URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../../shared/data").standardized
-        return data.appending(path: "samples")
-    }
+    static var samples: URL { TestData.root.appending(path: "samples") }
     static func bytes(_ url: URL) throws -> [UInt8] { Array(try Data(contentsOf: url)) }
     static let dicom = "1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm"
 }

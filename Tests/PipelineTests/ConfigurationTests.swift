@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Pipeline
 
@@ -40,7 +41,7 @@ struct ConfigurationTests {
 
     /// The shipped file is complete and valid.
     @Test func theShippedConfigurationLoads() throws {
-        let file = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../config/radstream.json")
+        let file = TestData.packageRoot.appending(path: "config/radstream.json")
         let configuration = try RadStreamConfiguration.load(file: file, environment: [:])
         #expect(configuration.kafka.properties["session.timeout.ms"] == "10000")
         #expect(configuration.images.thumbnailSides == [28, 64, 128])

@@ -1,12 +1,13 @@
 import Events
 import Foundation
 import Kafka
+import TestSupport
 import Testing
 @testable import Pipeline
 
 @Suite("Event processing, without servers")
 struct EventProcessorTests {
-    static let data = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../../shared/data").standardized
+    static let data = TestData.root
 
     let processor: EventProcessor = {
         var configuration = RadStreamConfiguration.standard

@@ -1,11 +1,12 @@
 import Events
 import Foundation
+import TestSupport
 import Testing
 @testable import Replay
 
 @Suite("Files become the hospital's events")
 struct ReplaySourceTests {
-    static let data = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../../shared/data").standardized
+    static let data = TestData.root
 
     /// IU study 1000's image travels with its own report: the same study id, hence the same key.
     @Test func iuImageJoinsItsReportsStudy() throws {

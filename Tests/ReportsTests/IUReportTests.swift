@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Reports
 
@@ -36,20 +37,12 @@ struct IUReportTests {
 
     /// The real collection: study 1000 has four labelled sections and a numbered impression.
     @Test func readsARealReport() throws {
-        let url = SharedData.root.appending(path: "openi/reports/1000.xml")
+        let url = TestData.root.appending(path: "openi/reports/1000.xml")
         let report = try IUReport.parse(Array(try Data(contentsOf: url)))
         #expect(report.sections.findings?.hasPrefix("There is XXXX increased opacity within the right upper lobe") == true)
         #expect(report.sections.impression?.hasPrefix("1. Increased opacity in the right upper lobe") == true)
         #expect(report.sections.comparison == "XXXX PA and lateral chest radiographs")
         #expect(report.meshMajor.contains("Pulmonary Atelectasis/upper lobe/right"))
         #expect(report.imageIDs.contains("CXR1000_IM-0003-1001"))
-    }
-}
-
-enum SharedData {
-    /// `../shared/data` beside the project, or `RADSTREAM_DATA`.
-    static var root: URL {
-        if let path = ProcessInfo.processInfo.environment["RADSTREAM_DATA"] { return URL(filePath: path) }
-        return URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../../shared/data").standardized
     }
 }

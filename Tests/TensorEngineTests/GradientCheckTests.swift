@@ -101,7 +101,7 @@ struct GradientCheckTests {
 
     @Test(arguments: Case.allCases)
     func gradientMatchesFiniteDifferences(_ testCase: Case) {
-        var random = SplitMix(seed: UInt64(Case.allCases.firstIndex(of: testCase)!) + 1)
+        var random = SeededGenerator(seed: UInt64(Case.allCases.firstIndex(of: testCase)!) + 1)
         let (shapes, range) = testCase.inputs
         let inputs = shapes.map { shape in
             Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in

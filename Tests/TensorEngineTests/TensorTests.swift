@@ -68,7 +68,7 @@ struct TensorTests {
 
     /// A few steps of gradient descent on a separable problem lower the loss.
     @Test func logisticRegressionLearns() {
-        var random = SplitMix(seed: 11)
+        var random = SeededGenerator(seed: 11)
         let points = (0..<64).map { _ in (random.uniform(-1, 1), random.uniform(-1, 1)) }
         let x = Tensor(shape: [64, 2], data: points.flatMap { [$0.0, $0.1] })
         let y = Tensor(shape: [64, 2], data: points.flatMap { $0.0 + $0.1 > 0 ? [0, 1] : [1, 0] })

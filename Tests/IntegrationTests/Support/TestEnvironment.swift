@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 @testable import Pipeline
 import Postgres
+import TestSupport
 
 /// The servers the integration tests share, started once per test process: a private
 /// PostgreSQL (fsync off) and the embedded broker. Each test takes its own database and topics.
@@ -54,10 +55,6 @@ final class TestEnvironment: Sendable {
 
 /// Paths the tests read: the shared data and the debug binary that `ops/test.sh` builds first.
 enum Paths {
-    static let packageRoot = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../..").standardized
-    static var data: URL {
-        ProcessInfo.processInfo.environment["RADSTREAM_DATA"].map { URL(filePath: $0) }
-            ?? packageRoot.appending(path: "../shared/data").standardized
-    }
-    static var binary: URL { packageRoot.appending(path: ".build/debug/radstream") }
+    static var data: URL { TestData.root }
+    static var binary: URL { TestData.packageRoot.appending(path: ".build/debug/radstream") }
 }

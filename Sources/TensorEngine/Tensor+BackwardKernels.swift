@@ -1,0 +1,126 @@
+// The gradient rules too long to sit in `propagate`'s switch: matmul, conv2d and batch norm.
+extension Tensor {
+    /// Y = W·cols(X), chunk by chunk as the forward pass: dW = Σ dY·colsᵀ, dX = col2im(Wᵀ·dY).
+    static func conv2dBackward(_ input: Tensor, _ weight: Tensor, _ geometry: ConvolutionGeometry, _ output: [Float]) {
+        let outputs = weight.shape[0]
+        let (patch, pixels, chunk) = (geometry.patchSize, geometry.outputPixels, geometry.imagesPerChunk)
+        let plane = geometry.channels * geometry.height * geometry.width
+        var dInput = [Float](repeating: 0, count: input.requiresGrad ? input.count : 0)
+        var dWeight = [Float](repeating: 0, count: weight.requiresGrad ? weight.count : 0)
+        var columns = [Float](repeating: 0, count: patch * chunk * pixels)
+        var dY = [Float](repeating: 0, count: outputs * chunk * pixels)
+        output.withUnsafeBufferPointer { gradient in
+            input.data.withUnsafeBufferPointer { x in
+                weight.data.withUnsafeBufferPointer { w in
+                    columns.withUnsafeMutableBufferPointer { cols in
+                        dY.withUnsafeMutableBufferPointer { dy in
+                            for first in stride(from: 0, to: geometry.batch, by: chunk) {
+                                let count = min(chunk, geometry.batch - first), width = count * pixels
+                                // images × outputs × pixels → (outputs × images·pixels), as the forward's product
+                                for j in 0..<count {
+                                    for channel in 0..<outputs {
+                                        (dy.baseAddress! + channel * width + j * pixels)
+                                            .update(from: gradient.baseAddress! + ((first + j) * outputs + channel) * pixels, count: pixels)
+                                    }
+                                }
+                                if weight.requiresGrad {
+                                    for j in 0..<count {
+                                        geometry.im2col(x.baseAddress! + (first + j) * plane, into: cols.baseAddress! + j * pixels,
+                                                        leadingDimension: width)
+                                    }
+                                    dWeight.withUnsafeMutableBufferPointer {
+                                        BLAS.sgemm(.none, .transposed, m: outputs, n: patch, k: width, a: dy.baseAddress!,
+                                                   b: cols.baseAddress!, beta: 1, c: $0.baseAddress!)
+                                    }
+                                }
+                                if input.requiresGrad {
+                                    BLAS.sgemm(.transposed, .none, m: patch, n: width, k: outputs, a: w.baseAddress!,
+                                               b: dy.baseAddress!, c: cols.baseAddress!)
+                                    dInput.withUnsafeMutableBufferPointer { dx in
+                                        for j in 0..<count {
+                                            geometry.col2im(cols.baseAddress! + j * pixels, leadingDimension: width,
+                                                            into: dx.baseAddress! + (first + j) * plane)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        input.accumulate(dInput)
+        weight.accumulate(dWeight)
+    }
+
+    /// y = x̂·γ + β with x̂ = (x − μ)·k: dγ = Σ dy·x̂, dβ = Σ dy, and with batch statistics
+    /// dx = k/M · (M·dx̂ − Σ dx̂ − x̂·Σ dx̂·x̂) where dx̂ = dy·γ and M values share a channel;
+    /// with running statistics, dx = dx̂·k.
+    static func batchNormBackward(_ input: Tensor, _ scale: Tensor, _ shift: Tensor,
+                                          _ statistics: BatchNormStatistics, _ output: [Float]) {
+        let (batch, channels) = (input.shape[0], input.shape[1])
+        let inner = input.count / (batch * channels)
+        let perChannel = Float(batch * inner)
+        let xHat = statistics.normalised
+        var sumDy = [Float](repeating: 0, count: channels), sumDyXHat = [Float](repeating: 0, count: channels)
+        for n in 0..<batch {
+            for c in 0..<channels {
+                let base = (n * channels + c) * inner
+                var a: Float = 0, b: Float = 0
+                for i in 0..<inner { a += output[base + i]; b += output[base + i] * xHat[base + i] }
+                sumDy[c] += a
+                sumDyXHat[c] += b
+            }
+        }
+        shift.accumulate(sumDy)
+        scale.accumulate(sumDyXHat)
+        guard input.requiresGrad else { return }
+        var dx = [Float](repeating: 0, count: input.count)
+        for n in 0..<batch {
+            for c in 0..<channels {
+                let base = (n * channels + c) * inner
+                let (g, k) = (scale.data[c], statistics.inverseDeviation[c])
+                if statistics.usedBatchStatistics {
+                    // Σ dx̂ = γ·Σ dy and Σ dx̂·x̂ = γ·Σ dy·x̂.
+                    let (meanDy, meanDyXHat) = (sumDy[c] / perChannel, sumDyXHat[c] / perChannel)
+                    for i in 0..<inner { dx[base + i] = g * k * (output[base + i] - meanDy - xHat[base + i] * meanDyXHat) }
+                } else {
+                    for i in 0..<inner { dx[base + i] = output[base + i] * g * k }
+                }
+            }
+        }
+        input.accumulate(dx)
+    }
+
+    /// C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC (summed over the batch when B is shared).
+    static func matmulBackward(_ a: Tensor, _ b: Tensor, _ output: [Float]) {
+        let (m, k, n) = (a.shape[a.rank - 2], a.shape[a.rank - 1], b.shape[b.rank - 1])
+        let batch = a.shape.dropLast(2).reduce(1, *)
+        let sharedRight = b.rank == 2
+        var da = [Float](repeating: 0, count: a.count)
+        var db = [Float](repeating: 0, count: b.count)
+        output.withUnsafeBufferPointer { dc in
+            a.data.withUnsafeBufferPointer { av in
+                b.data.withUnsafeBufferPointer { bv in
+                    for i in 0..<batch {
+                        let dcI = dc.baseAddress! + i * m * n
+                        let bI = bv.baseAddress! + (sharedRight ? 0 : i * k * n)
+                        if a.requiresGrad {
+                            da.withUnsafeMutableBufferPointer {
+                                BLAS.sgemm(.none, .transposed, m: m, n: k, k: n, a: dcI, b: bI, c: $0.baseAddress! + i * m * k)
+                            }
+                        }
+                        if b.requiresGrad {
+                            db.withUnsafeMutableBufferPointer {
+                                BLAS.sgemm(.transposed, .none, m: k, n: n, k: m, a: av.baseAddress! + i * m * k, b: dcI,
+                                           beta: sharedRight ? 1 : 0, c: $0.baseAddress! + (sharedRight ? 0 : i * k * n))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        a.accumulate(da)
+        b.accumulate(db)
+    }
+}
