@@ -15,7 +15,8 @@ struct DemoCommand: AsyncParsableCommand {
             Everything runs on this machine: the broker on loopback, PostgreSQL in --work-dir as an
             unprivileged user, the daemon in this process. The IU reports and every image under
             --data are replayed; when all are processed a summary is printed, with the commands to
-            look at what is running (psql, kcat). Ctrl-C stops it all.
+            look at what is running (psql, kcat). Run from a terminal, it then keeps running until
+            Ctrl-C; run from a script (no terminal on standard input), it exits after the summary.
             """)
 
     @Option(help: "The shared data folder (IU reports under openi/reports, images anywhere below).")
@@ -24,7 +25,11 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Events per second sent by the replay (the embedded broker keeps only ~5 MB per partition).")
     var rate: Double = 2000
     @Option(help: "Replay at most this many reports and this many images.") var limit: Int?
-    @Flag(help: "Exit once the summary is printed instead of running until Ctrl-C.") var exitWhenDone = false
+    @Flag(help: "Exit once the summary is printed, even from a terminal.") var exitWhenDone = false
+    @Flag(help: "Keep running after the summary until Ctrl-C, even from a script.") var stay = false
+
+    /// A person at a terminal gets a running system to look at; a script gets an exit status.
+    private var staysRunning: Bool { stay || (!exitWhenDone && isatty(STDIN_FILENO) == 1) }
 
     func run() async throws {
         let dataURL = URL(filePath: data).standardizedFileURL
@@ -69,9 +74,10 @@ struct DemoCommand: AsyncParsableCommand {
               kcat -b \(broker.bootstrapServers) -C -t \(configuration.kafka.reportTopic) -c 1 -f '%k %s\\n'
               curl -s http://127.0.0.1:\(httpPort.withLock { $0 })/metrics | grep radstream_
             """)
-        if !exitWhenDone {
+        if staysRunning {
             ProgressLine.finish("Running until Ctrl-C.")
         } else {
+            ProgressLine.finish("Stopping (run with --stay to keep it running and look around).")
             await group.triggerGracefulShutdown()
         }
         try await daemon.value
