@@ -7,8 +7,9 @@ extension Tensor {
         let plane = geometry.channels * geometry.height * geometry.width
         var dInput = [Float](repeating: 0, count: input.requiresGrad ? input.count : 0)
         var dWeight = [Float](repeating: 0, count: weight.requiresGrad ? weight.count : 0)
-        var columns = [Float](repeating: 0, count: patch * chunk * pixels)
-        var dY = [Float](repeating: 0, count: outputs * chunk * pixels)
+        // Written before read: by im2col or by an sgemm with β = 0, and by the re-layout.
+        var columns = uninitialized(patch * chunk * pixels)
+        var dY = uninitialized(outputs * chunk * pixels)
         output.withUnsafeBufferPointer { gradient in
             input.data.withUnsafeBufferPointer { x in
                 weight.data.withUnsafeBufferPointer { w in

@@ -18,9 +18,10 @@ extension Tensor {
         let outputs = weight.shape[0], pixels = geometry.outputPixels
         let plane = geometry.channels * geometry.height * geometry.width
         let chunk = geometry.imagesPerChunk
-        var out = [Float](repeating: 0, count: geometry.batch * outputs * pixels)
-        var columns = [Float](repeating: 0, count: geometry.patchSize * chunk * pixels)
-        var product = [Float](repeating: 0, count: outputs * chunk * pixels)
+        // Every element of these is written before it is read (im2col writes the padding's zeros).
+        var out = Self.uninitialized(geometry.batch * outputs * pixels)
+        var columns = Self.uninitialized(geometry.patchSize * chunk * pixels)
+        var product = Self.uninitialized(outputs * chunk * pixels)
         data.withUnsafeBufferPointer { input in
             weight.data.withUnsafeBufferPointer { w in
                 out.withUnsafeMutableBufferPointer { o in

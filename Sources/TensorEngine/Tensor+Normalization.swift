@@ -53,8 +53,8 @@ extension Tensor {
             for c in 0..<channels { variance[c] /= perChannel }
         }
         let inverseDeviation = variance.map { 1 / ($0 + epsilon).squareRoot() }
-        var normalised = [Float](repeating: 0, count: count)
-        var out = [Float](repeating: 0, count: count)
+        var normalised = Self.uninitialized(count)
+        var out = Self.uninitialized(count)
         for n in 0..<batch {
             for c in 0..<channels {
                 let base = (n * channels + c) * inner
