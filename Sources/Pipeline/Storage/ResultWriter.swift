@@ -21,13 +21,11 @@ public struct ResultWriter {
         public var skipped = 0
     }
 
-    /// Two round trips per batch, whatever its size: the offset locks, then every insert, the
-    /// offset updates and the commit, pipelined.
-    public func write(_ events: [ProcessedEvent], on connection: PostgresConnection) throws -> Summary {
-        var next: [TopicPartition: Int64] = [:]
-        for event in events {
-            next[event.source.topicPartition] = max(next[event.source.topicPartition] ?? 0, event.source.offset + 1)
-        }
+    /// Writes `events` and moves each partition's stored offset to `next` (the next offset to
+    /// read), in two round trips whatever the batch's size: the offset locks, then every insert
+    /// and the offset updates, pipelined.
+    public func write(_ events: [ProcessedEvent], advancing next: [TopicPartition: Int64],
+                      on connection: PostgresConnection) throws -> Summary {
         let partitions = Array(next.keys)
         return try connection.transaction { connection in
             let locked = try connection.pipeline(partitions.map { partition in

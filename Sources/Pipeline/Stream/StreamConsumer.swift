@@ -80,15 +80,16 @@ final class StreamConsumer: RebalanceHandler {
         let messages = batch.take()
         for (topic, group) in Dictionary(grouping: messages, by: \.topic) { metrics.consumed(group.count, topic: topic) }
         let processed = processor.process(messages)
+        let next = BatchState.nextOffsets(of: messages)
         publishDeadLetters(processed)
         let summary: ResultWriter.Summary
         do {
-            summary = try database.run("batch commit") { try write(processed, on: $0) }
+            summary = try database.run("batch commit") { try write(processed, advancing: next, on: $0) }
         } catch is DatabaseSession.Stopped {
             logger.warning("stopping before \(messages.count) records could be committed; they will be consumed again")
             return
         }
-        consumer?.commit(BatchState.nextOffsets(of: messages))
+        consumer?.commit(next)
         metrics.processed(kind: "image", count: summary.images)
         metrics.processed(kind: "report", count: summary.reports)
         metrics.batchDuration.record(ContinuousClock.now - started)
@@ -98,14 +99,16 @@ final class StreamConsumer: RebalanceHandler {
     /// Writes the batch in one transaction. Should PostgreSQL refuse it for what one event holds
     /// (not for being away), the events are written one by one and the one it refuses becomes a
     /// dead letter, so that no single event can stop the stream.
-    private func write(_ events: [ProcessedEvent], on connection: PostgresConnection) throws -> ResultWriter.Summary {
+    private func write(_ events: [ProcessedEvent], advancing next: [TopicPartition: Int64],
+                       on connection: PostgresConnection) throws -> ResultWriter.Summary {
         do {
-            return try writer.write(events, on: connection)
+            return try writer.write(events, advancing: next, on: connection)
         } catch let error as PostgresError where !error.isTransient && connection.isConnected && events.count > 1 {
             logger.warning("batch refused (\(error)); writing its events one by one")
             var total = ResultWriter.Summary()
+            // Each event alone advances its partition just past itself; in order, they end where the batch would.
             for event in events {
-                let summary = try write([event], on: connection)
+                let summary = try write([event], advancing: [event.source.topicPartition: event.source.offset + 1], on: connection)
                 total.images += summary.images
                 total.reports += summary.reports
                 total.deadLetters += summary.deadLetters
@@ -116,7 +119,7 @@ final class StreamConsumer: RebalanceHandler {
             guard let event = events.first else { throw error }
             let refused = event.refused(DeadLetter(code: "processing_failed", reason: "PostgreSQL refused the result: \(error.message)"))
             publishDeadLetters([refused])
-            return try writer.write([refused], on: connection)
+            return try writer.write([refused], advancing: next, on: connection)
         }
     }
 
