@@ -35,9 +35,10 @@ struct CrashRecoveryIntegrationTests {
     @Test func killedThreeTimesEveryEventIsProcessedExactlyOnce() throws {
         let environment = try TestEnvironment.get()
         let conninfo = try environment.makeDatabase("sigkill")
-        let configuration = try environment.configuration(name: "sigkill", conninfo: conninfo)
-        // 40 s of stream: three kill-and-restart cycles (each waits out a group rejoin) fit inside it.
-        let total = 4000
+        let configuration = try environment.configuration(name: "sigkill", partitions: 8, conninfo: conninfo)
+        // 60 s of stream: three kill-and-restart cycles fit inside it with room to spare (each
+        // waits out the killed member's 6 s session and a ~3 s rejoin before its first commit).
+        let total = 6000
         let published = try publishInBackground(count: total, rate: 100, configuration: configuration)
 
         var generator = SystemRandomNumberGenerator()
