@@ -11,7 +11,9 @@ public struct ConvolutionGeometry: Sendable, Equatable {
     public var outputPixels: Int { outputHeight * outputWidth }
 
     /// Images per im2col chunk: as many as keep the column buffer under the limit given at
-    /// creation, so that each sgemm is wide (one per chunk, not per image) and memory bounded.
+    /// creation, so that each sgemm is wide (one per chunk, not per image) and memory bounded —
+    /// but no wider than 8,192 columns: past that, a layer with a short patch (the 1-channel
+    /// stem, k = 9) spends its time packing B instead of multiplying.
     public let imagesPerChunk: Int
 
     init(input: [Int], kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int, columnLimit: Int = 0) {
@@ -23,7 +25,8 @@ public struct ConvolutionGeometry: Sendable, Equatable {
         precondition(stride > 0 && padding >= 0 && outputHeight > 0 && outputWidth > 0,
                      "window \(kernelHeight)×\(kernelWidth) stride \(stride) padding \(padding) does not fit \(input)")
         let patch = channels * kernelHeight * kernelWidth
-        imagesPerChunk = max(1, min(batch, columnLimit / max(1, patch * outputHeight * outputWidth)))
+        let pixels = outputHeight * outputWidth
+        imagesPerChunk = max(1, min(batch, columnLimit / max(1, patch * pixels), 8192 / pixels))
     }
 
     /// The output columns `ox` of a kernel column `kx` that read inside the image: [first, last).
