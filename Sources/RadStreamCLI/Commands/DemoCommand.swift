@@ -55,8 +55,17 @@ struct DemoCommand: AsyncParsableCommand {
 
         step("replaying \(reportsURL.path) and the images under \(dataURL.path) at \(Int(rate)) events/s")
         let started = ContinuousClock.now
-        let replay = try startReplay(producer: stack.producer(), configuration: configuration, reports: reportsURL, images: dataURL)
-        let totals = try await waitUntilProcessed(replay: replay, database: database, started: started)
+        let replay = startReplay(producer: try stack.producer(), configuration: configuration, reports: reportsURL, images: dataURL)
+        let totals: Totals
+        do {
+            totals = try await waitUntilProcessed(replay: replay, database: database, started: started)
+        } catch {
+            // Leave no daemon or PostgreSQL server behind.
+            await group.triggerGracefulShutdown()
+            _ = try? await daemon.value
+            try? stack.stop()
+            throw error
+        }
         let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
             + Double((ContinuousClock.now - started).components.seconds)
 
@@ -89,15 +98,24 @@ struct DemoCommand: AsyncParsableCommand {
         ProgressLine.finish("demo: \(text)")
     }
 
-    /// The replay runs on its own thread (the producer blocks); its counts are read when it ends.
+    /// What the replay thread reports when it ends: its counts, or why it failed.
+    final class ReplayOutcome: Sendable {
+        let result = Mutex<Result<ReplayPlan.Summary, any Error>?>(nil)
+    }
+
+    /// The replay runs on a thread of its own (the producer blocks) and reports when it ends.
     private func startReplay(producer: KafkaProducer, configuration: RadStreamConfiguration, reports: URL,
-                             images: URL) throws -> Task<ReplayPlan.Summary, any Error> {
+                             images: URL) -> ReplayOutcome {
         let plan = ReplayPlan(source: ReplaySource(), images: images, reports: reports, limit: limit)
         let (rate, imageTopic, reportTopic) = (rate, configuration.kafka.imageTopic, configuration.kafka.reportTopic)
-        return Task.detached {
-            let replayer = Replayer(producer: producer, imageTopic: imageTopic, reportTopic: reportTopic, rate: rate)
-            return try plan.publish(through: replayer, progress: { _ in })
+        let outcome = ReplayOutcome()
+        nonisolated(unsafe) let owned = producer  // used by the replay thread only
+        Thread.detachNewThread {
+            let replayer = Replayer(producer: owned, imageTopic: imageTopic, reportTopic: reportTopic, rate: rate)
+            let result = Result { try plan.publish(through: replayer, progress: { _ in }) }
+            outcome.result.withLock { $0 = result }
         }
+        return outcome
     }
 
     struct Totals {
@@ -107,7 +125,7 @@ struct DemoCommand: AsyncParsableCommand {
         var processed: Int { reportRows + imageRows + deadLetters }
     }
 
-    private func waitUntilProcessed(replay: Task<ReplayPlan.Summary, any Error>, database: PostgresConnection,
+    private func waitUntilProcessed(replay: ReplayOutcome, database: PostgresConnection,
                                     started: ContinuousClock.Instant) async throws -> Totals {
         var totals = Totals()
         var summary: ReplayPlan.Summary?
@@ -120,7 +138,8 @@ struct DemoCommand: AsyncParsableCommand {
                        (SELECT count(*) FROM image_pixels), (SELECT count(*) FROM dead_letters)
                 """).rows[0].map { Int($0 ?? "0") ?? 0 }
             (totals.reportRows, totals.imageRows, totals.pixelRows, totals.deadLetters) = (counts[0], counts[1], counts[2], counts[3])
-            if summary == nil, let done = try? await valueIfFinished(replay) { summary = done }
+            // A replay that failed stops the demo with its error rather than waiting forever.
+            if summary == nil, let result = replay.result.withLock({ $0 }) { summary = try result.get() }
             if let summary {
                 totals.reports = summary.reports
                 totals.images = summary.images
@@ -138,16 +157,5 @@ struct DemoCommand: AsyncParsableCommand {
         let codes = try database.execute("SELECT error_code, count(*) FROM dead_letters GROUP BY 1 ORDER BY 2 DESC")
         totals.deadLetterCodes = codes.rows.map { "\($0[0] ?? "?"): \($0[1] ?? "0")" }.joined(separator: ", ")
         return totals
-    }
-
-    private func valueIfFinished<T: Sendable>(_ task: Task<T, any Error>) async throws -> T? {
-        // Race the task against an immediate nil.
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await task.value }
-            group.addTask { nil }
-            let first = try await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
     }
 }
