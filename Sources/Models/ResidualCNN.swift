@@ -63,6 +63,11 @@ public final class ResidualCNN {
 
     /// Logits (batch × classes) for an NCHW batch.
     public func callAsFunction(_ images: Tensor, training: Bool) -> Tensor {
+        classify(features(images, training: training))
+    }
+
+    /// The last stage's feature maps (batch × channels × h × w): what Grad-CAM reads.
+    public func features(_ images: Tensor, training: Bool) -> Tensor {
         var x = convBN(images, "stem.conv", "stem.bn", stride: 1, training: training).relu()
         for stage in configuration.channels.indices {
             let name = "stage\(stage + 1)", stride = stage == 0 ? 1 : 2
@@ -72,7 +77,12 @@ public final class ResidualCNN {
                               "\(name).conv2", "\(name).bn2", stride: 1, training: training)
             x = (body + shortcut).relu()
         }
-        return x.globalAveragePool().matmul(parameters["fc.weight"]!.transposed()) + parameters["fc.bias"]!
+        return x
+    }
+
+    /// Logits from the last stage's feature maps: global average pooling, then the linear layer.
+    public func classify(_ features: Tensor) -> Tensor {
+        features.globalAveragePool().matmul(parameters["fc.weight"]!.transposed()) + parameters["fc.bias"]!
     }
 
     private func convBN(_ x: Tensor, _ conv: String, _ bn: String, stride: Int, padding: Int = 1, training: Bool) -> Tensor {

@@ -38,7 +38,7 @@ public final class Tensor {
     }
 
     /// An array whose every element the caller writes before reading: no zero-filling pass.
-    static func uninitialized(_ count: Int) -> [Float] {
+    public static func uninitialized(_ count: Int) -> [Float] {
         [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 

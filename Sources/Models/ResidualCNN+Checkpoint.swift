@@ -1,0 +1,48 @@
+import Foundation
+import TensorEngine
+
+extension ResidualCNN {
+    /// Every tensor a checkpoint holds: the parameters, and each batch norm's running statistics
+    /// under PyTorch's names (`<layer>.running_mean`, `<layer>.running_var`).
+    public func checkpointTensors() -> [String: Tensor] {
+        var tensors = parameters.mapValues { $0.detached() }
+        for (layer, statistics) in runningStatistics {
+            tensors["\(layer).running_mean"] = Tensor(shape: [statistics.mean.count], data: statistics.mean)
+            tensors["\(layer).running_var"] = Tensor(shape: [statistics.variance.count], data: statistics.variance)
+        }
+        return tensors
+    }
+
+    /// A network with the given configuration and the weights of `tensors` (as
+    /// `checkpointTensors()` writes them); every tensor the configuration needs must be there,
+    /// with its shape.
+    public convenience init(configuration: Configuration, tensors: [String: Tensor]) throws(CheckpointError) {
+        self.init(configuration: configuration, seed: 0)
+        for (name, parameter) in parameters {
+            guard let stored = tensors[name] else { throw CheckpointError("the checkpoint has no tensor \(name)") }
+            guard stored.shape == parameter.shape else {
+                throw CheckpointError("\(name) has shape \(stored.shape) in the checkpoint, \(parameter.shape) in the network")
+            }
+            parameter.data = stored.data
+        }
+        for layer in runningStatistics.keys {
+            guard let mean = tensors["\(layer).running_mean"], let variance = tensors["\(layer).running_var"],
+                  mean.count == runningStatistics[layer]!.mean.count, variance.count == mean.count
+            else { throw CheckpointError("the checkpoint lacks the running statistics of \(layer)") }
+            runningStatistics[layer] = (mean.data, variance.data)
+        }
+    }
+
+    /// Copies the weights and running statistics of `other`, a network of the same configuration.
+    public func load(from other: ResidualCNN) {
+        precondition(other.configuration == configuration, "loading weights across configurations")
+        for (name, parameter) in parameters { parameter.data = other.parameters[name]!.data }
+        runningStatistics = other.runningStatistics
+    }
+}
+
+/// Why a checkpoint could not be read.
+public struct CheckpointError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
