@@ -49,7 +49,7 @@ let package = Package(
                 swiftSettings: strict),
         .target(name: "Pipeline",
                 dependencies: [
-                    "Events", "Kafka", "Postgres", "Reports", "Imaging", "Schemas",
+                    "Events", "Kafka", "Postgres", "Reports", "Imaging", "Schemas", "Models",
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "Prometheus", package: "swift-prometheus"),
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -58,12 +58,13 @@ let package = Package(
                 swiftSettings: strict),
         .target(name: "TensorEngine", dependencies: ["COpenBLAS"], swiftSettings: strict),
         .target(name: "Models", dependencies: ["TensorEngine"], swiftSettings: strict),
+        .target(name: "Training", dependencies: ["Models", "TensorEngine", "Imaging"], swiftSettings: strict),
         .target(name: "Replay", dependencies: ["Events", "Kafka", "Reports"], swiftSettings: strict),
         .executableTarget(
             name: "RadStreamCLI",
             dependencies: [
                 "Pipeline", "Events", "Kafka", "Postgres", "Reports", "Imaging", "Replay", "ChildProcesses",
-                "TensorEngine", "Models",
+                "TensorEngine", "Models", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -78,6 +79,7 @@ let package = Package(
         .testTarget(name: "EventsTests", dependencies: ["Events", "Schemas"]),
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorEngine"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TensorEngine", "TestSupport"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Events", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka", "TestSupport"]),
         .testTarget(name: "IntegrationTests",

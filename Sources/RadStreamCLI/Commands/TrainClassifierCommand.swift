@@ -1,0 +1,119 @@
+import ArgumentParser
+import ChildProcesses
+import Foundation
+import Models
+import TensorEngine
+import Training
+
+struct TrainClassifierCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "classifier",
+        abstract: "Train an image classifier (a compact residual CNN) and calibrate it on the validation set.",
+        discussion: """
+            --data is a folder with train/ and val/ subfolders in the PneumoniaMNIST layout (images
+            and a labels.csv of file,<finding> with 0/1 rows). Training keeps the epoch with the best
+            validation AUC, then fits a temperature (softmax calibration) and the decision threshold
+            on the validation set. --out receives model.safetensors and manifest.json (data,
+            command, commit, options, validation figures with 95% bootstrap intervals, time).
+            Progress (epoch, loss, validation AUC, time left) goes to standard error.
+            """)
+
+    @Option(help: "Data folder (train/ and val/ inside).") var data: String
+    @Option(help: "Output model folder.") var out: String
+    @Option(help: "Name of the model and of its positive finding (default: the labels.csv column).") var name: String?
+    @Option(help: "Epochs.") var epochs = 30
+    @Option(help: "Batch size.") var batchSize = 128
+    @Option(help: "Peak learning rate (AdamW, one epoch of warm-up, cosine decay).") var learningRate: Float = 3e-3
+    @Option(help: "Decoupled weight decay.") var weightDecay: Float = 0.05
+    @Option(help: "Label smoothing of the cross-entropy.") var labelSmoothing: Float = 0
+    @Option(help: "Seed of initialisation, shuffling and augmentation.") var seed: UInt64 = 1
+    @Option(help: "Share of the training labels to use, stratified (0 < f ≤ 1).") var labelFraction = 1.0
+    @Flag(inversion: .prefixedNo, help: "Augment training images (small shifts, brightness, contrast).") var augment = true
+    @Option(help: "Channels of the three stages, comma-separated.") var channels = "16,32,64"
+    @Option(help: "Input side in pixels (centre crop, area average).") var side = 28
+    @Option(help: "OpenBLAS threads.") var threads = 2
+
+    func validate() throws {
+        guard epochs > 0, batchSize > 1 else { throw ValidationError("--epochs must be positive and --batch-size at least 2") }
+        guard labelFraction > 0, labelFraction <= 1 else { throw ValidationError("--label-fraction must be in (0, 1]") }
+        guard parsedChannels != nil else { throw ValidationError("--channels must be three positive integers, e.g. 16,32,64") }
+        guard side >= 8 else { throw ValidationError("--side must be at least 8") }
+    }
+
+    private var parsedChannels: [Int]? {
+        let values = channels.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        return values.count == 3 && values.allSatisfy { $0 > 0 } ? values : nil
+    }
+
+    func run() throws {
+        BLAS.setThreads(threads)
+        let root = URL(filePath: data)
+        let trainingFolder = root.appendingPathComponent("train"), validationFolder = root.appendingPathComponent("val")
+        let log = StandardError()
+        log.line("reading \(trainingFolder.path) and \(validationFolder.path) at \(side)×\(side)")
+        let training = try BinaryLabelFolder.load(trainingFolder, side: side)
+        let validation = try BinaryLabelFolder.load(validationFolder, side: side)
+        log.line("training: \(training.count) images \(training.classCounts); validation: \(validation.count) images \(validation.classCounts)")
+
+        var options = ClassifierTrainingOptions()
+        options.epochs = epochs
+        options.batchSize = batchSize
+        options.learningRate = learningRate
+        options.weightDecay = weightDecay
+        options.labelSmoothing = labelSmoothing
+        options.seed = seed
+        options.labelFraction = labelFraction
+        options.augmentation = augment ? Augmentation() : nil
+        options.channels = parsedChannels!
+        let trainer = ClassifierTrainer(name: name ?? training.classes[1], options: options)
+        let outcome = try trainer.train(training: training, validation: validation) { progress in
+            log.line(String(format: "epoch %d/%d  loss %.4f  val AUC %.4f  val acc %.4f%@  %.0f s, ~%.0f s left",
+                            progress.epoch, progress.epochs, progress.trainingLoss, progress.validationAUC,
+                            progress.validationAccuracy, progress.isBest ? "  (best)" : "",
+                            progress.elapsedSeconds, progress.remainingSeconds))
+        }
+
+        let directory = URL(filePath: out)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try outcome.classifier.save(to: directory.appendingPathComponent(ModelManifest.weightsFileName))
+        let manifest = ModelManifest(
+            model: outcome.classifier.settings.name, version: outcome.classifier.settings.version,
+            weights: ModelManifest.weightsFileName, createdAt: Date().formatted(.iso8601),
+            command: CommandLine.arguments.map(Self.shellQuoted).joined(separator: " "), commit: Self.commit(),
+            data: .init(training: "\(data)/train", validation: "\(data)/val", trainingImages: outcome.trainingImages,
+                        validationImages: validation.count, classes: training.classes,
+                        trainingClassCounts: training.fraction(labelFraction, seed: seed).classCounts,
+                        validationClassCounts: validation.classCounts),
+            options: options, parameters: outcome.classifier.network.parameterCount, bestEpoch: outcome.bestEpoch,
+            validation: outcome.validation, validationBeforeCalibration: outcome.uncalibratedValidation,
+            temperature: outcome.classifier.settings.temperature, threshold: outcome.classifier.settings.threshold,
+            trainingSeconds: outcome.seconds, machine: "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(threads) OpenBLAS threads",
+            history: outcome.history.map { .init(epoch: $0.epoch, trainingLoss: $0.trainingLoss, validationAUC: $0.validationAUC,
+                                                 validationAccuracy: $0.validationAccuracy) })
+        try manifest.write(to: directory)
+        let v = outcome.validation
+        log.line(String(format: "best epoch %d; validation AUC %.4f [%.4f, %.4f], accuracy %.4f at threshold %.3f, temperature %.3f, ECE %.4f; %.0f s",
+                        outcome.bestEpoch, v.auc, v.aucInterval?[0] ?? .nan, v.aucInterval?[1] ?? .nan, v.accuracy,
+                        outcome.classifier.settings.threshold ?? .nan, outcome.classifier.settings.temperature,
+                        v.expectedCalibrationError, outcome.seconds))
+        log.line("wrote \(directory.path)/\(ModelManifest.weightsFileName) and \(ModelManifest.fileName) (version \(manifest.version))")
+    }
+
+    /// The tree's commit, "-dirty" when it has uncommitted changes; "unknown" outside a git checkout.
+    static func commit() -> String {
+        guard let result = try? ChildProcess.run("/usr/bin/git", ["describe", "--always", "--dirty", "--abbrev=40"]),
+              result.status == 0 else { return "unknown" }
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func shellQuoted(_ argument: String) -> String {
+        argument.allSatisfy { $0.isLetter || $0.isNumber || "-_./=,:".contains($0) } ? argument : "'\(argument.replacingOccurrences(of: "'", with: "'\\''"))'"
+    }
+}
+
+/// Lines to standard error: progress and summaries, apart from a command's output.
+struct StandardError {
+    func line(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import Models
+import TensorEngine
+
+/// How a classifier is trained: what `radstream train classifier` exposes.
+public struct ClassifierTrainingOptions: Codable, Sendable, Equatable {
+    public var epochs = 30
+    public var batchSize = 128
+    /// AdamW's peak rate, reached after one epoch of linear warm-up, then cosine decay to zero.
+    public var learningRate: Float = 3e-3
+    public var weightDecay: Float = 0.05
+    public var labelSmoothing: Float = 0
+    public var seed: UInt64 = 1
+    /// The share of the training labels used (stratified, seeded).
+    public var labelFraction = 1.0
+    /// nil: no augmentation.
+    public var augmentation: Augmentation? = Augmentation()
+    public var channels = [16, 32, 64]
+
+    public init() {}
+}
+
+/// Where training stands, after each epoch.
+public struct TrainingProgress: Sendable {
+    public let epoch: Int
+    public let epochs: Int
+    public let trainingLoss: Double
+    public let validationAUC: Double
+    public let validationAccuracy: Double
+    public let isBest: Bool
+    public let elapsedSeconds: Double
+    public var remainingSeconds: Double { elapsedSeconds / Double(epoch) * Double(epochs - epoch) }
+}
+
+/// What training produced: the classifier of the best validation epoch, calibrated on the
+/// validation set, and its figures there.
+public struct TrainingOutcome {
+    public let classifier: ImageClassifier
+    public let bestEpoch: Int
+    public let validation: ClassifierEvaluation
+    /// The same model before temperature scaling and threshold choice (threshold 0.5), for comparison.
+    public let uncalibratedValidation: ClassifierEvaluation
+    public let history: [TrainingProgress]
+    public let trainingImages: Int
+    public let seconds: Double
+}
+
+/// Trains a `ResidualCNN` classifier with AdamW, a warm-up and cosine schedule, and seeded
+/// shuffling and augmentation; keeps the epoch with the best validation AUC; then fits the
+/// temperature and (binary) the decision threshold on the validation set.
+public struct ClassifierTrainer {
+    public var options: ClassifierTrainingOptions
+    public var name: String
+
+    public init(name: String, options: ClassifierTrainingOptions) {
+        self.name = name
+        self.options = options
+    }
+
+    public func train(training fullTraining: LabeledImageSet, validation: LabeledImageSet,
+                      progress: (TrainingProgress) -> Void = { _ in }) throws -> TrainingOutcome {
+        guard fullTraining.classes == validation.classes, fullTraining.side == validation.side else {
+            throw DatasetError("training classes \(fullTraining.classes) and validation classes \(validation.classes) differ")
+        }
+        let training = fullTraining.fraction(options.labelFraction, seed: options.seed)
+        guard training.count > 0, validation.count > 0 else { throw DatasetError("no training or no validation images") }
+        let start = ContinuousClock.now
+        let side = training.side, classes = training.classes
+        let network = ResidualCNN(configuration: .init(channels: options.channels, classes: classes.count), seed: options.seed)
+        var settings = ImageClassifier.Settings(name: name, classes: classes, inputSide: side)
+        let parameters = network.parameters.keys.sorted().map { network.parameters[$0]! }
+        var optimizer = AdamW(parameters: parameters, learningRate: options.learningRate, weightDecay: options.weightDecay)
+        let batchSize = min(options.batchSize, training.count)
+        let stepsPerEpoch = training.count / batchSize  // the last partial batch is dropped: batch norm wants full batches
+        let schedule = CosineSchedule(peak: options.learningRate, warmupSteps: stepsPerEpoch, totalSteps: stepsPerEpoch * options.epochs)
+        var generator = SeededGenerator(seed: options.seed &+ 1)
+        var order = Array(training.images.indices)
+        var history: [TrainingProgress] = []
+        var best: (auc: Double, epoch: Int, network: ResidualCNN)? = nil
+        var step = 0
+
+        for epoch in 1...options.epochs {
+            order.shuffle(using: &generator)
+            var lossSum = 0.0
+            for batchStart in stride(from: 0, to: stepsPerEpoch * batchSize, by: batchSize) {
+                let members = order[batchStart..<(batchStart + batchSize)].map { training.images[$0] }
+                let (input, targets) = batch(members, side: side, classes: classes.count, settings: settings, generator: &generator)
+                optimizer.learningRate = schedule.rate(at: step)
+                let loss = network(input, training: true).crossEntropy(targets: targets, labelSmoothing: options.labelSmoothing)
+                lossSum += Double(loss.item)
+                loss.backward()
+                optimizer.step()
+                step += 1
+            }
+            let snapshot = ImageClassifier(network: network, settings: settings)
+            let evaluation = ClassifierEvaluation(classifier: snapshot, set: validation, intervals: false)
+            let isBest = best == nil || evaluation.auc > best!.auc
+            if isBest {
+                let copy = ResidualCNN(configuration: network.configuration, seed: 0)
+                copy.load(from: network)
+                best = (evaluation.auc, epoch, copy)
+            }
+            let report = TrainingProgress(epoch: epoch, epochs: options.epochs, trainingLoss: lossSum / Double(max(stepsPerEpoch, 1)),
+                                          validationAUC: evaluation.auc, validationAccuracy: evaluation.accuracy, isBest: isBest,
+                                          elapsedSeconds: Self.seconds(since: start))
+            history.append(report)
+            progress(report)
+        }
+
+        // Calibration on the validation set: the temperature first, then the threshold on the
+        // calibrated probability (the threshold is what turns a probability into a decision).
+        let chosen = best!.network
+        let raw = ImageClassifier(network: chosen, settings: settings)
+        let logits = ClassifierEvaluation.logits(of: raw, on: validation)
+        let labels = validation.images.map(\.label)
+        if classes.count == 2 { settings.threshold = 0.5 }
+        let uncalibrated = ClassifierEvaluation(classifier: ImageClassifier(network: chosen, settings: settings), logits: logits,
+                                                labels: labels, intervals: true)
+        settings.temperature = ClassificationMetrics.fitTemperature(logits: logits, labels: labels)
+        if classes.count == 2 {
+            let scores = ImageClassifier(network: chosen, settings: settings).calibrated(
+                Tensor(shape: [logits.count, 2], data: logits.flatMap { $0 })).map { $0[1] }
+            settings.threshold = ClassificationMetrics.bestThreshold(scores: scores, positives: labels.map { $0 == 1 })
+        }
+        settings.version = try Self.version(of: chosen)
+        let classifier = ImageClassifier(network: chosen, settings: settings)
+        return TrainingOutcome(classifier: classifier, bestEpoch: best!.epoch,
+                               validation: ClassifierEvaluation(classifier: classifier, logits: logits, labels: labels, intervals: true),
+                               uncalibratedValidation: uncalibrated, history: history, trainingImages: training.count,
+                               seconds: Self.seconds(since: start))
+    }
+
+    /// An input batch (augmented when asked) and its one-hot targets.
+    private func batch(_ members: [LabeledImage], side: Int, classes: Int, settings: ImageClassifier.Settings,
+                       generator: inout SeededGenerator) -> (Tensor, Tensor) {
+        let pixels = side * side
+        var data = Tensor.uninitialized(members.count * pixels)
+        var targets = [Float](repeating: 0, count: members.count * classes)
+        let scale = 1 / settings.pixelStandardDeviation
+        data.withUnsafeMutableBufferPointer { buffer in
+            for (index, member) in members.enumerated() {
+                let image = UnsafeMutableBufferPointer(rebasing: buffer[(index * pixels)..<((index + 1) * pixels)])
+                if let augmentation = options.augmentation {
+                    augmentation.apply(member.pixels, side: side, into: image, using: &generator)
+                } else {
+                    for i in 0..<pixels { image[i] = Float(member.pixels[i]) / 255 }
+                }
+                for i in 0..<pixels { image[i] = (image[i] - settings.pixelMean) * scale }
+                targets[index * classes + member.label] = 1
+            }
+        }
+        return (Tensor(shape: [members.count, 1, side, side], data: data), Tensor(shape: [members.count, classes], data: targets))
+    }
+
+    /// The date and the first 8 hex digits of an FNV-1a hash of the weights: two trainings that
+    /// differ in any weight get different versions.
+    static func version(of network: ResidualCNN) throws -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in try Safetensors(tensors: network.checkpointTensors()).serialized() {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        let date = Date().formatted(.iso8601.year().month().day().dateSeparator(.omitted))
+        return "\(date)-\(String(String(hash, radix: 16).suffix(8)))"
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let duration = ContinuousClock.now - start
+        return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+
+/// What a shipped model's `manifest.json` records so that anyone can reproduce it: the data, the
+/// command, the commit, the options, the figures and how long it took.
+public struct ModelManifest: Codable, Sendable {
+    public struct DataUsed: Codable, Sendable {
+        public var training: String
+        public var validation: String
+        public var trainingImages: Int
+        public var validationImages: Int
+        public var classes: [String]
+        public var trainingClassCounts: [Int]
+        public var validationClassCounts: [Int]
+        /// How the split was made, when RadStream made it (by patient, seeded).
+        public var split: String?
+
+        public init(training: String, validation: String, trainingImages: Int, validationImages: Int, classes: [String],
+                    trainingClassCounts: [Int], validationClassCounts: [Int], split: String? = nil) {
+            self.training = training
+            self.validation = validation
+            self.trainingImages = trainingImages
+            self.validationImages = validationImages
+            self.classes = classes
+            self.trainingClassCounts = trainingClassCounts
+            self.validationClassCounts = validationClassCounts
+            self.split = split
+        }
+    }
+
+    public var model: String
+    public var version: String
+    public var weights: String
+    public var createdAt: String
+    /// The command line that trained it, to run again from the repository's root.
+    public var command: String
+    /// `git describe --always --dirty` of the tree that trained it.
+    public var commit: String
+    public var data: DataUsed
+    public var options: ClassifierTrainingOptions
+    public var parameters: Int
+    public var bestEpoch: Int
+    /// On the validation set, after calibration: what `verify` reproduces.
+    public var validation: ClassifierEvaluation
+    public var validationBeforeCalibration: ClassifierEvaluation
+    public var temperature: Float
+    public var threshold: Float?
+    public var trainingSeconds: Double
+    public var machine: String
+    public var history: [Epoch]
+
+    public struct Epoch: Codable, Sendable {
+        public var epoch: Int
+        public var trainingLoss: Double
+        public var validationAUC: Double
+        public var validationAccuracy: Double
+
+        public init(epoch: Int, trainingLoss: Double, validationAUC: Double, validationAccuracy: Double) {
+            self.epoch = epoch
+            self.trainingLoss = trainingLoss
+            self.validationAUC = validationAUC
+            self.validationAccuracy = validationAccuracy
+        }
+    }
+
+    public init(model: String, version: String, weights: String, createdAt: String, command: String, commit: String,
+                data: DataUsed, options: ClassifierTrainingOptions, parameters: Int, bestEpoch: Int,
+                validation: ClassifierEvaluation, validationBeforeCalibration: ClassifierEvaluation, temperature: Float,
+                threshold: Float?, trainingSeconds: Double, machine: String, history: [Epoch]) {
+        self.model = model
+        self.version = version
+        self.weights = weights
+        self.createdAt = createdAt
+        self.command = command
+        self.commit = commit
+        self.data = data
+        self.options = options
+        self.parameters = parameters
+        self.bestEpoch = bestEpoch
+        self.validation = validation
+        self.validationBeforeCalibration = validationBeforeCalibration
+        self.temperature = temperature
+        self.threshold = threshold
+        self.trainingSeconds = trainingSeconds
+        self.machine = machine
+        self.history = history
+    }
+
+    public static let fileName = "manifest.json"
+    public static let weightsFileName = "model.safetensors"
+
+    public func write(to directory: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(self)
+        data.append(0x0A)
+        try data.write(to: directory.appendingPathComponent(Self.fileName))
+    }
+
+    public static func read(from directory: URL) throws -> ModelManifest {
+        try JSONDecoder().decode(ModelManifest.self, from: Data(contentsOf: directory.appendingPathComponent(fileName)))
+    }
+}
