@@ -125,9 +125,13 @@ static void write_memory(png_structp png, png_bytep source, png_size_t count) {
 
 static void flush_memory(png_structp png) { (void)png; }
 
-int rs_png_encode_gray8(const uint8_t *pixels, int width, int height,
-                        uint8_t **out, size_t *out_length, char error[256]) {
+int rs_png_encode8(const uint8_t *pixels, int width, int height, int channels,
+                   uint8_t **out, size_t *out_length, char error[256]) {
     error[0] = 0;
+    if (channels != 1 && channels != 3) {
+        snprintf(error, 256, "PNG: %d channels cannot be encoded (1 or 3)", channels);
+        return 1;
+    }
     error_context context = {.message = error};
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &context, on_error, on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
@@ -139,10 +143,11 @@ int rs_png_encode_gray8(const uint8_t *pixels, int width, int height,
         return 1;
     }
     png_set_write_fn(png, &writer, write_memory, flush_memory);
-    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, PNG_COLOR_TYPE_GRAY,
+    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8,
+                 channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
-    for (int y = 0; y < height; y++) png_write_row(png, (png_const_bytep)(pixels + (size_t)y * width));
+    for (int y = 0; y < height; y++) png_write_row(png, (png_const_bytep)(pixels + (size_t)y * width * channels));
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     *out = writer.data;

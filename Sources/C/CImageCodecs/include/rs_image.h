@@ -23,9 +23,10 @@ typedef struct rs_image {
 int rs_png_decode(const uint8_t *data, size_t length, size_t max_pixels, rs_image *out);
 int rs_jpeg_decode(const uint8_t *data, size_t length, size_t max_pixels, rs_image *out);
 
-/* Encodes 8-bit greyscale as PNG into a malloc'd buffer freed with rs_buffer_free. */
-int rs_png_encode_gray8(const uint8_t *pixels, int width, int height,
-                        uint8_t **out, size_t *out_length, char error[256]);
+/* Encodes 8-bit greyscale (channels 1) or RGB (channels 3) as PNG into a malloc'd buffer freed
+   with rs_buffer_free. */
+int rs_png_encode8(const uint8_t *pixels, int width, int height, int channels,
+                   uint8_t **out, size_t *out_length, char error[256]);
 
 void rs_image_free(rs_image *image);
 void rs_buffer_free(uint8_t *buffer);

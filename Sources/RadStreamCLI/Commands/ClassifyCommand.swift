@@ -1,0 +1,109 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Imaging
+import Models
+import TensorEngine
+
+struct ClassifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "classify",
+        abstract: "Run the image classifiers on every *.png, *.jpg and *.dcm file of a folder.",
+        discussion: """
+            Writes one JSON line per file: {"file": <name>, "probabilities": {"pneumonia": 0.93, ...},
+            "decisions": {"pneumonia": "pneumonia"}}. A binary model gives the probability of its
+            finding; a model of more classes gives one per class. Probabilities are calibrated
+            (temperature scaling) and decisions use the threshold chosen on the validation set.
+            Images of any size go through the training's preprocessing: decoded to 8-bit grey
+            (DICOM windowed, MONOCHROME1 inverted), the centred square, area-averaged to the model's side.
+            A file that cannot be read gives {"file": ..., "error": ...} and the command goes on; the
+            exit status is non-zero only when no file could be processed.
+            """)
+
+    @Option(help: "Folder of images.") var images: String
+    @Option(help: "Output JSON Lines file ('-' for standard output).") var out: String
+    @Option(help: "A model file or folder (default: the shipped models).") var model: String?
+    @Option(help: "OpenBLAS threads.") var threads = 2
+
+    struct Line: Encodable {
+        let file: String
+        var probabilities: [String: Float]?
+        var decisions: [String: String]?
+        var error: String?
+    }
+
+    func run() throws {
+        BLAS.setThreads(threads)
+        let classifiers = try ModelStore.classifiers(at: model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory())
+        let files = try ImageFiles.list(in: URL(filePath: images))
+        let writer = try JSONLinesWriter(path: out)
+        let decoder = ImageDecoder()
+        let sides = Set(classifiers.map(\.settings.inputSide))
+        var succeeded = 0
+        for chunk in stride(from: 0, to: files.count, by: 64).map({ files[$0..<min($0 + 64, files.count)] }) {
+            // Decoding dominates with full-size files; it runs on every core, the models then
+            // see the chunk as one batch.
+            let inputs = ImageFiles.read(Array(chunk)) { bytes in
+                let image = try decoder.decode(bytes).image
+                return Dictionary(uniqueKeysWithValues: sides.map { ($0, image.thumbnail(side: $0).pixels) })
+            }
+            var lines = chunk.map { Line(file: $0.lastPathComponent) }
+            for (index, input) in inputs.enumerated() {
+                if case .failure(let error) = input { lines[index].error = "\(error)" }
+            }
+            let readable = inputs.indices.filter { (try? inputs[$0].get()) != nil }
+            for classifier in classifiers where !readable.isEmpty {
+                let batch = readable.map { try! inputs[$0].get()[classifier.settings.inputSide]! }
+                for (row, probabilities) in zip(readable, classifier.probabilities(batch)) {
+                    lines[row].probabilities = lines[row].probabilities ?? [:]
+                    lines[row].decisions = lines[row].decisions ?? [:]
+                    let settings = classifier.settings
+                    if settings.isBinary {
+                        lines[row].probabilities![settings.name] = probabilities[1]
+                    } else {
+                        for (name, p) in zip(settings.classes, probabilities) { lines[row].probabilities![name] = p }
+                    }
+                    lines[row].decisions![settings.name] = settings.classes[classifier.decision(probabilities)]
+                }
+            }
+            for line in lines { try writer.write(line) }
+            succeeded += readable.count
+        }
+        try writer.close()
+        StandardError().line("classify: \(succeeded) of \(files.count) images (\(classifiers.map { "\($0.settings.name) \($0.settings.version)" }.joined(separator: ", ")))")
+        if succeeded == 0 { throw ExitCode.failure }
+    }
+}
+
+/// The image files of a folder, and reading many of them at once.
+enum ImageFiles {
+    static let extensions: Set<String> = ["png", "jpg", "jpeg", "dcm"]
+    /// Larger files are refused unread, as the daemon refuses them.
+    static let maxFileBytes = 256 << 20
+
+    static func list(in folder: URL) throws -> [URL] {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
+            throw ValidationErrorText("\(folder.path) is not a folder")
+        }
+        return try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+            .filter { extensions.contains($0.pathExtension.lowercased()) }
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+    }
+
+    /// `transform` of every file's bytes, on every core; a file's failure stays its own.
+    static func read<T: Sendable>(_ files: [URL], _ transform: @Sendable ([UInt8]) throws -> T) -> [Result<T, any Error>] {
+        let results = UnsafeMutableBufferPointer<Result<T, any Error>?>.allocate(capacity: files.count)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        nonisolated(unsafe) let slots = results  // each iteration writes its own slot only
+        DispatchQueue.concurrentPerform(iterations: files.count) { index in
+            slots[index] = Result {
+                let size = (try FileManager.default.attributesOfItem(atPath: files[index].path)[.size] as? Int) ?? 0
+                guard size <= maxFileBytes else { throw ValidationErrorText("\(size) bytes: larger than \(maxFileBytes >> 20) MiB") }
+                return try transform([UInt8](try Data(contentsOf: files[index])))
+            }
+        }
+        return results.map { $0! }
+    }
+}
