@@ -12,6 +12,7 @@ struct RadStream: AsyncParsableCommand {
             """,
         subcommands: [
             SectionsCommand.self, ServeCommand.self, MigrateCommand.self, BrokerCommand.self,
-            ReplayCommand.self, DemoCommand.self, BenchmarkCommand.self,
+            ReplayCommand.self, DemoCommand.self, BenchmarkCommand.self, TrainCommand.self,
+            ClassifyCommand.self, ExplainCommand.self,
         ])
 }

@@ -91,7 +91,7 @@ struct CrashRecoveryIntegrationTests {
         let total = 2000
         let published = try publishInBackground(count: total, rate: 400, configuration: configuration)
 
-        let daemon = InProcessDaemon(configuration: configuration)
+        let daemon = try InProcessDaemon(configuration: configuration)
         #expect(try eventually(timeout: .seconds(30)) { try Counts.read(conninfo).total > 200 })
         try server.stop()
         Thread.sleep(forTimeInterval: 3)

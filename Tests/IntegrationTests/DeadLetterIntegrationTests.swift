@@ -67,7 +67,7 @@ struct DeadLetterIntegrationTests {
         }
         try producer.flush()
 
-        let daemon = InProcessDaemon(configuration: configuration)
+        let daemon = try InProcessDaemon(configuration: configuration)
         let done = try eventually(timeout: .seconds(90)) { try Counts.read(conninfo).total >= good + corpus.count }
         daemon.stop()
         #expect(daemon.failure == nil)

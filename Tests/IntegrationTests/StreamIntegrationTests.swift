@@ -21,7 +21,7 @@ struct StreamIntegrationTests {
         }
         try producer.flush()
 
-        let daemon = InProcessDaemon(configuration: configuration)
+        let daemon = try InProcessDaemon(configuration: configuration)
         let done = try eventually(timeout: .seconds(120)) { try Counts.read(conninfo).total >= 2000 }
         daemon.stop()
         #expect(daemon.failure == nil)

@@ -41,11 +41,19 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         public var port: Int
     }
 
+    public struct ModelOptions: Codable, Sendable, Equatable {
+        /// The folder of model folders; empty: the models shipped with RadStream.
+        public var directory: String
+        /// Run the image classifiers (with their Grad-CAM maps) on every image.
+        public var classifyImages: Bool
+    }
+
     public var kafka: Kafka
     public var postgres: Postgres
     public var batch: Batch
     public var images: Images
     public var http: HTTP
+    public var models: ModelOptions
 
     public var topics: [String] { [kafka.imageTopic, kafka.reportTopic] }
 
@@ -58,7 +66,8 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         batch: Batch(maxEvents: 500, maxWaitMilliseconds: 200),
         images: Images(allowedRoots: [], maxInlineBytes: 6 << 20, maxFileBytes: 64 << 20, maxPixels: 50_000_000,
                        thumbnailSides: [28, 64, 128]),
-        http: HTTP(host: "127.0.0.1", port: 8080))
+        http: HTTP(host: "127.0.0.1", port: 8080),
+        models: ModelOptions(directory: "", classifyImages: true))
 
     /// Reads a JSON file (any key may be left out: the standard value stands), then the environment.
     public static func load(file: URL?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RadStreamConfiguration {
@@ -111,6 +120,8 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         ("RADSTREAM_BATCH_MAX_EVENTS", "batch.maxEvents"),
         ("RADSTREAM_BATCH_MAX_WAIT_MS", "batch.maxWaitMilliseconds"),
         ("RADSTREAM_HTTP_PORT", "http.port"),
+        ("RADSTREAM_MODELS", "models.directory (also where the command-line tools look)"),
+        ("RADSTREAM_CLASSIFY_IMAGES", "models.classifyImages: true or false"),
         ("RADSTREAM_KAFKA_<PROPERTY>", "a librdkafka property, e.g. RADSTREAM_KAFKA_SESSION_TIMEOUT_MS=6000"),
     ]
 
@@ -127,6 +138,11 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         if let value = try integer("RADSTREAM_BATCH_MAX_EVENTS") { batch.maxEvents = max(1, value) }
         if let value = try integer("RADSTREAM_BATCH_MAX_WAIT_MS") { batch.maxWaitMilliseconds = value }
         if let value = try integer("RADSTREAM_HTTP_PORT") { http.port = value }
+        if let value = environment["RADSTREAM_MODELS"] { models.directory = value }
+        if let text = environment["RADSTREAM_CLASSIFY_IMAGES"] {
+            guard let value = Bool(text.lowercased()) else { throw ConfigurationError("RADSTREAM_CLASSIFY_IMAGES=\(text) is not true or false") }
+            models.classifyImages = value
+        }
         let reserved: Set = ["RADSTREAM_KAFKA_BOOTSTRAP", "RADSTREAM_KAFKA_GROUP"]
         for (name, value) in environment where name.hasPrefix("RADSTREAM_KAFKA_") && !reserved.contains(name) {
             let property = name.dropFirst("RADSTREAM_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")

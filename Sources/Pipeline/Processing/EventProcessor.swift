@@ -12,28 +12,50 @@ public struct EventProcessor: Sendable {
     public var fetcher: ImageFetcher
     public var decoder: ImageDecoder
     public var imageStages: [any ImageStage]
+    public var imageBatchStages: [any ImageBatchStage]
     public var reportStages: [any ReportStage]
 
     public init(parser: EventParser, fetcher: ImageFetcher, decoder: ImageDecoder,
-                imageStages: [any ImageStage], reportStages: [any ReportStage] = []) {
+                imageStages: [any ImageStage], imageBatchStages: [any ImageBatchStage] = [],
+                reportStages: [any ReportStage] = []) {
         self.parser = parser
         self.fetcher = fetcher
         self.decoder = decoder
         self.imageStages = imageStages
+        self.imageBatchStages = imageBatchStages
         self.reportStages = reportStages
     }
 
-    public init(configuration: RadStreamConfiguration) {
+    /// The daemon's processor: thumbnails for every image, and the models the configuration turns on.
+    public init(configuration: RadStreamConfiguration) throws {
+        let models = try ModelSet(configuration: configuration.models)
+        let batchStages: [any ImageBatchStage] = models.classifiers.map(ClassifierStage.init)
         self.init(parser: EventParser(maxInlineImageBytes: configuration.images.maxInlineBytes),
                   fetcher: ImageFetcher(allowedRoots: configuration.images.allowedRoots,
                                         maxFileBytes: configuration.images.maxFileBytes),
                   decoder: ImageDecoder(maxPixels: configuration.images.maxPixels),
-                  imageStages: [ThumbnailStage(sides: configuration.images.thumbnailSides)])
+                  imageStages: [ThumbnailStage(sides: configuration.images.thumbnailSides,
+                                               required: batchStages.reduce(into: Set()) { $0.formUnion($1.inputSides) })],
+                  imageBatchStages: batchStages)
     }
 
-    /// Processes a batch on every core; the order of the results is the order of the records.
+    /// Processes a batch: each event on every core, then the batch stages (the models) over all
+    /// its images at once. The order of the results is the order of the records.
     public func process(_ messages: [KafkaMessage]) -> [ProcessedEvent] {
-        guard messages.count > 1 else { return messages.map(process) }
+        var events = messages.count > 1 ? processConcurrently(messages) : messages.map(process)
+        guard !imageBatchStages.isEmpty else { return events }
+        let imageIndices = events.indices.filter { if case .image = events[$0].payload { true } else { false } }
+        guard !imageIndices.isEmpty else { return events }
+        var records = imageIndices.map { index -> ImageRecord in
+            guard case .image(let record) = events[index].payload else { fatalError("filtered above") }
+            return record
+        }
+        for stage in imageBatchStages { stage.run(&records) }
+        for (index, record) in zip(imageIndices, records) { events[index] = events[index].with(.image(record)) }
+        return events
+    }
+
+    private func processConcurrently(_ messages: [KafkaMessage]) -> [ProcessedEvent] {
         let results = UnsafeMutableBufferPointer<ProcessedEvent?>.allocate(capacity: messages.count)
         results.initialize(repeating: nil)
         defer { results.deallocate() }
@@ -44,6 +66,7 @@ public struct EventProcessor: Sendable {
         return results.map { $0! }
     }
 
+    /// One event through the per-event stages only (no batch stages).
     public func process(_ message: KafkaMessage) -> ProcessedEvent {
         let source = EventSource(message)
         do {

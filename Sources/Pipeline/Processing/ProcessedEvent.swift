@@ -36,6 +36,28 @@ public struct ImageRecord: Sendable {
     public var labelsJSON: String?
     /// Square greyscale copies by side, kept so that training never refetches an image.
     public var thumbnails: [Int: [UInt8]] = [:]
+    /// What each image classifier said.
+    public var predictions: [ImagePrediction] = []
+}
+
+/// One classifier's answer for one image, with the model version that gave it.
+public struct ImagePrediction: Sendable, Equatable {
+    public var model: String
+    public var modelVersion: String
+    /// Calibrated probability by class name.
+    public var probabilities: [String: Float]
+    /// The class decided (at the threshold chosen on the validation set).
+    public var decision: String
+    /// The Grad-CAM map of the decided class, as a greyscale PNG at the model's input side.
+    public var saliencyPNG: [UInt8]
+
+    public init(model: String, modelVersion: String, probabilities: [String: Float], decision: String, saliencyPNG: [UInt8]) {
+        self.model = model
+        self.modelVersion = modelVersion
+        self.probabilities = probabilities
+        self.decision = decision
+        self.saliencyPNG = saliencyPNG
+    }
 }
 
 /// What becomes of a report event: its sections and whatever the stages add.
@@ -69,5 +91,10 @@ public struct ProcessedEvent: Sendable {
     /// The same event, refused.
     func refused(_ letter: DeadLetter) -> ProcessedEvent {
         ProcessedEvent(source: source, raw: raw, payload: .deadLetter(letter))
+    }
+
+    /// The same event with another payload.
+    func with(_ payload: ProcessedPayload) -> ProcessedEvent {
+        ProcessedEvent(source: source, raw: raw, payload: payload)
     }
 }

@@ -10,6 +10,16 @@ public protocol ImageStage: Sendable {
     func run(_ decoded: DecodedImage, into record: inout ImageRecord) throws
 }
 
+/// A step that sees all the decoded images of a batch at once, after the `ImageStage`s: a model
+/// runs faster on a batch than image by image. It reads what the per-image stages kept (the
+/// square copies) and adds to the records; it cannot refuse an image.
+public protocol ImageBatchStage: Sendable {
+    var name: String { get }
+    /// Square sides the stage reads from `ImageRecord.thumbnails`: every image gets them.
+    var inputSides: Set<Int> { get }
+    func run(_ records: inout [ImageRecord])
+}
+
 /// A step every report goes through once its sections are read: the labeler and the
 /// summarizer plug in here, as `EventProcessor.reportStages`.
 public protocol ReportStage: Sendable {

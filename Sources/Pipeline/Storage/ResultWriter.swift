@@ -65,29 +65,53 @@ public struct ResultWriter {
         }
     }
 
-    /// The image row and its thumbnails in one statement, so that it can be pipelined: the
-    /// pixels hang off the id that the INSERT returns (none when the row already existed).
+    /// The image row, its thumbnails and its predictions in one statement, so that it can be
+    /// pipelined: the dependent rows hang off the id that the INSERT returns (none when the row
+    /// already existed).
     static func insert(_ record: ImageRecord, from source: EventSource) -> (sql: String, parameters: [PostgresValue]) {
-        let thumbnails = record.thumbnails.sorted { $0.key < $1.key }
-        let values = thumbnails.indices.map { "($\(14 + 2 * $0)::integer, $\(15 + 2 * $0)::bytea)" }.joined(separator: ", ")
+        var parameters: [PostgresValue] = [
+            .text(source.topic), .int(source.partition), .int(source.offset), .text(record.eventID),
+            .text(record.studyID), .text(record.imageID), .text(record.source), .text(record.format),
+            .int(record.width), .int(record.height), .int(record.sourceBitDepth),
+            .optional(record.photometric), .optional(record.labelsJSON),
+        ]
         let insertImage = """
             INSERT INTO images (topic, kafka_partition, kafka_offset, event_id, study_id, image_id, source, format,
                                 width, height, source_bit_depth, photometric, labels)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb)
             ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
             """
-        let sql = thumbnails.isEmpty ? insertImage : """
-            WITH image AS (\(insertImage) RETURNING id)
-            INSERT INTO image_pixels (image_id, side, pixels)
-            SELECT image.id, kept.side, kept.pixels FROM image, (VALUES \(values)) AS kept (side, pixels)
-            """
-        let parameters: [PostgresValue] = [
-            .text(source.topic), .int(source.partition), .int(source.offset), .text(record.eventID),
-            .text(record.studyID), .text(record.imageID), .text(record.source), .text(record.format),
-            .int(record.width), .int(record.height), .int(record.sourceBitDepth),
-            .optional(record.photometric), .optional(record.labelsJSON),
-        ] + thumbnails.flatMap { [PostgresValue.int($0.key), .bytea($0.value)] }
-        return (sql, parameters)
+        /// `($n::type, …)` rows of VALUES for the given parameters, appended to `parameters`.
+        func values(_ rows: [[(PostgresValue, String)]]) -> String {
+            rows.map { row in
+                "(" + row.map { value, type in
+                    parameters.append(value)
+                    return "$\(parameters.count)::\(type)"
+                }.joined(separator: ", ") + ")"
+            }.joined(separator: ", ")
+        }
+        var dependents: [String] = []
+        let thumbnails = record.thumbnails.sorted { $0.key < $1.key }
+        if !thumbnails.isEmpty {
+            dependents.append("""
+                INSERT INTO image_pixels (image_id, side, pixels)
+                SELECT image.id, kept.side, kept.pixels FROM image,
+                (VALUES \(values(thumbnails.map { [(.int($0.key), "integer"), (.bytea($0.value), "bytea")] }))) AS kept (side, pixels)
+                """)
+        }
+        if !record.predictions.isEmpty {
+            dependents.append("""
+                INSERT INTO image_predictions (image_id, model, model_version, probabilities, decision, saliency_png)
+                SELECT image.id, p.model, p.version, p.probabilities, p.decision, p.saliency FROM image,
+                (VALUES \(values(record.predictions.map {
+                    [(.text($0.model), "text"), (.text($0.modelVersion), "text"), (.text(EventProcessor.json($0.probabilities)), "jsonb"),
+                     (.text($0.decision), "text"), (.bytea($0.saliencyPNG), "bytea")]
+                }))) AS p (model, version, probabilities, decision, saliency)
+                """)
+        }
+        guard let last = dependents.popLast() else { return (insertImage, parameters) }
+        let ctes = ["image AS (\(insertImage) RETURNING id)"] + dependents.enumerated().map { "rows\($0.offset) AS (\($0.element))" }
+        return ("WITH \(ctes.joined(separator: ",\n")) \(last)", parameters)
     }
 
     static func insert(_ record: ReportRecord, from source: EventSource) -> (sql: String, parameters: [PostgresValue]) {

@@ -50,7 +50,7 @@ struct DemoCommand: AsyncParsableCommand {
 
         step("starting the daemon")
         let httpPort = Mutex(0)
-        let group = Daemon.group(configuration: configuration, logger: logger, onHTTPRunning: { port in httpPort.withLock { $0 = port } })
+        let group = try Daemon.group(configuration: configuration, logger: logger, onHTTPRunning: { port in httpPort.withLock { $0 = port } })
         let daemon = Task { try await group.run() }
 
         step("replaying \(reportsURL.path) and the images under \(dataURL.path) at \(Int(rate)) events/s")

@@ -29,10 +29,12 @@ struct ServeCommand: AsyncParsableCommand {
 /// The daemon's services in one group, shut down together on SIGTERM or SIGINT.
 enum Daemon {
     static func group(configuration: RadStreamConfiguration, logger: Logger,
-                      onHTTPRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> ServiceGroup {
+                      onHTTPRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> ServiceGroup {
         let status = DaemonStatus()
         let metrics = DaemonMetrics()
-        let consumer = DaemonService(configuration: configuration, processor: EventProcessor(configuration: configuration),
+        let processor = try EventProcessor(configuration: configuration)
+        for stage in processor.imageBatchStages { logger.info("model \(stage.name)") }
+        let consumer = DaemonService(configuration: configuration, processor: processor,
                                      status: status, metrics: metrics, logger: logger)
         let http = HealthServer.application(configuration: configuration, status: status, metrics: metrics, logger: logger,
                                             onRunning: { port in

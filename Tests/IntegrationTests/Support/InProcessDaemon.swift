@@ -8,10 +8,10 @@ final class InProcessDaemon: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private(set) var failure: (any Error)?
 
-    init(configuration: RadStreamConfiguration) {
+    init(configuration: RadStreamConfiguration) throws {
         var logger = Logger(label: "test-daemon")
         logger.logLevel = .warning
-        let consumer = StreamConsumer(configuration: configuration, processor: EventProcessor(configuration: configuration),
+        let consumer = StreamConsumer(configuration: configuration, processor: try EventProcessor(configuration: configuration),
                                       status: status, metrics: DaemonMetrics(), logger: logger)
         nonisolated(unsafe) let owned = consumer  // used on the thread only
         let thread = Thread { [self] in

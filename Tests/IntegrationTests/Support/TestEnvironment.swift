@@ -45,6 +45,7 @@ final class TestEnvironment: Sendable {
         configuration.postgres.conninfo = conninfo
         configuration.batch = .init(maxEvents: 200, maxWaitMilliseconds: 100)
         configuration.http.port = 0
+        configuration.models.directory = TestData.packageRoot.appending(path: "models").path
         for topic in configuration.topics {
             try broker.createTopic(topic, partitions: partitions)
             try broker.createTopic(configuration.deadLetterTopic(for: topic), partitions: partitions)

@@ -1,0 +1,41 @@
+import Imaging
+import Models
+
+/// Runs an image classifier on every image of a batch at once and records its calibrated
+/// probabilities, its decision and the Grad-CAM map of that decision.
+public struct ClassifierStage: ImageBatchStage {
+    public let classifier: ImageClassifier
+    public var name: String { "\(classifier.settings.name) \(classifier.settings.version)" }
+    public var inputSides: Set<Int> { [classifier.settings.inputSide] }
+
+    static let slice = 256
+
+    public init(classifier: ImageClassifier) {
+        self.classifier = classifier
+    }
+
+    public func run(_ records: inout [ImageRecord]) {
+        let settings = classifier.settings
+        let inputs = records.map { record in
+            guard let pixels = record.thumbnails[settings.inputSide] else {
+                preconditionFailure("no \(settings.inputSide)-pixel copy: ThumbnailStage must keep the classifier's input side")
+            }
+            return pixels
+        }
+        // Slices bound the activations' memory whatever the batch size.
+        let explanations = stride(from: 0, to: inputs.count, by: Self.slice).flatMap {
+            classifier.explain(Array(inputs[$0..<min($0 + Self.slice, inputs.count)]))
+        }
+        for (index, explanation) in explanations.enumerated() {
+            let map = explanation.saliency.resampled(width: settings.inputSide, height: settings.inputSide)
+            let grey = GreyImage(width: settings.inputSide, height: settings.inputSide,
+                                 pixels: map.map { UInt8(clamping: Int(($0 * 255).rounded())) })
+            let probabilities = Dictionary(uniqueKeysWithValues: zip(settings.classes, explanation.probabilities))
+            records[index].predictions.append(ImagePrediction(
+                model: settings.name, modelVersion: settings.version, probabilities: probabilities,
+                decision: settings.classes[explanation.decidedClass],
+                // A greyscale PNG of a few hundred bytes cannot fail to encode.
+                saliencyPNG: (try? PNGEncoder.encode(grey)) ?? []))
+        }
+    }
+}
