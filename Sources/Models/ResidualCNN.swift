@@ -9,10 +9,15 @@ public final class ResidualCNN {
         public var inputChannels = 1
         public var channels = [16, 32, 64]
         public var classes = 2
-        public init(inputChannels: Int = 1, channels: [Int] = [16, 32, 64], classes: Int = 2) {
+        /// Heads of a global self-attention block after the last stage; nil: none (the default,
+        /// and what the ablation in models/README.md found no worse).
+        public var attentionHeads: Int?
+
+        public init(inputChannels: Int = 1, channels: [Int] = [16, 32, 64], classes: Int = 2, attentionHeads: Int? = nil) {
             self.inputChannels = inputChannels
             self.channels = channels
             self.classes = classes
+            self.attentionHeads = attentionHeads
         }
     }
 
@@ -41,6 +46,17 @@ public final class ResidualCNN {
                 addBatchNorm("\(name).shortcut_bn", channels: width)
             }
             previous = width
+        }
+        if let heads = configuration.attentionHeads {
+            precondition(heads > 0 && previous % heads == 0, "\(previous) channels do not split into \(heads) heads")
+            parameters["attention.norm.weight"] = Tensor(shape: [previous], data: [Float](repeating: 1, count: previous), requiresGrad: true)
+            parameters["attention.norm.bias"] = Tensor.zeros([previous], requiresGrad: true)
+            parameters["attention.qkv.weight"] = Tensor.kaimingNormal([3 * previous, previous], fanIn: previous, using: &generator)
+            parameters["attention.qkv.bias"] = Tensor.zeros([3 * previous], requiresGrad: true)
+            // Zero output projection: the block starts as the identity, so adding it cannot
+            // make the starting network worse; what it adds, it learns.
+            parameters["attention.out.weight"] = Tensor.zeros([previous, previous], requiresGrad: true)
+            parameters["attention.out.bias"] = Tensor.zeros([previous], requiresGrad: true)
         }
         parameters["fc.weight"] = Tensor.kaimingNormal([configuration.classes, previous], fanIn: previous, using: &generator)
         parameters["fc.bias"] = Tensor.zeros([configuration.classes], requiresGrad: true)
@@ -77,7 +93,27 @@ public final class ResidualCNN {
                               "\(name).conv2", "\(name).bn2", stride: 1, training: training)
             x = (body + shortcut).relu()
         }
+        if let heads = configuration.attentionHeads { x = globalAttention(x, heads: heads) }
         return x
+    }
+
+    /// Pre-norm multi-head self-attention over every position of the maps, with a residual
+    /// connection: each position sees the whole image (the block Piater et al. add to CNNs).
+    /// No position encoding: zero padding already lets the convolutions mark where they are.
+    private func globalAttention(_ x: Tensor, heads: Int) -> Tensor {
+        let (batch, channels, positions) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
+        let depth = channels / heads
+        let tokens = x.reshaped([batch, channels, positions]).permuted([0, 2, 1])
+        let normed = tokens.layerNorm(scale: parameters["attention.norm.weight"]!, shift: parameters["attention.norm.bias"]!)
+        let qkv = (normed.matmul(parameters["attention.qkv.weight"]!.transposed()) + parameters["attention.qkv.bias"]!)
+            .reshaped([batch, positions, 3, heads, depth]).permuted([2, 0, 3, 1, 4])  // 3 × batch × heads × positions × depth
+        func part(_ index: Int) -> Tensor {
+            qkv.slice(axis: 0, start: index, length: 1).reshaped([batch, heads, positions, depth])
+        }
+        let attended = Tensor.attention(query: part(0), key: part(1), value: part(2))
+            .permuted([0, 2, 1, 3]).reshaped([batch, positions, channels])
+        let output = tokens + attended.matmul(parameters["attention.out.weight"]!.transposed()) + parameters["attention.out.bias"]!
+        return output.permuted([0, 2, 1]).reshaped(x.shape)
     }
 
     /// Logits from the last stage's feature maps: global average pooling, then the linear layer.
