@@ -16,6 +16,14 @@ public struct ClassifierTrainingOptions: Codable, Sendable, Equatable {
     /// nil: no augmentation.
     public var augmentation: Augmentation? = Augmentation()
     public var channels = [16, 32, 64]
+    /// Heads of a global self-attention block after the last stage (the ablation); nil: none.
+    public var attentionHeads: Int?
+    /// Draw each epoch's images class by class, every class equally often (with replacement):
+    /// for collections where one class has a few images and another hundreds.
+    public var balanceClasses = false
+    /// A model whose trunk (every weight but the final linear layer) the network starts from:
+    /// transfer from a larger collection to a small one. nil: random initialisation.
+    public var initializeFrom: String?
 
     public init() {}
 }
@@ -57,7 +65,9 @@ public struct ClassifierTrainer {
         self.options = options
     }
 
-    public func train(training fullTraining: LabeledImageSet, validation: LabeledImageSet,
+    /// `trunk`: a network whose weights of the same name and shape, all but the final linear
+    /// layer's, are copied in before training (see `initializeFrom`).
+    public func train(training fullTraining: LabeledImageSet, validation: LabeledImageSet, trunk: ResidualCNN? = nil,
                       progress: (TrainingProgress) -> Void = { _ in }) throws -> TrainingOutcome {
         guard fullTraining.classes == validation.classes, fullTraining.side == validation.side else {
             throw DatasetError("training classes \(fullTraining.classes) and validation classes \(validation.classes) differ")
@@ -66,7 +76,9 @@ public struct ClassifierTrainer {
         guard training.count > 0, validation.count > 0 else { throw DatasetError("no training or no validation images") }
         let start = ContinuousClock.now
         let side = training.side, classes = training.classes
-        let network = ResidualCNN(configuration: .init(channels: options.channels, classes: classes.count), seed: options.seed)
+        let network = ResidualCNN(configuration: .init(channels: options.channels, classes: classes.count,
+                                                                attentionHeads: options.attentionHeads), seed: options.seed)
+        if let trunk { try Self.copyTrunk(of: trunk, into: network) }
         var settings = ImageClassifier.Settings(name: name, classes: classes, inputSide: side)
         let parameters = network.parameters.keys.sorted().map { network.parameters[$0]! }
         var optimizer = AdamW(parameters: parameters, learningRate: options.learningRate, weightDecay: options.weightDecay)
@@ -79,12 +91,21 @@ public struct ClassifierTrainer {
         var best: (auc: Double, epoch: Int, network: ResidualCNN)? = nil
         var step = 0
 
+        let classMembers = training.classes.indices.map { label in training.images.indices.filter { training.images[$0].label == label } }
+            .filter { !$0.isEmpty }
         for epoch in 1...options.epochs {
-            order.shuffle(using: &generator)
+            if options.balanceClasses {
+                order = order.indices.map { _ in
+                    let group = classMembers[Int(generator.next() % UInt64(classMembers.count))]
+                    return group[Int(generator.next() % UInt64(group.count))]
+                }
+            } else {
+                order.shuffle(using: &generator)
+            }
             var lossSum = 0.0
             for batchStart in stride(from: 0, to: stepsPerEpoch * batchSize, by: batchSize) {
-                let members = order[batchStart..<(batchStart + batchSize)].map { training.images[$0] }
-                let (input, targets) = batch(members, side: side, classes: classes.count, settings: settings, generator: &generator)
+                let batchImages = order[batchStart..<(batchStart + batchSize)].map { training.images[$0] }
+                let (input, targets) = batch(batchImages, side: side, classes: classes.count, settings: settings, generator: &generator)
                 optimizer.learningRate = schedule.rate(at: step)
                 let loss = network(input, training: true).crossEntropy(targets: targets, labelSmoothing: options.labelSmoothing)
                 lossSum += Double(loss.item)
@@ -128,6 +149,16 @@ public struct ClassifierTrainer {
                                validation: ClassifierEvaluation(classifier: classifier, logits: logits, labels: labels, intervals: true),
                                uncalibratedValidation: uncalibrated, history: history, trainingImages: training.count,
                                seconds: Self.seconds(since: start))
+    }
+
+    static func copyTrunk(of source: ResidualCNN, into network: ResidualCNN) throws {
+        for (name, parameter) in network.parameters where !name.hasPrefix("fc.") {
+            guard let weights = source.parameters[name], weights.shape == parameter.shape else {
+                throw DatasetError("the starting model has no \(name) of shape \(parameter.shape): its channels differ")
+            }
+            parameter.data = weights.data
+        }
+        network.runningStatistics = source.runningStatistics
     }
 
     /// An input batch (augmented when asked) and its one-hot targets.

@@ -85,3 +85,25 @@ public struct DatasetError: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
+
+extension LabeledImageSet {
+    /// Splits by group (patient), so that no patient is on both sides: each class's patients (by
+    /// the class of their first image) are shuffled with the seed and `validationShare` of them,
+    /// at least one where a class has two or more, go to validation.
+    public func splitByGroup(validationShare: Double, seed: UInt64) -> (training: LabeledImageSet, validation: LabeledImageSet) {
+        var classOfGroup: [String: Int] = [:]
+        for image in images where classOfGroup[image.group] == nil { classOfGroup[image.group] = image.label }
+        var generator = SeededGenerator(seed: seed)
+        var validationGroups: Set<String> = []
+        for label in classes.indices {
+            var groups = classOfGroup.filter { $0.value == label }.keys.sorted()
+            guard groups.count >= 2 else { continue }
+            groups.shuffle(using: &generator)
+            validationGroups.formUnion(groups.prefix(max(1, Int((validationShare * Double(groups.count)).rounded()))))
+        }
+        let training = images.filter { !validationGroups.contains($0.group) }
+        let validation = images.filter { validationGroups.contains($0.group) }
+        return (LabeledImageSet(classes: classes, side: side, images: training),
+                LabeledImageSet(classes: classes, side: side, images: validation))
+    }
+}

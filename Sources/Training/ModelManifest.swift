@@ -4,20 +4,23 @@ import Foundation
 /// command, the commit, the options, the figures and how long it took.
 public struct ModelManifest: Codable, Sendable {
     public struct DataUsed: Codable, Sendable {
-        public var training: String
-        public var validation: String
+        /// The data folder as the command was given it (relative to the repository's root).
+        public var source: String
+        public var validationShare: Double
+        public var splitSeed: UInt64
         public var trainingImages: Int
         public var validationImages: Int
         public var classes: [String]
         public var trainingClassCounts: [Int]
         public var validationClassCounts: [Int]
-        /// How the split was made, when RadStream made it (by patient, seeded).
-        public var split: String?
+        /// How training and validation were split, and what was left out.
+        public var split: String
 
-        public init(training: String, validation: String, trainingImages: Int, validationImages: Int, classes: [String],
-                    trainingClassCounts: [Int], validationClassCounts: [Int], split: String? = nil) {
-            self.training = training
-            self.validation = validation
+        public init(source: String, validationShare: Double, splitSeed: UInt64, trainingImages: Int, validationImages: Int,
+                    classes: [String], trainingClassCounts: [Int], validationClassCounts: [Int], split: String) {
+            self.source = source
+            self.validationShare = validationShare
+            self.splitSeed = splitSeed
             self.trainingImages = trainingImages
             self.validationImages = validationImages
             self.classes = classes

@@ -11,14 +11,17 @@ struct TrainClassifierCommand: ParsableCommand {
         abstract: "Train an image classifier (a compact residual CNN) and calibrate it on the validation set.",
         discussion: """
             --data is a folder with train/ and val/ subfolders in the PneumoniaMNIST layout (images
-            and a labels.csv of file,<finding> with 0/1 rows). Training keeps the epoch with the best
+            and a labels.csv of file,<finding> with 0/1 rows), or the COVID-19 collection (metadata.csv
+            and images/: COVID-19 vs other pneumonia vs no finding, split by patient with
+            --validation-share and --split-seed; images whose finding is unknown, "todo", are left
+            out and counted in the manifest). Training keeps the epoch with the best
             validation AUC, then fits a temperature (softmax calibration) and the decision threshold
             on the validation set. --out receives model.safetensors and manifest.json (data,
             command, commit, options, validation figures with 95% bootstrap intervals, time).
             Progress (epoch, loss, validation AUC, time left) goes to standard error.
             """)
 
-    @Option(help: "Data folder (train/ and val/ inside).") var data: String
+    @Option(help: "Data folder (train/ and val/ inside, or the COVID-19 collection's metadata.csv and images/).") var data: String
     @Option(help: "Output model folder.") var out: String
     @Option(help: "Name of the model and of its positive finding (default: the labels.csv column).") var name: String?
     @Option(help: "Epochs.") var epochs = 30
@@ -31,13 +34,22 @@ struct TrainClassifierCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Augment training images (small shifts, brightness, contrast).") var augment = true
     @Option(help: "Channels of the three stages, comma-separated.") var channels = "16,32,64"
     @Option(help: "Input side in pixels (centre crop, area average).") var side = 28
+    @Option(help: "Add a global self-attention block with this many heads after the last stage (0: none).")
+    var attentionHeads = 0
     @Option(help: "OpenBLAS threads.") var threads = 2
+    @Option(help: "Start from this model's trunk (all but its final layer), e.g. models/pneumonia.") var initializeFrom: String?
+    @Flag(help: "Sample every class equally often (for imbalanced collections such as COVID-19).") var balanceClasses = false
+    @Option(help: "Share of the patients for validation, where RadStream makes the split.") var validationShare = 0.2
+    @Option(help: "Seed of that split.") var splitSeed: UInt64 = 1
 
     func validate() throws {
         guard epochs > 0, batchSize > 1 else { throw ValidationError("--epochs must be positive and --batch-size at least 2") }
         guard labelFraction > 0, labelFraction <= 1 else { throw ValidationError("--label-fraction must be in (0, 1]") }
         guard parsedChannels != nil else { throw ValidationError("--channels must be three positive integers, e.g. 16,32,64") }
         guard side >= 8 else { throw ValidationError("--side must be at least 8") }
+        guard attentionHeads >= 0, attentionHeads == 0 || parsedChannels!.last! % attentionHeads == 0 else {
+            throw ValidationError("--attention-heads must divide the last stage's channels")
+        }
     }
 
     private var parsedChannels: [Int]? {
@@ -47,13 +59,13 @@ struct TrainClassifierCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
-        let root = URL(filePath: data)
-        let trainingFolder = root.appendingPathComponent("train"), validationFolder = root.appendingPathComponent("val")
+        let commit = Self.commit()  // the tree as training starts, whatever changes while it runs
         let log = StandardError()
-        log.line("reading \(trainingFolder.path) and \(validationFolder.path) at \(side)×\(side)")
-        let training = try BinaryLabelFolder.load(trainingFolder, side: side)
-        let validation = try BinaryLabelFolder.load(validationFolder, side: side)
-        log.line("training: \(training.count) images \(training.classCounts); validation: \(validation.count) images \(validation.classCounts)")
+        log.line("reading \(data) at \(side)×\(side)")
+        let loaded = try TrainingData.load(data, side: side, validationShare: validationShare, splitSeed: splitSeed)
+        let (training, validation) = (loaded.training, loaded.validation)
+        log.line("classes \(training.classes); training: \(training.count) images \(training.classCounts); validation: \(validation.count) images \(validation.classCounts)")
+        log.line("split: \(loaded.split)")
 
         var options = ClassifierTrainingOptions()
         options.epochs = epochs
@@ -65,8 +77,18 @@ struct TrainClassifierCommand: ParsableCommand {
         options.labelFraction = labelFraction
         options.augmentation = augment ? Augmentation() : nil
         options.channels = parsedChannels!
-        let trainer = ClassifierTrainer(name: name ?? training.classes[1], options: options)
-        let outcome = try trainer.train(training: training, validation: validation) { progress in
+        options.attentionHeads = attentionHeads > 0 ? attentionHeads : nil
+        options.balanceClasses = balanceClasses
+        options.initializeFrom = initializeFrom
+        let trunk = try initializeFrom.map { path -> ResidualCNN in
+            guard let model = try ModelStore.classifiers(at: URL(filePath: path)).first else { throw ValidationErrorText("no model at \(path)") }
+            guard model.settings.inputSide == side else {
+                throw ValidationErrorText("\(path) reads \(model.settings.inputSide)-pixel images; --side is \(side)")
+            }
+            return model.network
+        }
+        let trainer = ClassifierTrainer(name: name ?? loaded.name, options: options)
+        let outcome = try trainer.train(training: training, validation: validation, trunk: trunk) { progress in
             log.line(String(format: "epoch %d/%d  loss %.4f  val AUC %.4f  val acc %.4f%@  %.0f s, ~%.0f s left",
                             progress.epoch, progress.epochs, progress.trainingLoss, progress.validationAUC,
                             progress.validationAccuracy, progress.isBest ? "  (best)" : "",
@@ -79,11 +101,11 @@ struct TrainClassifierCommand: ParsableCommand {
         let manifest = ModelManifest(
             model: outcome.classifier.settings.name, version: outcome.classifier.settings.version,
             weights: ModelManifest.weightsFileName, createdAt: Date().formatted(.iso8601),
-            command: CommandLine.arguments.map(Self.shellQuoted).joined(separator: " "), commit: Self.commit(),
-            data: .init(training: "\(data)/train", validation: "\(data)/val", trainingImages: outcome.trainingImages,
+            command: CommandLine.arguments.map(Self.shellQuoted).joined(separator: " "), commit: commit,
+            data: .init(source: data, validationShare: validationShare, splitSeed: splitSeed, trainingImages: outcome.trainingImages,
                         validationImages: validation.count, classes: training.classes,
                         trainingClassCounts: training.fraction(labelFraction, seed: seed).classCounts,
-                        validationClassCounts: validation.classCounts),
+                        validationClassCounts: validation.classCounts, split: loaded.split),
             options: options, parameters: outcome.classifier.network.parameterCount, bestEpoch: outcome.bestEpoch,
             validation: outcome.validation, validationBeforeCalibration: outcome.uncalibratedValidation,
             temperature: outcome.classifier.settings.temperature, threshold: outcome.classifier.settings.threshold,
