@@ -81,8 +81,9 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorEngine"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TensorEngine", "TestSupport"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Events", "TestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka", "Models", "Imaging", "TestSupport"]),
         .testTarget(name: "IntegrationTests",
-                    dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Replay", "Reports", "ChildProcesses", "TestSupport"]),
+                    dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Replay", "Reports", "ChildProcesses", "Models",
+                                   "Imaging", "TestSupport"]),
     ]
 )

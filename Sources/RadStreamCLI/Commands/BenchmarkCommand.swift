@@ -12,7 +12,7 @@ struct BenchmarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "benchmark",
         abstract: "Benchmarks (build in release mode first: ops/setup.sh).",
-        subcommands: [StreamBenchmarkCommand.self, EngineBenchmarkCommand.self])
+        subcommands: [StreamBenchmarkCommand.self, ClassifyBenchmarkCommand.self, EngineBenchmarkCommand.self])
 }
 
 struct StreamBenchmarkCommand: ParsableCommand {
@@ -25,6 +25,8 @@ struct StreamBenchmarkCommand: ParsableCommand {
             own. Throughput is measured from its first committed batch to its last (the group join,
             about 3 s on the embedded broker, is reported apart), and its peak memory (VmHWM) is read
             from /proc. Images are PneumoniaMNIST PNGs (28×28) sent inline; reports are IU XML.
+            "images" runs the shipped classifiers (probabilities, decision, Grad-CAM PNG per image);
+            "images-without-models" the same events with them turned off, for the ratio.
             Build in release mode first: ops/setup.sh.
             """)
 
@@ -32,6 +34,14 @@ struct StreamBenchmarkCommand: ParsableCommand {
     @Option(help: "The shared data folder.") var data = ProcessInfo.processInfo.environment["RADSTREAM_DATA"] ?? "../shared/data"
     @Option(help: "Where the benchmark keeps its PostgreSQL cluster (recreated).") var workDir = "var/benchmark"
     @Option(help: "Events per batch.") var batchSize = 500
+    @Option(help: "Scenarios, comma-separated: reports, images, images-without-models, mixed.")
+    var scenarios = "reports,images,images-without-models,mixed"
+
+    func validate() throws {
+        let known: Set = ["reports", "images", "images-without-models", "mixed"]
+        guard let unknown = scenarios.split(separator: ",").map(String.init).first(where: { !known.contains($0) }) else { return }
+        throw ValidationError("unknown scenario \(unknown); known: \(known.sorted().joined(separator: ", "))")
+    }
 
     func run() throws {
         let dataURL = URL(filePath: data).standardizedFileURL
@@ -42,7 +52,7 @@ struct StreamBenchmarkCommand: ParsableCommand {
         print("benchmark: \(events) events per scenario, batches of \(batchSize), daemon binary \(Self.binary)")
         print("| scenario | events | events/s (steady) | s to first commit | daemon peak RSS |")
         print("|---|---|---|---|---|")
-        for scenario in ["reports", "images", "mixed"] {
+        for scenario in scenarios.split(separator: ",").map(String.init) {
             let result = try measure(scenario: scenario, stack: stack, source: source)
             print("| \(scenario) | \(events) | \(Int(result.rate)) | \(String(format: "%.1f", result.startup)) | \(result.peakMiB) MiB |")
         }
@@ -54,11 +64,12 @@ struct StreamBenchmarkCommand: ParsableCommand {
 
     private func measure(scenario: String, stack: LocalStack, source: BenchmarkEvents) throws -> Result {
         var configuration = stack.configuration
-        let name = "bench_\(scenario)_\(getpid())"
+        let name = "bench_\(scenario.replacingOccurrences(of: "-", with: "_"))_\(getpid())"
         configuration.kafka.imageTopic = "\(name).images"
         configuration.kafka.reportTopic = "\(name).reports"
         configuration.kafka.groupID = name
         configuration.batch.maxEvents = batchSize
+        configuration.models.classifyImages = scenario != "images-without-models"
         for topic in configuration.topics {
             // 12 partitions: the embedded broker keeps ~5 MB per partition, and the events are
             // all published before the daemon starts.
@@ -75,7 +86,7 @@ struct StreamBenchmarkCommand: ParsableCommand {
         for index in 0..<events {
             let event = switch scenario {
             case "reports": source.report(index)
-            case "images": source.image(index)
+            case "images", "images-without-models": source.image(index)
             default: index % 2 == 0 ? source.report(index) : source.image(index)
             }
             let topic = if case .image = event { configuration.kafka.imageTopic } else { configuration.kafka.reportTopic }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Imaging
 import Models
@@ -92,18 +91,13 @@ enum ImageFiles {
     }
 
     /// `transform` of every file's bytes, on every core; a file's failure stays its own.
-    static func read<T: Sendable>(_ files: [URL], _ transform: @Sendable ([UInt8]) throws -> T) -> [Result<T, any Error>] {
-        let results = UnsafeMutableBufferPointer<Result<T, any Error>?>.allocate(capacity: files.count)
-        results.initialize(repeating: nil)
-        defer { results.deallocate() }
-        nonisolated(unsafe) let slots = results  // each iteration writes its own slot only
-        DispatchQueue.concurrentPerform(iterations: files.count) { index in
-            slots[index] = Result {
+    static func read<T: Sendable>(_ files: [URL], _ transform: @escaping @Sendable ([UInt8]) throws -> T) -> [Result<T, any Error>] {
+        concurrentMap(files.count) { index in
+            Result {
                 let size = (try FileManager.default.attributesOfItem(atPath: files[index].path)[.size] as? Int) ?? 0
                 guard size <= maxFileBytes else { throw ValidationErrorText("\(size) bytes: larger than \(maxFileBytes >> 20) MiB") }
                 return try transform([UInt8](try Data(contentsOf: files[index])))
             }
         }
-        return results.map { $0! }
     }
 }
