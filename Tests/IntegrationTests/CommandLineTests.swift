@@ -1,5 +1,6 @@
 import ChildProcesses
 import Foundation
+import Imaging
 import Postgres
 import Testing
 @testable import Pipeline
@@ -44,6 +45,56 @@ struct CommandLineTests {
         try FileManager.default.removeItem(at: folder.appending(path: "1000.xml"))
         try FileManager.default.removeItem(at: folder.appending(path: "a.txt"))
         #expect(try ChildProcess.run(Paths.binary.path, ["sections", "--reports", folder.path, "--out", out.path]).status != 0)
+    }
+
+    /// `classify` on files of every kind and size, with the shipped models: one line per file, the
+    /// contract's fields, an error line for a bad file, and the command goes on.
+    @Test func classifyWritesOneLinePerImageAndGoesOnPastBadOnes() throws {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "classify-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let samples = ["1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm", "iu_1000_IM-0003-2001.png", "16747_3_1.jpg"]
+        for name in samples { try FileManager.default.copyItem(at: Paths.data.appending(path: "samples/\(name)"), to: folder.appending(path: name)) }
+        for name in ["val_00000.png", "val_00003.png"] {
+            try FileManager.default.copyItem(at: Paths.data.appending(path: "pneumoniamnist/val/\(name)"), to: folder.appending(path: name))
+        }
+        try Data("not an image".utf8).write(to: folder.appending(path: "broken.png"))
+        try Data("ignored".utf8).write(to: folder.appending(path: "notes.txt"))
+        let out = folder.appending(path: "out.jsonl")
+        let result = try ChildProcess.run(Paths.binary.path, ["classify", "--images", folder.path, "--out", out.path])
+        #expect(result.status == 0, "\(result.output)")
+        let lines = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        let byFile = Dictionary(uniqueKeysWithValues: lines.map { ($0["file"] as! String, $0) })
+        #expect(byFile.keys.sorted() == (samples + ["broken.png", "val_00000.png", "val_00003.png"]).sorted())
+        #expect(byFile["broken.png"]?["error"] is String && byFile["broken.png"]?["probabilities"] == nil)
+        for name in samples + ["val_00000.png", "val_00003.png"] {
+            let probability = (byFile[name]?["probabilities"] as? [String: Double])?["pneumonia"]
+            #expect(probability.map { (0...1).contains($0) } == true, "\(name)")
+        }
+        #expect((byFile["val_00000.png"]?["decisions"] as? [String: String])?["pneumonia"] == "pneumonia")
+        #expect((byFile["val_00003.png"]?["decisions"] as? [String: String])?["pneumonia"] == "normal")
+
+        // Nothing readable: a non-zero exit. A model that is not there: a clear error.
+        for name in samples + ["val_00000.png", "val_00003.png"] { try FileManager.default.removeItem(at: folder.appending(path: name)) }
+        #expect(try ChildProcess.run(Paths.binary.path, ["classify", "--images", folder.path, "--out", out.path]).status != 0)
+        let missing = try ChildProcess.run(Paths.binary.path, ["classify", "--images", folder.path, "--out", out.path, "--model", "/nonexistent"])
+        #expect(missing.status != 0 && missing.output.contains("/nonexistent"))
+    }
+
+    /// `explain` draws the Grad-CAM map over the whole film, at a readable size, as a colour PNG.
+    @Test func explainDrawsTheSaliencyOverTheImage() throws {
+        let out = FileManager.default.temporaryDirectory.appending(path: "explain-\(UUID().uuidString).png")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let result = try ChildProcess.run(Paths.binary.path, ["explain", "--image", Paths.data.appending(path: "samples/iu_1000_IM-0003-2001.png").path,
+                                                              "--out", out.path])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains(#""model":"pneumonia""#))
+        let drawn = try ImageDecoder().decode([UInt8](Data(contentsOf: out)))
+        #expect(drawn.image.width == 840 && drawn.image.height == 1024, "2048×2496 scaled to a 1024-pixel long side")
+        let bad = try ChildProcess.run(Paths.binary.path, ["explain", "--image", "/nonexistent.png", "--out", out.path])
+        #expect(bad.status != 0 && bad.output.contains("/nonexistent.png"))
     }
 
     /// The embedded broker is a Kafka cluster any client can use: kcat lists its topics.

@@ -1,6 +1,8 @@
 import Events
 import Foundation
+import Imaging
 import Kafka
+import Models
 import Postgres
 import Testing
 @testable import Pipeline
@@ -32,5 +34,23 @@ struct StreamIntegrationTests {
         let database = try PostgresConnection(conninfo)
         #expect(try database.execute("SELECT count(*) FROM image_pixels WHERE side = 28").scalarInt == 1000)
         #expect(try database.execute("SELECT sum(next_offset) FROM consumer_offsets").scalarInt == 2000)
+
+        // Every image has the shipped classifier's prediction, with its version and Grad-CAM PNG,
+        // and it is what the model says of that image on its own.
+        let classifier = try ModelStore.classifiers(at: URL(filePath: configuration.models.directory)).first { $0.settings.name == "pneumonia" }!
+        #expect(try database.execute("""
+            SELECT count(*) FROM image_predictions
+            WHERE model = 'pneumonia' AND model_version = $1 AND length(saliency_png) > 0
+            """, [.text(classifier.settings.version)]).scalarInt == 1000)
+        #expect(try database.execute("SELECT count(*) FROM image_predictions WHERE model = 'covid'").scalarInt == 1000)
+        for index in [1, 3, 5] {
+            let stored = try database.execute("""
+                SELECT (p.probabilities->>'pneumonia')::float8 FROM image_predictions p JOIN images i ON i.id = p.image_id
+                WHERE i.image_id = $1
+                """, [.text("image-\(index)")]).scalar.flatMap(Double.init)
+            let pixels = try ImageDecoder().decode([UInt8](Data(contentsOf: factory.images[index / 2]))).image.thumbnail(side: 28).pixels
+            let expected = Double(classifier.probabilities([pixels])[0][1])
+            #expect(stored.map { abs($0 - expected) < 1e-5 } == true, "image-\(index): \(String(describing: stored)) vs \(expected)")
+        }
     }
 }
