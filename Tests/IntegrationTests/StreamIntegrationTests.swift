@@ -46,7 +46,7 @@ struct StreamIntegrationTests {
         for index in [1, 3, 5] {
             let stored = try database.execute("""
                 SELECT (p.probabilities->>'pneumonia')::float8 FROM image_predictions p JOIN images i ON i.id = p.image_id
-                WHERE i.image_id = $1
+                WHERE i.image_id = $1 AND p.model = 'pneumonia'
                 """, [.text("image-\(index)")]).scalar.flatMap(Double.init)
             let pixels = try ImageDecoder().decode([UInt8](Data(contentsOf: factory.images[index / 2]))).image.thumbnail(side: 28).pixels
             let expected = Double(classifier.probabilities([pixels])[0][1])
