@@ -75,10 +75,12 @@ struct DemoCommand: AsyncParsableCommand {
               events in:     \(totals.sent) (\(totals.reports) reports, \(totals.images) images)
               rows out:      \(totals.reportRows) reports, \(totals.imageRows) images, \(totals.pixelRows) kept thumbnails
               dead letters:  \(totals.deadLetters)\(totals.deadLetterCodes.isEmpty ? "" : " (" + totals.deadLetterCodes + ")")
+              predictions:   \(totals.predictions.isEmpty ? "none (classifiers off)" : totals.predictions)
               throughput:    \(Int(Double(totals.processed) / max(seconds, 0.001))) events/s end to end (\(String(format: "%.1f", seconds)) s)
 
             Look at what is running:
               psql "\(postgres.conninfo)" -c 'SELECT study_id, left(impression, 60) FROM reports LIMIT 5'
+              psql "\(postgres.conninfo)" -c 'SELECT i.image_id, p.model, p.model_version, p.decision, p.probabilities FROM image_predictions p JOIN images i ON i.id = p.image_id LIMIT 6'
               kcat -b \(broker.bootstrapServers) -L
               kcat -b \(broker.bootstrapServers) -C -t \(configuration.kafka.reportTopic) -c 1 -f '%k %s\\n'
               curl -s http://127.0.0.1:\(httpPort.withLock { $0 })/metrics | grep radstream_
@@ -122,6 +124,7 @@ struct DemoCommand: AsyncParsableCommand {
         var sent = 0, reports = 0, images = 0
         var reportRows = 0, imageRows = 0, pixelRows = 0, deadLetters = 0
         var deadLetterCodes = ""
+        var predictions = ""
         var processed: Int { reportRows + imageRows + deadLetters }
     }
 
@@ -156,6 +159,10 @@ struct DemoCommand: AsyncParsableCommand {
         }
         let codes = try database.execute("SELECT error_code, count(*) FROM dead_letters GROUP BY 1 ORDER BY 2 DESC")
         totals.deadLetterCodes = codes.rows.map { "\($0[0] ?? "?"): \($0[1] ?? "0")" }.joined(separator: ", ")
+        let decisions = try database.execute("SELECT model, decision, count(*) FROM image_predictions GROUP BY 1, 2 ORDER BY 1, 3 DESC")
+        totals.predictions = Dictionary(grouping: decisions.rows, by: { $0[0] ?? "?" }).sorted { $0.key < $1.key }.map { model, rows in
+            "\(model): " + rows.map { "\($0[2] ?? "0") \($0[1] ?? "?")" }.joined(separator: ", ")
+        }.joined(separator: "; ")
         return totals
     }
 }
