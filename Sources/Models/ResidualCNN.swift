@@ -27,6 +27,9 @@ public final class ResidualCNN {
     /// Batch-norm running statistics by layer name, updated in training, used in evaluation.
     public var runningStatistics: [String: (mean: [Float], variance: [Float])] = [:]
     public var batchNormMomentum: Float = 0.1
+    /// Each batch norm's evaluation affine (γ/√(var+ε), β − mean·γ/√(var+ε)), folded into the
+    /// convolution before it: set in a frozen network only, whose weights no longer change.
+    private var foldedBatchNorms: [String: (scale: [Float], shift: [Float])] = [:]
 
     public init(configuration: Configuration = Configuration(), seed: UInt64) {
         self.configuration = configuration
@@ -69,11 +72,20 @@ public final class ResidualCNN {
         self.runningStatistics = runningStatistics
     }
 
-    /// The same network with weights that record no graph: what inference runs on.
+    /// The same network with weights that record no graph, and each convolution fused with its
+    /// batch norm (and ReLU, and residual sum): what inference runs on.
     public func frozen() -> ResidualCNN {
-        ResidualCNN(configuration: configuration, parameters: parameters.mapValues { $0.detached() },
-                    runningStatistics: runningStatistics)
+        let copy = ResidualCNN(configuration: configuration, parameters: parameters.mapValues { $0.detached() },
+                               runningStatistics: runningStatistics)
+        for (layer, statistics) in runningStatistics {
+            let gamma = parameters["\(layer).weight"]!.data, beta = parameters["\(layer).bias"]!.data
+            let scale = statistics.variance.indices.map { gamma[$0] / (statistics.variance[$0] + Self.batchNormEpsilon).squareRoot() }
+            copy.foldedBatchNorms[layer] = (scale, scale.indices.map { beta[$0] - statistics.mean[$0] * scale[$0] })
+        }
+        return copy
     }
+
+    static let batchNormEpsilon: Float = 1e-5
 
     public var parameterCount: Int { parameters.values.reduce(0) { $0 + $1.count } }
 
@@ -84,14 +96,13 @@ public final class ResidualCNN {
 
     /// The last stage's feature maps (batch × channels × h × w): what Grad-CAM reads.
     public func features(_ images: Tensor, training: Bool) -> Tensor {
-        var x = convBN(images, "stem.conv", "stem.bn", stride: 1, training: training).relu()
+        var x = convBN(images, "stem.conv", "stem.bn", stride: 1, training: training, relu: true)
         for stage in configuration.channels.indices {
             let name = "stage\(stage + 1)", stride = stage == 0 ? 1 : 2
             let shortcut = parameters["\(name).shortcut.weight"] == nil
-                ? x : convBN(x, "\(name).shortcut", "\(name).shortcut_bn", stride: stride, padding: 0, training: training)
-            let body = convBN(convBN(x, "\(name).conv1", "\(name).bn1", stride: stride, training: training).relu(),
-                              "\(name).conv2", "\(name).bn2", stride: 1, training: training)
-            x = (body + shortcut).relu()
+                ? x : convBN(x, "\(name).shortcut", "\(name).shortcut_bn", stride: stride, padding: 0, training: training, relu: false)
+            let hidden = convBN(x, "\(name).conv1", "\(name).bn1", stride: stride, training: training, relu: true)
+            x = convBN(hidden, "\(name).conv2", "\(name).bn2", stride: 1, training: training, adding: shortcut, relu: true)
         }
         if let heads = configuration.attentionHeads { x = globalAttention(x, heads: heads) }
         return x
@@ -121,8 +132,21 @@ public final class ResidualCNN {
         features.globalAveragePool().matmul(parameters["fc.weight"]!.transposed()) + parameters["fc.bias"]!
     }
 
-    private func convBN(_ x: Tensor, _ conv: String, _ bn: String, stride: Int, padding: Int = 1, training: Bool) -> Tensor {
-        let convolved = x.conv2d(parameters["\(conv).weight"]!, stride: stride, padding: padding)
+    /// Convolution, batch norm, then the residual sum and ReLU when asked: fused into one pass in
+    /// a frozen network's evaluation, one operation each otherwise (training, gradients).
+    private func convBN(_ x: Tensor, _ conv: String, _ bn: String, stride: Int, padding: Int = 1, training: Bool,
+                        adding residual: Tensor? = nil, relu: Bool) -> Tensor {
+        let weight = parameters["\(conv).weight"]!
+        if !training, let folded = foldedBatchNorms[bn], !x.requiresGrad, residual?.requiresGrad != true {
+            return x.conv2d(weight, stride: stride, padding: padding,
+                            epilogue: ConvolutionEpilogue(scale: folded.scale, shift: folded.shift, residual: residual, relu: relu))
+        }
+        var y = batchNorm(x.conv2d(weight, stride: stride, padding: padding), bn, training: training)
+        if let residual { y = y + residual }
+        return relu ? y.relu() : y
+    }
+
+    private func batchNorm(_ convolved: Tensor, _ bn: String, training: Bool) -> Tensor {
         let scale = parameters["\(bn).weight"]!, shift = parameters["\(bn).bias"]!
         if !training {
             return convolved.batchNorm(scale: scale, shift: shift, running: runningStatistics[bn]!).output

@@ -46,21 +46,23 @@ public struct ConvolutionGeometry: Sendable, Equatable {
                     let row = (c * kernelHeight + ky) * kernelWidth + kx
                     let target = columns + row * leadingDimension
                     let (first, last) = validColumns(kx: kx)
+                    // Rows are short (28 floats or fewer in our networks): plain loops, which the
+                    // compiler vectorises, cost less here than a memcpy/memset call per row.
                     for oy in 0..<outputHeight {
                         let y = oy * stride - padding + ky
                         let out = target + oy * outputWidth
                         guard y >= 0 && y < height else {
-                            out.update(repeating: 0, count: outputWidth)
+                            for ox in 0..<outputWidth { out[ox] = 0 }
                             continue
                         }
-                        out.update(repeating: 0, count: first)
+                        for ox in 0..<first { out[ox] = 0 }
                         let source = image + (c * height + y) * width - padding + kx
                         if stride == 1 {
-                            (out + first).update(from: source + first, count: last - first)
+                            for ox in first..<last { out[ox] = source[ox] }
                         } else {
                             for ox in first..<last { out[ox] = source[ox * stride] }
                         }
-                        (out + last).update(repeating: 0, count: outputWidth - last)
+                        for ox in last..<outputWidth { out[ox] = 0 }
                     }
                 }
             }

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 // Forward rules of the 2-D window operations, NCHW.
@@ -11,40 +12,73 @@ extension Tensor {
         conv2d(weight, stride: stride, padding: padding, columnLimit: Self.columnBufferLimit)
     }
 
-    func conv2d(_ weight: Tensor, stride: Int, padding: Int, columnLimit: Int) -> Tensor {
+    /// Convolution and what follows it in a network, in one pass over the output: for inference,
+    /// where a batch norm's affine is folded in and nothing wants a gradient (none is recorded).
+    public func conv2d(_ weight: Tensor, stride: Int = 1, padding: Int = 0, epilogue: ConvolutionEpilogue) -> Tensor {
+        precondition(!requiresGrad && !weight.requiresGrad && epilogue.residual?.requiresGrad != true,
+                     "a fused convolution records no gradient")
+        return conv2d(weight, stride: stride, padding: padding, columnLimit: Self.columnBufferLimit, epilogue: epilogue)
+    }
+
+    func conv2d(_ weight: Tensor, stride: Int, padding: Int, columnLimit: Int, epilogue: ConvolutionEpilogue? = nil) -> Tensor {
         precondition(weight.rank == 4 && weight.shape[1] == shape[1], "conv2d of \(shape) by \(weight.shape)")
         let geometry = ConvolutionGeometry(input: shape, kernelHeight: weight.shape[2], kernelWidth: weight.shape[3],
                                            stride: stride, padding: padding, columnLimit: columnLimit)
         let outputs = weight.shape[0], pixels = geometry.outputPixels
         let plane = geometry.channels * geometry.height * geometry.width
         let chunk = geometry.imagesPerChunk
-        // Every element of these is written before it is read (im2col writes the padding's zeros).
+        let chunks = (geometry.batch + chunk - 1) / chunk
+        // Several chunks: each worker takes every workers-th chunk, with buffers of its own, and
+        // does its im2col, product and copy alone. One chunk: the product is cut instead.
+        let workers = min(BLAS.workers, chunks)
+        if let epilogue {
+            precondition(epilogue.scale.count == outputs && epilogue.shift.count == outputs, "one scale and shift per output channel")
+            precondition(epilogue.residual.map { $0.count == geometry.batch * outputs * pixels } ?? true, "the residual has the output's shape")
+        }
+        // Every element is written before it is read (im2col writes the padding's zeros).
         var out = Self.uninitialized(geometry.batch * outputs * pixels)
-        var columns = Self.uninitialized(geometry.patchSize * chunk * pixels)
-        var product = Self.uninitialized(outputs * chunk * pixels)
+        let residualData = epilogue?.residual?.data ?? []
         data.withUnsafeBufferPointer { input in
             weight.data.withUnsafeBufferPointer { w in
                 out.withUnsafeMutableBufferPointer { o in
-                    columns.withUnsafeMutableBufferPointer { cols in
-                        product.withUnsafeMutableBufferPointer { y in
-                            for first in Swift.stride(from: 0, to: geometry.batch, by: chunk) {
-                                let count = min(chunk, geometry.batch - first), width = count * pixels
-                                for j in 0..<count {
-                                    geometry.im2col(input.baseAddress! + (first + j) * plane,
-                                                    into: cols.baseAddress! + j * pixels, leadingDimension: width)
-                                }
-                                BLAS.sgemm(.none, .none, m: outputs, n: width, k: geometry.patchSize,
-                                           a: w.baseAddress!, b: cols.baseAddress!, c: y.baseAddress!)
-                                // (outputs × images·pixels) → images × outputs × pixels
-                                for j in 0..<count {
-                                    for channel in 0..<outputs {
-                                        (o.baseAddress! + ((first + j) * outputs + channel) * pixels)
-                                            .update(from: y.baseAddress! + channel * width + j * pixels, count: pixels)
+                  residualData.withUnsafeBufferPointer { r in
+                    // Workers read the inputs and the epilogue, and write disjoint images.
+                    // (An empty array may still lend a non-nil base address: only a residual's counts.)
+                    nonisolated(unsafe) let (input, w, o) = (input.baseAddress!, w.baseAddress!, o.baseAddress!)
+                    nonisolated(unsafe) let r = epilogue?.residual == nil ? nil : r.baseAddress
+                    nonisolated(unsafe) let epilogue = epilogue
+                    let work: @Sendable (Int) -> Void = { worker in
+                        var columns = Self.uninitialized(geometry.patchSize * chunk * pixels)
+                        var product = Self.uninitialized(outputs * chunk * pixels)
+                        columns.withUnsafeMutableBufferPointer { cols in
+                            product.withUnsafeMutableBufferPointer { y in
+                                for index in Swift.stride(from: worker, to: chunks, by: workers) {
+                                    let first = index * chunk
+                                    let count = min(chunk, geometry.batch - first), width = count * pixels
+                                    for j in 0..<count {
+                                        geometry.im2col(input + (first + j) * plane, into: cols.baseAddress! + j * pixels, leadingDimension: width)
+                                    }
+                                    BLAS.sgemm(.none, .none, m: outputs, n: width, k: geometry.patchSize, a: w, b: cols.baseAddress!,
+                                               c: y.baseAddress!, parallel: workers == 1)
+                                    // (outputs × images·pixels) → images × outputs × pixels
+                                    for j in 0..<count {
+                                        for channel in 0..<outputs {
+                                            let target = o + ((first + j) * outputs + channel) * pixels
+                                            let source = y.baseAddress! + channel * width + j * pixels
+                                            if let epilogue {
+                                                epilogue.apply(source, channel: channel, residual: r.map { $0 + ((first + j) * outputs + channel) * pixels },
+                                                               into: target, count: pixels)
+                                            } else {
+                                                target.update(from: source, count: pixels)
+                                            }
+                                        }
                                     }
                                 }
                             }
                         }
                     }
+                    if workers > 1 { DispatchQueue.concurrentPerform(iterations: workers, execute: work) } else { work(0) }
+                  }
                 }
             }
         }
@@ -103,6 +137,33 @@ extension ConvolutionGeometry {
             for oy in 0..<outputHeight {
                 for ox in 0..<outputWidth { body(plane * height * width, oy, ox) }
             }
+        }
+    }
+}
+
+/// What a fused inference convolution does to each output value y of channel c, in order:
+/// y · scale[c] + shift[c] (a batch norm's affine, folded), + the residual's value, then ReLU.
+public struct ConvolutionEpilogue {
+    public var scale: [Float]
+    public var shift: [Float]
+    public var residual: Tensor?
+    public var relu: Bool
+
+    public init(scale: [Float], shift: [Float], residual: Tensor? = nil, relu: Bool) {
+        self.scale = scale
+        self.shift = shift
+        self.residual = residual
+        self.relu = relu
+    }
+
+    func apply(_ source: UnsafePointer<Float>, channel: Int, residual: UnsafePointer<Float>?,
+               into target: UnsafeMutablePointer<Float>, count: Int) {
+        let (a, b) = (scale[channel], shift[channel])
+        switch (residual, relu) {
+        case (nil, false): for i in 0..<count { target[i] = source[i] * a + b }
+        case (nil, true): for i in 0..<count { target[i] = max(source[i] * a + b, 0) }
+        case (let r?, false): for i in 0..<count { target[i] = source[i] * a + b + r[i] }
+        case (let r?, true): for i in 0..<count { target[i] = max(source[i] * a + b + r[i], 0) }
         }
     }
 }

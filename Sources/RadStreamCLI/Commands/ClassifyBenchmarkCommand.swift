@@ -18,7 +18,7 @@ struct ClassifyBenchmarkCommand: ParsableCommand {
     @Option(help: "The shared data folder.") var data = ProcessInfo.processInfo.environment["RADSTREAM_DATA"] ?? "../shared/data"
     @Option(help: "A model file or folder (default: the shipped pneumonia model).") var model: String?
     @Option(help: "Seconds per figure.") var seconds = 5.0
-    @Option(help: "OpenBLAS threads.") var threads = 2
+    @Option(help: "Threads the tensor engine uses.") var threads = 2
 
     func run() throws {
         BLAS.setThreads(threads)
@@ -27,7 +27,7 @@ struct ClassifyBenchmarkCommand: ParsableCommand {
         let root = URL(filePath: data)
         let pngs = try ImageFiles.list(in: root.appending(path: "pneumoniamnist/val")).prefix(512).map { [UInt8](try Data(contentsOf: $0)) }
         let dicom = [UInt8](try Data(contentsOf: root.appending(path: "samples/1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm")))
-        print("classify benchmark: \(classifier.settings.name) \(classifier.settings.version), \(threads) OpenBLAS threads, ~\(seconds) s per figure")
+        print("classify benchmark: \(classifier.settings.name) \(classifier.settings.version), \(threads) engine threads, ~\(seconds) s per figure")
         print("| input | images/s |")
         print("|---|---|")
         let side = classifier.settings.inputSide

@@ -22,7 +22,7 @@ struct ClassifyCommand: ParsableCommand {
     @Option(help: "Folder of images.") var images: String
     @Option(help: "Output JSON Lines file ('-' for standard output).") var out: String
     @Option(help: "A model file or folder (default: the shipped models).") var model: String?
-    @Option(help: "OpenBLAS threads.") var threads = 2
+    @Option(help: "Threads the tensor engine uses.") var threads = 2
 
     struct Line: Encodable {
         let file: String

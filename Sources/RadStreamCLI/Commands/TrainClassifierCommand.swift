@@ -36,7 +36,7 @@ struct TrainClassifierCommand: ParsableCommand {
     @Option(help: "Input side in pixels (centre crop, area average).") var side = 28
     @Option(help: "Add a global self-attention block with this many heads after the last stage (0: none).")
     var attentionHeads = 0
-    @Option(help: "OpenBLAS threads.") var threads = 2
+    @Option(help: "Threads the tensor engine uses.") var threads = 2
     @Option(help: "Start from this model's trunk (all but its final layer), e.g. models/pneumonia.") var initializeFrom: String?
     @Flag(help: "Sample every class equally often (for imbalanced collections such as COVID-19).") var balanceClasses = false
     @Option(help: "Share of the patients for validation, where RadStream makes the split.") var validationShare = 0.2
@@ -109,7 +109,7 @@ struct TrainClassifierCommand: ParsableCommand {
             options: options, parameters: outcome.classifier.network.parameterCount, bestEpoch: outcome.bestEpoch,
             validation: outcome.validation, validationBeforeCalibration: outcome.uncalibratedValidation,
             temperature: outcome.classifier.settings.temperature, threshold: outcome.classifier.settings.threshold,
-            trainingSeconds: outcome.seconds, machine: "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(threads) OpenBLAS threads",
+            trainingSeconds: outcome.seconds, machine: "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(threads) engine threads",
             history: outcome.history.map { .init(epoch: $0.epoch, trainingLoss: $0.trainingLoss, validationAUC: $0.validationAUC,
                                                  validationAccuracy: $0.validationAccuracy) })
         try manifest.write(to: directory)
