@@ -1,0 +1,50 @@
+import Testing
+@testable import TensorEngine
+
+@Suite("Convolution against its definition")
+struct ConvolutionTests {
+    /// The direct sum: out[n, o, y, x] = Σ w[o, c, ky, kx] · in[n, c, y·s − p + ky, x·s − p + kx].
+    static func direct(_ input: Tensor, _ weight: Tensor, stride: Int, padding: Int) -> [Float] {
+        let (batch, channels, height, width) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        let (outputs, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
+        let oh = (height + 2 * padding - kh) / stride + 1, ow = (width + 2 * padding - kw) / stride + 1
+        var out = [Float](repeating: 0, count: batch * outputs * oh * ow)
+        for n in 0..<batch { for o in 0..<outputs { for y in 0..<oh { for x in 0..<ow {
+            var sum: Double = 0
+            for c in 0..<channels { for ky in 0..<kh { for kx in 0..<kw {
+                let sy = y * stride - padding + ky, sx = x * stride - padding + kx
+                guard sy >= 0, sy < height, sx >= 0, sx < width else { continue }
+                sum += Double(weight.data[((o * channels + c) * kh + ky) * kw + kx]) * Double(input.data[((n * channels + c) * height + sy) * width + sx])
+            } } }
+            out[((n * outputs + o) * oh + y) * ow + x] = Float(sum)
+        } } } }
+        return out
+    }
+
+    /// Same-width geometries take im2col's fast path (one copy per kernel position); the others,
+    /// and images narrower than the kernel's reach, the general one. Both agree with the sum.
+    @Test(arguments: [
+        (kernel: 3, padding: 1, stride: 1, side: 6), (kernel: 5, padding: 2, stride: 1, side: 7), (kernel: 1, padding: 0, stride: 1, side: 5),
+        (kernel: 5, padding: 2, stride: 1, side: 2), (kernel: 3, padding: 1, stride: 2, side: 7), (kernel: 3, padding: 2, stride: 1, side: 4),
+        (kernel: 3, padding: 0, stride: 1, side: 5),
+    ])
+    func matchesTheDirectSum(kernel: Int, padding: Int, stride: Int, side: Int) {
+        var random = SeededGenerator(seed: UInt64(kernel * 100 + padding * 10 + side))
+        let input = Tensor(shape: [3, 2, side, side + 1], data: (0..<(3 * 2 * side * (side + 1))).map { _ in random.uniform(-1, 1) })
+        let weight = Tensor(shape: [4, 2, kernel, kernel], data: (0..<(4 * 2 * kernel * kernel)).map { _ in random.uniform(-1, 1) })
+        let expected = Self.direct(input, weight, stride: stride, padding: padding)
+        let actual = input.conv2d(weight, stride: stride, padding: padding)
+        #expect(actual.data.count == expected.count)
+        #expect(zip(actual.data, expected).allSatisfy { abs($0 - $1) < 1e-4 }, "\(kernel)×\(kernel), padding \(padding), stride \(stride), side \(side)")
+        // The fused inference path: the same, then the affine, the residual and ReLU.
+        let scale: [Float] = [0.5, -1, 2, 1], shift: [Float] = [0.1, 0.2, -0.3, 0]
+        let residual = Tensor(shape: actual.shape, data: actual.data.map { _ in random.uniform(-1, 1) })
+        let fused = input.conv2d(weight, stride: stride, padding: padding,
+                                 epilogue: ConvolutionEpilogue(scale: scale, shift: shift, residual: residual, relu: true))
+        let plane = actual.shape[2] * actual.shape[3]
+        for i in 0..<expected.count {
+            let channel = (i / plane) % 4
+            #expect(abs(fused.data[i] - max(expected[i] * scale[channel] + shift[channel] + residual.data[i], 0)) < 1e-4)
+        }
+    }
+}
