@@ -4,9 +4,13 @@ import Logging
 import Postgres
 
 /// The consuming loop, run on a thread of its own (librdkafka polls and libpq calls block):
-/// poll into a batch; process it; publish its dead letters; write results and offsets in one
-/// transaction; commit the offsets to Kafka too, for lag monitoring. Repeat until asked to stop,
-/// then finish the batch in hand, commit and leave the group.
+/// poll into a batch; process it; hand it to the committer, which publishes its dead letters,
+/// writes results and offsets in one transaction and commits the offsets to Kafka too (for lag
+/// monitoring) while the next batch is polled and processed. Repeat until asked to stop, then
+/// finish the batch in hand, wait for its commit and leave the group.
+///
+/// The database session is the committer's, except while it is drained: on assignment (offset
+/// lookups) and on revocation, so the two threads never share the connection.
 final class StreamConsumer: RebalanceHandler {
     private let configuration: RadStreamConfiguration
     private let processor: EventProcessor
@@ -19,6 +23,14 @@ final class StreamConsumer: RebalanceHandler {
     private var batch: BatchState
     private var consumer: KafkaConsumer?
     private var producer: KafkaProducer?
+    private var committer: BatchCommitter<ProcessedBatch>?
+
+    /// A processed batch on its way to PostgreSQL.
+    struct ProcessedBatch: @unchecked Sendable {  // handed from the consumer thread to the committer, never shared
+        let processed: [ProcessedEvent]
+        let next: [TopicPartition: Int64]
+        let started: ContinuousClock.Instant
+    }
 
     init(configuration: RadStreamConfiguration, processor: EventProcessor, status: DaemonStatus,
          metrics: DaemonMetrics, logger: Logger) {
@@ -41,6 +53,9 @@ final class StreamConsumer: RebalanceHandler {
         kafka["group.id"] = configuration.kafka.groupID
         let consumer = try KafkaConsumer(configuration: KafkaConfiguration(kafka), handler: self)
         self.consumer = consumer
+        let committer = BatchCommitter<ProcessedBatch> { [unowned self] in try commit($0) }
+        self.committer = committer
+        defer { committer.finish() }
         do { try database.run("connect") { _ in } } catch is DatabaseSession.Stopped {
             logger.info("stopped before PostgreSQL could be reached")
             return
@@ -67,26 +82,32 @@ final class StreamConsumer: RebalanceHandler {
             }
         }
         try flush()
+        try committer.drain()
         status.setSubscribed(false)
         consumer.close()  // revokes (nothing pending) and leaves the group at once
         try? producer?.flush(timeout: .seconds(10))
         logger.info("consumer stopped")
     }
 
-    /// Processes and commits the records in hand.
+    /// Processes the records in hand and hands them to the committer.
     private func flush() throws {
         guard !batch.isEmpty else { return }
         let started = ContinuousClock.now
         let messages = batch.take()
         for (topic, group) in Dictionary(grouping: messages, by: \.topic) { metrics.consumed(group.count, topic: topic) }
         let processed = processor.process(messages)
-        let next = BatchState.nextOffsets(of: messages)
+        try committer!.submit(ProcessedBatch(processed: processed, next: BatchState.nextOffsets(of: messages), started: started))
+    }
+
+    /// On the committer's thread: dead letters, then results and offsets in one transaction.
+    private func commit(_ batch: ProcessedBatch) throws {
+        let (processed, next, started) = (batch.processed, batch.next, batch.started)
         publishDeadLetters(processed)
         let summary: ResultWriter.Summary
         do {
             summary = try database.run("batch commit") { try write(processed, advancing: next, on: $0) }
         } catch is DatabaseSession.Stopped {
-            logger.warning("stopping before \(messages.count) records could be committed; they will be consumed again")
+            logger.warning("stopping before \(processed.count) records could be committed; they will be consumed again")
             return
         }
         consumer?.commit(next)
@@ -157,6 +178,7 @@ final class StreamConsumer: RebalanceHandler {
 
     func partitionsAssigned(_ partitions: [TopicPartition]) -> [TopicPartition: Int64] {
         do {
+            try committer?.drain()  // the session is the committer's until it is idle
             let resume = try database.run("offset lookup") { try offsets.resumeOffsets(for: partitions, on: $0) }
             logger.info("assigned \(partitions.count) partitions; resuming from PostgreSQL offsets")
             return resume
@@ -168,7 +190,10 @@ final class StreamConsumer: RebalanceHandler {
 
     func partitionsRevoked(_ partitions: [TopicPartition]) {
         // Finish what was read from these partitions before they move to another consumer.
-        do { try flush() } catch {
+        do {
+            try flush()
+            try committer?.drain()
+        } catch {
             logger.error("could not commit before revocation: \(error); the new owner will redo it")
             batch.drop(partitions: Set(partitions))
         }
