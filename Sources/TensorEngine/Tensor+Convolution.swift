@@ -48,23 +48,21 @@ extension Tensor {
                     nonisolated(unsafe) let r = epilogue?.residual == nil ? nil : r.baseAddress
                     nonisolated(unsafe) let epilogue = epilogue
                     let work: @Sendable (Int) -> Void = { worker in
-                        var columns = Self.uninitialized(geometry.patchSize * chunk * pixels)
-                        var product = Self.uninitialized(outputs * chunk * pixels)
-                        columns.withUnsafeMutableBufferPointer { cols in
-                            product.withUnsafeMutableBufferPointer { y in
+                        ScratchMemory.with(.columns, count: geometry.patchSize * chunk * pixels) { cols in
+                            ScratchMemory.with(.product, count: outputs * chunk * pixels) { y in
                                 for index in Swift.stride(from: worker, to: chunks, by: workers) {
                                     let first = index * chunk
                                     let count = min(chunk, geometry.batch - first), width = count * pixels
                                     for j in 0..<count {
-                                        geometry.im2col(input + (first + j) * plane, into: cols.baseAddress! + j * pixels, leadingDimension: width)
+                                        geometry.im2col(input + (first + j) * plane, into: cols + j * pixels, leadingDimension: width)
                                     }
-                                    BLAS.sgemm(.none, .none, m: outputs, n: width, k: geometry.patchSize, a: w, b: cols.baseAddress!,
-                                               c: y.baseAddress!, parallel: workers == 1)
+                                    BLAS.sgemm(.none, .none, m: outputs, n: width, k: geometry.patchSize, a: w, b: cols,
+                                               c: y, parallel: workers == 1)
                                     // (outputs × images·pixels) → images × outputs × pixels
                                     for j in 0..<count {
                                         for channel in 0..<outputs {
                                             let target = o + ((first + j) * outputs + channel) * pixels
-                                            let source = y.baseAddress! + channel * width + j * pixels
+                                            let source = y + channel * width + j * pixels
                                             if let epilogue {
                                                 epilogue.apply(source, channel: channel, residual: r.map { $0 + ((first + j) * outputs + channel) * pixels },
                                                                into: target, count: pixels)
