@@ -68,4 +68,13 @@ struct ClassifierStageTests {
         configuration.models.classifyImages = false
         #expect((try? EventProcessor(configuration: configuration))?.imageBatchStages.isEmpty == true)
     }
+
+    @Test func theConfigurationChoosesWhichClassifiersRun() throws {
+        var configuration = Self.configuration()
+        configuration.models.classifiers = ["pneumonia"]
+        #expect(try EventProcessor(configuration: configuration).imageBatchStages.map { $0.name.split(separator: " ")[0] } == ["pneumonia"])
+        configuration.models.classifiers = ["tuberculosis"]
+        let error = #expect(throws: ConfigurationError.self) { try EventProcessor(configuration: configuration) }
+        #expect(error?.description.contains("tuberculosis") == true)
+    }
 }

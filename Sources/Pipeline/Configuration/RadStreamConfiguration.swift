@@ -46,6 +46,8 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         public var directory: String
         /// Run the image classifiers (with their Grad-CAM maps) on every image.
         public var classifyImages: Bool
+        /// Which classifiers, by name ("pneumonia", "covid"); empty: every one in the folder.
+        public var classifiers: [String]
     }
 
     public var kafka: Kafka
@@ -67,7 +69,7 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         images: Images(allowedRoots: [], maxInlineBytes: 6 << 20, maxFileBytes: 64 << 20, maxPixels: 50_000_000,
                        thumbnailSides: [28, 64, 128]),
         http: HTTP(host: "127.0.0.1", port: 8080),
-        models: ModelOptions(directory: "", classifyImages: true))
+        models: ModelOptions(directory: "", classifyImages: true, classifiers: []))
 
     /// Reads a JSON file (any key may be left out: the standard value stands), then the environment.
     public static func load(file: URL?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RadStreamConfiguration {
@@ -122,6 +124,7 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         ("RADSTREAM_HTTP_PORT", "http.port"),
         ("RADSTREAM_MODELS", "models.directory (also where the command-line tools look)"),
         ("RADSTREAM_CLASSIFY_IMAGES", "models.classifyImages: true or false"),
+        ("RADSTREAM_CLASSIFIERS", "models.classifiers, names separated by ',' (empty: all)"),
         ("RADSTREAM_KAFKA_<PROPERTY>", "a librdkafka property, e.g. RADSTREAM_KAFKA_SESSION_TIMEOUT_MS=6000"),
     ]
 
@@ -143,6 +146,7 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
             guard let value = Bool(text.lowercased()) else { throw ConfigurationError("RADSTREAM_CLASSIFY_IMAGES=\(text) is not true or false") }
             models.classifyImages = value
         }
+        if let value = environment["RADSTREAM_CLASSIFIERS"] { models.classifiers = value.split(separator: ",").map(String.init) }
         let reserved: Set = ["RADSTREAM_KAFKA_BOOTSTRAP", "RADSTREAM_KAFKA_GROUP"]
         for (name, value) in environment where name.hasPrefix("RADSTREAM_KAFKA_") && !reserved.contains(name) {
             let property = name.dropFirst("RADSTREAM_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")

@@ -12,13 +12,19 @@ struct ModelSet {
             return
         }
         let directory = configuration.directory.isEmpty ? ModelStore.defaultDirectory() : URL(filePath: configuration.directory)
+        let found: [ImageClassifier]
         do {
-            classifiers = try ModelStore.classifiers(at: directory)
+            found = try ModelStore.classifiers(at: directory)
         } catch {
             throw ConfigurationError("""
                 cannot load the image classifiers (\(error)); set models.directory or RADSTREAM_MODELS, \\
                 or turn them off with models.classifyImages=false
                 """)
         }
+        let wanted = configuration.classifiers
+        if let missing = wanted.first(where: { name in !found.contains { $0.settings.name == name } }) {
+            throw ConfigurationError("models.classifiers names \(missing), but \(directory.path) holds \(found.map(\.settings.name))")
+        }
+        classifiers = wanted.isEmpty ? found : found.filter { wanted.contains($0.settings.name) }
     }
 }

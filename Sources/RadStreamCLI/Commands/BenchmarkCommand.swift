@@ -26,7 +26,8 @@ struct StreamBenchmarkCommand: ParsableCommand {
             about 3 s on the embedded broker, is reported apart), and its peak memory (VmHWM) is read
             from /proc. Images are PneumoniaMNIST PNGs (28×28) sent inline; reports are IU XML.
             "images" runs the shipped classifiers (probabilities, decision, Grad-CAM PNG per image);
-            "images-without-models" the same events with them turned off, for the ratio.
+            "images-pneumonia-only" the pneumonia model alone (the reference CNN: the Python peer's
+            setup); "images-without-models" the same events with them turned off, for the ratio.
             Build in release mode first: ops/setup.sh.
             """)
 
@@ -34,11 +35,11 @@ struct StreamBenchmarkCommand: ParsableCommand {
     @Option(help: "The shared data folder.") var data = ProcessInfo.processInfo.environment["RADSTREAM_DATA"] ?? "../shared/data"
     @Option(help: "Where the benchmark keeps its PostgreSQL cluster (recreated).") var workDir = "var/benchmark"
     @Option(help: "Events per batch.") var batchSize = 500
-    @Option(help: "Scenarios, comma-separated: reports, images, images-without-models, mixed.")
-    var scenarios = "reports,images,images-without-models,mixed"
+    @Option(help: "Scenarios, comma-separated: reports, images, images-pneumonia-only, images-without-models, mixed.")
+    var scenarios = "reports,images,images-pneumonia-only,images-without-models,mixed"
 
     func validate() throws {
-        let known: Set = ["reports", "images", "images-without-models", "mixed"]
+        let known: Set = ["reports", "images", "images-pneumonia-only", "images-without-models", "mixed"]
         guard let unknown = scenarios.split(separator: ",").map(String.init).first(where: { !known.contains($0) }) else { return }
         throw ValidationError("unknown scenario \(unknown); known: \(known.sorted().joined(separator: ", "))")
     }
@@ -70,6 +71,7 @@ struct StreamBenchmarkCommand: ParsableCommand {
         configuration.kafka.groupID = name
         configuration.batch.maxEvents = batchSize
         configuration.models.classifyImages = scenario != "images-without-models"
+        configuration.models.classifiers = scenario == "images-pneumonia-only" ? ["pneumonia"] : []
         for topic in configuration.topics {
             // 12 partitions: the embedded broker keeps ~5 MB per partition, and the events are
             // all published before the daemon starts.
@@ -86,7 +88,7 @@ struct StreamBenchmarkCommand: ParsableCommand {
         for index in 0..<events {
             let event = switch scenario {
             case "reports": source.report(index)
-            case "images", "images-without-models": source.image(index)
+            case "images", "images-pneumonia-only", "images-without-models": source.image(index)
             default: index % 2 == 0 ? source.report(index) : source.image(index)
             }
             let topic = if case .image = event { configuration.kafka.imageTopic } else { configuration.kafka.reportTopic }
