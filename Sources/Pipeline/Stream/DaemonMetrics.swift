@@ -29,6 +29,21 @@ public final class DaemonMetrics: Sendable {
                              help: "Events whose results were committed to PostgreSQL").increment(by: Int64(count))
     }
 
+    /// Committed predictions by model, version and decision: the share of positive calls a
+    /// dashboard watches for drift.
+    func predicted(_ events: [ProcessedEvent]) {
+        var counts: [[String]: Int64] = [:]
+        for event in events {
+            guard case .image(let record) = event.payload else { continue }
+            for prediction in record.predictions { counts[[prediction.model, prediction.modelVersion, prediction.decision], default: 0] += 1 }
+        }
+        for (labels, count) in counts {
+            registry.makeCounter(name: "radstream_predictions_total",
+                                 labels: [("model", labels[0]), ("version", labels[1]), ("decision", labels[2])],
+                                 help: "Image predictions in committed batches, by model, version and decision").increment(by: count)
+        }
+    }
+
     func deadLettered(code: String) {
         registry.makeCounter(name: "radstream_events_dead_lettered_total", labels: [("code", code)],
                              help: "Events sent to the dead letters, by reason").increment()

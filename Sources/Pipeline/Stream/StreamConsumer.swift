@@ -113,6 +113,7 @@ final class StreamConsumer: RebalanceHandler {
         consumer?.commit(next)
         metrics.processed(kind: "image", count: summary.images)
         metrics.processed(kind: "report", count: summary.reports)
+        metrics.predicted(processed)
         metrics.batchDuration.record(ContinuousClock.now - started)
         if summary.skipped > 0 { logger.info("skipped \(summary.skipped) records already committed") }
     }
