@@ -117,12 +117,8 @@ struct StreamBenchmarkCommand: ParsableCommand {
         kill(pid, SIGTERM)
         _ = ChildProcess.wait(pid)
         guard let (first, atFirst) = firstCommit else { throw ValidationError("nothing committed") }
-        return Result(rate: Double(events - atFirst) / Self.seconds(finished - first), startup: Self.seconds(first - started),
+        return Result(rate: Double(events - atFirst) / BenchmarkClock.seconds(finished - first), startup: BenchmarkClock.seconds(first - started),
                       peakMiB: peak / 1024)
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// VmHWM: the most memory the process has held resident.

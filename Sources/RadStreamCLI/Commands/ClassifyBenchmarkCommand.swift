@@ -50,13 +50,6 @@ struct ClassifyBenchmarkCommand: ParsableCommand {
     }
 
     private func rate(imagesPerCall: Int, _ body: () -> Void) -> Double {
-        body()  // warm up
-        let start = ContinuousClock.now
-        var calls = 0
-        while EngineBenchmarkCommand.seconds(ContinuousClock.now - start) < seconds {
-            body()
-            calls += 1
-        }
-        return Double(calls * imagesPerCall) / EngineBenchmarkCommand.seconds(ContinuousClock.now - start)
+        BenchmarkClock.callsPerSecond(for: seconds, body) * Double(imagesPerCall)
     }
 }

@@ -28,20 +28,8 @@ struct EngineBenchmarkCommand: ParsableCommand {
         measureNetwork()
     }
 
-    /// Repeats `body` for about `seconds`; returns calls per second.
     private func rate(_ body: () -> Void) -> Double {
-        body()  // warm up
-        let start = ContinuousClock.now
-        var calls = 0
-        while Self.seconds(ContinuousClock.now - start) < seconds {
-            body()
-            calls += 1
-        }
-        return Double(calls) / Self.seconds(ContinuousClock.now - start)
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        BenchmarkClock.callsPerSecond(for: seconds, body)
     }
 
     private func measureSgemm() throws -> Double {
