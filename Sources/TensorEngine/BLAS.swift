@@ -28,7 +28,7 @@ public enum BLAS {
 
     /// Products smaller than this many multiply-adds run on the calling thread: waking a worker
     /// costs more than they do.
-    static let parallelThreshold = 1 << 21
+    static let parallelThreshold = 1 << 22
 
     /// C (m×n) = alpha · op(A) (m×k) · op(B) (k×n) + beta · C, row-major, contiguous. Large
     /// products are cut into blocks of C's rows or columns, one per worker, unless `parallel`

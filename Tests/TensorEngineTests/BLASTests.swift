@@ -7,7 +7,7 @@ struct BLASTests {
     /// 16) and tall (row blocks), in every transposition: the same as the reference.
     @Test(arguments: [(BLAS.Transpose.none, BLAS.Transpose.none), (.transposed, .none), (.none, .transposed), (.transposed, .transposed)])
     func productsCutAmongWorkersMatchTheReference(transA: BLAS.Transpose, transB: BLAS.Transpose) {
-        for (m, n, k) in [(24, 1000, 90), (700, 30, 100)] {
+        for (m, n, k) in [(24, 1000, 180), (700, 30, 200)] {
             #expect(m * n * k >= BLAS.parallelThreshold)
             var random = SeededGenerator(seed: 4)
             let a = (0..<(m * k)).map { _ in random.uniform(-1, 1) }
