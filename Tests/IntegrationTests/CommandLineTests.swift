@@ -47,6 +47,33 @@ struct CommandLineTests {
         #expect(try ChildProcess.run(Paths.binary.path, ["sections", "--reports", folder.path, "--out", out.path]).status != 0)
     }
 
+    /// `label`: the contract's 14 observations per report, an error line for an unreadable one.
+    @Test func labelWritesTheFourteenObservationsPerReport() throws {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "label-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data(contentsOf: Paths.data.appending(path: "openi/reports/1000.xml")).write(to: folder.appending(path: "1000.xml"))
+        try "FINDINGS: Small left pleural effusion. No pneumothorax.\nIMPRESSION: Possible pneumonia."
+            .write(to: folder.appending(path: "a.txt"), atomically: true, encoding: .utf8)
+        try "<eCitation><Abstract>".write(to: folder.appending(path: "broken.xml"), atomically: true, encoding: .utf8)
+        let out = folder.appending(path: "out.jsonl")
+        let result = try ChildProcess.run(Paths.binary.path, ["label", "--reports", folder.path, "--out", out.path])
+        #expect(result.status == 0, "\(result.output)")
+        let lines = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        let byID = Dictionary(uniqueKeysWithValues: lines.map { ($0["report_id"] as! String, $0) })
+        #expect(byID.keys.sorted() == ["1000", "a", "broken"])
+        let a = try #require(byID["a"]?["labels"] as? [String: String])
+        #expect(a.keys.sorted() == ["Atelectasis", "Cardiomegaly", "Consolidation", "Edema", "Enlarged Cardiomediastinum", "Fracture",
+                                    "Lung Lesion", "Lung Opacity", "No Finding", "Pleural Effusion", "Pleural Other", "Pneumonia",
+                                    "Pneumothorax", "Support Devices"])
+        #expect(a["Pleural Effusion"] == "positive" && a["Pneumothorax"] == "negative" && a["Pneumonia"] == "uncertain")
+        #expect(a["No Finding"] == "absent" && a["Fracture"] == "absent")
+        #expect((byID["1000"]?["labels"] as? [String: String])?.count == 14)
+        #expect(byID["broken"]?["error"] is String)
+    }
+
     /// `classify` on files of every kind and size, with the shipped models: one line per file, the
     /// contract's fields, an error line for a bad file, and the command goes on.
     @Test func classifyWritesOneLinePerImageAndGoesOnPastBadOnes() throws {
