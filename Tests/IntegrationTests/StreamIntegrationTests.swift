@@ -43,6 +43,11 @@ struct StreamIntegrationTests {
             WHERE model = 'pneumonia' AND model_version = $1 AND length(saliency_png) > 0
             """, [.text(classifier.settings.version)]).scalarInt == 1000)
         #expect(try database.execute("SELECT count(*) FROM image_predictions WHERE model = 'covid'").scalarInt == 1000)
+        // Every report has the labeler's 14 observations.
+        #expect(try database.execute("""
+            SELECT count(*) FROM reports WHERE labeler_version IS NOT NULL
+            AND (SELECT count(*) FROM jsonb_object_keys(observations)) = 14
+            """).scalarInt == 1000)
         for index in [1, 3, 5] {
             let stored = try database.execute("""
                 SELECT (p.probabilities->>'pneumonia')::float8 FROM image_predictions p JOIN images i ON i.id = p.image_id

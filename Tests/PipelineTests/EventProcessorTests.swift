@@ -1,6 +1,7 @@
 import Events
 import Foundation
 import Kafka
+import Reports
 import TestSupport
 import Testing
 @testable import Pipeline
@@ -42,6 +43,8 @@ struct EventProcessorTests {
                                              body: "FINDINGS: Clear lungs.\nIMPRESSION: Normal."))
         guard case .report(let record) = processor.process(message(event)).payload else { Issue.record("not processed"); return }
         #expect(record.sections.findings == "Clear lungs." && record.sections.impression == "Normal.")
+        #expect(record.observations?[.noFinding] == .positive && record.observations?[.pneumonia] == .absent)
+        #expect(record.labelerVersion == ReportLabeler.version)
     }
 
     @Test func failuresBecomeDeadLettersWithTheRecordsOwnBytes() {

@@ -48,6 +48,8 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         public var classifyImages: Bool
         /// Which classifiers, by name ("pneumonia", "covid"); empty: every one in the folder.
         public var classifiers: [String]
+        /// Label every report with the 14 CheXpert observations.
+        public var labelReports: Bool
     }
 
     public var kafka: Kafka
@@ -69,7 +71,7 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         images: Images(allowedRoots: [], maxInlineBytes: 6 << 20, maxFileBytes: 64 << 20, maxPixels: 50_000_000,
                        thumbnailSides: [28, 64, 128]),
         http: HTTP(host: "127.0.0.1", port: 8080),
-        models: ModelOptions(directory: "", classifyImages: true, classifiers: []))
+        models: ModelOptions(directory: "", classifyImages: true, classifiers: [], labelReports: true))
 
     /// Reads a JSON file (any key may be left out: the standard value stands), then the environment.
     public static func load(file: URL?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RadStreamConfiguration {
@@ -125,6 +127,7 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         ("RADSTREAM_MODELS", "models.directory (also where the command-line tools look)"),
         ("RADSTREAM_CLASSIFY_IMAGES", "models.classifyImages: true or false"),
         ("RADSTREAM_CLASSIFIERS", "models.classifiers, names separated by ',' (empty: all)"),
+        ("RADSTREAM_LABEL_REPORTS", "models.labelReports: true or false"),
         ("RADSTREAM_KAFKA_<PROPERTY>", "a librdkafka property, e.g. RADSTREAM_KAFKA_SESSION_TIMEOUT_MS=6000"),
     ]
 
@@ -145,6 +148,10 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         if let text = environment["RADSTREAM_CLASSIFY_IMAGES"] {
             guard let value = Bool(text.lowercased()) else { throw ConfigurationError("RADSTREAM_CLASSIFY_IMAGES=\(text) is not true or false") }
             models.classifyImages = value
+        }
+        if let text = environment["RADSTREAM_LABEL_REPORTS"] {
+            guard let value = Bool(text.lowercased()) else { throw ConfigurationError("RADSTREAM_LABEL_REPORTS=\(text) is not true or false") }
+            models.labelReports = value
         }
         if let value = environment["RADSTREAM_CLASSIFIERS"] { models.classifiers = value.split(separator: ",").map(String.init) }
         let reserved: Set = ["RADSTREAM_KAFKA_BOOTSTRAP", "RADSTREAM_KAFKA_GROUP"]

@@ -36,7 +36,8 @@ public struct EventProcessor: Sendable {
                   decoder: ImageDecoder(maxPixels: configuration.images.maxPixels),
                   imageStages: [ThumbnailStage(sides: configuration.images.thumbnailSides,
                                                required: batchStages.reduce(into: Set()) { $0.formUnion($1.inputSides) })],
-                  imageBatchStages: batchStages)
+                  imageBatchStages: batchStages,
+                  reportStages: configuration.models.labelReports ? [LabelerStage()] : [])
     }
 
     /// Processes a batch: each event on every core, then the batch stages (the models) over all
@@ -96,7 +97,7 @@ public struct EventProcessor: Sendable {
         let sections = try ReportReader.sections(of: Array(event.body.utf8), format: event.format)
         var record = ReportRecord(eventID: event.eventID, studyID: event.studyID, reportID: event.reportID,
                                   format: event.format.rawValue, sections: sections,
-                                  labelsJSON: event.labels.map(Self.json))
+                                  labelsJSON: event.labels.map(Self.json), observations: nil, labelerVersion: nil)
         for stage in reportStages { try stage.run(on: &record) }
         return record
     }

@@ -68,6 +68,9 @@ public struct ReportRecord: Sendable {
     public var format: String
     public var sections: ReportSections
     public var labelsJSON: String?
+    /// What the labeler read in the findings and impression, and its version.
+    public var observations: [Observation: ObservationStatus]?
+    public var labelerVersion: String?
 }
 
 /// Why an event was refused; the event's own bytes travel beside it in `ProcessedEvent.raw`.
