@@ -81,11 +81,7 @@ enum ImageFiles {
     static let maxFileBytes = 256 << 20
 
     static func list(in folder: URL) throws -> [URL] {
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
-            throw ValidationErrorText("\(folder.path) is not a folder")
-        }
-        return try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+        try FileManager.default.contentsOfDirectory(at: requireFolder(folder), includingPropertiesForKeys: nil)
             .filter { extensions.contains($0.pathExtension.lowercased()) }
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
     }

@@ -32,7 +32,7 @@ struct EvaluateLabelerCommand: ParsableCommand {
         var counts: [Observation: Counts] = [:]
         var reportsUsed = 0
         var misses: [(id: String, observation: Observation, status: ObservationStatus, mesh: [String], text: String)] = []
-        for file in try ReplaySource.reportFiles(in: URL(filePath: reports)) where file.pathExtension == "xml" {
+        for file in try ReplaySource.reportFiles(in: requireFolder(URL(filePath: reports))) where file.pathExtension == "xml" {
             let id = file.deletingPathExtension().lastPathComponent
             guard let number = Int(id) else { continue }
             guard split == "all" || (number % 5 == 0) == (split == "test") else { continue }

@@ -34,3 +34,12 @@ struct ValidationErrorText: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
+
+/// The folder a command reads, or an error that names it.
+func requireFolder(_ folder: URL) throws -> URL {
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
+        throw ValidationErrorText("\(folder.path) is not a folder")
+    }
+    return folder
+}

@@ -27,7 +27,7 @@ struct LabelCommand: ParsableCommand {
     }
 
     func run() throws {
-        let files = try ReplaySource.reportFiles(in: URL(filePath: reports))
+        let files = try ReplaySource.reportFiles(in: requireFolder(URL(filePath: reports)))
         let writer = try JSONLinesWriter(path: out)
         let labeler = ReportLabeler()
         var succeeded = 0

@@ -24,7 +24,7 @@ struct SectionsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let files = try ReplaySource.reportFiles(in: URL(filePath: reports))
+        let files = try ReplaySource.reportFiles(in: requireFolder(URL(filePath: reports)))
         let writer = try JSONLinesWriter(path: out)
         var succeeded = 0
         for file in files {
