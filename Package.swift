@@ -59,12 +59,13 @@ let package = Package(
         .target(name: "TensorEngine", dependencies: ["COpenBLAS"], swiftSettings: strict),
         .target(name: "Models", dependencies: ["TensorEngine"], swiftSettings: strict),
         .target(name: "Training", dependencies: ["Models", "TensorEngine", "Imaging"], swiftSettings: strict),
+        .target(name: "Summarization", dependencies: ["Reports"], swiftSettings: strict),
         .target(name: "Replay", dependencies: ["Events", "Kafka", "Reports"], swiftSettings: strict),
         .executableTarget(
             name: "RadStreamCLI",
             dependencies: [
                 "Pipeline", "Events", "Kafka", "Postgres", "Reports", "Imaging", "Replay", "ChildProcesses",
-                "TensorEngine", "Models", "Training",
+                "TensorEngine", "Models", "Training", "Summarization",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -80,6 +81,7 @@ let package = Package(
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorEngine"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TensorEngine", "TestSupport"]),
+        .testTarget(name: "SummarizationTests", dependencies: ["Summarization", "Reports"], exclude: ["Fixtures"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Events", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka", "Models", "Imaging", "TestSupport"]),
         .testTarget(name: "IntegrationTests",

@@ -34,8 +34,7 @@ struct EvaluateLabelerCommand: ParsableCommand {
         var misses: [(id: String, observation: Observation, status: ObservationStatus, mesh: [String], text: String)] = []
         for file in try ReplaySource.reportFiles(in: requireFolder(URL(filePath: reports))) where file.pathExtension == "xml" {
             let id = file.deletingPathExtension().lastPathComponent
-            guard let number = Int(id) else { continue }
-            guard split == "all" || (number % 5 == 0) == (split == "test") else { continue }
+            guard Int(id) != nil, split == "all" || ReportSplit.isTest(id) == (split == "test") else { continue }
             guard let report = try? IUReport.parse([UInt8](Data(contentsOf: file))),
                   report.sections.findings != nil || report.sections.impression != nil else { continue }
             reportsUsed += 1
