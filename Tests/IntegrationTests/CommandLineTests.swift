@@ -31,10 +31,7 @@ struct CommandLineTests {
         let out = folder.appending(path: "out.jsonl")
         let result = try ChildProcess.run(Paths.binary.path, ["sections", "--reports", folder.path, "--out", out.path])
         #expect(result.status == 0)
-        let lines = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").map {
-            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
-        }
-        let byID = Dictionary(uniqueKeysWithValues: lines.map { ($0["report_id"] as! String, $0) })
+        let byID = try Self.lines(of: out, by: "report_id")
         #expect(byID.count == 3)
         let iu = byID["1000"]?["sections"] as? [String: String]
         #expect(iu?.keys.sorted() == ["comparison", "findings", "impression", "indication"])
@@ -59,10 +56,7 @@ struct CommandLineTests {
         let out = folder.appending(path: "out.jsonl")
         let result = try ChildProcess.run(Paths.binary.path, ["label", "--reports", folder.path, "--out", out.path])
         #expect(result.status == 0, "\(result.output)")
-        let lines = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").map {
-            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
-        }
-        let byID = Dictionary(uniqueKeysWithValues: lines.map { ($0["report_id"] as! String, $0) })
+        let byID = try Self.lines(of: out, by: "report_id")
         #expect(byID.keys.sorted() == ["1000", "a", "broken"])
         let a = try #require(byID["a"]?["labels"] as? [String: String])
         #expect(a.keys.sorted() == ["Atelectasis", "Cardiomegaly", "Consolidation", "Edema", "Enlarged Cardiomediastinum", "Fracture",
@@ -90,10 +84,7 @@ struct CommandLineTests {
         let out = folder.appending(path: "out.jsonl")
         let result = try ChildProcess.run(Paths.binary.path, ["classify", "--images", folder.path, "--out", out.path])
         #expect(result.status == 0, "\(result.output)")
-        let lines = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").map {
-            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
-        }
-        let byFile = Dictionary(uniqueKeysWithValues: lines.map { ($0["file"] as! String, $0) })
+        let byFile = try Self.lines(of: out, by: "file")
         #expect(byFile.keys.sorted() == (samples + ["broken.png", "val_00000.png", "val_00003.png"]).sorted())
         #expect(byFile["broken.png"]?["error"] is String && byFile["broken.png"]?["probabilities"] == nil)
         for name in samples + ["val_00000.png", "val_00003.png"] {
@@ -137,5 +128,13 @@ struct CommandLineTests {
         for topic in ["radstream.images", "radstream.reports", "radstream.images.dlq", "radstream.reports.dlq"] {
             #expect(listing.output.contains("topic \"\(topic)\" with 2 partitions"))
         }
+    }
+
+    /// The JSON lines a command wrote, by the value of `key` in each.
+    static func lines(of file: URL, by key: String) throws -> [String: [String: Any]] {
+        let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        return Dictionary(uniqueKeysWithValues: lines.map { ($0[key] as! String, $0) })
     }
 }
