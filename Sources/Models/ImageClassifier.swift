@@ -81,6 +81,12 @@ public final class ImageClassifier: @unchecked Sendable {
         return probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
     }
 
+    /// One row of probabilities as the command line reports it: a binary model gives its
+    /// finding's probability under its name ("pneumonia"), a model of more classes one per class.
+    public func reported(_ probabilities: [Float]) -> [String: Float] {
+        settings.isBinary ? [settings.name: probabilities[1]] : Dictionary(uniqueKeysWithValues: zip(settings.classes, probabilities))
+    }
+
     /// Probabilities, the decided class, and a Grad-CAM map for it, per image.
     public func explain(_ images: [[UInt8]]) -> [Explanation] {
         guard !images.isEmpty else { return [] }

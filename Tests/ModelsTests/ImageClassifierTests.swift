@@ -88,6 +88,11 @@ struct ImageClassifierTests {
         }
     }
 
+    @Test func reportedProbabilitiesNameTheFindingOrEachClass() {
+        #expect(Self.classifier().reported([0.3, 0.7]) == ["pneumonia": 0.7])
+        #expect(Self.classifier(classes: ["a", "b", "c"]).reported([0.2, 0.5, 0.3]) == ["a": 0.2, "b": 0.5, "c": 0.3])
+    }
+
     @Test func explanationsAgreeWithProbabilities() {
         let classifier = Self.classifier()
         let inputs = Self.images(4)

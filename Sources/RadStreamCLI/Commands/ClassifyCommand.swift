@@ -54,15 +54,10 @@ struct ClassifyCommand: ParsableCommand {
             for classifier in classifiers where !readable.isEmpty {
                 let batch = readable.map { try! inputs[$0].get()[classifier.settings.inputSide]! }
                 for (row, probabilities) in zip(readable, classifier.probabilities(batch)) {
-                    lines[row].probabilities = lines[row].probabilities ?? [:]
-                    lines[row].decisions = lines[row].decisions ?? [:]
                     let settings = classifier.settings
-                    if settings.isBinary {
-                        lines[row].probabilities![settings.name] = probabilities[1]
-                    } else {
-                        for (name, p) in zip(settings.classes, probabilities) { lines[row].probabilities![name] = p }
-                    }
-                    lines[row].decisions![settings.name] = settings.classes[classifier.decision(probabilities)]
+                    lines[row].probabilities = (lines[row].probabilities ?? [:]).merging(classifier.reported(probabilities)) { $1 }
+                    lines[row].decisions = (lines[row].decisions ?? [:])
+                        .merging([settings.name: settings.classes[classifier.decision(probabilities)]]) { $1 }
                 }
             }
             for line in lines { try writer.write(line) }

@@ -46,11 +46,8 @@ struct ExplainCommand: ParsableCommand {
         let overlay = HeatMapOverlay.render(decoded) { side in explanation.saliency.resampled(width: side, height: side) }
         let png = try PNGEncoder.encodeRGB(overlay.pixels, width: overlay.width, height: overlay.height)
         try Data(png).write(to: URL(filePath: out))
-        let probabilities = settings.isBinary
-            ? [settings.name: explanation.probabilities[1]]
-            : Dictionary(uniqueKeysWithValues: zip(settings.classes, explanation.probabilities))
         let writer = try JSONLinesWriter(path: "-")
         try writer.write(Line(file: url.lastPathComponent, model: settings.name, version: settings.version,
-                              probabilities: probabilities, decision: settings.classes[explanation.decidedClass], out: out))
+                              probabilities: classifier.reported(explanation.probabilities), decision: settings.classes[explanation.decidedClass], out: out))
     }
 }
