@@ -92,10 +92,11 @@ public final class ImageClassifier: @unchecked Sendable {
         guard !images.isEmpty else { return [] }
         let features = network.features(input(images), training: false)
         let probabilities = calibrated(network.classify(features))
+        let weights = settings.classes.indices.map { GradCAM.weights(of: network, for: $0) }  // once per class, not per image
         return probabilities.enumerated().map { index, row in
             let decided = decision(row)
             return Explanation(probabilities: row, decidedClass: decided,
-                               saliency: GradCAM.map(features: features, image: index, weights: GradCAM.weights(of: network, for: decided)))
+                               saliency: GradCAM.map(features: features, image: index, weights: weights[decided]))
         }
     }
 

@@ -36,11 +36,18 @@ public enum BLAS {
     public static func sgemm(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
                              alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, parallel: Bool = true) {
+        sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, workers: parallel ? workers : 1)
+    }
+
+    /// The same, cut among at most `workers` (the tests choose the count without touching the
+    /// engine's setting, which other threads are using).
+    static func sgemm(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>,
+                      b: UnsafePointer<Float>, beta: Float, c: UnsafeMutablePointer<Float>, workers available: Int) {
         guard m > 0, n > 0 else { return }
         _ = singleThreaded
         let lda = transA == .none ? k : m
         let ldb = transB == .none ? n : k
-        let workers = parallel && m * n * k >= parallelThreshold ? min(Self.workers, max(m, n / 16)) : 1
+        let workers = m * n * k >= parallelThreshold ? min(available, max(m, n / 16)) : 1
         guard workers > 1 else {
             call(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: n)
             return

@@ -49,7 +49,9 @@ public struct TrainingOutcome {
     /// The same model before temperature scaling and threshold choice (threshold 0.5), for comparison.
     public let uncalibratedValidation: ClassifierEvaluation
     public let history: [TrainingProgress]
-    public let trainingImages: Int
+    /// Images per class actually trained on (after `labelFraction`).
+    public let trainingClassCounts: [Int]
+    public var trainingImages: Int { trainingClassCounts.reduce(0, +) }
     public let seconds: Double
 }
 
@@ -147,7 +149,7 @@ public struct ClassifierTrainer {
         let classifier = ImageClassifier(network: chosen, settings: settings)
         return TrainingOutcome(classifier: classifier, bestEpoch: best!.epoch,
                                validation: ClassifierEvaluation(classifier: classifier, logits: logits, labels: labels, intervals: true),
-                               uncalibratedValidation: uncalibrated, history: history, trainingImages: training.count,
+                               uncalibratedValidation: uncalibrated, history: history, trainingClassCounts: training.classCounts,
                                seconds: Self.seconds(since: start))
     }
 

@@ -104,7 +104,7 @@ struct TrainClassifierCommand: ParsableCommand {
             command: CommandLine.arguments.map(Self.shellQuoted).joined(separator: " "), commit: commit,
             data: .init(source: data, validationShare: validationShare, splitSeed: splitSeed, trainingImages: outcome.trainingImages,
                         validationImages: validation.count, classes: training.classes,
-                        trainingClassCounts: training.fraction(labelFraction, seed: seed).classCounts,
+                        trainingClassCounts: outcome.trainingClassCounts,
                         validationClassCounts: validation.classCounts, split: loaded.split),
             options: options, parameters: outcome.classifier.network.parameterCount, bestEpoch: outcome.bestEpoch,
             validation: outcome.validation, validationBeforeCalibration: outcome.uncalibratedValidation,
