@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "TensorEngine", dependencies: ["COpenBLAS"], swiftSettings: strict),
         .target(name: "Models", dependencies: ["TensorEngine"], swiftSettings: strict),
         .target(name: "Training", dependencies: ["Models", "TensorEngine", "Imaging"], swiftSettings: strict),
-        .target(name: "Summarization", dependencies: ["Reports"], swiftSettings: strict),
+        .target(name: "Summarization", dependencies: ["Reports", "TensorEngine", "Models"], swiftSettings: strict),
         .target(name: "Replay", dependencies: ["Events", "Kafka", "Reports"], swiftSettings: strict),
         .executableTarget(
             name: "RadStreamCLI",

@@ -15,9 +15,13 @@ public struct FindingsImpressionPair: Sendable {
 }
 
 /// The fixed split the summarizer and the labeler are measured on: IU report ids divisible by 5
-/// are the test split, never used in training; the others are for training.
+/// are the test split, never used in training; the others are for training. Of those, ids
+/// ending in 1 modulo 20 (about 6%) are the validation reports a training may hold out to
+/// choose its epoch.
 public enum ReportSplit {
     public static func isTest(_ reportID: String) -> Bool { Int(reportID).map { $0 % 5 == 0 } ?? false }
+
+    public static func isValidation(_ reportID: String) -> Bool { Int(reportID).map { $0 % 20 == 1 } ?? false }
 
     /// Every IU XML report of the folder with both sections, split.
     public static func pairs(in folder: URL) throws -> (training: [FindingsImpressionPair], test: [FindingsImpressionPair]) {

@@ -145,7 +145,7 @@ public struct ClassifierTrainer {
                 Tensor(shape: [logits.count, 2], data: logits.flatMap { $0 })).map { $0[1] }
             settings.threshold = ClassificationMetrics.bestThreshold(scores: scores, positives: labels.map { $0 == 1 })
         }
-        settings.version = try Self.version(of: chosen)
+        settings.version = try ModelVersion.of(chosen.checkpointTensors())
         let classifier = ImageClassifier(network: chosen, settings: settings)
         return TrainingOutcome(classifier: classifier, bestEpoch: best!.epoch,
                                validation: ClassifierEvaluation(classifier: classifier, logits: logits, labels: labels, intervals: true),
@@ -183,17 +183,6 @@ public struct ClassifierTrainer {
             }
         }
         return (Tensor(shape: [members.count, 1, side, side], data: data), Tensor(shape: [members.count, classes], data: targets))
-    }
-
-    /// The date and the first 8 hex digits of an FNV-1a hash of the weights: two trainings that
-    /// differ in any weight get different versions.
-    static func version(of network: ResidualCNN) throws -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in try Safetensors(tensors: network.checkpointTensors()).serialized() {
-            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
-        }
-        let date = Date().formatted(.iso8601.year().month().day().dateSeparator(.omitted))
-        return "\(date)-\(String(String(hash, radix: 16).suffix(8)))"
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> Double {

@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import Models
+import Reports
+import Summarization
+import TensorEngine
+
+struct TrainSummarizerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "summarizer",
+        abstract: "Train the FINDINGS → IMPRESSION summarizer (a transformer with a copy head) on IU reports.",
+        discussion: """
+            --reports is a folder of IU XML reports; those with both FINDINGS and IMPRESSION are used.
+            Report ids divisible by 5 are the test split and are never trained on; of the rest, ids
+            equal to 1 modulo 20 are held out to choose the epoch (greedy ROUGE-L). The vocabulary is
+            built from the training reports. At the end the model is measured on the test split
+            (greedy and beam search) beside the two baselines built from the same training reports.
+            --out receives model.safetensors, vocabulary.txt and manifest.json (data, command, commit,
+            options, figures, history). Progress goes to standard error.
+            """)
+
+    @Option(help: "Folder of IU XML reports.") var reports: String
+    @Option(help: "Output model folder.") var out: String
+    @Option(help: "Epochs.") var epochs = 30
+    @Option(help: "Batch size.") var batchSize = 32
+    @Option(help: "Peak learning rate (AdamW, warm-up, cosine decay).") var learningRate: Float = 1e-3
+    @Option(help: "Decoupled weight decay.") var weightDecay: Float = 0.01
+    @Option(help: "Dropout.") var dropout: Float = 0.1
+    @Option(help: "Seed of initialisation, batching and dropout.") var seed: UInt64 = 1
+    @Option(help: "Model width.") var width = 128
+    @Option(help: "Attention heads.") var heads = 4
+    @Option(help: "Encoder and decoder layers (each).") var layers = 2
+    @Option(help: "Inner width of the feed-forward blocks.") var feedForward = 256
+    @Option(help: "Training occurrences a word needs to enter the vocabulary.") var minimumWordCount = 2
+    @Option(help: "Beam width of the test measurement beside greedy decoding.") var beamWidth = 4
+    @Option(help: "Threads the tensor engine uses.") var threads = 2
+
+    func validate() throws {
+        guard epochs > 0, batchSize > 0 else { throw ValidationError("--epochs and --batch-size must be positive") }
+        guard width > 0, heads > 0, width % heads == 0 else { throw ValidationError("--heads must divide --width") }
+        guard layers > 0, feedForward > 0, minimumWordCount > 0, beamWidth > 0 else {
+            throw ValidationError("--layers, --feed-forward, --minimum-word-count and --beam-width must be positive")
+        }
+        guard (0..<1).contains(dropout) else { throw ValidationError("--dropout must be in [0, 1)") }
+    }
+
+    func run() throws {
+        BLAS.setThreads(threads)
+        let commit = TrainClassifierCommand.commit()  // the tree as training starts
+        let log = StandardError()
+        let (allTraining, test) = try ReportSplit.pairs(in: requireFolder(URL(filePath: reports)))
+        let training = allTraining.filter { !ReportSplit.isValidation($0.reportID) }
+        let validation = allTraining.filter { ReportSplit.isValidation($0.reportID) }
+        log.line("reports with both sections: \(training.count) training, \(validation.count) validation, \(test.count) test")
+
+        var options = SummarizerTrainingOptions()
+        options.epochs = epochs
+        options.batchSize = batchSize
+        options.learningRate = learningRate
+        options.weightDecay = weightDecay
+        options.dropout = dropout
+        options.seed = seed
+        options.width = width
+        options.heads = heads
+        options.layers = layers
+        options.feedForward = feedForward
+        options.minimumWordCount = minimumWordCount
+        let start = ContinuousClock.now
+        var history: [SummarizerManifest.Epoch] = []
+        let summarizer = try SummarizerTrainer(options: options).train(training: training, validation: validation) { progress in
+            history.append(.init(progress))
+            log.line(String(format: "epoch %d/%d  loss %.4f  val ROUGE-L %.4f%@  %.0f s, ~%.0f s left",
+                            progress.epoch, progress.epochs, progress.trainingLoss, progress.validationRougeL ?? .nan,
+                            progress.isBest ? "  (best)" : "", progress.elapsedSeconds, progress.remainingSeconds))
+        }
+        let seconds = Double((ContinuousClock.now - start).components.seconds)
+        log.line("measuring on the \(test.count) test reports (greedy, beam \(beamWidth))")
+        let greedy = SummarizerEvaluation.rouge(of: summarizer, on: test, beamWidth: 1)
+        let beam = SummarizerEvaluation.rouge(of: summarizer, on: test, beamWidth: beamWidth)
+        // The baselines see all the training reports, validation ones included: they choose nothing.
+        let baselines = SummarizerEvaluation.baselines(training: allTraining, test: test)
+
+        let directory = URL(filePath: out)
+        try summarizer.save(to: directory)
+        let manifest = SummarizerManifest(
+            version: summarizer.version, weights: ModelStore.weightsFileName, vocabulary: Summarizer.vocabularyFileName,
+            vocabularySize: summarizer.vocabulary.count, createdAt: Date().formatted(.iso8601),
+            command: CommandLine.arguments.map(TrainClassifierCommand.shellQuoted).joined(separator: " "), commit: commit,
+            data: .init(source: reports, split: "IU reports with FINDINGS and IMPRESSION; test: id % 5 == 0; validation (epoch choice): id % 20 == 1; training: the rest",
+                        trainingReports: training.count, validationReports: validation.count, testReports: test.count),
+            options: options, parameters: summarizer.model.parameterCount, bestEpoch: summarizer.bestEpoch,
+            test: ["greedy": .init(greedy), "beam\(beamWidth)": .init(beam)], baselines: baselines.mapValues { .init($0) },
+            trainingSeconds: seconds, machine: "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(threads) engine threads",
+            history: history)
+        try manifest.write(to: directory)
+        log.line(String(format: "test ROUGE-1/2/L: greedy %.4f/%.4f/%.4f, beam %d %.4f/%.4f/%.4f; baselines ROUGE-L: most frequent %.4f, TF-IDF nearest %.4f",
+                        greedy.rouge1, greedy.rouge2, greedy.rougeL, beamWidth, beam.rouge1, beam.rouge2, beam.rougeL,
+                        baselines["mostFrequentImpression"]!.rougeL, baselines["nearestFindingsTFIDF"]!.rougeL))
+        log.line("wrote \(directory.path) (version \(summarizer.version), best epoch \(summarizer.bestEpoch), \(Int(seconds)) s)")
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import Models
+import TensorEngine
+
+/// FINDINGS → IMPRESSION: the trained transformer, its vocabulary and how it reads and writes.
+///
+/// It reads the FINDINGS alone; whatever else a report says (an IMPRESSION above all) never
+/// reaches it, since `summarize` takes findings text and nothing else.
+public struct Summarizer {
+    public struct Settings: Codable, Sendable, Equatable {
+        public var version = "untrained"
+        public var maximumSourceLength = 200
+        public var maximumOutputLength = 60
+
+        public init(version: String = "untrained", maximumSourceLength: Int = 200, maximumOutputLength: Int = 60) {
+            self.version = version
+            self.maximumSourceLength = maximumSourceLength
+            self.maximumOutputLength = maximumOutputLength
+        }
+    }
+
+    public let model: SummarizerTransformer
+    public let vocabulary: ReportVocabulary
+    public private(set) var settings: Settings
+    /// The training epoch these weights are from (0 when loaded).
+    public let bestEpoch: Int
+
+    public init(model: SummarizerTransformer, vocabulary: ReportVocabulary, settings: Settings, bestEpoch: Int = 0) {
+        precondition(model.configuration.vocabularySize == vocabulary.count, "a model for \(model.configuration.vocabularySize) words with \(vocabulary.count)")
+        self.model = model
+        self.vocabulary = vocabulary
+        self.settings = settings
+        self.bestEpoch = bestEpoch
+    }
+
+    public var version: String { settings.version }
+
+    /// The token ids the model reads for `findings`: empty when there is nothing to read.
+    static func source(_ findings: String, vocabulary: ReportVocabulary, settings: Settings) -> [Int] {
+        Array(vocabulary.encode(findings).prefix(settings.maximumSourceLength))
+    }
+
+    /// The generated impression of each FINDINGS text (nil for one without a word to read):
+    /// greedy when `beamWidth` is 1, beam search otherwise.
+    public func summarize(_ findings: [String], beamWidth: Int = 1) -> [String?] {
+        let sources = findings.map { Self.source($0, vocabulary: vocabulary, settings: settings) }
+        var outputs = [String?](repeating: nil, count: findings.count)
+        let readable = sources.indices.filter { !sources[$0].isEmpty }
+        if beamWidth <= 1 {
+            // Greedy in slices of similar length, so that one long report pads few short ones.
+            let byLength = readable.sorted { sources[$0].count < sources[$1].count }
+            for sliceStart in stride(from: 0, to: byLength.count, by: 32) {
+                let slice = Array(byLength[sliceStart..<min(byLength.count, sliceStart + 32)])
+                let generated = model.greedy(slice.map { sources[$0] }, maximumLength: settings.maximumOutputLength)
+                for (index, ids) in zip(slice, generated) { outputs[index] = vocabulary.decode(ids) }
+            }
+        } else {
+            for index in readable {
+                outputs[index] = vocabulary.decode(model.beam(sources[index], width: beamWidth, maximumLength: settings.maximumOutputLength))
+            }
+        }
+        return outputs
+    }
+
+    // MARK: Checkpoint
+
+    /// The checkpoint format's name and version, in the safetensors header's `__metadata__`.
+    public static let checkpointFormat = "radstream.summarizer.v1"
+    /// The vocabulary, one token per line in id order, beside the weights.
+    public static let vocabularyFileName = "vocabulary.txt"
+
+    /// Sets the version from the weights (see `ModelVersion`).
+    public mutating func stampVersion() throws {
+        settings.version = try ModelVersion.of(model.parameters)
+    }
+
+    /// Writes `model.safetensors` (configuration and settings in `__metadata__`) and
+    /// `vocabulary.txt` into `directory`.
+    public func save(to directory: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Safetensors(tensors: model.parameters.mapValues { $0.detached() }, metadata: [
+            "format": Self.checkpointFormat,
+            "transformer": String(decoding: try encoder.encode(model.configuration), as: UTF8.self),
+            "summarizer": String(decoding: try encoder.encode(settings), as: UTF8.self),
+        ]).write(to: directory.appendingPathComponent(ModelStore.weightsFileName))
+        try Data((vocabulary.tokens.joined(separator: "\n") + "\n").utf8)
+            .write(to: directory.appendingPathComponent(Self.vocabularyFileName))
+    }
+
+    /// Loads a summarizer folder written by `save(to:)`.
+    public init(contentsOf directory: URL) throws {
+        let weights = directory.appendingPathComponent(ModelStore.weightsFileName)
+        do {
+            let checkpoint = try Safetensors.read(contentsOf: weights)
+            guard checkpoint.metadata["format"] == Self.checkpointFormat else {
+                throw CheckpointError("not a RadStream summarizer (format \(checkpoint.metadata["format"] ?? "missing"), expected \(Self.checkpointFormat))")
+            }
+            guard let transformer = checkpoint.metadata["transformer"], let summarizer = checkpoint.metadata["summarizer"] else {
+                throw CheckpointError("the checkpoint's metadata lacks the transformer or the summarizer settings")
+            }
+            let configuration = try JSONDecoder().decode(SummarizerTransformer.Configuration.self, from: Data(transformer.utf8))
+            let settings = try JSONDecoder().decode(Settings.self, from: Data(summarizer.utf8))
+            let words = try String(contentsOf: directory.appendingPathComponent(Self.vocabularyFileName), encoding: .utf8)
+                .split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+            guard words.count == configuration.vocabularySize, words.starts(with: ["<pad>", "<unk>", "<bos>", "<eos>"]) else {
+                throw CheckpointError("\(Self.vocabularyFileName) holds \(words.count) tokens for a model of \(configuration.vocabularySize)")
+            }
+            let model = try SummarizerTransformer(configuration: configuration, tensors: checkpoint.tensors)
+            self.init(model: model, vocabulary: ReportVocabulary(tokens: words), settings: settings)
+        } catch let error as CheckpointError {
+            throw CheckpointError("\(directory.path): \(error.description)")
+        }
+    }
+}
+
+extension SummarizerTransformer {
+    /// A model of `configuration` with the weights of `tensors`, which must hold every
+    /// parameter with its shape; the result records no graph.
+    public convenience init(configuration: Configuration, tensors: [String: Tensor]) throws(CheckpointError) {
+        let fresh = SummarizerTransformer(configuration: configuration, seed: 0)
+        var loaded: [String: Tensor] = [:]
+        for (name, parameter) in fresh.parameters {
+            guard let stored = tensors[name] else { throw CheckpointError("the checkpoint has no tensor \(name)") }
+            guard stored.shape == parameter.shape else {
+                throw CheckpointError("\(name) has shape \(stored.shape) in the checkpoint, \(parameter.shape) in the model")
+            }
+            loaded[name] = Tensor(shape: stored.shape, data: stored.data)
+        }
+        self.init(configuration: configuration, loadedParameters: loaded)
+    }
+
+    /// Parameters in all: the count a manifest records.
+    public var parameterCount: Int { parameters.values.reduce(0) { $0 + $1.count } }
+}

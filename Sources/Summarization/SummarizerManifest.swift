@@ -1,0 +1,123 @@
+import Foundation
+import Reports
+
+/// What the shipped summarizer's `manifest.json` records so that anyone can reproduce it: the
+/// data and its split, the command, the commit, the options, the test figures beside the
+/// baselines on the same split, and the training history.
+public struct SummarizerManifest: Codable, Sendable {
+    public struct DataUsed: Codable, Sendable {
+        /// The reports folder as the command was given it (relative to the repository's root).
+        public var source: String
+        public var split: String
+        public var trainingReports: Int
+        public var validationReports: Int
+        public var testReports: Int
+
+        public init(source: String, split: String, trainingReports: Int, validationReports: Int, testReports: Int) {
+            self.source = source
+            self.split = split
+            self.trainingReports = trainingReports
+            self.validationReports = validationReports
+            self.testReports = testReports
+        }
+    }
+
+    public struct Figures: Codable, Sendable, Equatable {
+        public var rouge1: Double
+        public var rouge2: Double
+        public var rougeL: Double
+
+        public init(_ scores: Rouge.Scores) {
+            rouge1 = scores.rouge1
+            rouge2 = scores.rouge2
+            rougeL = scores.rougeL
+        }
+    }
+
+    public struct Epoch: Codable, Sendable {
+        public var epoch: Int
+        public var trainingLoss: Double
+        public var validationRougeL: Double?
+
+        public init(_ progress: SummarizerProgress) {
+            epoch = progress.epoch
+            trainingLoss = progress.trainingLoss
+            validationRougeL = progress.validationRougeL
+        }
+    }
+
+    public var model = "summarizer"
+    public var version: String
+    public var weights: String
+    public var vocabulary: String
+    public var vocabularySize: Int
+    public var createdAt: String
+    /// The command line that trained it, to run again from the repository's root.
+    public var command: String
+    /// `git describe --always --dirty` of the tree that trained it.
+    public var commit: String
+    public var data: DataUsed
+    public var options: SummarizerTrainingOptions
+    public var parameters: Int
+    public var bestEpoch: Int
+    /// ROUGE F1 on the test split, by decoding: "greedy", "beam4".
+    public var test: [String: Figures]
+    /// The baselines on the same test split, built from the same training reports.
+    public var baselines: [String: Figures]
+    public var trainingSeconds: Double
+    public var machine: String
+    public var history: [Epoch]
+
+    public static let fileName = "manifest.json"
+
+    public init(version: String, weights: String, vocabulary: String, vocabularySize: Int, createdAt: String, command: String,
+                commit: String, data: DataUsed, options: SummarizerTrainingOptions, parameters: Int, bestEpoch: Int,
+                test: [String: Figures], baselines: [String: Figures], trainingSeconds: Double, machine: String, history: [Epoch]) {
+        self.version = version
+        self.weights = weights
+        self.vocabulary = vocabulary
+        self.vocabularySize = vocabularySize
+        self.createdAt = createdAt
+        self.command = command
+        self.commit = commit
+        self.data = data
+        self.options = options
+        self.parameters = parameters
+        self.bestEpoch = bestEpoch
+        self.test = test
+        self.baselines = baselines
+        self.trainingSeconds = trainingSeconds
+        self.machine = machine
+        self.history = history
+    }
+
+    public func write(to directory: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(self)
+        data.append(0x0A)
+        try data.write(to: directory.appendingPathComponent(Self.fileName))
+    }
+
+    public static func read(from directory: URL) throws -> SummarizerManifest {
+        try JSONDecoder().decode(SummarizerManifest.self, from: Data(contentsOf: directory.appendingPathComponent(fileName)))
+    }
+}
+
+/// ROUGE of a summarizer and of the baselines on one split: what the manifest records, what
+/// `evaluate-summarizer` prints and what the tests reproduce.
+public enum SummarizerEvaluation {
+    public static func rouge(of summarizer: Summarizer, on test: [FindingsImpressionPair], beamWidth: Int) -> Rouge.Scores {
+        let generated = summarizer.summarize(test.map(\.findings), beamWidth: beamWidth)
+        return Rouge.mean(zip(test, generated).map { Rouge.scores(reference: $0.impression, prediction: $1 ?? "") })
+    }
+
+    public static func baselines(training: [FindingsImpressionPair], test: [FindingsImpressionPair]) -> [String: Rouge.Scores] {
+        let frequent = SummaryBaselines.mostFrequentImpression(training)
+        let nearest = SummaryBaselines.NearestFindings(training)
+        return [
+            "mostFrequentImpression": Rouge.mean(test.map { Rouge.scores(reference: $0.impression, prediction: frequent) }),
+            "nearestFindingsTFIDF": Rouge.mean(test.map { Rouge.scores(reference: $0.impression, prediction: nearest.impression(for: $0.findings)) }),
+        ]
+    }
+}

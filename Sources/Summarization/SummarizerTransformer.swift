@@ -1,0 +1,263 @@
+import Foundation
+import TensorEngine
+
+/// A pre-norm transformer encoder–decoder with a copy (pointer) head: FINDINGS token ids in,
+/// a distribution over the next IMPRESSION token out.
+///
+/// The next-token distribution mixes generating from the vocabulary and copying a source token
+/// (See et al. 2017, "Get to the point"): p = g·softmax(h·Eᵀ) + (1 − g)·Σₛ aₛ·onehot(sourceₛ),
+/// with a a single-head attention of the decoder state over the encoder states and g a learned
+/// gate. Impressions repeat the findings' own words ("right lower lobe", a measurement), which
+/// the copy path carries even when the vocabulary softmax is unsure of them. One embedding table
+/// serves the encoder, the decoder and the output projection (tied weights: the data is small).
+/// Linear weights are stored (in, out).
+public final class SummarizerTransformer {
+    public struct Configuration: Codable, Sendable, Equatable {
+        public var vocabularySize: Int
+        public var width = 128
+        public var heads = 4
+        public var encoderLayers = 2
+        public var decoderLayers = 2
+        public var feedForward = 256
+        /// Positions the learned position table covers: sources and outputs are cut to it.
+        public var maximumLength = 256
+
+        public init(vocabularySize: Int, width: Int = 128, heads: Int = 4, encoderLayers: Int = 2,
+                    decoderLayers: Int = 2, feedForward: Int = 256, maximumLength: Int = 256) {
+            self.vocabularySize = vocabularySize
+            self.width = width
+            self.heads = heads
+            self.encoderLayers = encoderLayers
+            self.decoderLayers = decoderLayers
+            self.feedForward = feedForward
+            self.maximumLength = maximumLength
+        }
+    }
+
+    public let configuration: Configuration
+    /// Trainable tensors by name (the names of the checkpoint).
+    public private(set) var parameters: [String: Tensor] = [:]
+
+    public init(configuration: Configuration, seed: UInt64) {
+        precondition(configuration.width % configuration.heads == 0, "width \(configuration.width) does not split into \(configuration.heads) heads")
+        self.configuration = configuration
+        var generator = SeededGenerator(seed: seed)
+        let d = configuration.width
+        addNormal("embedding", [configuration.vocabularySize, d], deviation: Float(d).squareRoot().reciprocal, &generator)
+        addNormal("position", [configuration.maximumLength, d], deviation: 0.02, &generator)
+        for layer in 0..<configuration.encoderLayers {
+            let name = "encoder.\(layer)"
+            addNorm("\(name).attention_norm")
+            addLinear("\(name).attention.qkv", d, 3 * d, &generator)
+            addLinear("\(name).attention.out", d, d, &generator)
+            addFeedForward(name, &generator)
+        }
+        addNorm("encoder.norm")
+        for layer in 0..<configuration.decoderLayers {
+            let name = "decoder.\(layer)"
+            addNorm("\(name).attention_norm")
+            addLinear("\(name).attention.qkv", d, 3 * d, &generator)
+            addLinear("\(name).attention.out", d, d, &generator)
+            addNorm("\(name).cross_norm")
+            addLinear("\(name).cross.q", d, d, &generator)
+            addLinear("\(name).cross.kv", d, 2 * d, &generator)
+            addLinear("\(name).cross.out", d, d, &generator)
+            addFeedForward(name, &generator)
+        }
+        addNorm("decoder.norm")
+        addLinear("copy.query", d, d, &generator)
+        addLinear("copy.gate", 2 * d, 1, &generator)
+    }
+
+    init(configuration: Configuration, loadedParameters: [String: Tensor]) {
+        self.configuration = configuration
+        parameters = loadedParameters
+    }
+
+    /// The same model with weights that record no graph: what inference runs on.
+    public func frozen() -> SummarizerTransformer {
+        SummarizerTransformer(configuration: configuration, loadedParameters: parameters.mapValues { $0.detached() })
+    }
+
+    // MARK: Building
+
+    private func addNormal(_ name: String, _ shape: [Int], deviation: Float, _ generator: inout SeededGenerator) {
+        parameters[name] = Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in generator.normal(standardDeviation: deviation) },
+                                  requiresGrad: true)
+    }
+
+    /// Xavier-uniform weights (what PyTorch's transformer layers use), zero bias.
+    private func addLinear(_ name: String, _ inputs: Int, _ outputs: Int, _ generator: inout SeededGenerator) {
+        let bound = (6 / Float(inputs + outputs)).squareRoot()
+        parameters["\(name).weight"] = Tensor(shape: [inputs, outputs],
+                                              data: (0..<(inputs * outputs)).map { _ in generator.uniform(-bound, bound) },
+                                              requiresGrad: true)
+        parameters["\(name).bias"] = Tensor.zeros([outputs], requiresGrad: true)
+    }
+
+    private func addNorm(_ name: String) {
+        let d = configuration.width
+        parameters["\(name).weight"] = Tensor(shape: [d], data: [Float](repeating: 1, count: d), requiresGrad: true)
+        parameters["\(name).bias"] = Tensor.zeros([d], requiresGrad: true)
+    }
+
+    private func addFeedForward(_ layer: String, _ generator: inout SeededGenerator) {
+        addNorm("\(layer).feed_forward_norm")
+        addLinear("\(layer).feed_forward.in", configuration.width, configuration.feedForward, &generator)
+        addLinear("\(layer).feed_forward.out", configuration.feedForward, configuration.width, &generator)
+    }
+
+    // MARK: Layers
+
+    func linear(_ x: Tensor, _ name: String) -> Tensor {
+        x.matmul(parameters["\(name).weight"]!) + parameters["\(name).bias"]!
+    }
+
+    func norm(_ x: Tensor, _ name: String) -> Tensor {
+        x.layerNorm(scale: parameters["\(name).weight"]!, shift: parameters["\(name).bias"]!)
+    }
+
+    /// (batch·length, width) → (batch, heads, length, width/heads).
+    private func splitHeads(_ x: Tensor, batch: Int, length: Int) -> Tensor {
+        let h = configuration.heads
+        return x.reshaped([batch, length, h, configuration.width / h]).permuted([0, 2, 1, 3])
+    }
+
+    private func mergeHeads(_ x: Tensor) -> Tensor {
+        let (batch, length) = (x.shape[0], x.shape[2])
+        return x.permuted([0, 2, 1, 3]).reshaped([batch * length, configuration.width])
+    }
+
+    /// softmax(q·kᵀ/√d + mask)·v over heads; `mask` is added to the scores (−1e9 hides a key).
+    private func attend(_ q: Tensor, _ k: Tensor, _ v: Tensor, mask: Tensor) -> Tensor {
+        let depth = Float(q.shape[q.rank - 1])
+        let scores = q.matmul(k.transposed()) * (1 / depth.squareRoot()) + mask
+        return scores.softmax(axis: scores.rank - 1).matmul(v)
+    }
+
+    private func feedForward(_ x: Tensor, _ layer: String, _ dropout: Dropout?) -> Tensor {
+        let inner = linear(norm(x, "\(layer).feed_forward_norm"), "\(layer).feed_forward.in").gelu()
+        return x + dropout(linear(inner, "\(layer).feed_forward.out"))
+    }
+
+    /// Token embeddings (scaled by √width, as the tied table is small-valued) plus positions.
+    private func embed(_ ids: [[Int]], _ dropout: Dropout?) -> Tensor {
+        let length = ids[0].count
+        let tokens = parameters["embedding"]!.embedding(ids.flatMap { $0 }) * Float(configuration.width).squareRoot()
+        let positions = parameters["position"]!.slice(axis: 0, start: 0, length: length)
+        return dropout((tokens.reshaped([ids.count, length, configuration.width]) + positions)
+            .reshaped([ids.count * length, configuration.width]))
+    }
+
+    // MARK: Forward
+
+    /// What the decoder needs of an encoded batch of sources.
+    public struct Memory {
+        /// (batch·sourceLength, width), after the encoder's final norm.
+        let states: Tensor
+        let batch: Int, length: Int
+        /// (batch, 1, 1, sourceLength): 0 for a real token, −1e9 for padding.
+        let keyMask: Tensor
+        /// (batch, sourceLength, vocabulary): which word each source position would copy.
+        let copyTable: Tensor
+    }
+
+    /// Encodes padded sources (every row the same length, padded with `<pad>`).
+    func encode(_ sources: [[Int]], dropout: Dropout? = nil) -> Memory {
+        let (batch, length, d, v) = (sources.count, sources[0].count, configuration.width, configuration.vocabularySize)
+        var mask = [Float](repeating: 0, count: batch * length)
+        var table = [Float](repeating: 0, count: batch * length * v)
+        for (b, row) in sources.enumerated() {
+            for (s, id) in row.enumerated() {
+                if id == ReportVocabulary.padding { mask[b * length + s] = -1e9 } else { table[(b * length + s) * v + id] = 1 }
+            }
+        }
+        let keyMask = Tensor(shape: [batch, 1, 1, length], data: mask)
+        var x = embed(sources, dropout)
+        for layer in 0..<configuration.encoderLayers {
+            let name = "encoder.\(layer)"
+            let qkv = linear(norm(x, "\(name).attention_norm"), "\(name).attention.qkv")
+            let heads = (0..<3).map { splitHeads(qkv.slice(axis: 1, start: $0 * d, length: d), batch: batch, length: length) }
+            x = x + dropout(linear(mergeHeads(attend(heads[0], heads[1], heads[2], mask: keyMask)), "\(name).attention.out"))
+            x = feedForward(x, name, dropout)
+        }
+        return Memory(states: norm(x, "encoder.norm"), batch: batch, length: length, keyMask: keyMask,
+                      copyTable: Tensor(shape: [batch, length, v], data: table))
+    }
+
+    /// Log-probabilities (batch, targetLength, vocabulary) of the token after each position of
+    /// `targets` (which start with `<bos>`; all rows the same length).
+    func decode(_ targets: [[Int]], memory: Memory, dropout: Dropout? = nil) -> Tensor {
+        let (batch, length, d) = (targets.count, targets[0].count, configuration.width)
+        var causal = [Float](repeating: 0, count: length * length)
+        for q in 0..<length { for k in (q + 1)..<max(length, q + 1) { causal[q * length + k] = -1e9 } }
+        let causalMask = Tensor(shape: [length, length], data: causal)
+        var x = embed(targets, dropout)
+        let keys = memory.states
+        for layer in 0..<configuration.decoderLayers {
+            let name = "decoder.\(layer)"
+            let qkv = linear(norm(x, "\(name).attention_norm"), "\(name).attention.qkv")
+            let heads = (0..<3).map { splitHeads(qkv.slice(axis: 1, start: $0 * d, length: d), batch: batch, length: length) }
+            x = x + dropout(linear(mergeHeads(attend(heads[0], heads[1], heads[2], mask: causalMask)), "\(name).attention.out"))
+            let q = splitHeads(linear(norm(x, "\(name).cross_norm"), "\(name).cross.q"), batch: batch, length: length)
+            let kv = linear(keys, "\(name).cross.kv")
+            let k = splitHeads(kv.slice(axis: 1, start: 0, length: d), batch: batch, length: memory.length)
+            let v = splitHeads(kv.slice(axis: 1, start: d, length: d), batch: batch, length: memory.length)
+            x = x + dropout(linear(mergeHeads(attend(q, k, v, mask: memory.keyMask)), "\(name).cross.out"))
+            x = feedForward(x, name, dropout)
+        }
+        let states = norm(x, "decoder.norm")
+        let vocabulary = states.matmul(parameters["embedding"]!.transposed()).softmax(axis: 1)
+            .reshaped([batch, length, configuration.vocabularySize])
+        // The copy head: one attention over the encoder states, its weights spread onto the
+        // source words, mixed with the vocabulary by a gate that sees the state and the context.
+        let query = linear(states, "copy.query").reshaped([batch, length, d])
+        let sourceStates = keys.reshaped([batch, memory.length, d])
+        let copyMask = memory.keyMask.reshaped([batch, 1, memory.length])
+        let weights = (query.matmul(sourceStates.transposed()) * (1 / Float(d).squareRoot()) + copyMask).softmax(axis: 2)
+        let context = weights.matmul(sourceStates).reshaped([batch * length, d])
+        let gate = linear(Tensor.concat([states, context], axis: 1), "copy.gate").sigmoid().reshaped([batch, length, 1])
+        let copied = weights.matmul(memory.copyTable)
+        return (gate * vocabulary + (-gate + 1) * copied + 1e-9).log()
+    }
+
+    /// Mean negative log-likelihood of each target's next tokens (`<pad>` positions ignored), with
+    /// the model in training mode when `dropout` is given.
+    public func loss(sources: [[Int]], targets: [[Int]], dropout: Dropout? = nil) -> Tensor {
+        let memory = encode(sources, dropout: dropout)
+        let inputs = targets.map { Array($0.dropLast()) }
+        let logProbabilities = decode(inputs, memory: memory, dropout: dropout)
+        let (batch, length, v) = (targets.count, inputs[0].count, configuration.vocabularySize)
+        var picks = [Float](repeating: 0, count: batch * length * v)
+        var tokens = 0
+        for (b, row) in targets.enumerated() {
+            for (t, id) in row.dropFirst().enumerated() where id != ReportVocabulary.padding {
+                picks[(b * length + t) * v + id] = 1
+                tokens += 1
+            }
+        }
+        return -(logProbabilities * Tensor(shape: [batch, length, v], data: picks)).sum() * (1 / Float(max(tokens, 1)))
+    }
+}
+
+/// Dropout in training (inference passes nil): one value passed down the layers, so that one
+/// seeded generator draws every mask of a step.
+public final class Dropout {
+    let rate: Float
+    private var generator: SeededGenerator
+
+    public init(rate: Float, seed: UInt64) {
+        self.rate = rate
+        generator = SeededGenerator(seed: seed)
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor { rate > 0 ? x.dropout(rate: rate, using: &generator) : x }
+}
+
+extension Optional where Wrapped == Dropout {
+    func callAsFunction(_ x: Tensor) -> Tensor { self.map { $0(x) } ?? x }
+}
+
+extension Float {
+    fileprivate var reciprocal: Float { 1 / self }
+}

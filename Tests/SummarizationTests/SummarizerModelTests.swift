@@ -1,0 +1,103 @@
+import Foundation
+import Reports
+import TensorEngine
+import Testing
+@testable import Summarization
+
+@Suite("Summarizer model")
+struct SummarizerModelTests {
+    /// Made-up reports in the IU style whose impressions reuse words of their findings (the side,
+    /// the lobe), so that copying pays.
+    static let pairs: [FindingsImpressionPair] = {
+        var pairs: [FindingsImpressionPair] = []
+        for (i, side) in ["right", "left"].enumerated() {
+            for (j, lobe) in ["upper", "lower"].enumerated() {
+                pairs.append(.init(reportID: "\(10 * i + j)", findings: "There is \(side) \(lobe) lobe airspace disease. Heart size is normal.",
+                                   impression: "\(side.capitalized) \(lobe) lobe pneumonia."))
+                pairs.append(.init(reportID: "\(10 * i + j + 2)", findings: "Small \(side) pleural effusion. The \(lobe) lungs are otherwise clear.",
+                                   impression: "\(side.capitalized) pleural effusion."))
+            }
+        }
+        pairs.append(.init(reportID: "30", findings: "The lungs are clear. Heart size is normal. No pneumothorax.",
+                           impression: "No acute cardiopulmonary disease."))
+        return pairs
+    }()
+
+    static var tinyOptions: SummarizerTrainingOptions {
+        var options = SummarizerTrainingOptions()
+        options.width = 32
+        options.heads = 2
+        options.layers = 1
+        options.feedForward = 64
+        options.minimumWordCount = 1
+        options.batchSize = 4
+        options.warmupSteps = 5
+        options.learningRate = 3e-3
+        options.dropout = 0
+        return options
+    }
+
+    @Test func nextTokenProbabilitiesFormADistribution() {
+        let vocabulary = ReportVocabulary(building: Self.pairs.flatMap { [$0.findings, $0.impression] }, minimumCount: 1)
+        let model = SummarizerTransformer(configuration: .init(vocabularySize: vocabulary.count, width: 16, heads: 2, encoderLayers: 1,
+                                                               decoderLayers: 1, feedForward: 32, maximumLength: 32), seed: 3)
+        let sources = SummarizerTransformer.padded([vocabulary.encode(Self.pairs[0].findings), vocabulary.encode(Self.pairs[8].findings)])
+        let memory = model.encode(sources)
+        let logProbabilities = model.decode([[2, 5, 6], [2, 7, 0]], memory: memory)
+        #expect(logProbabilities.shape == [2, 3, vocabulary.count])
+        for row in 0..<6 {
+            let total = logProbabilities.data[(row * vocabulary.count)..<((row + 1) * vocabulary.count)].reduce(0) { $0 + Foundation.exp($1) }
+            #expect(abs(total - 1) < 1e-4)
+        }
+    }
+
+    @Test func aFewTrainingStepsLowerTheLossAndTheModelLearnsItsReports() throws {
+        var options = Self.tinyOptions
+        options.epochs = 40
+        var losses: [Double] = []
+        let summarizer = try SummarizerTrainer(options: options).train(training: Self.pairs) { losses.append($0.trainingLoss) }
+        #expect(losses.last! < losses.first! / 4, "losses \(losses)")
+        let generated = summarizer.summarize(Self.pairs.map(\.findings))
+        let rougeL = Rouge.mean(zip(Self.pairs, generated).map { Rouge.scores(reference: $0.impression, prediction: $1 ?? "") }).rougeL
+        #expect(rougeL > 0.9, "\(generated)")
+        // Beam search finds at least as likely an output as greedy on what the model has learnt.
+        let beam = summarizer.summarize(Self.pairs.map(\.findings), beamWidth: 3)
+        let beamRougeL = Rouge.mean(zip(Self.pairs, beam).map { Rouge.scores(reference: $0.impression, prediction: $1 ?? "") }).rougeL
+        #expect(beamRougeL > 0.9, "\(beam)")
+    }
+
+    @Test func trainingIsSeededAndTheCheckpointRoundTrips() throws {
+        var options = Self.tinyOptions
+        options.epochs = 3
+        let first = try SummarizerTrainer(options: options).train(training: Self.pairs)
+        let second = try SummarizerTrainer(options: options).train(training: Self.pairs)
+        #expect(first.version == second.version)
+        let folder = FileManager.default.temporaryDirectory.appending(path: "summarizer-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try first.save(to: folder)
+        let loaded = try Summarizer(contentsOf: folder)
+        #expect(loaded.vocabulary == first.vocabulary && loaded.settings == first.settings)
+        let findings = Self.pairs.map(\.findings)
+        #expect(loaded.summarize(findings) == first.summarize(findings))
+
+        // A vocabulary that does not fit the weights is refused.
+        try "<pad>\n<unk>\n<bos>\n<eos>\n".write(to: folder.appending(path: Summarizer.vocabularyFileName), atomically: true, encoding: .utf8)
+        #expect(throws: (any Error).self) { try Summarizer(contentsOf: folder) }
+    }
+
+    @Test func findingsWithoutAWordGetNoImpression() throws {
+        var options = Self.tinyOptions
+        options.epochs = 1
+        let summarizer = try SummarizerTrainer(options: options).train(training: Self.pairs)
+        let generated = summarizer.summarize(["", "   ", Self.pairs[0].findings])
+        #expect(generated[0] == nil && generated[1] == nil && generated[2] != nil)
+    }
+
+    @Test func lengthBucketsCoverEveryExampleOnce() {
+        var generator = SeededGenerator(seed: 1)
+        let lengths = (0..<100).map { ($0 * 37) % 50 }
+        let batches = SummarizerTrainer.lengthBuckets(lengths, batchSize: 8, using: &generator)
+        #expect(batches.flatMap { $0 }.sorted() == Array(0..<100))
+        #expect(batches.allSatisfy { $0.count <= 8 })
+    }
+}
