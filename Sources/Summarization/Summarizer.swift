@@ -5,8 +5,10 @@ import TensorEngine
 /// FINDINGS → IMPRESSION: the trained transformer, its vocabulary and how it reads and writes.
 ///
 /// It reads the FINDINGS alone; whatever else a report says (an IMPRESSION above all) never
-/// reaches it, since `summarize` takes findings text and nothing else.
-public struct Summarizer {
+/// reaches it, since `summarize` takes findings text and nothing else. Decoding only reads the
+/// weights (detached: no graph is recorded), so one instance may serve many calls; it is
+/// `@unchecked Sendable` for that reason alone.
+public struct Summarizer: @unchecked Sendable {
     public struct Settings: Codable, Sendable, Equatable {
         public var version = "untrained"
         public var maximumSourceLength = 200
@@ -40,26 +42,60 @@ public struct Summarizer {
         Array(vocabulary.encode(findings).prefix(settings.maximumSourceLength))
     }
 
-    /// The generated impression of each FINDINGS text (nil for one without a word to read):
-    /// greedy when `beamWidth` is 1, beam search otherwise.
-    public func summarize(_ findings: [String], beamWidth: Int = 1) -> [String?] {
+    /// How an impression is chosen from the model's next-token distributions.
+    public enum Decoding: Sendable, Equatable, CustomStringConvertible {
+        /// The most likely token at each step.
+        case greedy
+        /// The most likely whole output (length-normalised) among `width` hypotheses kept per step.
+        case beam(width: Int)
+        /// Minimum Bayes risk: among the greedy output and `samples` outputs drawn from the model,
+        /// the one with the highest mean ROUGE-L against all of them — the output the model
+        /// expects to score best, where greedy takes the likeliest word at each step. Sampling is
+        /// seeded by the report's own words, so a report always gets the same impression.
+        case minimumBayesRisk(samples: Int)
+
+        public var description: String {
+            switch self {
+            case .greedy: "greedy"
+            case .beam(let width): "beam \(width)"
+            case .minimumBayesRisk(let samples): "MBR over greedy + \(samples) samples"
+            }
+        }
+    }
+
+    /// The generated impression of each FINDINGS text (nil for one without a word to read).
+    public func summarize(_ findings: [String], decoding: Decoding = .greedy) -> [String?] {
         let sources = findings.map { Self.source($0, vocabulary: vocabulary, settings: settings) }
-        var outputs = [String?](repeating: nil, count: findings.count)
+        var outputs = [[Int]?](repeating: nil, count: findings.count)
         let readable = sources.indices.filter { !sources[$0].isEmpty }
-        if beamWidth <= 1 {
+        let maximumLength = settings.maximumOutputLength
+        switch decoding {
+        case .beam(let width):
+            for index in readable { outputs[index] = model.beam(sources[index], width: width, maximumLength: maximumLength) }
+        case .greedy, .minimumBayesRisk:
             // Greedy in slices of similar length, so that one long report pads few short ones.
             let byLength = readable.sorted { sources[$0].count < sources[$1].count }
             for sliceStart in stride(from: 0, to: byLength.count, by: 32) {
                 let slice = Array(byLength[sliceStart..<min(byLength.count, sliceStart + 32)])
-                let generated = model.greedy(slice.map { sources[$0] }, maximumLength: settings.maximumOutputLength)
-                for (index, ids) in zip(slice, generated) { outputs[index] = vocabulary.decode(ids) }
-            }
-        } else {
-            for index in readable {
-                outputs[index] = vocabulary.decode(model.beam(sources[index], width: beamWidth, maximumLength: settings.maximumOutputLength))
+                for (index, ids) in zip(slice, model.greedy(slice.map { sources[$0] }, maximumLength: maximumLength)) { outputs[index] = ids }
             }
         }
-        return outputs
+        if case .minimumBayesRisk(let count) = decoding, count > 0 {
+            for index in readable {
+                var generator = SeededGenerator(seed: sources[index].reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 })
+                let candidates = [outputs[index]!] + model.samples(sources[index], count: count, maximumLength: maximumLength, generator: &generator)
+                outputs[index] = Self.minimumBayesRisk(candidates.map { vocabulary.decode($0) }).map { candidates[$0] }
+            }
+        }
+        return outputs.map { $0.map(vocabulary.decode) }
+    }
+
+    /// The index of the candidate with the highest total ROUGE-L F1 against all candidates
+    /// (itself included, duplicates counted: drawn outputs stand for the model's distribution).
+    static func minimumBayesRisk(_ candidates: [String]) -> Int? {
+        let tokens = candidates.map(Rouge.tokens)
+        let totals = tokens.map { candidate in tokens.reduce(0) { $0 + Rouge.lcsF1($1, candidate) } }
+        return totals.indices.max { totals[$0] < totals[$1] || (totals[$0] == totals[$1] && $0 > $1) }
     }
 
     // MARK: Checkpoint

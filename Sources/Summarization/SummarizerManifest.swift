@@ -60,7 +60,7 @@ public struct SummarizerManifest: Codable, Sendable {
     public var options: SummarizerTrainingOptions
     public var parameters: Int
     public var bestEpoch: Int
-    /// ROUGE F1 on the test split, by decoding: "greedy", "beam4".
+    /// ROUGE F1 on the test split, by decoding: "greedy", "beam4", "mbr16".
     public var test: [String: Figures]
     /// The baselines on the same test split, built from the same training reports.
     public var baselines: [String: Figures]
@@ -107,8 +107,8 @@ public struct SummarizerManifest: Codable, Sendable {
 /// ROUGE of a summarizer and of the baselines on one split: what the manifest records, what
 /// `evaluate-summarizer` prints and what the tests reproduce.
 public enum SummarizerEvaluation {
-    public static func rouge(of summarizer: Summarizer, on test: [FindingsImpressionPair], beamWidth: Int) -> Rouge.Scores {
-        let generated = summarizer.summarize(test.map(\.findings), beamWidth: beamWidth)
+    public static func rouge(of summarizer: Summarizer, on test: [FindingsImpressionPair], decoding: Summarizer.Decoding) -> Rouge.Scores {
+        let generated = summarizer.summarize(test.map(\.findings), decoding: decoding)
         return Rouge.mean(zip(test, generated).map { Rouge.scores(reference: $0.impression, prediction: $1 ?? "") })
     }
 

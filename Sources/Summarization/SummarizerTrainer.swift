@@ -9,6 +9,10 @@ public struct SummarizerTrainingOptions: Codable, Sendable, Equatable {
     public var weightDecay: Float = 0.01
     public var warmupSteps = 200
     public var dropout: Float = 0.1
+    /// Share of FINDINGS words replaced by `<unk>` in training, so that the model cannot lean on
+    /// any single word of a report.
+    public var wordDropout: Float = 0
+    public var labelSmoothing: Float = 0
     public var gradientClip: Float = 1
     public var seed: UInt64 = 1
     /// Training occurrences a word needs to enter the vocabulary.
@@ -76,8 +80,12 @@ public struct SummarizerTrainer {
             var lossSum = 0.0
             for batch in Self.lengthBuckets(examples.map(\.source.count), batchSize: batchSize, using: &generator) {
                 optimizer.learningRate = schedule.rate(at: step)
-                let loss = model.loss(sources: SummarizerTransformer.padded(batch.map { examples[$0].source }),
-                                      targets: SummarizerTransformer.padded(batch.map { examples[$0].target }), dropout: dropout)
+                let sources = batch.map { examples[$0].source.map { id in
+                    options.wordDropout > 0 && generator.unit() < options.wordDropout ? ReportVocabulary.unknown : id
+                } }
+                let loss = model.loss(sources: SummarizerTransformer.padded(sources),
+                                      targets: SummarizerTransformer.padded(batch.map { examples[$0].target }), dropout: dropout,
+                                      labelSmoothing: options.labelSmoothing)
                 lossSum += Double(loss.item)
                 loss.backward()
                 optimizer.clipGradients(maxNorm: options.gradientClip)

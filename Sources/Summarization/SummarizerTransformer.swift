@@ -158,20 +158,14 @@ public final class SummarizerTransformer {
         let batch: Int, length: Int
         /// (batch, 1, 1, sourceLength): 0 for a real token, −1e9 for padding.
         let keyMask: Tensor
-        /// (batch, sourceLength, vocabulary): which word each source position would copy.
-        let copyTable: Tensor
+        /// The padded source ids: which word each position would copy.
+        let sources: [[Int]]
     }
 
     /// Encodes padded sources (every row the same length, padded with `<pad>`).
     func encode(_ sources: [[Int]], dropout: Dropout? = nil) -> Memory {
-        let (batch, length, d, v) = (sources.count, sources[0].count, configuration.width, configuration.vocabularySize)
-        var mask = [Float](repeating: 0, count: batch * length)
-        var table = [Float](repeating: 0, count: batch * length * v)
-        for (b, row) in sources.enumerated() {
-            for (s, id) in row.enumerated() {
-                if id == ReportVocabulary.padding { mask[b * length + s] = -1e9 } else { table[(b * length + s) * v + id] = 1 }
-            }
-        }
+        let (batch, length, d) = (sources.count, sources[0].count, configuration.width)
+        let mask = sources.flatMap { row in row.map { $0 == ReportVocabulary.padding ? Float(-1e9) : 0 } }
         let keyMask = Tensor(shape: [batch, 1, 1, length], data: mask)
         var x = embed(sources, dropout)
         for layer in 0..<configuration.encoderLayers {
@@ -181,13 +175,20 @@ public final class SummarizerTransformer {
             x = x + dropout(linear(mergeHeads(attend(heads[0], heads[1], heads[2], mask: keyMask)), "\(name).attention.out"))
             x = feedForward(x, name, dropout)
         }
-        return Memory(states: norm(x, "encoder.norm"), batch: batch, length: length, keyMask: keyMask,
-                      copyTable: Tensor(shape: [batch, length, v], data: table))
+        return Memory(states: norm(x, "encoder.norm"), batch: batch, length: length, keyMask: keyMask, sources: sources)
     }
 
-    /// Log-probabilities (batch, targetLength, vocabulary) of the token after each position of
-    /// `targets` (which start with `<bos>`; all rows the same length).
-    func decode(_ targets: [[Int]], memory: Memory, dropout: Dropout? = nil) -> Tensor {
+    /// The decoder's view of each position of `targets` (which start with `<bos>`; all rows the
+    /// same length): its final state (batch·length, width), the copy head's attention over the
+    /// source (batch, length, sourceLength) and the gate g (batch·length, 1) that weighs
+    /// generating against copying.
+    struct DecoderOutput {
+        let states: Tensor
+        let copyWeights: Tensor
+        let gate: Tensor
+    }
+
+    func decode(_ targets: [[Int]], memory: Memory, dropout: Dropout? = nil) -> DecoderOutput {
         let (batch, length, d) = (targets.count, targets[0].count, configuration.width)
         var causal = [Float](repeating: 0, count: length * length)
         for q in 0..<length { for k in (q + 1)..<max(length, q + 1) { causal[q * length + k] = -1e9 } }
@@ -207,36 +208,74 @@ public final class SummarizerTransformer {
             x = feedForward(x, name, dropout)
         }
         let states = norm(x, "decoder.norm")
-        let vocabulary = states.matmul(parameters["embedding"]!.transposed()).softmax(axis: 1)
-            .reshaped([batch, length, configuration.vocabularySize])
-        // The copy head: one attention over the encoder states, its weights spread onto the
-        // source words, mixed with the vocabulary by a gate that sees the state and the context.
+        // The copy head: one attention over the encoder states; the gate sees the state and
+        // what the attention reads.
         let query = linear(states, "copy.query").reshaped([batch, length, d])
         let sourceStates = keys.reshaped([batch, memory.length, d])
         let copyMask = memory.keyMask.reshaped([batch, 1, memory.length])
         let weights = (query.matmul(sourceStates.transposed()) * (1 / Float(d).squareRoot()) + copyMask).softmax(axis: 2)
         let context = weights.matmul(sourceStates).reshaped([batch * length, d])
-        let gate = linear(Tensor.concat([states, context], axis: 1), "copy.gate").sigmoid().reshaped([batch, length, 1])
-        let copied = weights.matmul(memory.copyTable)
-        return (gate * vocabulary + (-gate + 1) * copied + 1e-9).log()
+        let gate = linear(Tensor.concat([states, context], axis: 1), "copy.gate").sigmoid()
+        return DecoderOutput(states: states, copyWeights: weights, gate: gate)
+    }
+
+    /// The vocabulary softmax of decoder states (rows, width) → (rows, vocabulary).
+    func vocabularyDistribution(_ states: Tensor) -> Tensor {
+        states.matmul(parameters["embedding"]!.transposed()).softmax(axis: 1)
     }
 
     /// Mean negative log-likelihood of each target's next tokens (`<pad>` positions ignored), with
-    /// the model in training mode when `dropout` is given.
-    public func loss(sources: [[Int]], targets: [[Int]], dropout: Dropout? = nil) -> Tensor {
+    /// the model in training mode when `dropout` is given. With `labelSmoothing` ε the loss is
+    /// (1 − ε)·NLL + ε·(mean −log of the vocabulary softmax over all words): the smoothing acts on
+    /// the generating path, which is where over-confidence on a small corpus lives.
+    ///
+    /// Only the probability of each target token is formed: g·softmax(h·Eᵀ)[y] picked from the
+    /// vocabulary softmax, plus (1 − g)·Σₛ aₛ·[sourceₛ = y] from the copy attention, so that no
+    /// (positions × vocabulary) copy distribution is ever built.
+    public func loss(sources: [[Int]], targets: [[Int]], dropout: Dropout? = nil, labelSmoothing: Float = 0) -> Tensor {
         let memory = encode(sources, dropout: dropout)
         let inputs = targets.map { Array($0.dropLast()) }
-        let logProbabilities = decode(inputs, memory: memory, dropout: dropout)
-        let (batch, length, v) = (targets.count, inputs[0].count, configuration.vocabularySize)
-        var picks = [Float](repeating: 0, count: batch * length * v)
-        var tokens = 0
+        let output = decode(inputs, memory: memory, dropout: dropout)
+        let (batch, length, v, sourceLength) = (targets.count, inputs[0].count, configuration.vocabularySize, memory.length)
+        var picks: [Int] = [], rows: [Int] = []
+        var matches = [Float](repeating: 0, count: batch * length * sourceLength)
         for (b, row) in targets.enumerated() {
             for (t, id) in row.dropFirst().enumerated() where id != ReportVocabulary.padding {
-                picks[(b * length + t) * v + id] = 1
-                tokens += 1
+                let position = b * length + t
+                rows.append(position)
+                picks.append(position * v + id)
+                for (s, source) in memory.sources[b].enumerated() where source == id { matches[position * sourceLength + s] = 1 }
             }
         }
-        return -(logProbabilities * Tensor(shape: [batch, length, v], data: picks)).sum() * (1 / Float(max(tokens, 1)))
+        let vocabulary = vocabularyDistribution(output.states)
+        let generated = vocabulary.reshaped([batch * length * v, 1]).embedding(picks)
+        let copied = (output.copyWeights * Tensor(shape: [batch, length, sourceLength], data: matches)).sum(axis: 2)
+            .reshaped([batch * length, 1]).embedding(rows)
+        let gate = output.gate.embedding(rows)
+        let probability = gate * generated + (-gate + 1) * copied
+        let negativeLogLikelihood = -(probability + 1e-9).log().mean()
+        guard labelSmoothing > 0 else { return negativeLogLikelihood }
+        let uniform = -(vocabulary.embedding(rows) + 1e-9).log().mean()
+        return negativeLogLikelihood * (1 - labelSmoothing) + uniform * labelSmoothing
+    }
+
+    /// The next-token distribution after the last position of each prefix: (rows, vocabulary),
+    /// the vocabulary softmax and the copy attention mixed by the gate. Inference only.
+    func nextTokenDistribution(_ output: DecoderOutput, lastPositions: [Int], memory: Memory) -> [[Float]] {
+        let length = output.copyWeights.shape[1], sourceLength = memory.length, d = configuration.width
+        let rows = lastPositions.enumerated().map { $0.offset * length + $0.element }
+        let states = Tensor(shape: [rows.count, d], data: rows.flatMap { output.states.data[($0 * d)..<(($0 + 1) * d)] })
+        let vocabulary = vocabularyDistribution(states)
+        let v = configuration.vocabularySize
+        return rows.enumerated().map { index, row in
+            let g = output.gate.data[row]
+            var distribution = vocabulary.data[(index * v)..<((index + 1) * v)].map { $0 * g }
+            let source = memory.sources[index]
+            for s in 0..<sourceLength where source[s] != ReportVocabulary.padding {
+                distribution[source[s]] += (1 - g) * output.copyWeights.data[row * sourceLength + s]
+            }
+            return distribution
+        }
     }
 }
 

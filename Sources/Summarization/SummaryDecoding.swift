@@ -15,10 +15,9 @@ extension SummarizerTransformer {
         var finished = [Bool](repeating: false, count: sources.count)
         for _ in 0..<min(maximumLength, configuration.maximumLength - 1) where finished.contains(false) {
             let next = lastLogProbabilities(outputs, memory: memory)
-            let v = configuration.vocabularySize
             for row in outputs.indices where !finished[row] {
-                let scores = next.data[(row * v)..<((row + 1) * v)]
-                let best = scores.indices.max { scores[$0] < scores[$1] }! - row * v
+                let scores = next[row]
+                let best = scores.indices.max { scores[$0] < scores[$1] }!
                 if best == ReportVocabulary.end { finished[row] = true } else { outputs[row].append(best) }
             }
         }
@@ -38,10 +37,9 @@ extension SummarizerTransformer {
         }
         for _ in 0..<min(maximumLength, configuration.maximumLength - 1) where !alive.isEmpty {
             let next = lastLogProbabilities(alive.map(\.tokens), memory: memory.repeated(alive.count))
-            let v = configuration.vocabularySize
             var candidates: [(tokens: [Int], score: Float, ended: Bool)] = []
             for (row, hypothesis) in alive.enumerated() {
-                let scores = Array(next.data[(row * v)..<((row + 1) * v)])
+                let scores = next[row]
                 for id in Self.top(width, of: scores) {
                     let ended = id == ReportVocabulary.end
                     candidates.append((ended ? hypothesis.tokens : hypothesis.tokens + [id], hypothesis.score + scores[id], ended))
@@ -59,17 +57,32 @@ extension SummarizerTransformer {
         return finalists.max { normalised($0) < normalised($1) }!.tokens
     }
 
-    /// (rows, vocabulary): log-probabilities of the token after each prefix.
-    private func lastLogProbabilities(_ prefixes: [[Int]], memory: Memory) -> Tensor {
-        let inputs = Self.padded(prefixes.map { [ReportVocabulary.beginning] + $0 })
-        let all = decode(inputs, memory: memory)
-        let (rows, length, v) = (all.shape[0], all.shape[1], all.shape[2])
-        var last = [Float](repeating: 0, count: rows * v)
-        for (row, prefix) in prefixes.enumerated() {
-            let from = (row * length + prefix.count) * v
-            last.replaceSubrange((row * v)..<((row + 1) * v), with: all.data[from..<(from + v)])
+    /// `count` outputs drawn from the model's own distribution for one source, token by token
+    /// (ancestral sampling), from `generator`.
+    public func samples(_ source: [Int], count: Int, maximumLength: Int, generator: inout SeededGenerator) -> [[Int]] {
+        let memory = encode([source]).repeated(count)
+        var outputs = [[Int]](repeating: [], count: count)
+        var finished = [Bool](repeating: false, count: count)
+        for _ in 0..<min(maximumLength, configuration.maximumLength - 1) where finished.contains(false) {
+            let output = decode(Self.padded(outputs.map { [ReportVocabulary.beginning] + $0 }), memory: memory)
+            let next = nextTokenDistribution(output, lastPositions: outputs.map(\.count), memory: memory)
+            for row in outputs.indices where !finished[row] {
+                var threshold = generator.unit() * next[row].reduce(0, +), chosen = ReportVocabulary.end
+                for (id, p) in next[row].enumerated() {
+                    threshold -= p
+                    if threshold <= 0 { chosen = id; break }
+                }
+                if chosen == ReportVocabulary.end { finished[row] = true } else { outputs[row].append(chosen) }
+            }
         }
-        return Tensor(shape: [rows, v], data: last)
+        return outputs
+    }
+
+    /// Log-probabilities of the token after each prefix, one array per prefix.
+    private func lastLogProbabilities(_ prefixes: [[Int]], memory: Memory) -> [[Float]] {
+        let output = decode(Self.padded(prefixes.map { [ReportVocabulary.beginning] + $0 }), memory: memory)
+        return nextTokenDistribution(output, lastPositions: prefixes.map(\.count), memory: memory)
+            .map { $0.map { Foundation.log($0 + 1e-9) } }
     }
 
     private static func top(_ k: Int, of scores: [Float]) -> [Int] {
@@ -99,6 +112,6 @@ extension SummarizerTransformer.Memory {
             Tensor(shape: [count] + t.shape.dropFirst(), data: [Float]((0..<count).map { _ in t.data }.joined()))
         }
         return Self(states: Tensor(shape: [count * length, states.shape[1]], data: [Float]((0..<count).map { _ in states.data }.joined())),
-                    batch: count, length: length, keyMask: tile(keyMask), copyTable: tile(copyTable))
+                    batch: count, length: length, keyMask: tile(keyMask), sources: [[Int]](repeating: sources[0], count: count))
     }
 }

@@ -68,6 +68,38 @@ struct CommandLineTests {
         #expect(byID["broken"]?["error"] is String)
     }
 
+    /// `summarize`: the contract's fields per report, generated from the FINDINGS alone (two
+    /// reports that differ only in their IMPRESSION get the same one), an error line for a report
+    /// without FINDINGS, and a non-zero exit when nothing could be summarized.
+    @Test func summarizeWritesAnImpressionFromTheFindingsAlone() throws {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "summarize-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data(contentsOf: Paths.data.appending(path: "openi/reports/1000.xml")).write(to: folder.appending(path: "1000.xml"))
+        let findings = "Small left pleural effusion. No pneumothorax. Heart size normal."
+        try "FINDINGS: \(findings)\nIMPRESSION: Possible pneumonia.".write(to: folder.appending(path: "a.txt"), atomically: true, encoding: .utf8)
+        try "FINDINGS: \(findings)\nIMPRESSION: Something else entirely.".write(to: folder.appending(path: "b.txt"), atomically: true, encoding: .utf8)
+        try "IMPRESSION: Normal chest.".write(to: folder.appending(path: "no-findings.txt"), atomically: true, encoding: .utf8)
+        let out = folder.appending(path: "out.jsonl")
+        let result = try ChildProcess.run(Paths.binary.path, ["summarize", "--reports", folder.path, "--out", out.path])
+        #expect(result.status == 0, "\(result.output)")
+        let byID = try Self.lines(of: out, by: "report_id")
+        #expect(byID.keys.sorted() == ["1000", "a", "b", "no-findings"])
+        #expect(byID["a"]?["findings"] as? String == findings)
+        let generated = try #require(byID["a"]?["impression"] as? String)
+        #expect(!generated.isEmpty && byID["b"]?["impression"] as? String == generated)
+        #expect(!generated.contains("Something else"))
+        #expect((byID["1000"]?["impression"] as? String)?.isEmpty == false)
+        #expect(byID["no-findings"]?["error"] is String && byID["no-findings"]?["impression"] == nil)
+        // Beam search writes the same fields.
+        let beam = try ChildProcess.run(Paths.binary.path, ["summarize", "--reports", folder.path, "--out", out.path, "--beam-width", "3"])
+        #expect(beam.status == 0, "\(beam.output)")
+        #expect(try Self.lines(of: out, by: "report_id")["a"]?["impression"] is String)
+
+        for file in ["1000.xml", "a.txt", "b.txt"] { try FileManager.default.removeItem(at: folder.appending(path: file)) }
+        #expect(try ChildProcess.run(Paths.binary.path, ["summarize", "--reports", folder.path, "--out", out.path]).status != 0)
+    }
+
     /// `classify` on files of every kind and size, with the shipped models: one line per file, the
     /// contract's fields, an error line for a bad file, and the command goes on.
     @Test func classifyWritesOneLinePerImageAndGoesOnPastBadOnes() throws {

@@ -66,6 +66,7 @@ struct ClassifierStageTests {
         let error = #expect(throws: ConfigurationError.self) { try EventProcessor(configuration: configuration) }
         #expect(error?.description.contains("/nonexistent/models") == true)
         configuration.models.classifyImages = false
+        configuration.models.summarizeReports = false
         #expect((try? EventProcessor(configuration: configuration))?.imageBatchStages.isEmpty == true)
     }
 

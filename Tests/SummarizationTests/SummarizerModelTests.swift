@@ -37,18 +37,33 @@ struct SummarizerModelTests {
         return options
     }
 
-    @Test func nextTokenProbabilitiesFormADistribution() {
+    /// The next-token distributions decoding uses sum to one, and the training loss, which forms
+    /// only each target's probability, is their mean negative log-likelihood.
+    @Test func theLossIsTheNegativeLogLikelihoodOfTheDecodingDistribution() {
         let vocabulary = ReportVocabulary(building: Self.pairs.flatMap { [$0.findings, $0.impression] }, minimumCount: 1)
         let model = SummarizerTransformer(configuration: .init(vocabularySize: vocabulary.count, width: 16, heads: 2, encoderLayers: 1,
                                                                decoderLayers: 1, feedForward: 32, maximumLength: 32), seed: 3)
         let sources = SummarizerTransformer.padded([vocabulary.encode(Self.pairs[0].findings), vocabulary.encode(Self.pairs[8].findings)])
+        // The second target is one token shorter: its last position is padding and does not count.
+        let targets = [[2] + vocabulary.encode(Self.pairs[0].impression) + [3], [2] + vocabulary.encode("No acute disease.") + [3, 0]]
+        let loss = model.loss(sources: sources, targets: targets).item
+
         let memory = model.encode(sources)
-        let logProbabilities = model.decode([[2, 5, 6], [2, 7, 0]], memory: memory)
-        #expect(logProbabilities.shape == [2, 3, vocabulary.count])
-        for row in 0..<6 {
-            let total = logProbabilities.data[(row * vocabulary.count)..<((row + 1) * vocabulary.count)].reduce(0) { $0 + Foundation.exp($1) }
-            #expect(abs(total - 1) < 1e-4)
+        let inputs = targets.map { Array($0.dropLast()) }
+        let output = model.decode(inputs, memory: memory)
+        var total = 0.0, count = 0
+        for position in 0..<inputs[0].count {
+            let distributions = model.nextTokenDistribution(output, lastPositions: [position, position], memory: memory)
+            for (row, distribution) in distributions.enumerated() {
+                #expect(abs(distribution.reduce(0, +) - 1) < 1e-4)
+                let target = targets[row][position + 1]
+                guard target != ReportVocabulary.padding else { continue }
+                total -= Foundation.log(Double(distribution[target]))
+                count += 1
+            }
         }
+        #expect(count == targets[0].count - 1 + targets[1].count - 2)
+        #expect(abs(Double(loss) - total / Double(count)) < 1e-4, "loss \(loss), from the distributions \(total / Double(count))")
     }
 
     @Test func aFewTrainingStepsLowerTheLossAndTheModelLearnsItsReports() throws {
@@ -61,9 +76,20 @@ struct SummarizerModelTests {
         let rougeL = Rouge.mean(zip(Self.pairs, generated).map { Rouge.scores(reference: $0.impression, prediction: $1 ?? "") }).rougeL
         #expect(rougeL > 0.9, "\(generated)")
         // Beam search finds at least as likely an output as greedy on what the model has learnt.
-        let beam = summarizer.summarize(Self.pairs.map(\.findings), beamWidth: 3)
+        let beam = summarizer.summarize(Self.pairs.map(\.findings), decoding: .beam(width: 3))
         let beamRougeL = Rouge.mean(zip(Self.pairs, beam).map { Rouge.scores(reference: $0.impression, prediction: $1 ?? "") }).rougeL
         #expect(beamRougeL > 0.9, "\(beam)")
+        // Minimum Bayes risk decoding is seeded by the report: the same report, the same impression.
+        let mbr = summarizer.summarize(Self.pairs.map(\.findings), decoding: .minimumBayesRisk(samples: 6))
+        #expect(mbr == summarizer.summarize(Self.pairs.reversed().map(\.findings), decoding: .minimumBayesRisk(samples: 6)).reversed())
+        let mbrRougeL = Rouge.mean(zip(Self.pairs, mbr).map { Rouge.scores(reference: $0.impression, prediction: $1 ?? "") }).rougeL
+        #expect(mbrRougeL > 0.9, "\(mbr)")
+    }
+
+    @Test func minimumBayesRiskChoosesTheConsensus() {
+        let candidates = ["Right pleural effusion.", "No acute disease.", "Small right pleural effusion.", "Right pleural effusions."]
+        #expect(Summarizer.minimumBayesRisk(candidates) == 0)
+        #expect(Summarizer.minimumBayesRisk(["only one"]) == 0 && Summarizer.minimumBayesRisk([]) == nil)
     }
 
     @Test func trainingIsSeededAndTheCheckpointRoundTrips() throws {

@@ -50,6 +50,8 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         public var classifiers: [String]
         /// Label every report with the 14 CheXpert observations.
         public var labelReports: Bool
+        /// Write every report's IMPRESSION from its FINDINGS with the summarizer.
+        public var summarizeReports: Bool
     }
 
     public var kafka: Kafka
@@ -71,7 +73,8 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         images: Images(allowedRoots: [], maxInlineBytes: 6 << 20, maxFileBytes: 64 << 20, maxPixels: 50_000_000,
                        thumbnailSides: [28, 64, 128]),
         http: HTTP(host: "127.0.0.1", port: 8080),
-        models: ModelOptions(directory: "", classifyImages: true, classifiers: [], labelReports: true))
+        models: ModelOptions(directory: "", classifyImages: true, classifiers: [], labelReports: true,
+                             summarizeReports: true))
 
     /// Reads a JSON file (any key may be left out: the standard value stands), then the environment.
     public static func load(file: URL?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RadStreamConfiguration {
@@ -128,6 +131,7 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         ("RADSTREAM_CLASSIFY_IMAGES", "models.classifyImages: true or false"),
         ("RADSTREAM_CLASSIFIERS", "models.classifiers, names separated by ',' (empty: all)"),
         ("RADSTREAM_LABEL_REPORTS", "models.labelReports: true or false"),
+        ("RADSTREAM_SUMMARIZE_REPORTS", "models.summarizeReports: true or false"),
         ("RADSTREAM_KAFKA_<PROPERTY>", "a librdkafka property, e.g. RADSTREAM_KAFKA_SESSION_TIMEOUT_MS=6000"),
     ]
 
@@ -135,6 +139,11 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         func integer(_ name: String) throws -> Int? {
             guard let text = environment[name] else { return nil }
             guard let value = Int(text), value >= 0 else { throw ConfigurationError("\(name)=\(text) is not a whole number") }
+            return value
+        }
+        func flag(_ name: String) throws -> Bool? {
+            guard let text = environment[name] else { return nil }
+            guard let value = Bool(text.lowercased()) else { throw ConfigurationError("\(name)=\(text) is not true or false") }
             return value
         }
         if let value = environment["RADSTREAM_KAFKA_BOOTSTRAP"] { kafka.bootstrapServers = value }
@@ -145,14 +154,9 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         if let value = try integer("RADSTREAM_BATCH_MAX_WAIT_MS") { batch.maxWaitMilliseconds = value }
         if let value = try integer("RADSTREAM_HTTP_PORT") { http.port = value }
         if let value = environment["RADSTREAM_MODELS"] { models.directory = value }
-        if let text = environment["RADSTREAM_CLASSIFY_IMAGES"] {
-            guard let value = Bool(text.lowercased()) else { throw ConfigurationError("RADSTREAM_CLASSIFY_IMAGES=\(text) is not true or false") }
-            models.classifyImages = value
-        }
-        if let text = environment["RADSTREAM_LABEL_REPORTS"] {
-            guard let value = Bool(text.lowercased()) else { throw ConfigurationError("RADSTREAM_LABEL_REPORTS=\(text) is not true or false") }
-            models.labelReports = value
-        }
+        if let value = try flag("RADSTREAM_CLASSIFY_IMAGES") { models.classifyImages = value }
+        if let value = try flag("RADSTREAM_LABEL_REPORTS") { models.labelReports = value }
+        if let value = try flag("RADSTREAM_SUMMARIZE_REPORTS") { models.summarizeReports = value }
         if let value = environment["RADSTREAM_CLASSIFIERS"] { models.classifiers = value.split(separator: ",").map(String.init) }
         let reserved: Set = ["RADSTREAM_KAFKA_BOOTSTRAP", "RADSTREAM_KAFKA_GROUP"]
         for (name, value) in environment where name.hasPrefix("RADSTREAM_KAFKA_") && !reserved.contains(name) {

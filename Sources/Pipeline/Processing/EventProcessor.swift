@@ -14,16 +14,18 @@ public struct EventProcessor: Sendable {
     public var imageStages: [any ImageStage]
     public var imageBatchStages: [any ImageBatchStage]
     public var reportStages: [any ReportStage]
+    public var reportBatchStages: [any ReportBatchStage]
 
     public init(parser: EventParser, fetcher: ImageFetcher, decoder: ImageDecoder,
                 imageStages: [any ImageStage], imageBatchStages: [any ImageBatchStage] = [],
-                reportStages: [any ReportStage] = []) {
+                reportStages: [any ReportStage] = [], reportBatchStages: [any ReportBatchStage] = []) {
         self.parser = parser
         self.fetcher = fetcher
         self.decoder = decoder
         self.imageStages = imageStages
         self.imageBatchStages = imageBatchStages
         self.reportStages = reportStages
+        self.reportBatchStages = reportBatchStages
     }
 
     /// The daemon's processor: thumbnails for every image, and the models the configuration turns on.
@@ -37,22 +39,32 @@ public struct EventProcessor: Sendable {
                   imageStages: [ThumbnailStage(sides: configuration.images.thumbnailSides,
                                                required: batchStages.reduce(into: Set()) { $0.formUnion($1.inputSides) })],
                   imageBatchStages: batchStages,
-                  reportStages: configuration.models.labelReports ? [LabelerStage()] : [])
+                  reportStages: configuration.models.labelReports ? [LabelerStage()] : [],
+                  reportBatchStages: models.summarizer.map { [SummarizerStage(summarizer: $0)] } ?? [])
     }
 
     /// Processes a batch: each event on every core, then the batch stages (the models) over all
-    /// its images at once. The order of the results is the order of the records.
+    /// its images, and all its reports, at once. The order of the results is the order of the records.
     public func process(_ messages: [KafkaMessage]) -> [ProcessedEvent] {
         var events = messages.count > 1 ? processConcurrently(messages) : messages.map(process)
-        guard !imageBatchStages.isEmpty else { return events }
-        let imageIndices = events.indices.filter { if case .image = events[$0].payload { true } else { false } }
-        guard !imageIndices.isEmpty else { return events }
-        var records = imageIndices.map { index -> ImageRecord in
-            guard case .image(let record) = events[index].payload else { fatalError("filtered above") }
-            return record
+        if !imageBatchStages.isEmpty {
+            let indices = events.indices.filter { if case .image = events[$0].payload { true } else { false } }
+            var records = indices.map { index -> ImageRecord in
+                guard case .image(let record) = events[index].payload else { fatalError("filtered above") }
+                return record
+            }
+            if !records.isEmpty { for stage in imageBatchStages { stage.run(&records) } }
+            for (index, record) in zip(indices, records) { events[index] = events[index].with(.image(record)) }
         }
-        for stage in imageBatchStages { stage.run(&records) }
-        for (index, record) in zip(imageIndices, records) { events[index] = events[index].with(.image(record)) }
+        if !reportBatchStages.isEmpty {
+            let indices = events.indices.filter { if case .report = events[$0].payload { true } else { false } }
+            var records = indices.map { index -> ReportRecord in
+                guard case .report(let record) = events[index].payload else { fatalError("filtered above") }
+                return record
+            }
+            if !records.isEmpty { for stage in reportBatchStages { stage.run(&records) } }
+            for (index, record) in zip(indices, records) { events[index] = events[index].with(.report(record)) }
+        }
         return events
     }
 
@@ -97,7 +109,7 @@ public struct EventProcessor: Sendable {
         let sections = try ReportReader.sections(of: Array(event.body.utf8), format: event.format)
         var record = ReportRecord(eventID: event.eventID, studyID: event.studyID, reportID: event.reportID,
                                   format: event.format.rawValue, sections: sections,
-                                  labelsJSON: event.labels.map(Self.json), observations: nil, labelerVersion: nil)
+                                  labelsJSON: event.labels.map(Self.json))
         for stage in reportStages { try stage.run(on: &record) }
         return record
     }

@@ -71,6 +71,12 @@ public struct ReportRecord: Sendable {
     /// What the labeler read in the findings and impression, and its version.
     public var observations: [Observation: ObservationStatus]?
     public var labelerVersion: String?
+    /// The summarizer's impression, from the FINDINGS alone, and its version.
+    public var generatedImpression: String?
+    public var summarizerVersion: String?
+    /// Observations the labeler reads differently in the radiologist's impression and the
+    /// generated one (nil when there is no pair to compare).
+    public var impressionDisagreements: [Observation]?
 }
 
 /// Why an event was refused; the event's own bytes travel beside it in `ProcessedEvent.raw`.

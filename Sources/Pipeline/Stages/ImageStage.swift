@@ -26,3 +26,10 @@ public protocol ReportStage: Sendable {
     var name: String { get }
     func run(on record: inout ReportRecord) throws
 }
+
+/// A step that sees all the reports of a batch at once, after the `ReportStage`s: the
+/// summarizer decodes a batch of reports together. It adds to the records; it cannot refuse one.
+public protocol ReportBatchStage: Sendable {
+    var name: String { get }
+    func run(_ records: inout [ReportRecord])
+}

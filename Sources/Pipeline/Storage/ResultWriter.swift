@@ -119,14 +119,17 @@ public struct ResultWriter {
         let observations = record.observations.map { EventProcessor.json(Dictionary(uniqueKeysWithValues: $0.map { ($0.key.rawValue, $0.value.rawValue) })) }
         return ("""
             INSERT INTO reports (topic, kafka_partition, kafka_offset, event_id, study_id, report_id, format,
-                                 findings, impression, indication, comparison, technique, labels, observations, labeler_version)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb, $15)
+                                 findings, impression, indication, comparison, technique, labels, observations, labeler_version,
+                                 generated_impression, summarizer_version, impression_disagreements)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb, $15, $16, $17, $18::jsonb)
             ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
             """, [.text(source.topic), .int(source.partition), .int(source.offset), .text(record.eventID),
                   .text(record.studyID), .text(record.reportID), .text(record.format),
                   .optional(sections.findings), .optional(sections.impression), .optional(sections.indication),
                   .optional(sections.comparison), .optional(sections.technique), .optional(record.labelsJSON),
-                  .optional(observations), .optional(record.labelerVersion)])
+                  .optional(observations), .optional(record.labelerVersion), .optional(record.generatedImpression),
+                  .optional(record.summarizerVersion),
+                  .optional(record.impressionDisagreements.map { EventProcessor.json($0.map(\.rawValue)) })])
     }
 
     /// Payloads up to this size are kept whole in the dead-letter row; larger ones only by hash.

@@ -22,7 +22,22 @@ struct SummarizeCommand: ParsableCommand {
     @Option(help: "Folder of report files.") var reports: String
     @Option(help: "Output JSON Lines file ('-' for standard output).") var out: String
     @Option(help: "Summarizer folder (model.safetensors and vocabulary.txt); default: the shipped one.") var model: String?
-    @Option(help: "Beam width (1: greedy).") var beamWidth = 1
+    @Option(help: "How the impression is chosen: mbr (minimum Bayes risk over sampled outputs: the best ROUGE), greedy (fastest) or beam.")
+    var decoding = DecodingChoice.mbr
+    @Option(help: "Beam width, with --decoding beam.") var beamWidth = 4
+    @Option(help: "Sampled outputs, with --decoding mbr.") var samples = 16
+
+    enum DecodingChoice: String, ExpressibleByArgument, CaseIterable {
+        case mbr, greedy, beam
+    }
+
+    var chosenDecoding: Summarizer.Decoding {
+        switch decoding {
+        case .greedy: .greedy
+        case .beam: .beam(width: beamWidth)
+        case .mbr: .minimumBayesRisk(samples: samples)
+        }
+    }
     @Option(help: "Threads the tensor engine uses.") var threads = 2
 
     struct Line: Encodable {
@@ -33,7 +48,7 @@ struct SummarizeCommand: ParsableCommand {
     }
 
     func validate() throws {
-        guard beamWidth >= 1 else { throw ValidationError("--beam-width must be at least 1") }
+        guard beamWidth >= 1, samples >= 1 else { throw ValidationError("--beam-width and --samples must be at least 1") }
     }
 
     func run() throws {
@@ -58,7 +73,7 @@ struct SummarizeCommand: ParsableCommand {
                     lines.append(Line(report_id: id, error: "\(error)"))
                 }
             }
-            let generated = summarizer.summarize(readable.map(\.findings), beamWidth: beamWidth)
+            let generated = summarizer.summarize(readable.map(\.findings), decoding: chosenDecoding)
             for ((line, _), impression) in zip(readable, generated) {
                 if let impression {
                     lines[line].impression = impression
@@ -71,7 +86,7 @@ struct SummarizeCommand: ParsableCommand {
             if files.count > 128 { log.line("summarize: \(chunkStart + chunk.count) of \(files.count) reports") }
         }
         try writer.close()
-        log.line("summarize: \(succeeded) of \(files.count) reports (summarizer \(summarizer.version), \(beamWidth == 1 ? "greedy" : "beam \(beamWidth)"))")
+        log.line("summarize: \(succeeded) of \(files.count) reports (summarizer \(summarizer.version), \(chosenDecoding))")
         if succeeded == 0 { throw ExitCode.failure }
     }
 }

@@ -14,7 +14,7 @@ struct TrainSummarizerCommand: ParsableCommand {
             Report ids divisible by 5 are the test split and are never trained on; of the rest, ids
             equal to 1 modulo 20 are held out to choose the epoch (greedy ROUGE-L). The vocabulary is
             built from the training reports. At the end the model is measured on the test split
-            (greedy and beam search) beside the two baselines built from the same training reports.
+            (greedy, beam search and minimum Bayes risk) beside the two baselines built from the same training reports.
             --out receives model.safetensors, vocabulary.txt and manifest.json (data, command, commit,
             options, figures, history). Progress goes to standard error.
             """)
@@ -26,6 +26,8 @@ struct TrainSummarizerCommand: ParsableCommand {
     @Option(help: "Peak learning rate (AdamW, warm-up, cosine decay).") var learningRate: Float = 1e-3
     @Option(help: "Decoupled weight decay.") var weightDecay: Float = 0.01
     @Option(help: "Dropout.") var dropout: Float = 0.1
+    @Option(help: "Share of FINDINGS words replaced by <unk> in training.") var wordDropout: Float = 0
+    @Option(help: "Label smoothing of the vocabulary distribution.") var labelSmoothing: Float = 0
     @Option(help: "Seed of initialisation, batching and dropout.") var seed: UInt64 = 1
     @Option(help: "Model width.") var width = 128
     @Option(help: "Attention heads.") var heads = 4
@@ -33,6 +35,7 @@ struct TrainSummarizerCommand: ParsableCommand {
     @Option(help: "Inner width of the feed-forward blocks.") var feedForward = 256
     @Option(help: "Training occurrences a word needs to enter the vocabulary.") var minimumWordCount = 2
     @Option(help: "Beam width of the test measurement beside greedy decoding.") var beamWidth = 4
+    @Option(help: "Samples of the minimum-Bayes-risk test measurement.") var samples = 16
     @Option(help: "Threads the tensor engine uses.") var threads = 2
 
     func validate() throws {
@@ -41,7 +44,9 @@ struct TrainSummarizerCommand: ParsableCommand {
         guard layers > 0, feedForward > 0, minimumWordCount > 0, beamWidth > 0 else {
             throw ValidationError("--layers, --feed-forward, --minimum-word-count and --beam-width must be positive")
         }
-        guard (0..<1).contains(dropout) else { throw ValidationError("--dropout must be in [0, 1)") }
+        guard (0..<1).contains(dropout), (0..<1).contains(wordDropout), (0..<1).contains(labelSmoothing) else {
+            throw ValidationError("--dropout, --word-dropout and --label-smoothing must be in [0, 1)")
+        }
     }
 
     func run() throws {
@@ -59,6 +64,8 @@ struct TrainSummarizerCommand: ParsableCommand {
         options.learningRate = learningRate
         options.weightDecay = weightDecay
         options.dropout = dropout
+        options.wordDropout = wordDropout
+        options.labelSmoothing = labelSmoothing
         options.seed = seed
         options.width = width
         options.heads = heads
@@ -74,9 +81,10 @@ struct TrainSummarizerCommand: ParsableCommand {
                             progress.isBest ? "  (best)" : "", progress.elapsedSeconds, progress.remainingSeconds))
         }
         let seconds = Double((ContinuousClock.now - start).components.seconds)
-        log.line("measuring on the \(test.count) test reports (greedy, beam \(beamWidth))")
-        let greedy = SummarizerEvaluation.rouge(of: summarizer, on: test, beamWidth: 1)
-        let beam = SummarizerEvaluation.rouge(of: summarizer, on: test, beamWidth: beamWidth)
+        log.line("measuring on the \(test.count) test reports (greedy, beam \(beamWidth), MBR over \(samples) samples)")
+        let greedy = SummarizerEvaluation.rouge(of: summarizer, on: test, decoding: .greedy)
+        let beam = SummarizerEvaluation.rouge(of: summarizer, on: test, decoding: .beam(width: beamWidth))
+        let mbr = SummarizerEvaluation.rouge(of: summarizer, on: test, decoding: .minimumBayesRisk(samples: samples))
         // The baselines see all the training reports, validation ones included: they choose nothing.
         let baselines = SummarizerEvaluation.baselines(training: allTraining, test: test)
 
@@ -89,12 +97,13 @@ struct TrainSummarizerCommand: ParsableCommand {
             data: .init(source: reports, split: "IU reports with FINDINGS and IMPRESSION; test: id % 5 == 0; validation (epoch choice): id % 20 == 1; training: the rest",
                         trainingReports: training.count, validationReports: validation.count, testReports: test.count),
             options: options, parameters: summarizer.model.parameterCount, bestEpoch: summarizer.bestEpoch,
-            test: ["greedy": .init(greedy), "beam\(beamWidth)": .init(beam)], baselines: baselines.mapValues { .init($0) },
+            test: ["greedy": .init(greedy), "beam\(beamWidth)": .init(beam), "mbr\(samples)": .init(mbr)], baselines: baselines.mapValues { .init($0) },
             trainingSeconds: seconds, machine: "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(threads) engine threads",
             history: history)
         try manifest.write(to: directory)
-        log.line(String(format: "test ROUGE-1/2/L: greedy %.4f/%.4f/%.4f, beam %d %.4f/%.4f/%.4f; baselines ROUGE-L: most frequent %.4f, TF-IDF nearest %.4f",
+        log.line(String(format: "test ROUGE-1/2/L: greedy %.4f/%.4f/%.4f, beam %d %.4f/%.4f/%.4f, MBR %d %.4f/%.4f/%.4f; baselines ROUGE-L: most frequent %.4f, TF-IDF nearest %.4f",
                         greedy.rouge1, greedy.rouge2, greedy.rougeL, beamWidth, beam.rouge1, beam.rouge2, beam.rougeL,
+                        samples, mbr.rouge1, mbr.rouge2, mbr.rougeL,
                         baselines["mostFrequentImpression"]!.rougeL, baselines["nearestFindingsTFIDF"]!.rougeL))
         log.line("wrote \(directory.path) (version \(summarizer.version), best epoch \(summarizer.bestEpoch), \(Int(seconds)) s)")
     }

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import Models
+import Reports
+import Summarization
+import TensorEngine
+
+struct ReportsBenchmarkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reports",
+        abstract: "Measure reports/s of the labeler and of the summarizer (greedy and beam).",
+        discussion: """
+            The IU test-split reports (ids divisible by 5) with FINDINGS, read into memory first. The
+            labeler reads findings and impression; the summarizer writes an impression from the
+            findings, greedy in batches of 32 as the daemon does, or by beam search or minimum Bayes
+            risk one report at a time. The daemon's report events/s with both on: `radstream benchmark stream --scenarios reports`.
+            """)
+
+    @Option(help: "The shared data folder.") var data = ProcessInfo.processInfo.environment["RADSTREAM_DATA"] ?? "../shared/data"
+    @Option(help: "Summarizer folder (default: the shipped one).") var model: String?
+    @Option(help: "Seconds per figure.") var seconds = 5.0
+    @Option(help: "Beam width of the beam figure.") var beamWidth = 4
+    @Option(help: "Samples of the minimum-Bayes-risk figure.") var samples = 16
+    @Option(help: "Threads the tensor engine uses.") var threads = 2
+
+    func run() throws {
+        BLAS.setThreads(threads)
+        let summarizer = try Summarizer(contentsOf: model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory().appending(path: "summarizer"))
+        let (_, test) = try ReportSplit.pairs(in: URL(filePath: data).appending(path: "openi/reports"))
+        let sections = test.map { ReportSections(findings: $0.findings, impression: $0.impression) }
+        let findings = test.map(\.findings)
+        print("reports benchmark: \(test.count) IU test reports, labeler \(ReportLabeler.version), summarizer \(summarizer.version), \(threads) engine threads")
+        print("| step | reports/s |")
+        print("|---|---|")
+        let labeler = ReportLabeler()
+        print("| labeler (findings and impression) | \(Int(rate(sections.count) { for s in sections { _ = labeler.label(s) } })) |")
+        print("| summarizer, greedy, batches of 32 | \(String(format: "%.1f", rate(findings.count) { _ = summarizer.summarize(findings) })) |")
+        let few = Array(findings.prefix(64))
+        print("| summarizer, beam \(beamWidth), one report at a time | \(String(format: "%.1f", rate(few.count) { _ = summarizer.summarize(few, decoding: .beam(width: beamWidth)) })) |")
+        print("| summarizer, MBR over greedy + \(samples) samples | \(String(format: "%.1f", rate(few.count) { _ = summarizer.summarize(few, decoding: .minimumBayesRisk(samples: samples)) })) |")
+    }
+
+    private func rate(_ reportsPerCall: Int, _ body: () -> Void) -> Double {
+        BenchmarkClock.callsPerSecond(for: seconds, body) * Double(reportsPerCall)
+    }
+}

@@ -1,0 +1,64 @@
+import Events
+import Foundation
+import Kafka
+import Reports
+import Summarization
+import TestSupport
+import Testing
+@testable import Pipeline
+
+@Suite("The summarizer stage, with the shipped model")
+struct SummarizerStageTests {
+    static let models = TestData.packageRoot.appending(path: "models")
+
+    static func message(_ body: String, offset: Int64) -> KafkaMessage {
+        let event = Event.report(ReportEvent(eventID: "e\(offset)", studyID: "s\(offset)", reportID: "r\(offset)", format: .text, body: body))
+        return KafkaMessage(topic: "t", partition: 0, offset: offset, key: nil, value: event.encoded())
+    }
+
+    /// Each report of a batch gets what the summarizer writes for its FINDINGS alone, with the
+    /// model's version; its own IMPRESSION changes nothing of it, and is compared with it.
+    @Test func everyReportWithFindingsGetsItsGeneratedImpression() throws {
+        var configuration = RadStreamConfiguration.standard
+        configuration.models.directory = Self.models.path
+        configuration.models.classifyImages = false
+        let processor = try EventProcessor(configuration: configuration)
+        let summarizer = try Summarizer(contentsOf: Self.models.appending(path: "summarizer"))
+        let effusion = "There is a large right pleural effusion with adjacent atelectasis. The heart is normal in size."
+        let clear = "The lungs are clear. Heart size is normal. No pneumothorax or pleural effusion."
+        let processed = processor.process([
+            Self.message("FINDINGS: \(effusion)\nIMPRESSION: Large right pleural effusion.", offset: 0),
+            Self.message("FINDINGS: \(effusion)\nIMPRESSION: No acute disease.", offset: 1),
+            Self.message("FINDINGS: \(clear)", offset: 2),
+            Self.message("IMPRESSION: Normal chest.", offset: 3),
+        ])
+        let records = processed.map { event -> ReportRecord? in if case .report(let record) = event.payload { record } else { nil } }
+        let expected = summarizer.summarize([effusion, clear])
+        #expect(records[0]?.generatedImpression == expected[0] && records[1]?.generatedImpression == expected[0])
+        #expect(records[2]?.generatedImpression == expected[1])
+        #expect(records[0..<3].allSatisfy { $0?.summarizerVersion == summarizer.version })
+        // No FINDINGS: nothing to summarize.
+        #expect(records[3]?.generatedImpression == nil && records[3]?.summarizerVersion == nil)
+        // The disagreements come from comparing with the radiologist's impression, where there is one.
+        #expect(records[0]?.impressionDisagreements != nil && records[2]?.impressionDisagreements == nil)
+        let stage = SummarizerStage(summarizer: summarizer)
+        #expect(records[1]?.impressionDisagreements == stage.disagreements("No acute disease.", expected[0]!))
+    }
+
+    @Test func disagreementsAreTheObservationsOneImpressionStatesAndTheOtherDoesNot() throws {
+        let stage = SummarizerStage(summarizer: try Summarizer(contentsOf: Self.models.appending(path: "summarizer")))
+        #expect(stage.disagreements("Right lower lobe pneumonia.", "Right lower lobe pneumonia.").isEmpty)
+        #expect(stage.disagreements("Possible right lower lobe pneumonia.", "Right lower lobe pneumonia.").isEmpty)
+        #expect(stage.disagreements("No acute disease.", "Right lower lobe pneumonia.") == [.noFinding, .pneumonia])
+    }
+
+    @Test func aMissingSummarizerStopsTheStartUnlessItIsTurnedOff() {
+        var configuration = RadStreamConfiguration.standard
+        configuration.models.directory = "/nonexistent/models"
+        configuration.models.classifyImages = false
+        let error = #expect(throws: ConfigurationError.self) { try EventProcessor(configuration: configuration) }
+        #expect(error?.description.contains("summarizer") == true)
+        configuration.models.summarizeReports = false
+        #expect((try? EventProcessor(configuration: configuration))?.reportBatchStages.isEmpty == true)
+    }
+}
