@@ -31,6 +31,8 @@ enum Operation {
     /// The input element each output took its maximum from.
     case maxPool2d(Tensor, sources: [Int])
     case averagePool2d(Tensor, geometry: ConvolutionGeometry)
+    /// Each pixel of NCHW repeated `factor`×`factor` times (nearest-neighbour upsampling).
+    case upsample2d(Tensor, factor: Int)
     /// Per-channel normalisation of (N, C, …) with an affine: fused, since batch norm sits after
     /// every convolution and its composed form took ten passes over the activations.
     case batchNorm(Tensor, scale: Tensor, shift: Tensor, statistics: BatchNormStatistics)
@@ -42,7 +44,7 @@ enum Operation {
             [a, b]
         case .exp(let a), .log(let a), .relu(let a), .sigmoid(let a), .tanh(let a), .sum(let a, _),
              .reshape(let a), .transpose(let a), .permute(let a, _), .sqrt(let a), .erf(let a), .slice(let a, _, _),
-             .embedding(let a, _), .maxPool2d(let a, _), .averagePool2d(let a, _):
+             .embedding(let a, _), .maxPool2d(let a, _), .averagePool2d(let a, _), .upsample2d(let a, _):
             [a]
         case .conv2d(let a, let b, _):
             [a, b]

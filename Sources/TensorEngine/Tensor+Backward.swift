@@ -121,6 +121,18 @@ extension Tensor {
             a.accumulate(back)
         case .batchNorm(let input, let scale, let shift, let statistics):
             batchNormBackward(input, scale, shift, statistics, output)
+        case .upsample2d(let a, let factor):
+            // Each input pixel receives the sum of the gradients of its factor² copies.
+            let (planes, height, width) = (a.shape[0] * a.shape[1], a.shape[2], a.shape[3])
+            var back = [Float](repeating: 0, count: a.count)
+            for plane in 0..<planes {
+                for y in 0..<(height * factor) {
+                    for x in 0..<(width * factor) {
+                        back[(plane * height + y / factor) * width + x / factor] += output[(plane * height * factor + y) * width * factor + x]
+                    }
+                }
+            }
+            a.accumulate(back)
         case .averagePool2d(let a, let geometry):
             var back = [Float](repeating: 0, count: a.count)
             let share = 1 / Float(geometry.kernelHeight * geometry.kernelWidth)

@@ -121,6 +121,22 @@ extension Tensor {
                       operation: .averagePool2d(self, geometry: geometry))
     }
 
+    /// NCHW → NC(H·factor)(W·factor), each pixel repeated factor×factor times: the upsampling of a
+    /// U-Net's decoder (followed by a convolution, it does what a transposed convolution does,
+    /// without its checkerboard artefacts).
+    public func upsampled2d(factor: Int) -> Tensor {
+        precondition(rank == 4 && factor >= 1, "upsampling \(shape) by \(factor)")
+        let (planes, height, width) = (shape[0] * shape[1], shape[2], shape[3])
+        var out = Tensor.uninitialized(count * factor * factor)
+        for plane in 0..<planes {
+            for y in 0..<(height * factor) {
+                let row = (plane * height + y / factor) * width, outRow = (plane * height * factor + y) * width * factor
+                for x in 0..<(width * factor) { out[outRow + x] = data[row + x / factor] }
+            }
+        }
+        return Tensor(shape: [shape[0], shape[1], height * factor, width * factor], data: out, operation: .upsample2d(self, factor: factor))
+    }
+
     /// NCHW → NC: the mean of each channel's plane.
     public func globalAveragePool() -> Tensor {
         precondition(rank == 4, "global average pooling of \(shape)")

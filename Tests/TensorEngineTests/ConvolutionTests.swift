@@ -47,4 +47,11 @@ struct ConvolutionTests {
             #expect(abs(fused.data[i] - max(expected[i] * scale[channel] + shift[channel] + residual.data[i], 0)) < 1e-4)
         }
     }
+
+    @Test func upsamplingRepeatsEachPixel() {
+        let input = Tensor(shape: [1, 2, 1, 2], data: [1, 2, 3, 4])
+        #expect(input.upsampled2d(factor: 2).shape == [1, 2, 2, 4])
+        #expect(input.upsampled2d(factor: 2).data == [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4])
+        #expect(input.upsampled2d(factor: 1).data == input.data)
+    }
 }

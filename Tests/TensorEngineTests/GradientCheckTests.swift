@@ -10,7 +10,7 @@ struct GradientCheckTests {
         case exp, log, relu, sigmoid, tanh, sum, sumAxis0, sumAxis1, reshape, transpose, mean, meanAxis
         case softmax, logSoftmax, crossEntropy, crossEntropySmoothed
         case permute, sqrt, erf, concat, slice, embedding
-        case conv2d, conv2dStridedPadded, conv2dOneImagePerChunk, conv2dUnevenChunks, maxPool2d, averagePool2d, globalAveragePool
+        case conv2d, conv2dStridedPadded, conv2dOneImagePerChunk, conv2dUnevenChunks, maxPool2d, averagePool2d, globalAveragePool, upsample2d
         case batchNorm, batchNormEvaluation, layerNorm, groupNorm, gelu, silu, dropout
         case binaryCrossEntropy, klDivergence, attention, attentionMasked
 
@@ -35,6 +35,7 @@ struct GradientCheckTests {
             case .conv2dOneImagePerChunk: ([[2, 3, 5, 5], [4, 3, 3, 3]], -1...1)
             case .conv2dUnevenChunks: ([[3, 2, 5, 5], [3, 2, 3, 3]], -1...1)
             case .maxPool2d, .averagePool2d, .globalAveragePool: ([[2, 2, 4, 4]], -1...1)
+            case .upsample2d: ([[2, 2, 3, 2]], -1...1)
             case .batchNorm, .batchNormEvaluation, .groupNorm: ([[3, 4, 2, 2], [4], [4]], -1...1)
             case .layerNorm: ([[3, 5], [5], [5]], -1...1)
             case .binaryCrossEntropy: ([[4, 3], [4, 3]], -2...2)
@@ -80,6 +81,7 @@ struct GradientCheckTests {
             case .conv2dUnevenChunks: x[0].conv2d(x[1], stride: 2, padding: 1, columnLimit: 2 * 18 * 9)
             case .maxPool2d: x[0].maxPool2d(kernel: 2)
             case .averagePool2d: x[0].averagePool2d(kernel: 2, stride: 1)
+            case .upsample2d: x[0].upsampled2d(factor: 2)
             case .globalAveragePool: x[0].globalAveragePool()
             case .batchNorm: x[0].batchNorm(scale: x[1], shift: x[2]).output
             case .batchNormEvaluation:
