@@ -118,24 +118,24 @@ public final class SummarizerTransformer {
     }
 
     /// (batch·length, width) → (batch, heads, length, width/heads).
-    private func splitHeads(_ x: Tensor, batch: Int, length: Int) -> Tensor {
+    func splitHeads(_ x: Tensor, batch: Int, length: Int) -> Tensor {
         let h = configuration.heads
         return x.reshaped([batch, length, h, configuration.width / h]).permuted([0, 2, 1, 3])
     }
 
-    private func mergeHeads(_ x: Tensor) -> Tensor {
+    func mergeHeads(_ x: Tensor) -> Tensor {
         let (batch, length) = (x.shape[0], x.shape[2])
         return x.permuted([0, 2, 1, 3]).reshaped([batch * length, configuration.width])
     }
 
     /// softmax(q·kᵀ/√d + mask)·v over heads; `mask` is added to the scores (−1e9 hides a key).
-    private func attend(_ q: Tensor, _ k: Tensor, _ v: Tensor, mask: Tensor) -> Tensor {
+    func attend(_ q: Tensor, _ k: Tensor, _ v: Tensor, mask: Tensor) -> Tensor {
         let depth = Float(q.shape[q.rank - 1])
         let scores = q.matmul(k.transposed()) * (1 / depth.squareRoot()) + mask
         return scores.softmax(axis: scores.rank - 1).matmul(v)
     }
 
-    private func feedForward(_ x: Tensor, _ layer: String, _ dropout: Dropout?) -> Tensor {
+    func feedForward(_ x: Tensor, _ layer: String, _ dropout: Dropout?) -> Tensor {
         let inner = linear(norm(x, "\(layer).feed_forward_norm"), "\(layer).feed_forward.in").gelu()
         return x + dropout(linear(inner, "\(layer).feed_forward.out"))
     }
@@ -194,24 +194,33 @@ public final class SummarizerTransformer {
         for q in 0..<length { for k in (q + 1)..<max(length, q + 1) { causal[q * length + k] = -1e9 } }
         let causalMask = Tensor(shape: [length, length], data: causal)
         var x = embed(targets, dropout)
-        let keys = memory.states
         for layer in 0..<configuration.decoderLayers {
             let name = "decoder.\(layer)"
             let qkv = linear(norm(x, "\(name).attention_norm"), "\(name).attention.qkv")
             let heads = (0..<3).map { splitHeads(qkv.slice(axis: 1, start: $0 * d, length: d), batch: batch, length: length) }
             x = x + dropout(linear(mergeHeads(attend(heads[0], heads[1], heads[2], mask: causalMask)), "\(name).attention.out"))
             let q = splitHeads(linear(norm(x, "\(name).cross_norm"), "\(name).cross.q"), batch: batch, length: length)
-            let kv = linear(keys, "\(name).cross.kv")
-            let k = splitHeads(kv.slice(axis: 1, start: 0, length: d), batch: batch, length: memory.length)
-            let v = splitHeads(kv.slice(axis: 1, start: d, length: d), batch: batch, length: memory.length)
+            let (k, v) = crossKeysAndValues(memory, layer: layer)
             x = x + dropout(linear(mergeHeads(attend(q, k, v, mask: memory.keyMask)), "\(name).cross.out"))
             x = feedForward(x, name, dropout)
         }
-        let states = norm(x, "decoder.norm")
-        // The copy head: one attention over the encoder states; the gate sees the state and
-        // what the attention reads.
+        return copyHead(norm(x, "decoder.norm"), length: length, memory: memory)
+    }
+
+    /// A decoder layer's keys and values of the encoded source: (batch, heads, sourceLength, width/heads) each.
+    func crossKeysAndValues(_ memory: Memory, layer: Int) -> (Tensor, Tensor) {
+        let d = configuration.width
+        let kv = linear(memory.states, "decoder.\(layer).cross.kv")
+        return (splitHeads(kv.slice(axis: 1, start: 0, length: d), batch: memory.batch, length: memory.length),
+                splitHeads(kv.slice(axis: 1, start: d, length: d), batch: memory.batch, length: memory.length))
+    }
+
+    /// The copy head over final decoder states (batch·length, width): one attention over the
+    /// encoder states; the gate sees the state and what the attention reads.
+    func copyHead(_ states: Tensor, length: Int, memory: Memory) -> DecoderOutput {
+        let (batch, d) = (memory.batch, configuration.width)
         let query = linear(states, "copy.query").reshaped([batch, length, d])
-        let sourceStates = keys.reshaped([batch, memory.length, d])
+        let sourceStates = memory.states.reshaped([batch, memory.length, d])
         let copyMask = memory.keyMask.reshaped([batch, 1, memory.length])
         let weights = (query.matmul(sourceStates.transposed()) * (1 / Float(d).squareRoot()) + copyMask).softmax(axis: 2)
         let context = weights.matmul(sourceStates).reshaped([batch * length, d])

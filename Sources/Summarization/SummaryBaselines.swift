@@ -37,12 +37,14 @@ public enum SummaryBaselines {
         static func vector(_ tokens: [String], idf: [String: Double]) -> [String: Double] {
             var weights: [String: Double] = [:]
             for term in tokens { if let weight = idf[term] { weights[term, default: 0] += weight } }
-            let norm = weights.values.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            // Summed in term order: a dictionary's order changes from run to run, and so would
+            // the last bits of the sums and the winner of a near tie.
+            let norm = weights.keys.sorted().reduce(0) { $0 + weights[$1]! * weights[$1]! }.squareRoot()
             return norm > 0 ? weights.mapValues { $0 / norm } : weights
         }
 
         public func impression(for findings: String) -> String {
-            let query = vector(Rouge.tokens(findings))
+            let query = vector(Rouge.tokens(findings)).sorted { $0.key < $1.key }
             var best = (score: -1.0, index: 0)
             for (index, candidate) in vectors.enumerated() {
                 let score = query.reduce(0) { $0 + $1.value * (candidate[$1.key] ?? 0) }

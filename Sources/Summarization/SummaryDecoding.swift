@@ -1,24 +1,52 @@
 import Foundation
 import TensorEngine
 
-/// Greedy and beam-search decoding of the summarizer transformer.
-///
-/// Each step reruns the decoder over the whole prefix (no key/value cache): impressions are short
-/// (10 tokens on average, 60 at most here), so the quadratic cost stays below the encoder's.
+/// Greedy, beam-search and sampled decoding of the summarizer transformer, one token per step
+/// with a `DecoderCache`; rows that have ended leave the batch.
 extension SummarizerTransformer {
     /// The most likely token at each step, for a batch of sources at once; each output stops at
     /// `<eos>` or after `maximumLength` tokens.
     public func greedy(_ sources: [[Int]], maximumLength: Int) -> [[Int]] {
-        guard !sources.isEmpty else { return [] }
-        let memory = encode(Self.padded(sources))
-        var outputs = [[Int]](repeating: [], count: sources.count)
-        var finished = [Bool](repeating: false, count: sources.count)
-        for _ in 0..<min(maximumLength, configuration.maximumLength - 1) where finished.contains(false) {
-            let next = lastLogProbabilities(outputs, memory: memory)
-            for row in outputs.indices where !finished[row] {
-                let scores = next[row]
-                let best = scores.indices.max { scores[$0] < scores[$1] }!
-                if best == ReportVocabulary.end { finished[row] = true } else { outputs[row].append(best) }
+        decodeEachRow(DecoderCache(model: self, memory: encode(Self.padded(sources))), maximumLength: maximumLength) { distribution in
+            distribution.indices.max { distribution[$0] < distribution[$1] }!
+        }
+    }
+
+    /// `count` outputs drawn from the model's own distribution for one source, token by token
+    /// (ancestral sampling), from `generator`.
+    public func samples(_ source: [Int], count: Int, maximumLength: Int, generator: inout SeededGenerator) -> [[Int]] {
+        let cache = DecoderCache(model: self, memory: encode([source])).selecting([Int](repeating: 0, count: count))
+        return decodeEachRow(cache, maximumLength: maximumLength) { distribution in
+            var threshold = generator.unit() * distribution.reduce(0, +)
+            for (id, p) in distribution.enumerated() {
+                threshold -= p
+                if threshold <= 0 { return id }
+            }
+            return ReportVocabulary.end
+        }
+    }
+
+    /// Decodes every row of `cache` independently, `choose` picking each next token from its
+    /// distribution; a row leaves the batch when it picks `<eos>`.
+    private func decodeEachRow(_ start: DecoderCache, maximumLength: Int, choose: ([Float]) -> Int) -> [[Int]] {
+        var cache = start
+        var outputs = [[Int]](repeating: [], count: start.memory.batch)
+        var active = Array(outputs.indices)  // the output row of each cache row
+        var next = [Int](repeating: ReportVocabulary.beginning, count: active.count)
+        for _ in 0..<min(maximumLength + 1, configuration.maximumLength) where !active.isEmpty {
+            let distributions = step(next, cache: &cache)
+            var kept: [Int] = []
+            next = []
+            for (row, distribution) in distributions.enumerated() {
+                let token = choose(distribution)
+                if token == ReportVocabulary.end || outputs[active[row]].count == maximumLength { continue }
+                outputs[active[row]].append(token)
+                kept.append(row)
+                next.append(token)
+            }
+            if kept.count < active.count {
+                active = kept.map { active[$0] }
+                if !kept.isEmpty { cache = cache.selecting(kept) }
             }
         }
         return outputs
@@ -29,60 +57,37 @@ extension SummarizerTransformer {
     /// for having fewer factors).
     public func beam(_ source: [Int], width: Int, maximumLength: Int, lengthPenalty: Float = 1) -> [Int] {
         precondition(width >= 1, "a beam needs at least one hypothesis")
-        let memory = encode([source])
+        var cache = DecoderCache(model: self, memory: encode([source]))
         var alive: [(tokens: [Int], score: Float)] = [([], 0)]
         var done: [(tokens: [Int], score: Float)] = []
         func normalised(_ h: (tokens: [Int], score: Float)) -> Float {
             h.score / Foundation.pow(Float(h.tokens.count + 1), lengthPenalty)
         }
-        for _ in 0..<min(maximumLength, configuration.maximumLength - 1) where !alive.isEmpty {
-            let next = lastLogProbabilities(alive.map(\.tokens), memory: memory.repeated(alive.count))
-            var candidates: [(tokens: [Int], score: Float, ended: Bool)] = []
+        for _ in 0..<min(maximumLength + 1, configuration.maximumLength) where !alive.isEmpty {
+            let distributions = step(alive.map { $0.tokens.last ?? ReportVocabulary.beginning }, cache: &cache)
+            var candidates: [(parent: Int, token: Int, score: Float)] = []
             for (row, hypothesis) in alive.enumerated() {
-                let scores = next[row]
-                for id in Self.top(width, of: scores) {
-                    let ended = id == ReportVocabulary.end
-                    candidates.append((ended ? hypothesis.tokens : hypothesis.tokens + [id], hypothesis.score + scores[id], ended))
-                }
+                let scores = distributions[row].map { Foundation.log($0 + 1e-9) }
+                for id in Self.top(width, of: scores) { candidates.append((row, id, hypothesis.score + scores[id])) }
             }
             candidates.sort { $0.score > $1.score }
-            alive = []
+            var kept: [(tokens: [Int], score: Float)] = [], parents: [Int] = []
             for candidate in candidates {
-                if candidate.ended { done.append((candidate.tokens, candidate.score)) } else { alive.append((candidate.tokens, candidate.score)) }
-                if alive.count == width { break }
+                let tokens = alive[candidate.parent].tokens
+                if candidate.token == ReportVocabulary.end || tokens.count == maximumLength {
+                    done.append((tokens, candidate.score))
+                } else {
+                    kept.append((tokens + [candidate.token], candidate.score))
+                    parents.append(candidate.parent)
+                }
+                if kept.count == width { break }
             }
-            if done.count >= width { break }
+            alive = kept
+            if done.count >= width || alive.isEmpty { break }
+            cache = cache.selecting(parents)
         }
         let finalists = done.isEmpty ? alive : done
         return finalists.max { normalised($0) < normalised($1) }!.tokens
-    }
-
-    /// `count` outputs drawn from the model's own distribution for one source, token by token
-    /// (ancestral sampling), from `generator`.
-    public func samples(_ source: [Int], count: Int, maximumLength: Int, generator: inout SeededGenerator) -> [[Int]] {
-        let memory = encode([source]).repeated(count)
-        var outputs = [[Int]](repeating: [], count: count)
-        var finished = [Bool](repeating: false, count: count)
-        for _ in 0..<min(maximumLength, configuration.maximumLength - 1) where finished.contains(false) {
-            let output = decode(Self.padded(outputs.map { [ReportVocabulary.beginning] + $0 }), memory: memory)
-            let next = nextTokenDistribution(output, lastPositions: outputs.map(\.count), memory: memory)
-            for row in outputs.indices where !finished[row] {
-                var threshold = generator.unit() * next[row].reduce(0, +), chosen = ReportVocabulary.end
-                for (id, p) in next[row].enumerated() {
-                    threshold -= p
-                    if threshold <= 0 { chosen = id; break }
-                }
-                if chosen == ReportVocabulary.end { finished[row] = true } else { outputs[row].append(chosen) }
-            }
-        }
-        return outputs
-    }
-
-    /// Log-probabilities of the token after each prefix, one array per prefix.
-    private func lastLogProbabilities(_ prefixes: [[Int]], memory: Memory) -> [[Float]] {
-        let output = decode(Self.padded(prefixes.map { [ReportVocabulary.beginning] + $0 }), memory: memory)
-        return nextTokenDistribution(output, lastPositions: prefixes.map(\.count), memory: memory)
-            .map { $0.map { Foundation.log($0 + 1e-9) } }
     }
 
     private static func top(_ k: Int, of scores: [Float]) -> [Int] {
@@ -101,17 +106,5 @@ extension SummarizerTransformer {
     static func padded(_ rows: [[Int]]) -> [[Int]] {
         let length = max(1, rows.map(\.count).max() ?? 1)
         return rows.map { $0 + [Int](repeating: ReportVocabulary.padding, count: length - $0.count) }
-    }
-}
-
-extension SummarizerTransformer.Memory {
-    /// The one encoded source of this memory, `count` times (the rows of a beam).
-    func repeated(_ count: Int) -> Self {
-        precondition(batch == 1, "only a single source is repeated")
-        func tile(_ t: Tensor) -> Tensor {
-            Tensor(shape: [count] + t.shape.dropFirst(), data: [Float]((0..<count).map { _ in t.data }.joined()))
-        }
-        return Self(states: Tensor(shape: [count * length, states.shape[1]], data: [Float]((0..<count).map { _ in states.data }.joined())),
-                    batch: count, length: length, keyMask: tile(keyMask), sources: [[Int]](repeating: sources[0], count: count))
     }
 }

@@ -4,6 +4,7 @@ import Imaging
 import Kafka
 import Models
 import Postgres
+import Summarization
 import Testing
 @testable import Pipeline
 
@@ -48,6 +49,17 @@ struct StreamIntegrationTests {
             SELECT count(*) FROM reports WHERE labeler_version IS NOT NULL
             AND (SELECT count(*) FROM jsonb_object_keys(observations)) = 14
             """).scalarInt == 1000)
+        // Every report with FINDINGS has the shipped summarizer's impression beside its own, and
+        // where it has both, the comparison of the two.
+        let summarizer = try Summarizer(contentsOf: URL(filePath: configuration.models.directory).appending(path: "summarizer"))
+        let withFindings = try database.execute("SELECT count(*) FROM reports WHERE findings IS NOT NULL").scalarInt ?? 0
+        #expect(withFindings > 0)
+        #expect(try database.execute("""
+            SELECT count(*) FROM reports WHERE generated_impression <> '' AND summarizer_version = $1
+            """, [.text(summarizer.version)]).scalarInt == withFindings)
+        #expect(try database.execute("""
+            SELECT count(*) FROM reports WHERE findings IS NOT NULL AND impression IS NOT NULL AND impression_disagreements IS NOT NULL
+            """).scalarInt == (try database.execute("SELECT count(*) FROM reports WHERE findings IS NOT NULL AND impression IS NOT NULL").scalarInt))
         for index in [1, 3, 5] {
             let stored = try database.execute("""
                 SELECT (p.probabilities->>'pneumonia')::float8 FROM image_predictions p JOIN images i ON i.id = p.image_id

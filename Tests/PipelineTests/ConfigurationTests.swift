@@ -20,7 +20,9 @@ struct ConfigurationTests {
             "RADSTREAM_KAFKA_BOOTSTRAP": "k1:9092,k2:9092", "RADSTREAM_POSTGRES": "host=db",
             "RADSTREAM_IMAGE_ROOTS": "/a:/b", "RADSTREAM_BATCH_MAX_EVENTS": "64",
             "RADSTREAM_KAFKA_SESSION_TIMEOUT_MS": "6000", "PATH": "/bin",
+            "RADSTREAM_SUMMARIZE_REPORTS": "true", "RADSTREAM_SUMMARY_DECODING": "Greedy", "RADSTREAM_LABEL_REPORTS": "false",
         ])
+        #expect(configuration.models.summarizeReports && configuration.models.summaryDecoding == .greedy && !configuration.models.labelReports)
         #expect(configuration.kafka.bootstrapServers == "k1:9092,k2:9092")
         #expect(configuration.postgres.conninfo == "host=db")
         #expect(configuration.images.allowedRoots == ["/a", "/b"])
@@ -31,6 +33,8 @@ struct ConfigurationTests {
     @Test func badValuesAreClearErrors() {
         var configuration = RadStreamConfiguration.standard
         #expect(throws: ConfigurationError.self) { try configuration.apply(environment: ["RADSTREAM_HTTP_PORT": "eighty"]) }
+        #expect(throws: ConfigurationError.self) { try configuration.apply(environment: ["RADSTREAM_SUMMARY_DECODING": "best"]) }
+        #expect(throws: ConfigurationError.self) { try configuration.apply(environment: ["RADSTREAM_SUMMARIZE_REPORTS": "yes"]) }
         #expect(throws: ConfigurationError.self) {
             try RadStreamConfiguration.standard.merging(json: Data(#"{"batch": {"maxEvents": "many"}}"#.utf8), source: "x")
         }

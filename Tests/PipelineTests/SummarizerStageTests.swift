@@ -22,6 +22,7 @@ struct SummarizerStageTests {
         var configuration = RadStreamConfiguration.standard
         configuration.models.directory = Self.models.path
         configuration.models.classifyImages = false
+        configuration.models.summaryDecoding = .greedy
         let processor = try EventProcessor(configuration: configuration)
         let summarizer = try Summarizer(contentsOf: Self.models.appending(path: "summarizer"))
         let effusion = "There is a large right pleural effusion with adjacent atelectasis. The heart is normal in size."
@@ -41,12 +42,12 @@ struct SummarizerStageTests {
         #expect(records[3]?.generatedImpression == nil && records[3]?.summarizerVersion == nil)
         // The disagreements come from comparing with the radiologist's impression, where there is one.
         #expect(records[0]?.impressionDisagreements != nil && records[2]?.impressionDisagreements == nil)
-        let stage = SummarizerStage(summarizer: summarizer)
+        let stage = SummarizerStage(summarizer: summarizer, decoding: .greedy)
         #expect(records[1]?.impressionDisagreements == stage.disagreements("No acute disease.", expected[0]!))
     }
 
     @Test func disagreementsAreTheObservationsOneImpressionStatesAndTheOtherDoesNot() throws {
-        let stage = SummarizerStage(summarizer: try Summarizer(contentsOf: Self.models.appending(path: "summarizer")))
+        let stage = SummarizerStage(summarizer: try Summarizer(contentsOf: Self.models.appending(path: "summarizer")), decoding: .greedy)
         #expect(stage.disagreements("Right lower lobe pneumonia.", "Right lower lobe pneumonia.").isEmpty)
         #expect(stage.disagreements("Possible right lower lobe pneumonia.", "Right lower lobe pneumonia.").isEmpty)
         #expect(stage.disagreements("No acute disease.", "Right lower lobe pneumonia.") == [.noFinding, .pneumonia])

@@ -66,6 +66,30 @@ struct SummarizerModelTests {
         #expect(abs(Double(loss) - total / Double(count)) < 1e-4, "loss \(loss), from the distributions \(total / Double(count))")
     }
 
+    /// Decoding one token per step with the cache gives the distributions of the decoder run over
+    /// the whole prefix, also after rows are dropped and reordered (as a beam does).
+    @Test func theCachedStepMatchesTheWholePrefix() {
+        let vocabulary = ReportVocabulary(building: Self.pairs.flatMap { [$0.findings, $0.impression] }, minimumCount: 1)
+        let model = SummarizerTransformer(configuration: .init(vocabularySize: vocabulary.count, width: 16, heads: 2, encoderLayers: 1,
+                                                               decoderLayers: 2, feedForward: 32, maximumLength: 32), seed: 5)
+        let sources = SummarizerTransformer.padded([vocabulary.encode(Self.pairs[0].findings), vocabulary.encode(Self.pairs[8].findings)])
+        let prefixes = [[2] + vocabulary.encode("right upper lobe pneumonia ."), [2] + vocabulary.encode("no acute cardiopulmonary disease .")]
+        let memory = model.encode(sources)
+        let whole = model.decode(prefixes, memory: memory)
+        var cache = DecoderCache(model: model, memory: memory)
+        for position in 0..<prefixes[0].count {
+            let stepped = model.step(prefixes.map { $0[position] }, cache: &cache)
+            let expected = model.nextTokenDistribution(whole, lastPositions: [position, position], memory: memory)
+            for row in 0..<2 { #expect(zip(stepped[row], expected[row]).allSatisfy { abs($0 - $1) < 1e-5 }, "position \(position)") }
+        }
+        // The second row alone, twice: each copy goes on as the second row would.
+        var swapped = cache.selecting([1, 1])
+        let alone = model.step([5, 5], cache: &swapped)
+        var both = cache
+        let together = model.step([5, 5], cache: &both)
+        #expect(zip(alone[0], together[1]).allSatisfy { abs($0 - $1) < 1e-5 } && alone[0] == alone[1])
+    }
+
     @Test func aFewTrainingStepsLowerTheLossAndTheModelLearnsItsReports() throws {
         var options = Self.tinyOptions
         options.epochs = 40

@@ -40,7 +40,7 @@ public struct EventProcessor: Sendable {
                                                required: batchStages.reduce(into: Set()) { $0.formUnion($1.inputSides) })],
                   imageBatchStages: batchStages,
                   reportStages: configuration.models.labelReports ? [LabelerStage()] : [],
-                  reportBatchStages: models.summarizer.map { [SummarizerStage(summarizer: $0)] } ?? [])
+                  reportBatchStages: models.summarizer.map { [SummarizerStage(summarizer: $0, decoding: configuration.models.summaryDecoding.decoding)] } ?? [])
     }
 
     /// Processes a batch: each event on every core, then the batch stages (the models) over all

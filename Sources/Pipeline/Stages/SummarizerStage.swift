@@ -1,22 +1,34 @@
 import Reports
 import Summarization
 
+extension RadStreamConfiguration.SummaryDecoding {
+    var decoding: Summarizer.Decoding {
+        switch self {
+        case .beam: .beam(width: 4)
+        case .greedy: .greedy
+        case .mbr: .minimumBayesRisk(samples: 16)
+        }
+    }
+}
+
 /// Writes every report's IMPRESSION from its FINDINGS alone, for all the reports of a batch at
 /// once, and notes the observations on which the labeler reads the generated impression and
 /// the radiologist's differently.
 public struct SummarizerStage: ReportBatchStage {
     public let summarizer: Summarizer
+    public let decoding: Summarizer.Decoding
     let labeler = ReportLabeler()
-    public var name: String { "summarizer \(summarizer.version)" }
+    public var name: String { "summarizer \(summarizer.version) (\(decoding))" }
 
-    public init(summarizer: Summarizer) {
+    public init(summarizer: Summarizer, decoding: Summarizer.Decoding) {
         self.summarizer = summarizer
+        self.decoding = decoding
     }
 
     public func run(_ records: inout [ReportRecord]) {
         let indices = records.indices.filter { records[$0].sections.findings != nil }
         // Only the FINDINGS reach the model: the radiologist's IMPRESSION is compared with, never read.
-        let generated = summarizer.summarize(indices.map { records[$0].sections.findings! })
+        let generated = summarizer.summarize(indices.map { records[$0].sections.findings! }, decoding: decoding)
         for (index, impression) in zip(indices, generated) {
             guard let impression else { continue }
             records[index].generatedImpression = impression

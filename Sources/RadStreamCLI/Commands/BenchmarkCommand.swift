@@ -28,6 +28,8 @@ struct StreamBenchmarkCommand: ParsableCommand {
             "images" runs the shipped classifiers (probabilities, decision, Grad-CAM PNG per image);
             "images-pneumonia-only" the pneumonia model alone (the reference CNN: the Python peer's
             setup); "images-without-models" the same events with them turned off, for the ratio.
+            "reports" runs the labeler and the summarizer as configured by default (beam search),
+            "reports-greedy" the summarizer greedy, "reports-without-summarizer" the labeler alone.
             Build in release mode first: ops/setup.sh.
             """)
 
@@ -35,11 +37,14 @@ struct StreamBenchmarkCommand: ParsableCommand {
     @Option(help: "The shared data folder.") var data = ProcessInfo.processInfo.environment["RADSTREAM_DATA"] ?? "../shared/data"
     @Option(help: "Where the benchmark keeps its PostgreSQL cluster (recreated).") var workDir = "var/benchmark"
     @Option(help: "Events per batch.") var batchSize = 500
-    @Option(help: "Scenarios, comma-separated: reports, images, images-pneumonia-only, images-without-models, mixed.")
-    var scenarios = "reports,images,images-pneumonia-only,images-without-models,mixed"
+    @Option(help: "Scenarios, comma-separated: \(Self.knownScenarios.joined(separator: ", ")).")
+    var scenarios = Self.knownScenarios.joined(separator: ",")
+
+    static let knownScenarios = ["reports", "reports-greedy", "reports-without-summarizer", "images", "images-pneumonia-only",
+                                 "images-without-models", "mixed"]
 
     func validate() throws {
-        let known: Set = ["reports", "images", "images-pneumonia-only", "images-without-models", "mixed"]
+        let known = Set(Self.knownScenarios)
         guard let unknown = scenarios.split(separator: ",").map(String.init).first(where: { !known.contains($0) }) else { return }
         throw ValidationError("unknown scenario \(unknown); known: \(known.sorted().joined(separator: ", "))")
     }
@@ -72,6 +77,8 @@ struct StreamBenchmarkCommand: ParsableCommand {
         configuration.batch.maxEvents = batchSize
         configuration.models.classifyImages = scenario != "images-without-models"
         configuration.models.classifiers = scenario == "images-pneumonia-only" ? ["pneumonia"] : []
+        configuration.models.summarizeReports = scenario != "reports-without-summarizer"
+        configuration.models.summaryDecoding = scenario == "reports-greedy" ? .greedy : .beam
         for topic in configuration.topics {
             // 12 partitions: the embedded broker keeps ~5 MB per partition, and the events are
             // all published before the daemon starts.
@@ -87,7 +94,7 @@ struct StreamBenchmarkCommand: ParsableCommand {
         let producer = try stack.producer()
         for index in 0..<events {
             let event = switch scenario {
-            case "reports": source.report(index)
+            case "reports", "reports-greedy", "reports-without-summarizer": source.report(index)
             case "images", "images-pneumonia-only", "images-without-models": source.image(index)
             default: index % 2 == 0 ? source.report(index) : source.image(index)
             }

@@ -76,10 +76,11 @@ struct DemoCommand: AsyncParsableCommand {
               rows out:      \(totals.reportRows) reports, \(totals.imageRows) images, \(totals.pixelRows) kept thumbnails
               dead letters:  \(totals.deadLetters)\(totals.deadLetterCodes.isEmpty ? "" : " (" + totals.deadLetterCodes + ")")
               predictions:   \(totals.predictions.isEmpty ? "none (classifiers off)" : totals.predictions)
+              impressions:   \(totals.impressions)
               throughput:    \(Int(Double(totals.processed) / max(seconds, 0.001))) events/s end to end (\(String(format: "%.1f", seconds)) s)
 
             Look at what is running:
-              psql "\(postgres.conninfo)" -c 'SELECT study_id, left(impression, 60) FROM reports LIMIT 5'
+              psql "\(postgres.conninfo)" -c 'SELECT study_id, left(impression, 50), left(generated_impression, 50), impression_disagreements FROM reports LIMIT 5'
               psql "\(postgres.conninfo)" -c 'SELECT i.image_id, p.model, p.model_version, p.decision, p.probabilities FROM image_predictions p JOIN images i ON i.id = p.image_id LIMIT 6'
               kcat -b \(broker.bootstrapServers) -L
               kcat -b \(broker.bootstrapServers) -C -t \(configuration.kafka.reportTopic) -c 1 -f '%k %s\\n'
@@ -125,6 +126,7 @@ struct DemoCommand: AsyncParsableCommand {
         var reportRows = 0, imageRows = 0, pixelRows = 0, deadLetters = 0
         var deadLetterCodes = ""
         var predictions = ""
+        var impressions = "none (summarizer off)"
         var processed: Int { reportRows + imageRows + deadLetters }
     }
 
@@ -163,6 +165,13 @@ struct DemoCommand: AsyncParsableCommand {
         totals.predictions = Dictionary(grouping: decisions.rows, by: { $0[0] ?? "?" }).sorted { $0.key < $1.key }.map { model, rows in
             "\(model): " + rows.map { "\($0[2] ?? "0") \($0[1] ?? "?")" }.joined(separator: ", ")
         }.joined(separator: "; ")
+        let impressions = try database.execute("""
+            SELECT count(generated_impression), count(*) FILTER (WHERE jsonb_array_length(impression_disagreements) > 0),
+                   count(impression_disagreements) FROM reports
+            """)
+        if let row = impressions.rows.first, let generated = row[0], generated != "0" {
+            totals.impressions = "\(generated) generated; the labeler reads them differently from the radiologist's in \(row[1] ?? "0") of \(row[2] ?? "0")"
+        }
         return totals
     }
 }

@@ -22,13 +22,13 @@ struct SummarizeCommand: ParsableCommand {
     @Option(help: "Folder of report files.") var reports: String
     @Option(help: "Output JSON Lines file ('-' for standard output).") var out: String
     @Option(help: "Summarizer folder (model.safetensors and vocabulary.txt); default: the shipped one.") var model: String?
-    @Option(help: "How the impression is chosen: mbr (minimum Bayes risk over sampled outputs: the best ROUGE), greedy (fastest) or beam.")
-    var decoding = DecodingChoice.mbr
+    @Option(help: "How the impression is chosen: beam (the shipped model's best on the validation reports, with mbr), greedy (fastest) or mbr (minimum Bayes risk over sampled outputs).")
+    var decoding = DecodingChoice.beam
     @Option(help: "Beam width, with --decoding beam.") var beamWidth = 4
     @Option(help: "Sampled outputs, with --decoding mbr.") var samples = 16
 
     enum DecodingChoice: String, ExpressibleByArgument, CaseIterable {
-        case mbr, greedy, beam
+        case beam, greedy, mbr
     }
 
     var chosenDecoding: Summarizer.Decoding {

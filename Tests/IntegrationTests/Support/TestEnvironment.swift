@@ -46,6 +46,8 @@ final class TestEnvironment: Sendable {
         configuration.batch = .init(maxEvents: 200, maxWaitMilliseconds: 100)
         configuration.http.port = 0
         configuration.models.directory = TestData.packageRoot.appending(path: "models").path
+        // Greedy: the tests run the debug build, where a beam search on every report is slow.
+        configuration.models.summaryDecoding = .greedy
         for topic in configuration.topics {
             try broker.createTopic(topic, partitions: partitions)
             try broker.createTopic(configuration.deadLetterTopic(for: topic), partitions: partitions)
