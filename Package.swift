@@ -4,6 +4,9 @@ import PackageDescription
 // RadStream: a daemon and command-line tool for the stream of chest X-ray studies.
 // Modules are split by concern; C libraries sit behind thin system-library or shim targets.
 let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+// The numeric modules are optimised in debug builds too: the tests and the debug daemon of the
+// integration tests train and run real models, which unoptimised array code makes tens of times slower.
+let numeric: [SwiftSetting] = strict + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
 let package = Package(
     name: "RadStream",
@@ -56,10 +59,10 @@ let package = Package(
                     .product(name: "Hummingbird", package: "hummingbird"),
                 ],
                 swiftSettings: strict),
-        .target(name: "TensorEngine", dependencies: ["COpenBLAS"], swiftSettings: strict),
-        .target(name: "Models", dependencies: ["TensorEngine"], swiftSettings: strict),
-        .target(name: "Training", dependencies: ["Models", "TensorEngine", "Imaging"], swiftSettings: strict),
-        .target(name: "Summarization", dependencies: ["Reports", "TensorEngine", "Models"], swiftSettings: strict),
+        .target(name: "TensorEngine", dependencies: ["COpenBLAS"], swiftSettings: numeric),
+        .target(name: "Models", dependencies: ["TensorEngine"], swiftSettings: numeric),
+        .target(name: "Training", dependencies: ["Models", "TensorEngine", "Imaging"], swiftSettings: numeric),
+        .target(name: "Summarization", dependencies: ["Reports", "TensorEngine", "Models"], swiftSettings: numeric),
         .target(name: "Replay", dependencies: ["Events", "Kafka", "Reports"], swiftSettings: strict),
         .executableTarget(
             name: "RadStreamCLI",

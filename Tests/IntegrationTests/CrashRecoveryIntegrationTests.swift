@@ -35,7 +35,9 @@ struct CrashRecoveryIntegrationTests {
     @Test func killedThreeTimesEveryEventIsProcessedExactlyOnce() throws {
         let environment = try TestEnvironment.get()
         let conninfo = try environment.makeDatabase("sigkill")
-        let configuration = try environment.configuration(name: "sigkill", partitions: 8, conninfo: conninfo)
+        var configuration = try environment.configuration(name: "sigkill", partitions: 8, conninfo: conninfo)
+        // Delivery is what is tested here; the summarizer (in the stream test) would only slow the debug build down.
+        configuration.models.summarizeReports = false
         // 60 s of stream: three kill-and-restart cycles fit inside it with room to spare (each
         // waits out the killed member's 6 s session and a ~3 s rejoin before its first commit).
         let total = 6000
@@ -87,7 +89,8 @@ struct CrashRecoveryIntegrationTests {
         defer { try? server.stop() }
         let conninfo = server.conninfo
         try DatabaseMigrations.apply(on: PostgresConnection(conninfo))
-        let configuration = try environment.configuration(name: "pg-restart", conninfo: conninfo)
+        var configuration = try environment.configuration(name: "pg-restart", conninfo: conninfo)
+        configuration.models.summarizeReports = false  // as above: delivery is what is tested
         let total = 2000
         let published = try publishInBackground(count: total, rate: 400, configuration: configuration)
 
