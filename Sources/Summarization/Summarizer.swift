@@ -63,29 +63,36 @@ public struct Summarizer: @unchecked Sendable {
         }
     }
 
-    /// The generated impression of each FINDINGS text (nil for one without a word to read).
+    /// The generated impression of each FINDINGS text (nil for one without a word to read),
+    /// decoded on every core.
     public func summarize(_ findings: [String], decoding: Decoding = .greedy) -> [String?] {
         let sources = findings.map { Self.source($0, vocabulary: vocabulary, settings: settings) }
         var outputs = [[Int]?](repeating: nil, count: findings.count)
         let readable = sources.indices.filter { !sources[$0].isEmpty }
         let maximumLength = settings.maximumOutputLength
+        nonisolated(unsafe) let model = model  // shared by the cores: decoding only reads its weights
         switch decoding {
         case .beam(let width):
-            for index in readable { outputs[index] = model.beam(sources[index], width: width, maximumLength: maximumLength) }
+            // One report per core: a beam's steps are too small to split.
+            let found = concurrentMap(readable.count) { model.beam(sources[readable[$0]], width: width, maximumLength: maximumLength) }
+            for (index, ids) in zip(readable, found) { outputs[index] = ids }
         case .greedy, .minimumBayesRisk:
-            // Greedy in slices of similar length, so that one long report pads few short ones.
+            // Greedy in slices of similar length, so that one long report pads few short ones;
+            // the slices on every core.
             let byLength = readable.sorted { sources[$0].count < sources[$1].count }
-            for sliceStart in stride(from: 0, to: byLength.count, by: 32) {
-                let slice = Array(byLength[sliceStart..<min(byLength.count, sliceStart + 32)])
-                for (index, ids) in zip(slice, model.greedy(slice.map { sources[$0] }, maximumLength: maximumLength)) { outputs[index] = ids }
-            }
+            let slices = stride(from: 0, to: byLength.count, by: 32).map { Array(byLength[$0..<min(byLength.count, $0 + 32)]) }
+            let found = concurrentMap(slices.count) { model.greedy(slices[$0].map { sources[$0] }, maximumLength: maximumLength) }
+            for (slice, generated) in zip(slices, found) { for (index, ids) in zip(slice, generated) { outputs[index] = ids } }
         }
         if case .minimumBayesRisk(let count) = decoding, count > 0 {
-            for index in readable {
-                var generator = SeededGenerator(seed: sources[index].reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 })
-                let candidates = [outputs[index]!] + model.samples(sources[index], count: count, maximumLength: maximumLength, generator: &generator)
-                outputs[index] = Self.minimumBayesRisk(candidates.map { vocabulary.decode($0) }).map { candidates[$0] }
+            let greedy = outputs, vocabulary = vocabulary
+            let chosen = concurrentMap(readable.count) { position -> [Int]? in
+                let source = sources[readable[position]]
+                var generator = SeededGenerator(seed: source.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 })
+                let candidates = [greedy[readable[position]]!] + model.samples(source, count: count, maximumLength: maximumLength, generator: &generator)
+                return Self.minimumBayesRisk(candidates.map { vocabulary.decode($0) }).map { candidates[$0] }
             }
+            for (index, ids) in zip(readable, chosen) { outputs[index] = ids }
         }
         return outputs.map { $0.map(vocabulary.decode) }
     }

@@ -12,8 +12,8 @@ struct ReportsBenchmarkCommand: ParsableCommand {
         discussion: """
             The IU test-split reports (ids divisible by 5) with FINDINGS, read into memory first. The
             labeler reads findings and impression; the summarizer writes an impression from the
-            findings, greedy in batches of 32 as the daemon does, or by beam search or minimum Bayes
-            risk one report at a time. The daemon's report events/s with both on: `radstream benchmark stream --scenarios reports`.
+            findings, greedy in batches of 32, or by beam search or minimum Bayes risk one report
+            at a time; either way on every core, as the daemon does. The daemon's report events/s with both on: `radstream benchmark stream --scenarios reports`.
             """)
 
     @Option(help: "The shared data folder.") var data = ProcessInfo.processInfo.environment["RADSTREAM_DATA"] ?? "../shared/data"
@@ -36,7 +36,7 @@ struct ReportsBenchmarkCommand: ParsableCommand {
         print("| labeler (findings and impression) | \(Int(rate(sections.count) { for s in sections { _ = labeler.label(s) } })) |")
         print("| summarizer, greedy, batches of 32 | \(String(format: "%.1f", rate(findings.count) { _ = summarizer.summarize(findings) })) |")
         let few = Array(findings.prefix(64))
-        print("| summarizer, beam \(beamWidth), one report at a time | \(String(format: "%.1f", rate(few.count) { _ = summarizer.summarize(few, decoding: .beam(width: beamWidth)) })) |")
+        print("| summarizer, beam \(beamWidth), one report per core | \(String(format: "%.1f", rate(few.count) { _ = summarizer.summarize(few, decoding: .beam(width: beamWidth)) })) |")
         print("| summarizer, MBR over greedy + \(samples) samples | \(String(format: "%.1f", rate(few.count) { _ = summarizer.summarize(few, decoding: .minimumBayesRisk(samples: samples)) })) |")
     }
 

@@ -1,7 +1,8 @@
 import Dispatch
 
-/// `body(0..<count)` on every core, in index order: for decoding many images at once.
-func concurrentMap<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
+/// `body(0..<count)` on every core, in index order: for decoding many images, or running a model
+/// on many inputs whose weights it only reads.
+public func concurrentMap<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
     let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
     results.initialize(repeating: nil)
     defer { results.deallocate() }
