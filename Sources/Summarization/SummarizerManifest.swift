@@ -1,4 +1,5 @@
 import Foundation
+import Models
 import Reports
 
 /// What the shipped summarizer's `manifest.json` records so that anyone can reproduce it: the
@@ -68,8 +69,6 @@ public struct SummarizerManifest: Codable, Sendable {
     public var machine: String
     public var history: [Epoch]
 
-    public static let fileName = "manifest.json"
-
     public init(version: String, weights: String, vocabulary: String, vocabularySize: Int, createdAt: String, command: String,
                 commit: String, data: DataUsed, options: SummarizerTrainingOptions, parameters: Int, bestEpoch: Int,
                 test: [String: Figures], baselines: [String: Figures], trainingSeconds: Double, machine: String, history: [Epoch]) {
@@ -91,17 +90,9 @@ public struct SummarizerManifest: Codable, Sendable {
         self.history = history
     }
 
-    public func write(to directory: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(self)
-        data.append(0x0A)
-        try data.write(to: directory.appendingPathComponent(Self.fileName))
-    }
+    public func write(to directory: URL) throws { try ManifestFile.write(self, to: directory) }
 
-    public static func read(from directory: URL) throws -> SummarizerManifest {
-        try JSONDecoder().decode(SummarizerManifest.self, from: Data(contentsOf: directory.appendingPathComponent(fileName)))
-    }
+    public static func read(from directory: URL) throws -> SummarizerManifest { try ManifestFile.read(Self.self, from: directory) }
 }
 
 /// ROUGE of a summarizer and of the baselines on one split: what the manifest records, what

@@ -135,6 +135,14 @@ public final class SummarizerTransformer {
         return scores.softmax(axis: scores.rank - 1).matmul(v)
     }
 
+    /// x + the layer's pre-norm multi-head self-attention of x, (batch·length, width).
+    private func selfAttention(_ x: Tensor, _ layer: String, batch: Int, length: Int, mask: Tensor, _ dropout: Dropout?) -> Tensor {
+        let d = configuration.width
+        let qkv = linear(norm(x, "\(layer).attention_norm"), "\(layer).attention.qkv")
+        let heads = (0..<3).map { splitHeads(qkv.slice(axis: 1, start: $0 * d, length: d), batch: batch, length: length) }
+        return x + dropout(linear(mergeHeads(attend(heads[0], heads[1], heads[2], mask: mask)), "\(layer).attention.out"))
+    }
+
     func feedForward(_ x: Tensor, _ layer: String, _ dropout: Dropout?) -> Tensor {
         let inner = linear(norm(x, "\(layer).feed_forward_norm"), "\(layer).feed_forward.in").gelu()
         return x + dropout(linear(inner, "\(layer).feed_forward.out"))
@@ -164,16 +172,13 @@ public final class SummarizerTransformer {
 
     /// Encodes padded sources (every row the same length, padded with `<pad>`).
     func encode(_ sources: [[Int]], dropout: Dropout? = nil) -> Memory {
-        let (batch, length, d) = (sources.count, sources[0].count, configuration.width)
+        let (batch, length) = (sources.count, sources[0].count)
         let mask = sources.flatMap { row in row.map { $0 == ReportVocabulary.padding ? Float(-1e9) : 0 } }
         let keyMask = Tensor(shape: [batch, 1, 1, length], data: mask)
         var x = embed(sources, dropout)
         for layer in 0..<configuration.encoderLayers {
-            let name = "encoder.\(layer)"
-            let qkv = linear(norm(x, "\(name).attention_norm"), "\(name).attention.qkv")
-            let heads = (0..<3).map { splitHeads(qkv.slice(axis: 1, start: $0 * d, length: d), batch: batch, length: length) }
-            x = x + dropout(linear(mergeHeads(attend(heads[0], heads[1], heads[2], mask: keyMask)), "\(name).attention.out"))
-            x = feedForward(x, name, dropout)
+            x = selfAttention(x, "encoder.\(layer)", batch: batch, length: length, mask: keyMask, dropout)
+            x = feedForward(x, "encoder.\(layer)", dropout)
         }
         return Memory(states: norm(x, "encoder.norm"), batch: batch, length: length, keyMask: keyMask, sources: sources)
     }
@@ -189,16 +194,14 @@ public final class SummarizerTransformer {
     }
 
     func decode(_ targets: [[Int]], memory: Memory, dropout: Dropout? = nil) -> DecoderOutput {
-        let (batch, length, d) = (targets.count, targets[0].count, configuration.width)
+        let (batch, length) = (targets.count, targets[0].count)
         var causal = [Float](repeating: 0, count: length * length)
         for q in 0..<length { for k in (q + 1)..<max(length, q + 1) { causal[q * length + k] = -1e9 } }
         let causalMask = Tensor(shape: [length, length], data: causal)
         var x = embed(targets, dropout)
         for layer in 0..<configuration.decoderLayers {
             let name = "decoder.\(layer)"
-            let qkv = linear(norm(x, "\(name).attention_norm"), "\(name).attention.qkv")
-            let heads = (0..<3).map { splitHeads(qkv.slice(axis: 1, start: $0 * d, length: d), batch: batch, length: length) }
-            x = x + dropout(linear(mergeHeads(attend(heads[0], heads[1], heads[2], mask: causalMask)), "\(name).attention.out"))
+            x = selfAttention(x, name, batch: batch, length: length, mask: causalMask, dropout)
             let q = splitHeads(linear(norm(x, "\(name).cross_norm"), "\(name).cross.q"), batch: batch, length: length)
             let (k, v) = crossKeysAndValues(memory, layer: layer)
             x = x + dropout(linear(mergeHeads(attend(q, k, v, mask: memory.keyMask)), "\(name).cross.out"))

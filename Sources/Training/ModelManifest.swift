@@ -1,4 +1,5 @@
 import Foundation
+import Models
 
 /// What a shipped model's `manifest.json` records so that anyone can reproduce it: the data, the
 /// command, the commit, the options, the figures and how long it took.
@@ -88,18 +89,10 @@ public struct ModelManifest: Codable, Sendable {
         self.history = history
     }
 
-    public static let fileName = "manifest.json"
+    public static let fileName = ManifestFile.name
     public static let weightsFileName = "model.safetensors"
 
-    public func write(to directory: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(self)
-        data.append(0x0A)
-        try data.write(to: directory.appendingPathComponent(Self.fileName))
-    }
+    public func write(to directory: URL) throws { try ManifestFile.write(self, to: directory) }
 
-    public static func read(from directory: URL) throws -> ModelManifest {
-        try JSONDecoder().decode(ModelManifest.self, from: Data(contentsOf: directory.appendingPathComponent(fileName)))
-    }
+    public static func read(from directory: URL) throws -> ModelManifest { try ManifestFile.read(Self.self, from: directory) }
 }

@@ -47,25 +47,23 @@ public struct EventProcessor: Sendable {
     /// its images, and all its reports, at once. The order of the results is the order of the records.
     public func process(_ messages: [KafkaMessage]) -> [ProcessedEvent] {
         var events = messages.count > 1 ? processConcurrently(messages) : messages.map(process)
-        if !imageBatchStages.isEmpty {
-            let indices = events.indices.filter { if case .image = events[$0].payload { true } else { false } }
-            var records = indices.map { index -> ImageRecord in
-                guard case .image(let record) = events[index].payload else { fatalError("filtered above") }
-                return record
-            }
-            if !records.isEmpty { for stage in imageBatchStages { stage.run(&records) } }
-            for (index, record) in zip(indices, records) { events[index] = events[index].with(.image(record)) }
-        }
-        if !reportBatchStages.isEmpty {
-            let indices = events.indices.filter { if case .report = events[$0].payload { true } else { false } }
-            var records = indices.map { index -> ReportRecord in
-                guard case .report(let record) = events[index].payload else { fatalError("filtered above") }
-                return record
-            }
-            if !records.isEmpty { for stage in reportBatchStages { stage.run(&records) } }
-            for (index, record) in zip(indices, records) { events[index] = events[index].with(.report(record)) }
-        }
+        Self.runBatchStages(imageBatchStages.map { stage in { stage.run(&$0) } }, on: &events,
+                            record: { if case .image(let record) = $0 { record } else { nil } }, payload: ProcessedPayload.image)
+        Self.runBatchStages(reportBatchStages.map { stage in { stage.run(&$0) } }, on: &events,
+                            record: { if case .report(let record) = $0 { record } else { nil } }, payload: ProcessedPayload.report)
         return events
+    }
+
+    /// Runs `stages` over the records of one kind in `events` (those `record` extracts) at once,
+    /// and puts the results back in place.
+    private static func runBatchStages<Record>(_ stages: [(inout [Record]) -> Void], on events: inout [ProcessedEvent],
+                                               record: (ProcessedPayload) -> Record?, payload: (Record) -> ProcessedPayload) {
+        guard !stages.isEmpty else { return }
+        let indices = events.indices.filter { record(events[$0].payload) != nil }
+        guard !indices.isEmpty else { return }
+        var records = indices.map { record(events[$0].payload)! }
+        for stage in stages { stage(&records) }
+        for (index, record) in zip(indices, records) { events[index] = events[index].with(payload(record)) }
     }
 
     private func processConcurrently(_ messages: [KafkaMessage]) -> [ProcessedEvent] {
