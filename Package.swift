@@ -63,12 +63,13 @@ let package = Package(
         .target(name: "Models", dependencies: ["TensorEngine"], swiftSettings: numeric),
         .target(name: "Training", dependencies: ["Models", "TensorEngine", "Imaging"], swiftSettings: numeric),
         .target(name: "Summarization", dependencies: ["Reports", "TensorEngine", "Models"], swiftSettings: numeric),
+        .target(name: "Captioning", dependencies: ["Summarization", "Reports", "TensorEngine", "Models", "Training"], swiftSettings: numeric),
         .target(name: "Replay", dependencies: ["Events", "Kafka", "Reports"], swiftSettings: strict),
         .executableTarget(
             name: "RadStreamCLI",
             dependencies: [
                 "Pipeline", "Events", "Kafka", "Postgres", "Reports", "Imaging", "Replay", "ChildProcesses",
-                "TensorEngine", "Models", "Training", "Summarization",
+                "TensorEngine", "Models", "Training", "Summarization", "Captioning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,3 +1,6 @@
+import Foundation
+import Models
+
 /// The summarizer's word-level vocabulary, built from the training reports.
 ///
 /// Report text is small and formulaic (about 1,200 words occur twice or more in the IU training
@@ -25,6 +28,17 @@ public struct ReportVocabulary: Sendable, Equatable {
         var counts: [String: Int] = [:]
         for text in texts { for token in Self.split(text) { counts[token, default: 0] += 1 } }
         self.init(tokens: Self.specials + counts.filter { $0.value >= minimumCount }.keys.sorted())
+    }
+
+    /// A `vocabulary.txt` as `Summarizer.save` writes it (one token per line, in id order),
+    /// which must hold `expectedCount` tokens: those of the model beside it.
+    public init(contentsOf file: URL, expectedCount: Int) throws {
+        let words = try String(contentsOf: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            .dropLast().map(String.init)
+        guard words.count == expectedCount, words.starts(with: Self.specials) else {
+            throw CheckpointError("\(file.lastPathComponent) holds \(words.count) tokens for a model of \(expectedCount)")
+        }
+        self.init(tokens: words)
     }
 
     public static func == (a: Self, b: Self) -> Bool { a.tokens == b.tokens }

@@ -145,13 +145,10 @@ public struct Summarizer: @unchecked Sendable {
             }
             let configuration = try JSONDecoder().decode(SummarizerTransformer.Configuration.self, from: Data(transformer.utf8))
             let settings = try JSONDecoder().decode(Settings.self, from: Data(summarizer.utf8))
-            let words = try String(contentsOf: directory.appendingPathComponent(Self.vocabularyFileName), encoding: .utf8)
-                .split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
-            guard words.count == configuration.vocabularySize, words.starts(with: ["<pad>", "<unk>", "<bos>", "<eos>"]) else {
-                throw CheckpointError("\(Self.vocabularyFileName) holds \(words.count) tokens for a model of \(configuration.vocabularySize)")
-            }
+            let vocabulary = try ReportVocabulary(contentsOf: directory.appendingPathComponent(Self.vocabularyFileName),
+                                                  expectedCount: configuration.vocabularySize)
             let model = try SummarizerTransformer(configuration: configuration, tensors: checkpoint.tensors)
-            self.init(model: model, vocabulary: ReportVocabulary(tokens: words), settings: settings)
+            self.init(model: model, vocabulary: vocabulary, settings: settings)
         } catch let error as CheckpointError {
             throw CheckpointError("\(directory.path): \(error.description)")
         }

@@ -168,6 +168,24 @@ public final class SummarizerTransformer {
         let keyMask: Tensor
         /// The padded source ids: which word each position would copy.
         let sources: [[Int]]
+        /// Whether the copy head may copy: not from an image's positions, which are no words.
+        let copies: Bool
+
+        init(states: Tensor, batch: Int, length: Int, keyMask: Tensor, sources: [[Int]], copies: Bool = true) {
+            self.states = states
+            self.batch = batch
+            self.length = length
+            self.keyMask = keyMask
+            self.sources = sources
+            self.copies = copies
+        }
+
+        /// The memory of another encoder (the captioner's image positions): every position real,
+        /// nothing to copy. `states` is (batch·length, width).
+        public init(encoded states: Tensor, batch: Int, length: Int) {
+            self.init(states: states, batch: batch, length: length, keyMask: Tensor.zeros([batch, 1, 1, length]),
+                      sources: [[Int]](repeating: [], count: batch), copies: false)
+        }
     }
 
     /// Encodes padded sources (every row the same length, padded with `<pad>`).
@@ -222,6 +240,10 @@ public final class SummarizerTransformer {
     /// encoder states; the gate sees the state and what the attention reads.
     func copyHead(_ states: Tensor, length: Int, memory: Memory) -> DecoderOutput {
         let (batch, d) = (memory.batch, configuration.width)
+        guard memory.copies else {
+            return DecoderOutput(states: states, copyWeights: Tensor.zeros([batch, length, memory.length]),
+                                 gate: Tensor(shape: [batch * length, 1], data: [Float](repeating: 1, count: batch * length)))
+        }
         let query = linear(states, "copy.query").reshaped([batch, length, d])
         let sourceStates = memory.states.reshaped([batch, memory.length, d])
         let copyMask = memory.keyMask.reshaped([batch, 1, memory.length])
@@ -231,10 +253,12 @@ public final class SummarizerTransformer {
         return DecoderOutput(states: states, copyWeights: weights, gate: gate)
     }
 
-    /// The vocabulary softmax of decoder states (rows, width) → (rows, vocabulary).
-    func vocabularyDistribution(_ states: Tensor) -> Tensor {
-        states.matmul(parameters["embedding"]!.transposed()).softmax(axis: 1)
+    /// The vocabulary logits of decoder states (rows, width) → (rows, vocabulary).
+    func vocabularyLogits(_ states: Tensor) -> Tensor {
+        states.matmul(parameters["embedding"]!.transposed())
     }
+
+    func vocabularyDistribution(_ states: Tensor) -> Tensor { vocabularyLogits(states).softmax(axis: 1) }
 
     /// Mean negative log-likelihood of each target's next tokens (`<pad>` positions ignored), with
     /// the model in training mode when `dropout` is given. With `labelSmoothing` ε the loss is
@@ -245,7 +269,20 @@ public final class SummarizerTransformer {
     /// vocabulary softmax, plus (1 − g)·Σₛ aₛ·[sourceₛ = y] from the copy attention, so that no
     /// (positions × vocabulary) copy distribution is ever built.
     public func loss(sources: [[Int]], targets: [[Int]], dropout: Dropout? = nil, labelSmoothing: Float = 0) -> Tensor {
-        let memory = encode(sources, dropout: dropout)
+        loss(memory: encode(sources, dropout: dropout), targets: targets, dropout: dropout, labelSmoothing: labelSmoothing)
+    }
+
+    /// The same loss from an encoded memory (the summarizer's own encoder, or another's).
+    public func loss(memory: Memory, targets: [[Int]], dropout: Dropout? = nil, labelSmoothing: Float = 0) -> Tensor {
+        losses(memory: memory, targets: targets, dropout: dropout, labelSmoothing: labelSmoothing).crossEntropy
+    }
+
+    /// The cross-entropy above and, given a teacher's next-token distributions at the same
+    /// positions (`teacherDistributions`), the distillation loss KL(teacher_T ‖ student_T)·T² of
+    /// the vocabulary distribution at temperature T (Hinton et al.; the T² keeps its gradient's
+    /// scale apart from T) — both from one pass of the decoder.
+    public func losses(memory: Memory, targets: [[Int]], dropout: Dropout? = nil, labelSmoothing: Float = 0,
+                       teacher: [[Float]]? = nil, temperature: Float = 1) -> (crossEntropy: Tensor, distillation: Tensor?) {
         let inputs = targets.map { Array($0.dropLast()) }
         let output = decode(inputs, memory: memory, dropout: dropout)
         let (batch, length, v, sourceLength) = (targets.count, inputs[0].count, configuration.vocabularySize, memory.length)
@@ -256,6 +293,7 @@ public final class SummarizerTransformer {
                 let position = b * length + t
                 rows.append(position)
                 picks.append(position * v + id)
+                guard memory.copies else { continue }
                 for (s, source) in memory.sources[b].enumerated() where source == id { matches[position * sourceLength + s] = 1 }
             }
         }
@@ -265,10 +303,34 @@ public final class SummarizerTransformer {
             .reshaped([batch * length, 1]).embedding(rows)
         let gate = output.gate.embedding(rows)
         let probability = gate * generated + (-gate + 1) * copied
-        let negativeLogLikelihood = -(probability + 1e-9).log().mean()
-        guard labelSmoothing > 0 else { return negativeLogLikelihood }
-        let uniform = -(vocabulary.embedding(rows) + 1e-9).log().mean()
-        return negativeLogLikelihood * (1 - labelSmoothing) + uniform * labelSmoothing
+        var crossEntropy = -(probability + 1e-9).log().mean()
+        if labelSmoothing > 0 {
+            let uniform = -(vocabulary.embedding(rows) + 1e-9).log().mean()
+            crossEntropy = crossEntropy * (1 - labelSmoothing) + uniform * labelSmoothing
+        }
+        guard let teacher else { return (crossEntropy, nil) }
+        precondition(teacher.count == rows.count, "\(teacher.count) teacher distributions for \(rows.count) positions")
+        let student = (vocabularyLogits(output.states.embedding(rows)) * (1 / temperature)).logSoftmax(axis: 1)
+        let tempered = teacher.flatMap { distribution -> [Float] in
+            let powered = distribution.map { Foundation.pow(max($0, 1e-12), 1 / temperature) }
+            let total = powered.reduce(0, +)
+            return powered.map { Foundation.log($0 / total) }
+        }
+        let target = Tensor(shape: [rows.count, v], data: tempered)
+        return (crossEntropy, student.klDivergence(from: target) * (temperature * temperature))
+    }
+
+    /// The model's next-token distributions (copy included) at every position of `targets` whose
+    /// next token is real, teacher-forced, in the order `losses` counts them: what a student
+    /// distils from. Inference only.
+    public func teacherDistributions(sources: [[Int]], targets: [[Int]]) -> [[Float]] {
+        let memory = encode(sources)
+        let inputs = targets.map { Array($0.dropLast()) }
+        let output = decode(inputs, memory: memory)
+        let byPosition = (0..<inputs[0].count).map { nextTokenDistribution(output, lastPositions: [Int](repeating: $0, count: targets.count), memory: memory) }
+        return targets.enumerated().flatMap { b, row in
+            row.dropFirst().enumerated().filter { $0.element != ReportVocabulary.padding }.map { byPosition[$0.offset][b] }
+        }
     }
 
     /// The next-token distribution after the last position of each prefix: (rows, vocabulary),
@@ -302,7 +364,7 @@ public final class Dropout {
         generator = SeededGenerator(seed: seed)
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor { rate > 0 ? x.dropout(rate: rate, using: &generator) : x }
+    public func callAsFunction(_ x: Tensor) -> Tensor { rate > 0 ? x.dropout(rate: rate, using: &generator) : x }
 }
 
 extension Optional where Wrapped == Dropout {

@@ -7,7 +7,12 @@ extension SummarizerTransformer {
     /// The most likely token at each step, for a batch of sources at once; each output stops at
     /// `<eos>` or after `maximumLength` tokens.
     public func greedy(_ sources: [[Int]], maximumLength: Int) -> [[Int]] {
-        decodeEachRow(DecoderCache(model: self, memory: encode(Self.padded(sources))), maximumLength: maximumLength) { distribution in
+        greedy(memory: encode(Self.padded(sources)), maximumLength: maximumLength)
+    }
+
+    /// Greedy decoding of every row of an encoded memory (the summarizer's, or another encoder's).
+    public func greedy(memory: Memory, maximumLength: Int) -> [[Int]] {
+        decodeEachRow(DecoderCache(model: self, memory: memory), maximumLength: maximumLength) { distribution in
             distribution.indices.max { distribution[$0] < distribution[$1] }!
         }
     }
@@ -56,8 +61,14 @@ extension SummarizerTransformer {
     /// log-probability over length^`lengthPenalty` (so that short endings are not favoured just
     /// for having fewer factors).
     public func beam(_ source: [Int], width: Int, maximumLength: Int, lengthPenalty: Float = 1) -> [Int] {
+        beam(memory: encode([source]), width: width, maximumLength: maximumLength, lengthPenalty: lengthPenalty)
+    }
+
+    /// Beam search over a memory of one row.
+    public func beam(memory: Memory, width: Int, maximumLength: Int, lengthPenalty: Float = 1) -> [Int] {
         precondition(width >= 1, "a beam needs at least one hypothesis")
-        var cache = DecoderCache(model: self, memory: encode([source]))
+        precondition(memory.batch == 1, "a beam searches for one input at a time")
+        var cache = DecoderCache(model: self, memory: memory)
         var alive: [(tokens: [Int], score: Float)] = [([], 0)]
         var done: [(tokens: [Int], score: Float)] = []
         func normalised(_ h: (tokens: [Int], score: Float)) -> Float {
@@ -103,7 +114,7 @@ extension SummarizerTransformer {
     }
 
     /// Rows padded with `<pad>` to the longest.
-    static func padded(_ rows: [[Int]]) -> [[Int]] {
+    public static func padded(_ rows: [[Int]]) -> [[Int]] {
         let length = max(1, rows.map(\.count).max() ?? 1)
         return rows.map { $0 + [Int](repeating: ReportVocabulary.padding, count: length - $0.count) }
     }

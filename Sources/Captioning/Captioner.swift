@@ -1,0 +1,118 @@
+import Foundation
+import Models
+import Summarization
+import TensorEngine
+
+/// Image → IMPRESSION: the pneumonia classifier's CNN trunk reads the film, its last feature maps
+/// become a sequence of positions (7×7 at 28 px), and a decoder of the summarizer's architecture
+/// and vocabulary — started from the summarizer's own weights — writes the impression from them.
+///
+/// The trunk stays as the classifier trained it (frozen): what the decoder must learn is how the
+/// radiologists word what the trunk already sees. Inference only reads the weights; the instance
+/// is `@unchecked Sendable` for that reason alone.
+public final class Captioner: @unchecked Sendable {
+    public struct Settings: Codable, Sendable, Equatable {
+        public var version = "untrained"
+        public var maximumOutputLength = 60
+        /// Whether it was trained with the summarizer's distillation (the ablation is not).
+        public var distilled = true
+
+        public init(version: String = "untrained", maximumOutputLength: Int = 60, distilled: Bool = true) {
+            self.version = version
+            self.maximumOutputLength = maximumOutputLength
+            self.distilled = distilled
+        }
+    }
+
+    public let trunk: ImageClassifier
+    public let decoder: SummarizerTransformer
+    public let vocabulary: ReportVocabulary
+    public internal(set) var settings: Settings
+    /// The image side of the decoder: the projection of the trunk's channels to the decoder's
+    /// width, a learned position per feature-map cell, and a norm.
+    public private(set) var parameters: [String: Tensor] = [:]
+
+    public init(trunk: ImageClassifier, decoder: SummarizerTransformer, vocabulary: ReportVocabulary, settings: Settings, seed: UInt64) {
+        precondition(decoder.configuration.vocabularySize == vocabulary.count, "the decoder and the vocabulary differ")
+        self.trunk = trunk
+        self.decoder = decoder
+        self.vocabulary = vocabulary
+        self.settings = settings
+        var generator = SeededGenerator(seed: seed)
+        let (channels, width) = (trunk.network.configuration.channels.last!, decoder.configuration.width)
+        let cells = Self.cells(side: trunk.settings.inputSide)
+        let bound = (6 / Float(channels + width)).squareRoot()
+        parameters["image.projection.weight"] = Tensor(shape: [channels, width], data: (0..<(channels * width)).map { _ in generator.uniform(-bound, bound) },
+                                                       requiresGrad: true)
+        parameters["image.projection.bias"] = Tensor.zeros([width], requiresGrad: true)
+        parameters["image.position"] = Tensor(shape: [cells, width], data: (0..<(cells * width)).map { _ in generator.normal(standardDeviation: 0.02) },
+                                              requiresGrad: true)
+        parameters["image.norm.weight"] = Tensor(shape: [width], data: [Float](repeating: 1, count: width), requiresGrad: true)
+        parameters["image.norm.bias"] = Tensor.zeros([width], requiresGrad: true)
+    }
+
+    init(trunk: ImageClassifier, decoder: SummarizerTransformer, vocabulary: ReportVocabulary, settings: Settings,
+         parameters: [String: Tensor]) {
+        self.trunk = trunk
+        self.decoder = decoder
+        self.vocabulary = vocabulary
+        self.settings = settings
+        self.parameters = parameters
+    }
+
+    /// The same captioner with weights that record no graph: what inference runs on.
+    public func frozen() -> Captioner {
+        Captioner(trunk: trunk, decoder: decoder.frozen(), vocabulary: vocabulary, settings: settings,
+                  parameters: parameters.mapValues { $0.detached() })
+    }
+
+    /// Feature-map cells of the trunk for a side: two stride-2 stages after full resolution.
+    static func cells(side: Int) -> Int {
+        let reduced = (side + 1) / 2, last = (reduced + 1) / 2
+        return last * last
+    }
+
+    /// The trunk's last feature maps of images (batch × channels × h × w): no graph, the trunk is frozen.
+    public func features(_ images: [[UInt8]]) -> Tensor {
+        trunk.network.features(trunk.input(images), training: false)
+    }
+
+    /// The decoder's memory of feature maps: one position per cell.
+    public func memory(features: Tensor, dropout: Dropout? = nil) -> SummarizerTransformer.Memory {
+        let (batch, channels, cells, width) = (features.shape[0], features.shape[1], features.shape[2] * features.shape[3], decoder.configuration.width)
+        let positions = features.reshaped([batch, channels, cells]).permuted([0, 2, 1]).reshaped([batch * cells, channels])
+        let projected = (positions.matmul(parameters["image.projection.weight"]!) + parameters["image.projection.bias"]!)
+            .reshaped([batch, cells, width]) + parameters["image.position"]!
+        let states = projected.reshaped([batch * cells, width])
+            .layerNorm(scale: parameters["image.norm.weight"]!, shift: parameters["image.norm.bias"]!)
+        return SummarizerTransformer.Memory(encoded: dropout.map { $0(states) } ?? states, batch: batch, length: cells)
+    }
+
+    /// The impression written for each image (of the trunk's input side), greedy or by beam search.
+    public func caption(_ images: [[UInt8]], decoding: Summarizer.Decoding = .beam(width: 4)) -> [String] {
+        guard !images.isEmpty else { return [] }
+        let maximumLength = settings.maximumOutputLength
+        let slices = stride(from: 0, to: images.count, by: 32).map { Array(images[$0..<min(images.count, $0 + 32)]) }
+        nonisolated(unsafe) let captioner = self  // shared by the cores: captioning only reads the weights
+        let outputs = concurrentMap(slices.count) { index -> [[Int]] in
+            let features = captioner.features(slices[index])
+            switch decoding {
+            case .beam(let width):
+                return (0..<slices[index].count).map { row in
+                    captioner.decoder.beam(memory: captioner.memory(features: features.selectingImage(row)), width: width, maximumLength: maximumLength)
+                }
+            case .greedy, .minimumBayesRisk:
+                return captioner.decoder.greedy(memory: captioner.memory(features: features), maximumLength: maximumLength)
+            }
+        }
+        return outputs.flatMap { $0 }.map(vocabulary.decode)
+    }
+}
+
+extension Tensor {
+    /// One image of an NCHW batch, as a batch of one.
+    func selectingImage(_ index: Int) -> Tensor {
+        let size = count / shape[0]
+        return Tensor(shape: [1] + shape.dropFirst(), data: Array(data[(index * size)..<((index + 1) * size)]))
+    }
+}
