@@ -86,6 +86,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorEngine"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TensorEngine", "TestSupport"]),
         .testTarget(name: "SummarizationTests", dependencies: ["Summarization", "Reports", "TensorEngine", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "CaptioningTests", dependencies: ["Captioning", "Summarization", "Reports", "Models", "TensorEngine", "Training"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Events", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka", "Models", "Imaging", "Reports", "Summarization", "TestSupport"]),
         .testTarget(name: "IntegrationTests",

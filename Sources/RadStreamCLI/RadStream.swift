@@ -16,6 +16,6 @@ struct RadStream: AsyncParsableCommand {
         subcommands: [
             SectionsCommand.self, ServeCommand.self, MigrateCommand.self, BrokerCommand.self,
             ReplayCommand.self, DemoCommand.self, BenchmarkCommand.self, TrainCommand.self,
-            ClassifyCommand.self, ExplainCommand.self, EvaluateCommand.self, LabelCommand.self, SummarizeCommand.self, EvaluateLabelerCommand.self, EvaluateSummarizerCommand.self,
+            ClassifyCommand.self, ExplainCommand.self, EvaluateCommand.self, LabelCommand.self, SummarizeCommand.self, CaptionCommand.self, EvaluateLabelerCommand.self, EvaluateSummarizerCommand.self,
         ])
 }

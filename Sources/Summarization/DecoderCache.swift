@@ -76,7 +76,7 @@ extension SummarizerTransformer.Memory {
     /// The memory of the given rows, in that order.
     func selecting(_ rows: [Int]) -> Self {
         Self(states: states.reshaped([batch, length * states.shape[1]]).embedding(rows).reshaped([rows.count * length, states.shape[1]]),
-             batch: rows.count, length: length, keyMask: keyMask.selectingRows(rows), sources: rows.map { sources[$0] })
+             batch: rows.count, length: length, keyMask: keyMask.selectingRows(rows), sources: rows.map { sources[$0] }, copies: copies)
     }
 }
 

@@ -171,7 +171,7 @@ public final class SummarizerTransformer {
         /// Whether the copy head may copy: not from an image's positions, which are no words.
         let copies: Bool
 
-        init(states: Tensor, batch: Int, length: Int, keyMask: Tensor, sources: [[Int]], copies: Bool = true) {
+        init(states: Tensor, batch: Int, length: Int, keyMask: Tensor, sources: [[Int]], copies: Bool) {
             self.states = states
             self.batch = batch
             self.length = length
@@ -198,7 +198,7 @@ public final class SummarizerTransformer {
             x = selfAttention(x, "encoder.\(layer)", batch: batch, length: length, mask: keyMask, dropout)
             x = feedForward(x, "encoder.\(layer)", dropout)
         }
-        return Memory(states: norm(x, "encoder.norm"), batch: batch, length: length, keyMask: keyMask, sources: sources)
+        return Memory(states: norm(x, "encoder.norm"), batch: batch, length: length, keyMask: keyMask, sources: sources, copies: true)
     }
 
     /// The decoder's view of each position of `targets` (which start with `<bos>`; all rows the
@@ -344,6 +344,7 @@ public final class SummarizerTransformer {
         return rows.enumerated().map { index, row in
             let g = output.gate.data[row]
             var distribution = vocabulary.data[(index * v)..<((index + 1) * v)].map { $0 * g }
+            guard memory.copies else { return distribution }
             let source = memory.sources[index]
             for s in 0..<sourceLength where source[s] != ReportVocabulary.padding {
                 distribution[source[s]] += (1 - g) * output.copyWeights.data[row * sourceLength + s]
