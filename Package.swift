@@ -52,7 +52,7 @@ let package = Package(
                 swiftSettings: strict),
         .target(name: "Pipeline",
                 dependencies: [
-                    "Events", "Kafka", "Postgres", "Reports", "Imaging", "Schemas", "Models", "Summarization",
+                    "Events", "Kafka", "Postgres", "Reports", "Imaging", "Schemas", "Models", "Summarization", "Captioning",
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "Prometheus", package: "swift-prometheus"),
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -86,11 +86,11 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorEngine"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TensorEngine", "TestSupport"]),
         .testTarget(name: "SummarizationTests", dependencies: ["Summarization", "Reports", "TensorEngine", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "CaptioningTests", dependencies: ["Captioning", "Summarization", "Reports", "Models", "TensorEngine", "Training"]),
+        .testTarget(name: "CaptioningTests", dependencies: ["Captioning", "Summarization", "Reports", "Models", "TensorEngine", "Training", "TestSupport"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Events", "TestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka", "Models", "Imaging", "Reports", "Summarization", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka", "Models", "Imaging", "Reports", "Summarization", "Captioning", "TestSupport"]),
         .testTarget(name: "IntegrationTests",
-                    dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Replay", "Reports", "ChildProcesses", "Models", "Summarization",
+                    dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Replay", "Reports", "ChildProcesses", "Models", "Summarization", "Captioning",
                                    "Imaging", "TestSupport"]),
     ]
 )

@@ -100,6 +100,31 @@ struct CommandLineTests {
         #expect(try ChildProcess.run(Paths.binary.path, ["summarize", "--reports", folder.path, "--out", out.path]).status != 0)
     }
 
+    /// `caption`: the contract's fields per image of any kind, an error line for a broken file,
+    /// and a non-zero exit when nothing could be captioned.
+    @Test func captionWritesAnImpressionPerImage() throws {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "caption-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for file in ["pneumoniamnist/val/val_00000.png", "samples/1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm"] {
+            let source = Paths.data.appending(path: file)
+            try Data(contentsOf: source).write(to: folder.appending(path: source.lastPathComponent))
+        }
+        try Data("not an image".utf8).write(to: folder.appending(path: "broken.png"))
+        let out = folder.appending(path: "out.jsonl")
+        let result = try ChildProcess.run(Paths.binary.path, ["caption", "--images", folder.path, "--out", out.path])
+        #expect(result.status == 0, "\(result.output)")
+        let byFile = try Self.lines(of: out, by: "file")
+        #expect(byFile.count == 3)
+        #expect((byFile["val_00000.png"]?["impression"] as? String)?.isEmpty == false)
+        #expect((byFile["1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm"]?["impression"] as? String)?.isEmpty == false)
+        #expect(byFile["broken.png"]?["error"] is String && byFile["broken.png"]?["impression"] == nil)
+
+        try FileManager.default.removeItem(at: folder.appending(path: "val_00000.png"))
+        try FileManager.default.removeItem(at: folder.appending(path: "1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm"))
+        #expect(try ChildProcess.run(Paths.binary.path, ["caption", "--images", folder.path, "--out", out.path]).status != 0)
+    }
+
     /// `classify` on files of every kind and size, with the shipped models: one line per file, the
     /// contract's fields, an error line for a bad file, and the command goes on.
     @Test func classifyWritesOneLinePerImageAndGoesOnPastBadOnes() throws {

@@ -36,8 +36,10 @@ struct CrashRecoveryIntegrationTests {
         let environment = try TestEnvironment.get()
         let conninfo = try environment.makeDatabase("sigkill")
         var configuration = try environment.configuration(name: "sigkill", partitions: 8, conninfo: conninfo)
-        // Delivery is what is tested here; the summarizer (in the stream test) would only slow the debug build down.
+        // Delivery is what is tested here; the summarizer and the captioner (in the stream test)
+        // would only slow the debug build down.
         configuration.models.summarizeReports = false
+        configuration.models.captionImages = false
         // 60 s of stream: three kill-and-restart cycles fit inside it with room to spare (each
         // waits out the killed member's 6 s session and a ~3 s rejoin before its first commit).
         let total = 6000
@@ -91,6 +93,7 @@ struct CrashRecoveryIntegrationTests {
         try DatabaseMigrations.apply(on: PostgresConnection(conninfo))
         var configuration = try environment.configuration(name: "pg-restart", conninfo: conninfo)
         configuration.models.summarizeReports = false  // as above: delivery is what is tested
+        configuration.models.captionImages = false
         let total = 2000
         let published = try publishInBackground(count: total, rate: 400, configuration: configuration)
 

@@ -4,6 +4,7 @@ import Imaging
 import Kafka
 import Models
 import Postgres
+import Captioning
 import Summarization
 import Testing
 @testable import Pipeline
@@ -49,6 +50,14 @@ struct StreamIntegrationTests {
             SELECT count(*) FROM reports WHERE labeler_version IS NOT NULL
             AND (SELECT count(*) FROM jsonb_object_keys(observations)) = 14
             """).scalarInt == 1000)
+        // Every image has the shipped captioner's impression, and the labeler's reading of it.
+        let captioner = try Captioner(contentsOf: URL(filePath: configuration.models.directory).appending(path: "captioner"))
+        #expect(try database.execute("""
+            SELECT count(*) FROM images WHERE generated_impression <> '' AND captioner_version = $1 AND generated_states_pneumonia IS NOT NULL
+            """, [.text(captioner.settings.version)]).scalarInt == 1000)
+        // Studies with both an image and a report set the two impressions side by side, with the flag.
+        #expect(try database.execute("SELECT count(*) FROM study_impressions").scalarInt ?? 0 > 0)
+        #expect(try database.execute("SELECT count(*) FROM study_impressions WHERE disagree_on_pneumonia IS NULL").scalarInt == 0)
         // Every report with FINDINGS has the shipped summarizer's impression beside its own, and
         // where it has both, the comparison of the two.
         let summarizer = try Summarizer(contentsOf: URL(filePath: configuration.models.directory).appending(path: "summarizer"))

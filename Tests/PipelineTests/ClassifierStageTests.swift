@@ -16,6 +16,7 @@ struct ClassifierStageTests {
         var configuration = RadStreamConfiguration.standard
         configuration.images.allowedRoots = [data.path]
         configuration.models.directory = models.path
+        configuration.models.captionImages = false  // the captioner stage has its own tests
         return configuration
     }
 
@@ -67,6 +68,7 @@ struct ClassifierStageTests {
         #expect(error?.description.contains("/nonexistent/models") == true)
         configuration.models.classifyImages = false
         configuration.models.summarizeReports = false
+        configuration.models.captionImages = false
         #expect((try? EventProcessor(configuration: configuration))?.imageBatchStages.isEmpty == true)
     }
 

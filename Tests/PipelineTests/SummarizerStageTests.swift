@@ -60,6 +60,7 @@ struct SummarizerStageTests {
         let error = #expect(throws: ConfigurationError.self) { try EventProcessor(configuration: configuration) }
         #expect(error?.description.contains("summarizer") == true)
         configuration.models.summarizeReports = false
+        configuration.models.captionImages = false
         #expect((try? EventProcessor(configuration: configuration))?.reportBatchStages.isEmpty == true)
     }
 }

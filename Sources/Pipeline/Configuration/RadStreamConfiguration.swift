@@ -56,6 +56,8 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         /// (several hundred reports/s, for replaying years of reports) or "mbr" (minimum Bayes
         /// risk over 16 sampled outputs: as good as beam on the validation reports, a third as fast).
         public var summaryDecoding: SummaryDecoding
+        /// Write every image's IMPRESSION with the captioner.
+        public var captionImages: Bool
     }
 
     public enum SummaryDecoding: String, Codable, Sendable {
@@ -82,7 +84,8 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
                        thumbnailSides: [28, 64, 128]),
         http: HTTP(host: "127.0.0.1", port: 8080),
         models: ModelOptions(directory: "", classifyImages: true, classifiers: [], labelReports: true,
-                             summarizeReports: true, summaryDecoding: .beam))
+                             summarizeReports: true, summaryDecoding: .beam,
+                             captionImages: true))
 
     /// Reads a JSON file (any key may be left out: the standard value stands), then the environment.
     public static func load(file: URL?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RadStreamConfiguration {
@@ -141,6 +144,7 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         ("RADSTREAM_LABEL_REPORTS", "models.labelReports: true or false"),
         ("RADSTREAM_SUMMARIZE_REPORTS", "models.summarizeReports: true or false"),
         ("RADSTREAM_SUMMARY_DECODING", "models.summaryDecoding: beam, greedy or mbr"),
+        ("RADSTREAM_CAPTION_IMAGES", "models.captionImages: true or false"),
         ("RADSTREAM_KAFKA_<PROPERTY>", "a librdkafka property, e.g. RADSTREAM_KAFKA_SESSION_TIMEOUT_MS=6000"),
     ]
 
@@ -166,6 +170,7 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         if let value = try flag("RADSTREAM_CLASSIFY_IMAGES") { models.classifyImages = value }
         if let value = try flag("RADSTREAM_LABEL_REPORTS") { models.labelReports = value }
         if let value = try flag("RADSTREAM_SUMMARIZE_REPORTS") { models.summarizeReports = value }
+        if let value = try flag("RADSTREAM_CAPTION_IMAGES") { models.captionImages = value }
         if let text = environment["RADSTREAM_SUMMARY_DECODING"] {
             guard let value = SummaryDecoding(rawValue: text.lowercased()) else {
                 throw ConfigurationError("RADSTREAM_SUMMARY_DECODING=\(text) is not beam, greedy or mbr")

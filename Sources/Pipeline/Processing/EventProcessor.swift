@@ -32,6 +32,7 @@ public struct EventProcessor: Sendable {
     public init(configuration: RadStreamConfiguration) throws {
         let models = try ModelSet(configuration: configuration.models)
         let batchStages: [any ImageBatchStage] = models.classifiers.map(ClassifierStage.init)
+            + (models.captioner.map { [CaptionerStage(captioner: $0)] } ?? [])
         self.init(parser: EventParser(maxInlineImageBytes: configuration.images.maxInlineBytes),
                   fetcher: ImageFetcher(allowedRoots: configuration.images.allowedRoots,
                                         maxFileBytes: configuration.images.maxFileBytes),

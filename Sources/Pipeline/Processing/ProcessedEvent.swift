@@ -38,6 +38,10 @@ public struct ImageRecord: Sendable {
     public var thumbnails: [Int: [UInt8]] = [:]
     /// What each image classifier said.
     public var predictions: [ImagePrediction] = []
+    /// The captioner's impression, its version, and whether the labeler reads pneumonia in it.
+    public var generatedImpression: String?
+    public var captionerVersion: String?
+    public var generatedStatesPneumonia: Bool?
 }
 
 /// One classifier's answer for one image, with the model version that gave it.

@@ -1,3 +1,4 @@
+import Captioning
 import Foundation
 import Models
 import Summarization
@@ -7,6 +8,7 @@ import Summarization
 struct ModelSet {
     let classifiers: [ImageClassifier]
     let summarizer: Summarizer?
+    let captioner: Captioner?
 
     init(configuration: RadStreamConfiguration.ModelOptions) throws {
         let directory = configuration.directory.isEmpty ? ModelStore.defaultDirectory() : URL(filePath: configuration.directory)
@@ -22,6 +24,18 @@ struct ModelSet {
             }
         } else {
             summarizer = nil
+        }
+        if configuration.captionImages {
+            do {
+                captioner = try Captioner(contentsOf: directory.appending(path: "captioner"))
+            } catch {
+                throw ConfigurationError("""
+                    cannot load the captioner (\(error)); set models.directory or RADSTREAM_MODELS, \\
+                    or turn it off with models.captionImages=false
+                    """)
+            }
+        } else {
+            captioner = nil
         }
     }
 

@@ -73,12 +73,14 @@ public struct ResultWriter {
             .text(source.topic), .int(source.partition), .int(source.offset), .text(record.eventID),
             .text(record.studyID), .text(record.imageID), .text(record.source), .text(record.format),
             .int(record.width), .int(record.height), .int(record.sourceBitDepth),
-            .optional(record.photometric), .optional(record.labelsJSON),
+            .optional(record.photometric), .optional(record.labelsJSON), .optional(record.generatedImpression),
+            .optional(record.captionerVersion), record.generatedStatesPneumonia.map { .text($0 ? "true" : "false") } ?? .null,
         ]
         let insertImage = """
             INSERT INTO images (topic, kafka_partition, kafka_offset, event_id, study_id, image_id, source, format,
-                                width, height, source_bit_depth, photometric, labels)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb)
+                                width, height, source_bit_depth, photometric, labels, generated_impression, captioner_version,
+                                generated_states_pneumonia)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16::boolean)
             ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
             """
         /// `($n::type, …)` rows of VALUES for the given parameters, appended to `parameters`.

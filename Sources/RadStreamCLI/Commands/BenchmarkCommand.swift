@@ -25,7 +25,8 @@ struct StreamBenchmarkCommand: ParsableCommand {
             own. Throughput is measured from its first committed batch to its last (the group join,
             about 3 s on the embedded broker, is reported apart), and its peak memory (VmHWM) is read
             from /proc. Images are PneumoniaMNIST PNGs (28×28) sent inline; reports are IU XML.
-            "images" runs the shipped classifiers (probabilities, decision, Grad-CAM PNG per image);
+            "images" runs the shipped classifiers (probabilities, decision, Grad-CAM PNG per image)
+            and the captioner (greedy); "images-without-captioner" the classifiers alone;
             "images-pneumonia-only" the pneumonia model alone (the reference CNN: the Python peer's
             setup); "images-without-models" the same events with them turned off, for the ratio.
             "reports" runs the labeler and the summarizer as configured by default (beam search),
@@ -40,8 +41,8 @@ struct StreamBenchmarkCommand: ParsableCommand {
     @Option(help: "Scenarios, comma-separated: \(Self.knownScenarios.joined(separator: ", ")).")
     var scenarios = Self.knownScenarios.joined(separator: ",")
 
-    static let knownScenarios = ["reports", "reports-greedy", "reports-without-summarizer", "images", "images-pneumonia-only",
-                                 "images-without-models", "mixed"]
+    static let knownScenarios = ["reports", "reports-greedy", "reports-without-summarizer", "images", "images-without-captioner",
+                                 "images-pneumonia-only", "images-without-models", "mixed"]
 
     func validate() throws {
         let known = Set(Self.knownScenarios)
@@ -78,6 +79,7 @@ struct StreamBenchmarkCommand: ParsableCommand {
         configuration.models.classifyImages = scenario != "images-without-models"
         configuration.models.classifiers = scenario == "images-pneumonia-only" ? ["pneumonia"] : []
         configuration.models.summarizeReports = scenario != "reports-without-summarizer"
+        configuration.models.captionImages = !["images-without-captioner", "images-pneumonia-only", "images-without-models"].contains(scenario)
         configuration.models.summaryDecoding = scenario == "reports-greedy" ? .greedy : .beam
         for topic in configuration.topics {
             // 12 partitions: the embedded broker keeps ~5 MB per partition, and the events are
@@ -95,7 +97,7 @@ struct StreamBenchmarkCommand: ParsableCommand {
         for index in 0..<events {
             let event = switch scenario {
             case "reports", "reports-greedy", "reports-without-summarizer": source.report(index)
-            case "images", "images-pneumonia-only", "images-without-models": source.image(index)
+            case "images", "images-without-captioner", "images-pneumonia-only", "images-without-models": source.image(index)
             default: index % 2 == 0 ? source.report(index) : source.image(index)
             }
             let topic = if case .image = event { configuration.kafka.imageTopic } else { configuration.kafka.reportTopic }

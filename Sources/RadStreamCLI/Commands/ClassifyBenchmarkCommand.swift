@@ -1,4 +1,5 @@
 import ArgumentParser
+import Captioning
 import Foundation
 import Imaging
 import Models
@@ -12,7 +13,8 @@ struct ClassifyBenchmarkCommand: ParsableCommand {
             The files are read into memory first (the disk is not measured); then, as `classify` does,
             each chunk of images is decoded and reduced on every core and classified as one batch.
             Also given: the model alone on ready 28×28 inputs at batch 1 and batch 256, and with its
-            Grad-CAM maps (what the daemon computes per image).
+            Grad-CAM maps (what the daemon computes per image), and the shipped captioner's
+            captions/s, greedy (as the daemon writes them) and with beam search.
             """)
 
     @Option(help: "The shared data folder.") var data = ProcessInfo.processInfo.environment["RADSTREAM_DATA"] ?? "../shared/data"
@@ -47,6 +49,11 @@ struct ClassifyBenchmarkCommand: ParsableCommand {
         print("| model alone, batch 1 | \(Int(rate(imagesPerCall: 1) { _ = classifier.probabilities([inputs[0]]) })) |")
         print("| model alone, batch 256 | \(Int(rate(imagesPerCall: 256) { _ = classifier.probabilities(inputs) })) |")
         print("| model with Grad-CAM, batch 256 | \(Int(rate(imagesPerCall: 256) { _ = classifier.explain(inputs) })) |")
+        if let captioner = try? Captioner(contentsOf: ModelStore.defaultDirectory().appending(path: "captioner")) {
+            print("| captioner \(captioner.settings.version), greedy, batch 256 | \(Int(rate(imagesPerCall: 256) { _ = captioner.caption(inputs, decoding: .greedy) })) |")
+            let few = Array(inputs.prefix(32))
+            print("| captioner, beam 4, one image per core | \(Int(rate(imagesPerCall: few.count) { _ = captioner.caption(few, decoding: .beam(width: 4)) })) |")
+        }
     }
 
     private func rate(imagesPerCall: Int, _ body: () -> Void) -> Double {
