@@ -13,29 +13,24 @@ struct ModelSet {
     init(configuration: RadStreamConfiguration.ModelOptions) throws {
         let directory = configuration.directory.isEmpty ? ModelStore.defaultDirectory() : URL(filePath: configuration.directory)
         classifiers = try Self.classifiers(configuration, in: directory)
-        if configuration.summarizeReports {
-            do {
-                summarizer = try Summarizer(contentsOf: directory.appending(path: "summarizer"))
-            } catch {
-                throw ConfigurationError("""
-                    cannot load the summarizer (\(error)); set models.directory or RADSTREAM_MODELS, \\
-                    or turn it off with models.summarizeReports=false
-                    """)
-            }
-        } else {
-            summarizer = nil
+        summarizer = try Self.load("summarizer", if: configuration.summarizeReports, switch: "models.summarizeReports") {
+            try Summarizer(contentsOf: directory.appending(path: "summarizer"))
         }
-        if configuration.captionImages {
-            do {
-                captioner = try Captioner(contentsOf: directory.appending(path: "captioner"))
-            } catch {
-                throw ConfigurationError("""
-                    cannot load the captioner (\(error)); set models.directory or RADSTREAM_MODELS, \\
-                    or turn it off with models.captionImages=false
-                    """)
-            }
-        } else {
-            captioner = nil
+        captioner = try Self.load("captioner", if: configuration.captionImages, switch: "models.captionImages") {
+            try Captioner(contentsOf: directory.appending(path: "captioner"))
+        }
+    }
+
+    /// The model `load` reads when `wanted`, nil otherwise; a failure says what to set.
+    private static func load<Model>(_ name: String, if wanted: Bool, switch key: String, _ load: () throws -> Model) throws -> Model? {
+        guard wanted else { return nil }
+        do {
+            return try load()
+        } catch {
+            throw ConfigurationError("""
+                cannot load the \(name) (\(error)); set models.directory or RADSTREAM_MODELS, \\
+                or turn it off with \(key)=false
+                """)
         }
     }
 
