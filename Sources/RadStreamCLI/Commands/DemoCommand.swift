@@ -77,10 +77,12 @@ struct DemoCommand: AsyncParsableCommand {
               dead letters:  \(totals.deadLetters)\(totals.deadLetterCodes.isEmpty ? "" : " (" + totals.deadLetterCodes + ")")
               predictions:   \(totals.predictions.isEmpty ? "none (classifiers off)" : totals.predictions)
               impressions:   \(totals.impressions)
+              captions:      \(totals.captions)
               throughput:    \(Int(Double(totals.processed) / max(seconds, 0.001))) events/s end to end (\(String(format: "%.1f", seconds)) s)
 
             Look at what is running:
               psql "\(postgres.conninfo)" -c 'SELECT study_id, left(impression, 50), left(generated_impression, 50), impression_disagreements FROM reports LIMIT 5'
+              psql "\(postgres.conninfo)" -c 'SELECT study_id, left(radiologist_impression, 40), left(generated_impression, 40), disagree_on_pneumonia FROM study_impressions LIMIT 5'
               psql "\(postgres.conninfo)" -c 'SELECT i.image_id, p.model, p.model_version, p.decision, p.probabilities FROM image_predictions p JOIN images i ON i.id = p.image_id LIMIT 6'
               kcat -b \(broker.bootstrapServers) -L
               kcat -b \(broker.bootstrapServers) -C -t \(configuration.kafka.reportTopic) -c 1 -f '%k %s\\n'
@@ -127,6 +129,7 @@ struct DemoCommand: AsyncParsableCommand {
         var deadLetterCodes = ""
         var predictions = ""
         var impressions = "none (summarizer off)"
+        var captions = "none (captioner off)"
         var processed: Int { reportRows + imageRows + deadLetters }
     }
 
@@ -171,6 +174,14 @@ struct DemoCommand: AsyncParsableCommand {
             """)
         if let row = impressions.rows.first, let generated = row[0], generated != "0" {
             totals.impressions = "\(generated) generated; the labeler reads them differently from the radiologist's in \(row[1] ?? "0") of \(row[2] ?? "0")"
+        }
+        let captions = try database.execute("""
+            SELECT (SELECT count(generated_impression) FROM images),
+                   (SELECT count(*) FILTER (WHERE disagree_on_pneumonia) FROM study_impressions),
+                   (SELECT count(*) FROM study_impressions)
+            """)
+        if let row = captions.rows.first, let generated = row[0], generated != "0" {
+            totals.captions = "\(generated) images; captioner and radiologist disagree on pneumonia in \(row[1] ?? "0") of \(row[2] ?? "0") image–report pairs of one study"
         }
         return totals
     }
