@@ -18,8 +18,27 @@ public struct CaptionerTrainingOptions: Codable, Sendable, Equatable {
     public var seed: UInt64 = 1
     /// Seed of the image–report pairing.
     public var pairingSeed: UInt64 = 1
+    /// Start the decoder from the summarizer's weights (else from random ones: what distillation
+    /// alone then brings of the summarizer is measurable).
+    public var decoderFromSummarizer = true
 
     public init() {}
+
+    /// Options as a manifest records them; a key added since (the decoder's start) takes its
+    /// default, so that older manifests still read.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        epochs = try container.decode(Int.self, forKey: .epochs)
+        batchSize = try container.decode(Int.self, forKey: .batchSize)
+        learningRate = try container.decode(Float.self, forKey: .learningRate)
+        weightDecay = try container.decode(Float.self, forKey: .weightDecay)
+        dropout = try container.decode(Float.self, forKey: .dropout)
+        distillationWeight = try container.decode(Float.self, forKey: .distillationWeight)
+        temperature = try container.decode(Float.self, forKey: .temperature)
+        seed = try container.decode(UInt64.self, forKey: .seed)
+        pairingSeed = try container.decode(UInt64.self, forKey: .pairingSeed)
+        decoderFromSummarizer = try container.decodeIfPresent(Bool.self, forKey: .decoderFromSummarizer) ?? true
+    }
 }
 
 /// Where training stands, after each epoch.
@@ -45,7 +64,9 @@ public struct CaptionerTrainer {
         precondition(images.count == reports.count && images.count > 0, "one report per image")
         let start = ContinuousClock.now
         let student = SummarizerTransformer(configuration: summarizer.model.configuration, seed: options.seed)
-        for (name, parameter) in student.parameters { parameter.data = summarizer.model.parameters[name]!.data }
+        if options.decoderFromSummarizer {
+            for (name, parameter) in student.parameters { parameter.data = summarizer.model.parameters[name]!.data }
+        }
         let captioner = Captioner(trunk: trunk, decoder: student, vocabulary: summarizer.vocabulary,
                                   settings: .init(maximumOutputLength: summarizer.settings.maximumOutputLength,
                                                   distilled: options.distillationWeight > 0), seed: options.seed)

@@ -35,6 +35,8 @@ struct TrainCaptionerCommand: ParsableCommand {
     @Option(help: "Peak learning rate.") var learningRate: Float = 5e-4
     @Option(help: "Seed of initialisation and batching.") var seed: UInt64 = 1
     @Option(help: "Seed of the image–report pairing.") var pairingSeed: UInt64 = 1
+    @Flag(inversion: .prefixedNo, help: "Start the decoder from the summarizer's weights (--no-decoder-from-summarizer: from random ones).")
+    var decoderFromSummarizer = true
     @Option(help: "Threads the tensor engine uses.") var threads = 2
 
     func validate() throws {
@@ -64,6 +66,7 @@ struct TrainCaptionerCommand: ParsableCommand {
         options.learningRate = learningRate
         options.seed = seed
         options.pairingSeed = pairingSeed
+        options.decoderFromSummarizer = decoderFromSummarizer
         let start = ContinuousClock.now
         var history: [CaptionerProgress] = []
         let captioner = try CaptionerTrainer(options: options).train(
