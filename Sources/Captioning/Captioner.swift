@@ -40,7 +40,7 @@ public final class Captioner: @unchecked Sendable {
         self.settings = settings
         var generator = SeededGenerator(seed: seed)
         let (channels, width) = (trunk.network.configuration.channels.last!, decoder.configuration.width)
-        let cells = Self.cells(side: trunk.settings.inputSide)
+        let cells = Self.cells(side: trunk.settings.inputSide, stages: trunk.network.configuration.channels.count)
         let bound = (6 / Float(channels + width)).squareRoot()
         parameters["image.projection.weight"] = Tensor(shape: [channels, width], data: (0..<(channels * width)).map { _ in generator.uniform(-bound, bound) },
                                                        requiresGrad: true)
@@ -66,9 +66,10 @@ public final class Captioner: @unchecked Sendable {
                   parameters: parameters.mapValues { $0.detached() })
     }
 
-    /// Feature-map cells of the trunk for a side: two stride-2 stages after full resolution.
-    static func cells(side: Int) -> Int {
-        let reduced = (side + 1) / 2, last = (reduced + 1) / 2
+    /// Feature-map cells of the trunk for a side: its first stage keeps the resolution, each
+    /// later one halves it (rounding up, as a stride-2 convolution with padding 1 does).
+    static func cells(side: Int, stages: Int) -> Int {
+        let last = (1..<stages).reduce(side) { size, _ in (size + 1) / 2 }
         return last * last
     }
 

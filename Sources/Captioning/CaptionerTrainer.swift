@@ -71,16 +71,19 @@ public struct CaptionerTrainer {
                                   settings: .init(maximumOutputLength: summarizer.settings.maximumOutputLength,
                                                   distilled: options.distillationWeight > 0), seed: options.seed)
         // The frozen trunk's maps, once for all epochs.
+        var mapShape: [Int] = []
         let features = stride(from: 0, to: images.count, by: 256).flatMap { start in
             let slice = images.images[start..<min(images.count, start + 256)].map(\.pixels)
             let maps = captioner.features(slice)
+            mapShape = Array(maps.shape.dropFirst())
             let size = maps.count / slice.count
             return (0..<slice.count).map { Array(maps.data[($0 * size)..<(($0 + 1) * size)]) }
         }
-        let mapShape = Array(captioner.features([images.images[0].pixels]).shape.dropFirst())
         let vocabulary = summarizer.vocabulary, maximumLength = summarizer.settings.maximumOutputLength
         let targets = reports.map { [ReportVocabulary.beginning] + vocabulary.encode($0.impression).prefix(maximumLength) + [ReportVocabulary.end] }
-        let sources = reports.map { Array(vocabulary.encode($0.findings).prefix(summarizer.settings.maximumSourceLength)) }
+        // The frozen teacher depends on the report alone, and many images share one: its
+        // distributions are computed once per distinct report, not per image and epoch.
+        let teacher = options.distillationWeight > 0 ? Self.teacherDistributions(reports, targets: targets, summarizer: summarizer) : [:]
 
         let trained = captioner.parameters.keys.sorted().map { captioner.parameters[$0]! }
             + student.parameters.keys.filter { !$0.hasPrefix("encoder.") }.sorted().map { student.parameters[$0]! }
@@ -99,11 +102,9 @@ public struct CaptionerTrainer {
                 let batch = Array(order[batchStart..<min(order.count, batchStart + batchSize)])
                 let maps = Tensor(shape: [batch.count] + mapShape, data: batch.flatMap { features[$0] })
                 let batchTargets = SummarizerTransformer.padded(batch.map { targets[$0] })
-                let teacher = options.distillationWeight > 0
-                    ? summarizer.model.teacherDistributions(sources: SummarizerTransformer.padded(batch.map { sources[$0] }), targets: batchTargets)
-                    : nil
+                let batchTeacher = options.distillationWeight > 0 ? batch.flatMap { teacher[reports[$0].reportID]! } : nil
                 let (crossEntropy, distillation) = student.losses(memory: captioner.memory(features: maps, dropout: dropout), targets: batchTargets,
-                                                                  dropout: dropout, teacher: teacher, temperature: options.temperature)
+                                                                  dropout: dropout, teacher: batchTeacher, temperature: options.temperature)
                 optimizer.learningRate = schedule.rate(at: step)
                 let loss = distillation.map { crossEntropy + $0 * options.distillationWeight } ?? crossEntropy
                 crossEntropySum += Double(crossEntropy.item)
@@ -119,5 +120,26 @@ public struct CaptionerTrainer {
         }
         captioner.settings.version = try ModelVersion.of(captioner.checkpointTensors())
         return captioner.frozen()
+    }
+
+    /// The summarizer's next-token distributions over each distinct report's impression, reading
+    /// its FINDINGS: one per impression token and the end, by report id.
+    static func teacherDistributions(_ reports: [FindingsImpressionPair], targets: [[Int]], summarizer: Summarizer) -> [String: [[Float]]] {
+        var first: [String: Int] = [:]
+        for (index, report) in reports.enumerated() where first[report.reportID] == nil { first[report.reportID] = index }
+        let distinct = first.values.sorted()
+        var distributions: [String: [[Float]]] = [:]
+        for start in stride(from: 0, to: distinct.count, by: 32) {
+            let slice = Array(distinct[start..<min(distinct.count, start + 32)])
+            let sources = slice.map { Array(summarizer.vocabulary.encode(reports[$0].findings).prefix(summarizer.settings.maximumSourceLength)) }
+            var rows = summarizer.model.teacherDistributions(sources: SummarizerTransformer.padded(sources),
+                                                             targets: SummarizerTransformer.padded(slice.map { targets[$0] }))[...]
+            for index in slice {
+                let count = targets[index].count - 1
+                distributions[reports[index].reportID] = Array(rows.prefix(count))
+                rows = rows.dropFirst(count)
+            }
+        }
+        return distributions
     }
 }
