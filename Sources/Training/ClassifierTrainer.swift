@@ -81,7 +81,7 @@ public struct ClassifierTrainer {
         let network = ResidualCNN(configuration: .init(channels: options.channels, classes: classes.count,
                                                                 attentionHeads: options.attentionHeads), seed: options.seed)
         if let trunk { try Self.copyTrunk(of: trunk, into: network) }
-        var settings = ImageClassifier.Settings(name: name, classes: classes, inputSide: side)
+        let settings = ImageClassifier.Settings(name: name, classes: classes, inputSide: side)
         let parameters = network.parameters.keys.sorted().map { network.parameters[$0]! }
         var optimizer = AdamW(parameters: parameters, learningRate: options.learningRate, weightDecay: options.weightDecay)
         let batchSize = min(options.batchSize, training.count)
@@ -130,27 +130,10 @@ public struct ClassifierTrainer {
             progress(report)
         }
 
-        // Calibration on the validation set: the temperature first, then the threshold on the
-        // calibrated probability (the threshold is what turns a probability into a decision).
-        let chosen = best!.network
-        let raw = ImageClassifier(network: chosen, settings: settings)
-        let logits = ClassifierEvaluation.logits(of: raw, on: validation)
-        let labels = validation.images.map(\.label)
-        if classes.count == 2 { settings.threshold = 0.5 }
-        let uncalibrated = ClassifierEvaluation(classifier: ImageClassifier(network: chosen, settings: settings), logits: logits,
-                                                labels: labels, intervals: true)
-        settings.temperature = ClassificationMetrics.fitTemperature(logits: logits, labels: labels)
-        if classes.count == 2 {
-            let scores = ImageClassifier(network: chosen, settings: settings).calibrated(
-                Tensor(shape: [logits.count, 2], data: logits.flatMap { $0 })).map { $0[1] }
-            settings.threshold = ClassificationMetrics.bestThreshold(scores: scores, positives: labels.map { $0 == 1 })
-        }
-        settings.version = try ModelVersion.of(chosen.checkpointTensors())
-        let classifier = ImageClassifier(network: chosen, settings: settings)
-        return TrainingOutcome(classifier: classifier, bestEpoch: best!.epoch,
-                               validation: ClassifierEvaluation(classifier: classifier, logits: logits, labels: labels, intervals: true),
-                               uncalibratedValidation: uncalibrated, history: history, trainingClassCounts: training.classCounts,
-                               seconds: Self.seconds(since: start))
+        let calibrated = try ClassifierCalibration.calibrate(best!.network, settings: settings, on: validation, intervals: true)
+        return TrainingOutcome(classifier: calibrated.classifier, bestEpoch: best!.epoch, validation: calibrated.validation,
+                               uncalibratedValidation: calibrated.uncalibrated, history: history,
+                               trainingClassCounts: training.classCounts, seconds: Self.seconds(since: start))
     }
 
     static func copyTrunk(of source: ResidualCNN, into network: ResidualCNN) throws {
@@ -166,26 +149,14 @@ public struct ClassifierTrainer {
     /// An input batch (augmented when asked) and its one-hot targets.
     private func batch(_ members: [LabeledImage], side: Int, classes: Int, settings: ImageClassifier.Settings,
                        generator: inout SeededGenerator) -> (Tensor, Tensor) {
-        let pixels = side * side
-        var data = Tensor.uninitialized(members.count * pixels)
         var targets = [Float](repeating: 0, count: members.count * classes)
-        let scale = 1 / settings.pixelStandardDeviation
-        data.withUnsafeMutableBufferPointer { buffer in
-            for (index, member) in members.enumerated() {
-                let image = UnsafeMutableBufferPointer(rebasing: buffer[(index * pixels)..<((index + 1) * pixels)])
-                if let augmentation = options.augmentation {
-                    augmentation.apply(member.pixels, side: side, into: image, using: &generator)
-                } else {
-                    for i in 0..<pixels { image[i] = Float(member.pixels[i]) / 255 }
-                }
-                for i in 0..<pixels { image[i] = (image[i] - settings.pixelMean) * scale }
-                targets[index * classes + member.label] = 1
-            }
-        }
-        return (Tensor(shape: [members.count, 1, side, side], data: data), Tensor(shape: [members.count, classes], data: targets))
+        for (index, member) in members.enumerated() { targets[index * classes + member.label] = 1 }
+        let input = InputBatch.make(members.map(\.pixels), side: side, settings: settings, augmentation: options.augmentation,
+                                    generator: &generator)
+        return (input, Tensor(shape: [members.count, classes], data: targets))
     }
 
-    static func seconds(since start: ContinuousClock.Instant) -> Double {
+    public static func seconds(since start: ContinuousClock.Instant) -> Double {
         let duration = ContinuousClock.now - start
         return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
