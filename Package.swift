@@ -52,7 +52,7 @@ let package = Package(
                 swiftSettings: strict),
         .target(name: "Pipeline",
                 dependencies: [
-                    "Events", "Kafka", "Postgres", "Reports", "Imaging", "Schemas", "Models", "Summarization", "Captioning",
+                    "Events", "Kafka", "Postgres", "Reports", "Imaging", "Schemas", "Models", "Summarization", "Captioning", "SelfTraining",
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "Prometheus", package: "swift-prometheus"),
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -64,12 +64,13 @@ let package = Package(
         .target(name: "Training", dependencies: ["Models", "TensorEngine", "Imaging"], swiftSettings: numeric),
         .target(name: "Summarization", dependencies: ["Reports", "TensorEngine", "Models"], swiftSettings: numeric),
         .target(name: "Captioning", dependencies: ["Summarization", "Reports", "TensorEngine", "Models", "Training"], swiftSettings: numeric),
+        .target(name: "SelfTraining", dependencies: ["Training", "Models", "TensorEngine", "Postgres"], swiftSettings: numeric),
         .target(name: "Replay", dependencies: ["Events", "Kafka", "Reports"], swiftSettings: strict),
         .executableTarget(
             name: "RadStreamCLI",
             dependencies: [
                 "Pipeline", "Events", "Kafka", "Postgres", "Reports", "Imaging", "Replay", "ChildProcesses",
-                "TensorEngine", "Models", "Training", "Summarization", "Captioning",
+                "TensorEngine", "Models", "Training", "Summarization", "Captioning", "SelfTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -87,10 +88,11 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TensorEngine", "TestSupport"]),
         .testTarget(name: "SummarizationTests", dependencies: ["Summarization", "Reports", "TensorEngine", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "CaptioningTests", dependencies: ["Captioning", "Summarization", "Reports", "Models", "TensorEngine", "Training", "TestSupport"]),
+        .testTarget(name: "SelfTrainingTests", dependencies: ["SelfTraining", "Training", "Models", "TensorEngine", "TestSupport"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Events", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka", "Models", "Imaging", "Reports", "Summarization", "Captioning", "TestSupport"]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Replay", "Reports", "ChildProcesses", "Models", "Summarization", "Captioning",
-                                   "Imaging", "TestSupport"]),
+                                   "SelfTraining", "Training", "Imaging", "TestSupport"]),
     ]
 )

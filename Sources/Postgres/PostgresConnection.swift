@@ -103,6 +103,17 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
+    // For `notifications(timeout:)`: the socket to wait on, and libpq's queue of notifications.
+    var socketDescriptor: Int32 { PQsocket(connection) }
+    var lastErrorMessage: String { Self.text(PQerrorMessage(connection)) }
+    func consumeInput() -> Bool { PQconsumeInput(connection) == 1 }
+
+    func nextNotification() -> PostgresNotification? {
+        guard let notice = PQnotifies(connection) else { return nil }
+        defer { PQfreemem(notice) }
+        return PostgresNotification(channel: String(cString: notice.pointee.relname), payload: String(cString: notice.pointee.extra))
+    }
+
     private func rows(of result: OpaquePointer, sql: String) throws(PostgresError) -> PostgresRows {
         let status = PQresultStatus(result)
         switch status {

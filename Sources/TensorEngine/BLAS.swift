@@ -24,7 +24,28 @@ public enum BLAS {
         workerCount.store(max(1, count), ordering: .relaxed)
     }
 
-    public static var workers: Int { workerCount.load(ordering: .relaxed) }
+    /// The workers of the calling thread: its own count inside `withWorkers`, the engine's otherwise.
+    public static var workers: Int {
+        if let own = pthread_getspecific(threadWorkersKey) { return Int(bitPattern: own) }
+        return workerCount.load(ordering: .relaxed)
+    }
+
+    /// Runs `body` with at most `count` workers for the products and convolutions the calling
+    /// thread starts, leaving every other thread's share alone: self-training runs beside the
+    /// stream on one core while the stream's models keep every core.
+    public static func withWorkers<T>(_ count: Int, _ body: () throws -> T) rethrows -> T {
+        let previous = pthread_getspecific(threadWorkersKey)
+        pthread_setspecific(threadWorkersKey, UnsafeRawPointer(bitPattern: max(1, count)))
+        defer { pthread_setspecific(threadWorkersKey, previous) }
+        return try body()
+    }
+
+    /// The key of each thread's own worker count (unset: the engine's).
+    nonisolated(unsafe) private static let threadWorkersKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
 
     /// Products smaller than this many multiply-adds run on the calling thread: waking a worker
     /// costs more than they do.
