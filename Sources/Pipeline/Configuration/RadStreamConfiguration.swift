@@ -1,4 +1,5 @@
 import Foundation
+import SelfTraining
 
 /// Everything the daemon needs to know, read from `config/radstream.json` and overridden by
 /// `RADSTREAM_*` environment variables (the twelve-factor way a deployment sets them).
@@ -70,6 +71,7 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
     public var images: Images
     public var http: HTTP
     public var models: ModelOptions
+    public var selfTraining: SelfTrainingSettings
 
     public var topics: [String] { [kafka.imageTopic, kafka.reportTopic] }
 
@@ -85,7 +87,8 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         http: HTTP(host: "127.0.0.1", port: 8080),
         models: ModelOptions(directory: "", classifyImages: true, classifiers: [], labelReports: true,
                              summarizeReports: true, summaryDecoding: .beam,
-                             captionImages: true))
+                             captionImages: true),
+        selfTraining: .standard)
 
     /// Reads a JSON file (any key may be left out: the standard value stands), then the environment.
     public static func load(file: URL?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RadStreamConfiguration {
@@ -145,6 +148,8 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         ("RADSTREAM_SUMMARIZE_REPORTS", "models.summarizeReports: true or false"),
         ("RADSTREAM_SUMMARY_DECODING", "models.summaryDecoding: beam, greedy or mbr"),
         ("RADSTREAM_CAPTION_IMAGES", "models.captionImages: true or false"),
+        ("RADSTREAM_SELF_TRAINING", "selfTraining.enabled: true or false"),
+        ("RADSTREAM_SELF_TRAINING_DATA", "selfTraining.labeledData: a folder with train/ and val/"),
         ("RADSTREAM_KAFKA_<PROPERTY>", "a librdkafka property, e.g. RADSTREAM_KAFKA_SESSION_TIMEOUT_MS=6000"),
     ]
 
@@ -177,6 +182,8 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
             }
             models.summaryDecoding = value
         }
+        if let value = try flag("RADSTREAM_SELF_TRAINING") { selfTraining.enabled = value }
+        if let value = environment["RADSTREAM_SELF_TRAINING_DATA"] { selfTraining.labeledData = value }
         if let value = environment["RADSTREAM_CLASSIFIERS"] { models.classifiers = value.split(separator: ",").map(String.init) }
         let reserved: Set = ["RADSTREAM_KAFKA_BOOTSTRAP", "RADSTREAM_KAFKA_GROUP"]
         for (name, value) in environment where name.hasPrefix("RADSTREAM_KAFKA_") && !reserved.contains(name) {

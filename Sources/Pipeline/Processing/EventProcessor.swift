@@ -3,6 +3,7 @@ import Events
 import Foundation
 import Imaging
 import Kafka
+import Models
 import Reports
 
 /// Turns consumed records into results or dead letters. Pure apart from reading `file://`
@@ -42,6 +43,22 @@ public struct EventProcessor: Sendable {
                   imageBatchStages: batchStages,
                   reportStages: configuration.models.labelReports ? [LabelerStage()] : [],
                   reportBatchStages: models.summarizer.map { [SummarizerStage(summarizer: $0, decoding: configuration.models.summaryDecoding.decoding)] } ?? [])
+    }
+
+    /// The image classifiers the batch stages run, in order.
+    public var classifiers: [ImageClassifier] {
+        imageBatchStages.compactMap { ($0 as? ClassifierStage)?.classifier }
+    }
+
+    /// The same processor with `classifier` in place of the served classifier of its name: how
+    /// a promoted version is swapped in, between two batches.
+    public func replacing(_ classifier: ImageClassifier) -> EventProcessor {
+        var copy = self
+        copy.imageBatchStages = imageBatchStages.map { stage in
+            guard let served = stage as? ClassifierStage, served.classifier.settings.name == classifier.settings.name else { return stage }
+            return ClassifierStage(classifier: classifier)
+        }
+        return copy
     }
 
     /// Processes a batch: each event on every core, then the batch stages (the models) over all

@@ -22,21 +22,15 @@ public struct DaemonService: Service {
 
     public func run() async throws {
         let status = self.status
+        let threads = DaemonThreads(configuration: configuration, processor: processor, status: status, metrics: metrics,
+                                    logger: logger)
         try await withGracefulShutdownHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let consumer = StreamConsumer(configuration: configuration, processor: processor, status: status,
-                                              metrics: metrics, logger: logger)
-                nonisolated(unsafe) let owned = consumer  // handed to the thread; used only there
-                let thread = Thread {
-                    do {
-                        try owned.run()
-                        continuation.resume()
-                    } catch {
-                        continuation.resume(throwing: error)
-                    }
+                threads.start { failure in
+                    // The helpers stop within a step of a round or a second of listening.
+                    threads.waitForHelpers()
+                    if let failure { continuation.resume(throwing: failure) } else { continuation.resume() }
                 }
-                thread.name = "radstream-consumer"
-                thread.start()
             }
         } onGracefulShutdown: {
             status.requestStop()

@@ -53,3 +53,15 @@ public final class DaemonMetrics: Sendable {
         consumerLag.set(Double(lags.values.reduce(0, +)))
     }
 }
+
+extension DaemonMetrics {
+    func selfTrainingRound(decision: String) {
+        registry.makeCounter(name: "radstream_self_training_rounds_total", labels: [("decision", decision)],
+                             help: "Self-training rounds run by this instance, by decision (promoted, rejected, failed)").increment()
+    }
+
+    func modelSwapped(model: String, version: String) {
+        registry.makeCounter(name: "radstream_model_swaps_total", labels: [("model", model), ("version", version)],
+                             help: "Versions of a model swapped in while running").increment()
+    }
+}

@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Logging
 import Postgres
+import SelfTraining
 
 /// The consuming loop, run on a thread of its own (librdkafka polls and libpq calls block):
 /// poll into a batch; process it; hand it to the committer, which publishes its dead letters,
@@ -13,7 +14,9 @@ import Postgres
 /// lookups) and on revocation, so the two threads never share the connection.
 final class StreamConsumer: RebalanceHandler {
     private let configuration: RadStreamConfiguration
-    private let processor: EventProcessor
+    /// Replaced between batches when a new version of a classifier is served.
+    private var processor: EventProcessor
+    private let served: ServedModels
     private let status: DaemonStatus
     private let metrics: DaemonMetrics
     private let logger: Logger
@@ -32,10 +35,11 @@ final class StreamConsumer: RebalanceHandler {
         let started: ContinuousClock.Instant
     }
 
-    init(configuration: RadStreamConfiguration, processor: EventProcessor, status: DaemonStatus,
+    init(configuration: RadStreamConfiguration, processor: EventProcessor, served: ServedModels, status: DaemonStatus,
          metrics: DaemonMetrics, logger: Logger) {
         self.configuration = configuration
         self.processor = processor
+        self.served = served
         self.status = status
         self.metrics = metrics
         self.logger = logger
@@ -56,7 +60,9 @@ final class StreamConsumer: RebalanceHandler {
         let committer = BatchCommitter<ProcessedBatch> { [unowned self] in try commit($0) }
         self.committer = committer
         defer { committer.finish() }
-        do { try database.run("connect") { _ in } } catch is DatabaseSession.Stopped {
+        do {
+            try database.run("model registry") { try adoptRegisteredVersions(on: $0) }
+        } catch is DatabaseSession.Stopped {
             logger.info("stopped before PostgreSQL could be reached")
             return
         }
@@ -89,9 +95,33 @@ final class StreamConsumer: RebalanceHandler {
         logger.info("consumer stopped")
     }
 
+    /// Serves, for each classifier, the registry's active version (registering the one loaded
+    /// from disk when the registry does not know it yet), before the first event is consumed.
+    private func adoptRegisteredVersions(on connection: PostgresConnection) throws {
+        let registry = ModelRegistry(connection: connection)
+        for classifier in processor.classifiers {
+            let chosen = try registry.adopt(classifier, metrics: nil)
+            if served.offer(chosen) {
+                logger.notice("model \(chosen.settings.name): serving the registry's active version \(chosen.settings.version)")
+            }
+        }
+        swapInWaitingVersions()
+    }
+
+    /// Swaps in the versions the watcher or the registry made waiting: between two batches, so
+    /// that every batch is classified by one version, which its predictions record.
+    private func swapInWaitingVersions() {
+        for classifier in served.takeWaiting() {
+            processor = processor.replacing(classifier)
+            metrics.modelSwapped(model: classifier.settings.name, version: classifier.settings.version)
+            logger.notice("model \(classifier.settings.name) \(classifier.settings.version) now serving")
+        }
+    }
+
     /// Processes the records in hand and hands them to the committer.
     private func flush() throws {
         guard !batch.isEmpty else { return }
+        swapInWaitingVersions()
         let started = ContinuousClock.now
         let messages = batch.take()
         for (topic, group) in Dictionary(grouping: messages, by: \.topic) { metrics.consumed(group.count, topic: topic) }

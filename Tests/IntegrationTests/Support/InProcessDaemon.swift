@@ -2,29 +2,30 @@ import Foundation
 import Logging
 @testable import Pipeline
 
-/// The consumer loop on a thread of this test process, stopped as SIGTERM would stop it.
+/// The daemon's threads (consumer, model watcher, self-training when configured) in this test
+/// process, stopped as SIGTERM would stop them.
 final class InProcessDaemon: @unchecked Sendable {
     let status = DaemonStatus()
     private let finished = DispatchSemaphore(value: 0)
+    private let threads: DaemonThreads
     private(set) var failure: (any Error)?
 
-    init(configuration: RadStreamConfiguration) throws {
+    init(configuration: RadStreamConfiguration, logLevel: Logger.Level = .warning) throws {
         var logger = Logger(label: "test-daemon")
-        logger.logLevel = .warning
-        let consumer = StreamConsumer(configuration: configuration, processor: try EventProcessor(configuration: configuration),
-                                      status: status, metrics: DaemonMetrics(), logger: logger)
-        nonisolated(unsafe) let owned = consumer  // used on the thread only
-        let thread = Thread { [self] in
-            do { try owned.run() } catch { failure = error }
+        logger.logLevel = logLevel
+        threads = DaemonThreads(configuration: configuration, processor: try EventProcessor(configuration: configuration),
+                                status: status, metrics: DaemonMetrics(), logger: logger)
+        threads.start { [self] error in
+            failure = error
             finished.signal()
         }
-        thread.start()
     }
 
-    /// Finishes the batch in hand, commits and leaves the group.
+    /// Finishes the batch in hand, commits and leaves the group; the other threads end too.
     func stop() {
         status.requestStop()
         finished.wait()
+        threads.waitForHelpers()
     }
 }
 

@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+
+/// The daemon's threads (librdkafka and libpq block, so each loop has one): the consumer; the
+/// model watcher, which hears of newly served versions; and, when turned on, the self-training
+/// scheduler. They share `status`: a stop request ends them all.
+final class DaemonThreads: @unchecked Sendable {  // started once, from one thread; the threads share only Sendable state
+    private let consumer: StreamConsumer
+    private var helpers: [(name: String, run: () -> Void)] = []
+    private let helpersDone = DispatchGroup()
+    private let status: DaemonStatus
+
+    init(configuration: RadStreamConfiguration, processor: EventProcessor, status: DaemonStatus, metrics: DaemonMetrics,
+         logger: Logger) {
+        self.status = status
+        let served = ServedModels(processor.classifiers)
+        consumer = StreamConsumer(configuration: configuration, processor: processor, served: served, status: status,
+                                  metrics: metrics, logger: logger)
+        if !served.names.isEmpty {
+            let watcher = ModelWatcher(served: served, conninfo: configuration.postgres.conninfo, status: status, logger: logger)
+            helpers.append(("radstream-models", watcher.run))
+        }
+        if configuration.selfTraining.enabled {
+            let scheduler = SelfTrainingScheduler(settings: configuration.selfTraining, group: configuration.kafka.groupID,
+                                                  conninfo: configuration.postgres.conninfo, served: served, status: status,
+                                                  metrics: metrics, logger: logger)
+            helpers.append(("radstream-self-training", scheduler.run))
+        }
+    }
+
+    /// Starts every thread; `ended` runs on the consumer's thread when it ends (with its error,
+    /// if it failed), after which the helpers are asked to stop too.
+    func start(ended: @escaping @Sendable ((any Error)?) -> Void) {
+        for helper in helpers { start(helper.name, helper.run, group: helpersDone) }
+        nonisolated(unsafe) let consumer = consumer  // used on its thread only
+        let status = status
+        start("radstream-consumer", {
+            var failure: (any Error)?
+            do { try consumer.run() } catch { failure = error }
+            status.requestStop()
+            ended(failure)
+        }, group: nil)
+    }
+
+    /// Waits for the helpers to end (after a stop request).
+    func waitForHelpers() {
+        helpersDone.wait()
+    }
+
+    private func start(_ name: String, _ body: @escaping () -> Void, group: DispatchGroup?) {
+        group?.enter()
+        nonisolated(unsafe) let body = body  // handed to the thread; used only there
+        let thread = Thread {
+            body()
+            group?.leave()
+        }
+        thread.name = name
+        thread.start()
+    }
+}
