@@ -2,6 +2,7 @@ import ChildProcesses
 import Foundation
 import Imaging
 import Postgres
+import SelfTraining
 import Testing
 @testable import Pipeline
 
@@ -188,6 +189,44 @@ struct CommandLineTests {
     }
 
     /// The JSON lines a command wrote, by the value of `key` in each.
+    /// `self-train --now` runs a round with its progress; `models` lists the versions, promotes
+    /// one and rolls back, and the registry follows.
+    @Test func selfTrainAndModelsManageTheServedVersion() throws {
+        let environment = try TestEnvironment.get()
+        let conninfo = try environment.makeDatabase("cli_self_training")
+        let database = try PostgresConnection(conninfo)
+        try SelfTrainingIntegrationTests.storeUnlabeledImages(100, on: database)
+        let refused = try ChildProcess.run(Paths.binary.path, ["self-train", "--postgres", conninfo])
+        #expect(refused.status != 0 && refused.output.contains("--now"))
+        let empty = try ChildProcess.run(Paths.binary.path, ["models", "list", "--postgres", conninfo])
+        #expect(empty.status == 0 && empty.output.contains("no registered versions"))
+
+        let round = try ChildProcess.run(Paths.binary.path, [
+            "self-train", "--now", "--postgres", conninfo, "--data", Paths.data.appending(path: "pneumoniamnist").path,
+            "--label-fraction", "0.02", "--epochs", "1", "--max-steps", "8"])
+        #expect(round.status == 0, "\(round.output)")
+        #expect(round.output.contains("100 unlabeled images") && round.output.contains("step 8/8"))
+        let decision = try #require(round.output.split(separator: "\n").first { $0.hasPrefix("self-train: promoted") || $0.hasPrefix("self-train: rejected") })
+        let candidate = String(decision.split(separator: " ")[2])
+        let shipped = try SelfTrainingIntegrationTests.shipped().settings.version
+
+        let listed = try ChildProcess.run(Paths.binary.path, ["models", "list", "--postgres", conninfo])
+        #expect(listed.status == 0 && listed.output.contains(shipped) && listed.output.contains(candidate))
+        let registry = ModelRegistry(connection: database)
+        if decision.hasPrefix("self-train: rejected") {
+            let promoted = try ChildProcess.run(Paths.binary.path, ["models", "promote", candidate, "--postgres", conninfo])
+            #expect(promoted.status == 0 && promoted.output.contains("now serves \(candidate)"))
+        }
+        #expect(try registry.activeVersion(of: "pneumonia") == candidate)
+        let rolledBack = try ChildProcess.run(Paths.binary.path, ["models", "rollback", "--model", "pneumonia", "--postgres", conninfo])
+        #expect(rolledBack.status == 0 && rolledBack.output.contains("rolled back from \(candidate) to \(shipped)"))
+        #expect(try registry.activeVersion(of: "pneumonia") == shipped)
+        let unknown = try ChildProcess.run(Paths.binary.path, ["models", "promote", "no-such-version", "--postgres", conninfo])
+        #expect(unknown.status != 0 && unknown.output.contains("no registered version no-such-version"))
+        let rounds = try ChildProcess.run(Paths.binary.path, ["models", "rounds", "--postgres", conninfo])
+        #expect(rounds.status == 0 && rounds.output.contains("manual") && rounds.output.contains(candidate))
+    }
+
     static func lines(of file: URL, by key: String) throws -> [String: [String: Any]] {
         let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n").map {
             try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]

@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+import Postgres
+import SelfTraining
+
+/// `radstream models`: the model registry in PostgreSQL, and a person's say over what is served.
+struct ModelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models",
+        abstract: "List, promote and roll back the versions of the image models that self-training made.",
+        discussion: """
+            The registry (PostgreSQL table model_registry) keeps every version of each image model:
+            the first one the daemon served, and every candidate a self-training round made, with
+            its parent, its validation figures and its weights. A change of the served version is
+            announced to every running daemon, which swaps to it between two batches.
+            """,
+        subcommands: [List.self, Promote.self, Rollback.self, Rounds.self])
+
+    /// The connection the subcommands share.
+    struct Database: ParsableArguments {
+        @OptionGroup var options: ConfigurationOptions
+        @Option(help: "libpq connection string; overrides the configuration.") var postgres: String?
+
+        func connect() throws -> PostgresConnection {
+            let connection = try PostgresConnection(postgres ?? options.load().postgres.conninfo)
+            try DatabaseMigrations.apply(on: connection)
+            return connection
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every registered version, oldest first, with its status and figures.")
+        @OptionGroup var database: Database
+        @Option(help: "Only this model's versions.") var model: String?
+
+        func run() throws {
+            let versions = try ModelRegistry(connection: database.connect()).versions(of: model)
+            guard !versions.isEmpty else {
+                print("no registered versions: the daemon registers each classifier it serves when it starts")
+                return
+            }
+            print(TextTable.render(header: ["model", "version", "status", "origin", "parent", "AUC", "ECE", "created"],
+                                   rows: versions.map { version in
+                let figures = (try? JSONSerialization.jsonObject(with: Data(version.metrics.utf8))) as? [String: Any]
+                func figure(_ key: String) -> String { (figures?[key] as? Double).map { String(format: "%.4f", $0) } ?? "-" }
+                return [version.model, version.version, version.status, version.origin, version.parentVersion ?? "-",
+                        figure("auc"), figure("expectedCalibrationError"), String(version.createdAt.prefix(19))]
+            }))
+        }
+    }
+
+    struct Promote: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Serve VERSION from now on (every running daemon swaps to it).")
+        @OptionGroup var database: Database
+        @Argument(help: "The version, as `models list` shows it.") var version: String
+        @Option(help: "The model, should several have this version.") var model: String?
+
+        func run() throws {
+            let announcement = try ModelRegistry(connection: database.connect()).promote(version, model: model)
+            print("models: \(announcement.model) now serves \(announcement.version)")
+        }
+    }
+
+    struct Rollback: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Return a model to the version it served before the current one.",
+            discussion: "Each rollback goes one version further back, undoing promotions in the order they happened.")
+        @OptionGroup var database: Database
+        @Option(help: "The model.") var model = "pneumonia"
+
+        func run() throws {
+            let (from, to) = try ModelRegistry(connection: database.connect()).rollback(model)
+            print("models: \(to.model) rolled back from \(from) to \(to.version)")
+        }
+    }
+
+    struct Rounds: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The self-training rounds, newest last, with their decisions.")
+        @OptionGroup var database: Database
+        @Option(help: "Only the last N rounds.") var last = 20
+
+        func run() throws {
+            let rows = try database.connect().execute("""
+                SELECT * FROM (
+                    SELECT id, model, consumer_group, trigger, to_char(started_at, 'YYYY-MM-DD HH24:MI:SS'),
+                           round(duration_seconds::numeric, 1), labeled_images, unlabeled_images, teacher_version,
+                           coalesce(candidate_version, '-'), decision, reason
+                    FROM self_training_rounds ORDER BY id DESC LIMIT $1) AS latest
+                ORDER BY id
+                """, [.int(last)])
+            guard rows.count > 0 else {
+                print("no self-training rounds yet")
+                return
+            }
+            print(TextTable.render(header: ["round", "model", "group", "trigger", "started", "seconds", "labeled", "unlabeled",
+                                            "teacher", "candidate", "decision", "why"],
+                                   rows: rows.rows.map { $0.map { $0 ?? "-" } }))
+        }
+    }
+}
+
+/// Columns padded to their widest cell.
+enum TextTable {
+    static func render(header: [String], rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max()! }
+        return all.map { row in
+            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n")
+    }
+}
