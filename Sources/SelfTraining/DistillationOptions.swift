@@ -21,6 +21,8 @@ public struct DistillationOptions: Codable, Sendable, Equatable {
     /// The teacher's soft predictions are softmax(logits / sharpening): below 1, sharper.
     public var sharpening: Float = 0.5
     public var seed: UInt64 = 1
+    /// Measure the candidate's batch-norm statistics again on plain images at the end of the round.
+    public var recomputeBatchStatistics = true
     /// The teacher's view of an unlabeled image, and the view of a labeled one in the correction.
     public var weak = Augmentation()
     /// The student's view of an unlabeled image.

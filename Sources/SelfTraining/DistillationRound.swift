@@ -110,11 +110,35 @@ public struct DistillationRound {
             try pace(ContinuousClock.now - stepStart)
         }
 
+        if options.recomputeBatchStatistics {
+            Self.recomputeBatchStatistics(of: teacher, on: unlabeled + labeled.images.map(\.pixels), settings: settings,
+                                          batchSize: batchSize, generator: &generator)
+        }
         let calibrated = try ClassifierCalibration.calibrate(teacher, settings: settings, on: validation, intervals: false)
         return RoundOutcome(candidate: calibrated.classifier, candidateValidation: calibrated.validation,
                             currentValidation: ClassifierEvaluation(classifier: current, set: validation, intervals: false),
                             steps: steps, labeledImages: labeled.count, unlabeledImages: unlabeled.count,
                             seconds: ClassifierTrainer.seconds(since: start))
+    }
+
+    /// Batch-norm running statistics measured again on plain (unaugmented) images: the moving
+    /// average the round leaves was gathered on strongly augmented views (noise, erased squares),
+    /// whose statistics differ from a served image's, and the shift that leaves in the logits is
+    /// not one a temperature can undo. Cumulative averages over at most `limit` images, in a
+    /// seeded order (Wu & Johnson's "precise BN").
+    static func recomputeBatchStatistics(of network: ResidualCNN, on images: [[UInt8]], settings: ImageClassifier.Settings,
+                                         batchSize: Int, limit: Int = 4096, generator: inout SeededGenerator) {
+        var order = Array(images.indices)
+        order.shuffle(using: &generator)
+        let momentum = network.batchNormMomentum
+        defer { network.batchNormMomentum = momentum }
+        let chosen = order.prefix(max(batchSize, min(limit, order.count)))
+        for (index, start) in stride(from: 0, to: chosen.count - batchSize + 1, by: batchSize).enumerated() {
+            let batch = chosen[(chosen.startIndex + start)..<(chosen.startIndex + start + batchSize)].map { images[$0] }
+            network.batchNormMomentum = 1 / Float(index + 1)  // the first batch replaces, the k-th weighs 1/k
+            _ = network(InputBatch.make(batch, side: settings.inputSide, settings: settings, augmentation: nil, generator: &generator),
+                        training: true)
+        }
     }
 
     /// teacher ← decay · teacher + (1 − decay) · student, for the weights and the batch-norm statistics.

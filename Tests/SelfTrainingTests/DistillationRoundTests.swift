@@ -85,6 +85,33 @@ struct DistillationRoundTests {
         #expect(teacher.runningStatistics["stem.bn"]!.mean == [0.25, 0.25] && teacher.runningStatistics["stem.bn"]!.variance == [1.5, 1.5])
     }
 
+    /// The statistics a round leaves come from augmented views; measured again on plain images
+    /// they no longer depend on what was there before, and on one batch of all the images the
+    /// network evaluates them as it would in training.
+    @Test func batchStatisticsAreMeasuredAgainOnPlainImages() throws {
+        let (current, _, unlabeled, _) = try Self.startingPoint()
+        let images = Array(unlabeled.prefix(64))
+        func recomputed(startingFrom garbage: Float) throws -> ResidualCNN {
+            let network = try ResidualCNN(configuration: current.network.configuration, tensors: current.network.checkpointTensors())
+            for layer in network.runningStatistics.keys {
+                let channels = network.runningStatistics[layer]!.mean.count
+                network.runningStatistics[layer] = ([Float](repeating: garbage, count: channels), [Float](repeating: garbage * garbage, count: channels))
+            }
+            var generator = SeededGenerator(seed: 1)
+            DistillationRound.recomputeBatchStatistics(of: network, on: images, settings: current.settings, batchSize: 64, generator: &generator)
+            return network
+        }
+        let first = try recomputed(startingFrom: 5), second = try recomputed(startingFrom: -3)
+        #expect(first.runningStatistics["stem.bn"]!.mean == second.runningStatistics["stem.bn"]!.mean)
+        #expect(first.runningStatistics["stage3.bn2"]!.variance == second.runningStatistics["stage3.bn2"]!.variance)
+        var generator = SeededGenerator(seed: 2)
+        let input = InputBatch.make(images, side: 28, settings: current.settings, augmentation: nil, generator: &generator)
+        let evaluated = first.frozen()(input, training: false).data
+        let trained = first(input, training: true).data
+        // Running variances are unbiased (n − 1), batch variances not: close, not equal.
+        #expect(zip(evaluated, trained).allSatisfy { abs($0 - $1) < 0.05 }, "\(zip(evaluated, trained).map { abs($0 - $1) }.max()!)")
+    }
+
     @Test func stepsCoverThePoolWithinTheBounds() {
         var options = DistillationOptions()
         options.batchSize = 100
