@@ -28,7 +28,9 @@ struct StreamBenchmarkCommand: ParsableCommand {
             "images" runs the shipped classifiers (probabilities, decision, Grad-CAM PNG per image)
             and the captioner (greedy); "images-without-captioner" the classifiers alone;
             "images-pneumonia-only" the pneumonia model alone (the reference CNN: the Python peer's
-            setup); "images-without-models" the same events with them turned off, for the ratio.
+            setup); "images-self-training" the same while a self-training round runs beside the
+            stream (due after 200 images, at the configured share of a core, long enough to last
+            the whole measurement); "images-without-models" the same events with them turned off, for the ratio.
             "reports" runs the labeler and the summarizer as configured by default (beam search),
             "reports-greedy" the summarizer greedy, "reports-without-summarizer" the labeler alone.
             Build in release mode first: ops/setup.sh.
@@ -42,7 +44,7 @@ struct StreamBenchmarkCommand: ParsableCommand {
     var scenarios = Self.knownScenarios.joined(separator: ",")
 
     static let knownScenarios = ["reports", "reports-greedy", "reports-without-summarizer", "images", "images-without-captioner",
-                                 "images-pneumonia-only", "images-without-models", "mixed"]
+                                 "images-pneumonia-only", "images-self-training", "images-without-models", "mixed"]
 
     func validate() throws {
         let known = Set(Self.knownScenarios)
@@ -77,9 +79,17 @@ struct StreamBenchmarkCommand: ParsableCommand {
         configuration.kafka.groupID = name
         configuration.batch.maxEvents = batchSize
         configuration.models.classifyImages = scenario != "images-without-models"
-        configuration.models.classifiers = scenario == "images-pneumonia-only" ? ["pneumonia"] : []
+        configuration.models.classifiers = ["images-pneumonia-only", "images-self-training"].contains(scenario) ? ["pneumonia"] : []
         configuration.models.summarizeReports = scenario != "reports-without-summarizer"
-        configuration.models.captionImages = !["images-without-captioner", "images-pneumonia-only", "images-without-models"].contains(scenario)
+        configuration.models.captionImages = !["images-without-captioner", "images-pneumonia-only", "images-self-training",
+                                                "images-without-models"].contains(scenario)
+        if scenario == "images-self-training" {
+            configuration.selfTraining.enabled = true
+            configuration.selfTraining.labeledData = URL(filePath: data).appending(path: "pneumoniamnist").standardizedFileURL.path
+            configuration.selfTraining.newImages = 200
+            configuration.selfTraining.checkSeconds = 1
+            configuration.selfTraining.round.epochs = 1000  // bounded by maxSteps: longer than the stream
+        }
         configuration.models.summaryDecoding = scenario == "reports-greedy" ? .greedy : .beam
         for topic in configuration.topics {
             // 12 partitions: the embedded broker keeps ~5 MB per partition, and the events are
@@ -94,29 +104,49 @@ struct StreamBenchmarkCommand: ParsableCommand {
         try DatabaseMigrations.apply(on: database)
 
         let producer = try stack.producer()
-        for index in 0..<events {
-            let event = switch scenario {
-            case "reports", "reports-greedy", "reports-without-summarizer": source.report(index)
-            case "images", "images-without-captioner", "images-pneumonia-only", "images-without-models": source.image(index)
-            default: index % 2 == 0 ? source.report(index) : source.image(index)
+        func publish(_ range: Range<Int>) throws {
+            for index in range {
+                let event = switch scenario {
+                case "reports", "reports-greedy", "reports-without-summarizer": source.report(index)
+                case "images", "images-without-captioner", "images-pneumonia-only", "images-self-training", "images-without-models":
+                    source.image(index)
+                default: index % 2 == 0 ? source.report(index) : source.image(index)
+                }
+                let topic = if case .image = event { configuration.kafka.imageTopic } else { configuration.kafka.reportTopic }
+                try producer.send(topic: topic, key: Array(event.studyID.utf8), value: event.encoded())
             }
-            let topic = if case .image = event { configuration.kafka.imageTopic } else { configuration.kafka.reportTopic }
-            try producer.send(topic: topic, key: Array(event.studyID.utf8), value: event.encoded())
+            try producer.flush(timeout: .seconds(120))
         }
-        try producer.flush(timeout: .seconds(120))
+        // With self-training, the images that make the round due go first; the measured stream
+        // is published once the round is training.
+        let trainsBeside = scenario == "images-self-training"
+        let firstEvents = trainsBeside ? min(events, 300) : events
+        try publish(0..<firstEvents)
 
         let directory = URL(filePath: workDir).standardizedFileURL
         let configFile = directory.appending(path: "\(name).json")
         try JSONEncoder().encode(configuration).write(to: configFile)
-        let started = ContinuousClock.now
+        var started = ContinuousClock.now
         let pid = try ChildProcess.spawn(Self.binary, ["serve", "--config", configFile.path],
                                          outputPath: directory.appending(path: "\(name).log").path)
+        var measuredFrom = 0
+        if trainsBeside {
+            // The round holds its advisory lock from its start; its first seconds read the labeled set.
+            while try database.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted").scalarInt == 0 {
+                if ContinuousClock.now - started > .seconds(120) { throw ValidationError("\(scenario): no round started") }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            Thread.sleep(forTimeInterval: 10)
+            measuredFrom = try database.execute("SELECT count(*) FROM images").scalarInt ?? 0
+            started = ContinuousClock.now
+            try publish(firstEvents..<events)
+        }
         var firstCommit: (ContinuousClock.Instant, Int)?
         var peak = 0
         while true {
             let done = try database.execute("SELECT (SELECT count(*) FROM images) + (SELECT count(*) FROM reports) + (SELECT count(*) FROM dead_letters)").scalarInt ?? 0
             peak = max(peak, Self.peakResidentKiB(of: pid))
-            if done > 0 && firstCommit == nil { firstCommit = (.now, done) }
+            if done > measuredFrom && firstCommit == nil { firstCommit = (.now, done) }
             if done >= events { break }
             if ContinuousClock.now - started > .seconds(600) { throw ValidationError("\(scenario): only \(done) of \(events) after 10 minutes") }
             Thread.sleep(forTimeInterval: 0.02)
