@@ -143,6 +143,8 @@ public struct ModelRegistry {
         try connection.execute("SELECT pg_advisory_xact_lock(hashtext('radstream.registry.' || $1))", [.text(model)])
     }
 
+    /// Adds a version; one already registered (a round repeated on the same pools from the same
+    /// model makes the same weights, hence the same version) is left as it is.
     private func insert(_ classifier: ImageClassifier, parent: String?, origin: Origin, status: String,
                         metrics: ClassifierEvaluation?) throws {
         let encoder = JSONEncoder()
@@ -151,6 +153,7 @@ public struct ModelRegistry {
         try connection.execute("""
             INSERT INTO model_registry (model, version, parent_version, origin, status, metrics, weights, weights_sha256)
             VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, encode(sha256($7), 'hex'))
+            ON CONFLICT (model, version) DO NOTHING
             """, [.text(classifier.settings.name), .text(classifier.settings.version), .optional(parent), .text(origin.rawValue),
                   .text(status), .text(figures), .bytea(try classifier.checkpoint().serialized())])
     }
@@ -165,7 +168,9 @@ public struct ModelRegistry {
         try connection.execute("""
             INSERT INTO model_activations (model, version, previous_version, cause) VALUES ($1, $2, $3, $4)
             """, [.text(model), .text(version), .optional(previous), .text(cause.rawValue)])
-        let payload = String(decoding: try JSONEncoder().encode(Announcement(model: model, version: version)), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let payload = String(decoding: try encoder.encode(Announcement(model: model, version: version)), as: UTF8.self)
         try connection.execute("SELECT pg_notify($1, $2)", [.text(Self.channel), .text(payload)])
     }
 }
