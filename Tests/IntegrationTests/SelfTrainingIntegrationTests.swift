@@ -170,10 +170,7 @@ struct SelfTrainingIntegrationTests {
     @Test func aHotSwapUnderLoadLosesNoEventAndDuplicatesNone() throws {
         let environment = try TestEnvironment.get()
         let conninfo = try environment.makeDatabase("self_training_swap")
-        var configuration = try environment.configuration(name: "self-training-swap", conninfo: conninfo)
-        configuration.models.classifiers = ["pneumonia"]
-        configuration.models.summarizeReports = false
-        configuration.models.captionImages = false
+        var configuration = try Self.pneumoniaOnly(environment.configuration(name: "self-training-swap", conninfo: conninfo))
         configuration.batch = .init(maxEvents: 50, maxWaitMilliseconds: 50)
         let shipped = try Self.shipped()
         let registry = ModelRegistry(connection: try PostgresConnection(conninfo))
@@ -216,10 +213,7 @@ struct SelfTrainingIntegrationTests {
     @Test func twoDaemonsOfOneGroupTrainOnceAndBothSwap() throws {
         let environment = try TestEnvironment.get()
         let conninfo = try environment.makeDatabase("self_training_daemons")
-        var configuration = try environment.configuration(name: "self-training-daemons", conninfo: conninfo)
-        configuration.models.classifiers = ["pneumonia"]
-        configuration.models.summarizeReports = false
-        configuration.models.captionImages = false
+        var configuration = try Self.pneumoniaOnly(environment.configuration(name: "self-training-daemons", conninfo: conninfo))
         configuration.selfTraining = Self.settings()
         configuration.selfTraining.enabled = true
         configuration.selfTraining.newImages = 150
@@ -260,6 +254,15 @@ struct SelfTrainingIntegrationTests {
             """, [.text(candidate)]).scalarInt == 200)
         #expect(try database.execute("SELECT count(DISTINCT kafka_partition) FROM images WHERE split_part(event_id, '-', 2)::int >= 200")
             .scalarInt == 4)
+    }
+
+    /// The daemon with the pneumonia classifier alone: what self-training swaps.
+    static func pneumoniaOnly(_ base: RadStreamConfiguration) -> RadStreamConfiguration {
+        var configuration = base
+        configuration.models.classifiers = ["pneumonia"]
+        configuration.models.summarizeReports = false
+        configuration.models.captionImages = false
+        return configuration
     }
 
     static let figures: ClassifierEvaluation = try! JSONDecoder().decode(ClassifierEvaluation.self, from: Data("""
