@@ -225,6 +225,14 @@ struct CommandLineTests {
         #expect(unknown.status != 0 && unknown.output.contains("no registered version no-such-version"))
         let rounds = try ChildProcess.run(Paths.binary.path, ["models", "rounds", "--postgres", conninfo])
         #expect(rounds.status == 0 && rounds.output.contains("manual") && rounds.output.contains(candidate))
+
+        // A database without the registry gets the way to make it, not a migration behind its back.
+        let admin = try PostgresConnection("host=127.0.0.1 port=\(environment.postgres.port) dbname=postgres user=radstream")
+        try admin.execute("DROP DATABASE IF EXISTS cli_no_registry")
+        try admin.execute("CREATE DATABASE cli_no_registry")
+        let bare = conninfo.replacingOccurrences(of: "dbname=cli_self_training", with: "dbname=cli_no_registry")
+        let unmigrated = try ChildProcess.run(Paths.binary.path, ["models", "list", "--postgres", bare])
+        #expect(unmigrated.status != 0 && unmigrated.output.contains("radstream migrate"))
     }
 
     static func lines(of file: URL, by key: String) throws -> [String: [String: Any]] {
