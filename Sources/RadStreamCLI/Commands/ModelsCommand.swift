@@ -10,9 +10,9 @@ struct ModelsCommand: ParsableCommand {
         commandName: "models",
         abstract: "List, promote and roll back the versions of the image models that self-training made.",
         discussion: """
-            The registry (PostgreSQL table model_registry) keeps every version of each image model:
-            the first one the daemon served, and every candidate a self-training round made, with
-            its parent, its validation figures and its weights. A change of the served version is
+            The registry (PostgreSQL table model_registry) keeps every version of each image model: \
+            the first one the daemon served, and every candidate a self-training round made, with \
+            its parent, its validation figures and its weights. A change of the served version is \
             announced to every running daemon, which swaps to it between two batches.
             """,
         subcommands: [List.self, Promote.self, Rollback.self, Rounds.self])

@@ -12,19 +12,19 @@ struct SelfTrainCommand: ParsableCommand {
         commandName: "self-train",
         abstract: "Run one self-training round now: learn from the unlabeled images the stream kept.",
         discussion: """
-            The round (DISTL): the served model is the teacher; the student starts from it and learns
-            the teacher's soft predictions on weakly augmented unlabeled images (images.labels NULL,
-            pixels from image_pixels) while seeing strongly augmented views; every few steps it trains
-            on the labeled set again (the correction); the teacher follows the student as a moving
-            average. The teacher at the end is the candidate, calibrated on the validation set and
-            promoted only if its AUC there is at least the served model's and its calibration no
-            worse (selfTraining.gate). The candidate goes to the registry either way, the round to
+            The round (DISTL): the served model is the teacher; the student starts from it and learns \
+            the teacher's soft predictions on weakly augmented unlabeled images (images.labels NULL, \
+            pixels from image_pixels) while seeing strongly augmented views; every few steps it trains \
+            on the labeled set again (the correction); the teacher follows the student as a moving \
+            average. The teacher at the end is the candidate, calibrated on the validation set and \
+            promoted only if its AUC there is at least the served model's and its calibration no \
+            worse (selfTraining.gate). The candidate goes to the registry either way, the round to \
             self_training_rounds; a promotion is announced to every running daemon.
 
-            Labels: train/ of --data (or selfTraining.labeledData), with --label-fraction of it,
-            plus the images whose events carried a label; val/ decides promotion and is never
-            trained on. Only one instance per consumer group trains at a time: if another holds the
-            leadership, this command says so and exits with status 3. `radstream serve` runs the
+            Labels: train/ of --data (or selfTraining.labeledData), with --label-fraction of it, \
+            plus the images whose events carried a label; val/ decides promotion and is never \
+            trained on. Only one instance per consumer group trains at a time: if another holds the \
+            leadership, this command says so and exits with status 3. `radstream serve` runs the \
             same rounds on its own when selfTraining.enabled is set.
             """)
 

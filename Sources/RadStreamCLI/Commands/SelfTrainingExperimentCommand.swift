@@ -24,15 +24,15 @@ struct SelfTrainingExperimentCommand: ParsableCommand {
         commandName: "self-training",
         abstract: "Start from a few labels, stream the rest unlabeled through the daemon, and measure each self-training round.",
         discussion: """
-            For each label fraction (5% and 10% by default): trains the classifier on that share of
-            PneumoniaMNIST train/ exactly as `train classifier --label-fraction F` does (seed 1);
-            starts the daemon (`serve`, a child process) on the embedded broker and a private
-            PostgreSQL with that model and self-training on (the same labels, selfTraining.labelFraction
-            F); sends the rest of train/ as image events without labels (as `replay --withhold-labels`
-            makes them) in --chunks chunks, each making one round due (selfTraining.newImages is the
-            chunk size); after each round, reads its record: the candidate's AUC and accuracy on
-            val/, the gate's decision, and the served model's figures. Beside them: the model of that
-            fraction alone, and the shipped model, trained by the same recipe on every label.
+            For each label fraction (5% and 10% by default): trains the classifier on that share of \
+            PneumoniaMNIST train/ exactly as `train classifier --label-fraction F` does (seed 1); \
+            starts the daemon (`serve`, a child process) on the embedded broker and a private \
+            PostgreSQL with that model and self-training on (the same labels, selfTraining.labelFraction \
+            F); sends the rest of train/ as image events without labels (as `replay --withhold-labels` \
+            makes them) in --chunks chunks, each making one round due (selfTraining.newImages is the \
+            chunk size); after each round, reads its record: the candidate's AUC and accuracy on \
+            val/, the gate's decision, and the served model's figures. Beside them: the model of that \
+            fraction alone, and the shipped model, trained by the same recipe on every label. \
             Prints a Markdown table; --out writes the rows as JSON.
             """)
 
