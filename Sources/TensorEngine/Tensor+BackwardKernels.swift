@@ -1,3 +1,5 @@
+import Dispatch
+
 // The gradient rules too long to sit in `propagate`'s switch: matmul, conv2d and batch norm.
 extension Tensor {
     /// Y = W·cols(X), chunk by chunk as the forward pass: dW = Σ dY·colsᵀ, dX = col2im(Wᵀ·dY).
@@ -5,53 +7,67 @@ extension Tensor {
         let outputs = weight.shape[0]
         let (patch, pixels, chunk) = (geometry.patchSize, geometry.outputPixels, geometry.imagesPerChunk)
         let plane = geometry.channels * geometry.height * geometry.width
-        var dInput = [Float](repeating: 0, count: input.requiresGrad ? input.count : 0)
-        var dWeight = [Float](repeating: 0, count: weight.requiresGrad ? weight.count : 0)
-        // Written before read: by im2col or by an sgemm with β = 0, and by the re-layout.
-        var columns = uninitialized(patch * chunk * pixels)
-        var dY = uninitialized(outputs * chunk * pixels)
+        let chunks = (geometry.batch + chunk - 1) / chunk
+        // As in the forward: each worker takes every workers-th chunk with buffers of its own
+        // (im2col, the gradient's re-layout and col2im run on every core, not only the products),
+        // writes its chunks' images of dInput, and sums its own dWeight, added up at the end.
+        let workers = min(BLAS.workers, chunks)
+        let (wantsInput, wantsWeight) = (input.requiresGrad, weight.requiresGrad)
+        var dInput = [Float](repeating: 0, count: wantsInput ? input.count : 0)
+        var dWeights = [Float](repeating: 0, count: wantsWeight ? workers * weight.count : 0)
         output.withUnsafeBufferPointer { gradient in
             input.data.withUnsafeBufferPointer { x in
                 weight.data.withUnsafeBufferPointer { w in
-                    columns.withUnsafeMutableBufferPointer { cols in
-                        dY.withUnsafeMutableBufferPointer { dy in
-                            for first in stride(from: 0, to: geometry.batch, by: chunk) {
-                                let count = min(chunk, geometry.batch - first), width = count * pixels
-                                // images × outputs × pixels → (outputs × images·pixels), as the forward's product
-                                for j in 0..<count {
-                                    for channel in 0..<outputs {
-                                        (dy.baseAddress! + channel * width + j * pixels)
-                                            .update(from: gradient.baseAddress! + ((first + j) * outputs + channel) * pixels, count: pixels)
-                                    }
-                                }
-                                if weight.requiresGrad {
-                                    for j in 0..<count {
-                                        geometry.im2col(x.baseAddress! + (first + j) * plane, into: cols.baseAddress! + j * pixels,
-                                                        leadingDimension: width)
-                                    }
-                                    dWeight.withUnsafeMutableBufferPointer {
-                                        BLAS.sgemm(.none, .transposed, m: outputs, n: patch, k: width, a: dy.baseAddress!,
-                                                   b: cols.baseAddress!, beta: 1, c: $0.baseAddress!)
-                                    }
-                                }
-                                if input.requiresGrad {
-                                    BLAS.sgemm(.transposed, .none, m: patch, n: width, k: outputs, a: w.baseAddress!,
-                                               b: dy.baseAddress!, c: cols.baseAddress!)
-                                    dInput.withUnsafeMutableBufferPointer { dx in
-                                        for j in 0..<count {
-                                            geometry.col2im(cols.baseAddress! + j * pixels, leadingDimension: width,
-                                                            into: dx.baseAddress! + (first + j) * plane)
+                    dInput.withUnsafeMutableBufferPointer { dx in
+                        dWeights.withUnsafeMutableBufferPointer { dw in
+                            nonisolated(unsafe) let (gradient, x, w) = (gradient.baseAddress!, x.baseAddress!, w.baseAddress!)
+                            nonisolated(unsafe) let (dx, dw) = (dx.baseAddress, dw.baseAddress)
+                            let weightCount = weight.count
+                            let work: @Sendable (Int) -> Void = { worker in
+                                ScratchMemory.with(.columns, count: patch * chunk * pixels) { cols in
+                                    ScratchMemory.with(.product, count: outputs * chunk * pixels) { dy in
+                                        for index in Swift.stride(from: worker, to: chunks, by: workers) {
+                                            let first = index * chunk
+                                            let count = min(chunk, geometry.batch - first), width = count * pixels
+                                            // images × outputs × pixels → (outputs × images·pixels), as the forward's product
+                                            for j in 0..<count {
+                                                for channel in 0..<outputs {
+                                                    (dy + channel * width + j * pixels)
+                                                        .update(from: gradient + ((first + j) * outputs + channel) * pixels, count: pixels)
+                                                }
+                                            }
+                                            if wantsWeight {
+                                                for j in 0..<count {
+                                                    geometry.im2col(x + (first + j) * plane, into: cols + j * pixels, leadingDimension: width)
+                                                }
+                                                BLAS.sgemm(.none, .transposed, m: outputs, n: patch, k: width, a: dy, b: cols, beta: 1,
+                                                           c: dw! + worker * weightCount, parallel: workers == 1)
+                                            }
+                                            if wantsInput {
+                                                BLAS.sgemm(.transposed, .none, m: patch, n: width, k: outputs, a: w, b: dy, c: cols,
+                                                           parallel: workers == 1)
+                                                for j in 0..<count {
+                                                    geometry.col2im(cols + j * pixels, leadingDimension: width, into: dx! + (first + j) * plane)
+                                                }
+                                            }
                                         }
                                     }
                                 }
                             }
+                            if workers > 1 { DispatchQueue.concurrentPerform(iterations: workers, execute: work) } else { work(0) }
                         }
                     }
                 }
             }
         }
         input.accumulate(dInput)
-        weight.accumulate(dWeight)
+        if wantsWeight {
+            var dWeight = Array(dWeights[0..<weight.count])
+            for worker in 1..<max(workers, 1) {
+                for i in 0..<weight.count { dWeight[i] += dWeights[worker * weight.count + i] }
+            }
+            weight.accumulate(dWeight)
+        }
     }
 
     /// y = x̂·γ + β with x̂ = (x − μ)·k: dγ = Σ dy·x̂, dβ = Σ dy, and with batch statistics

@@ -52,6 +52,25 @@ struct TensorTests {
         #expect(abs(whole.data[((4 * 4 + 1) * 4 + 2) * 4 + 3] - expected) < 1e-4)
     }
 
+    /// The backward pass splits chunks among workers, each summing its own weight gradient:
+    /// two workers over one-image chunks give the gradients of one worker over one chunk.
+    @Test func convolutionGradientsAreTheSameWhateverTheWorkers() {
+        func gradients(workers: Int, columnLimit: Int) -> (input: [Float], weight: [Float]) {
+            var generator = SeededGenerator(seed: 9)
+            let input = Tensor(shape: [5, 3, 7, 7], data: (0..<735).map { _ in generator.normal() }, requiresGrad: true)
+            let weight = Tensor(shape: [4, 3, 3, 3], data: (0..<108).map { _ in generator.normal() }, requiresGrad: true)
+            BLAS.withWorkers(workers) {
+                let output = input.conv2d(weight, stride: 2, padding: 1, columnLimit: columnLimit)
+                (output * output).sum().backward()
+            }
+            return (input.grad!, weight.grad!)
+        }
+        let single = gradients(workers: 1, columnLimit: Tensor.columnBufferLimit)
+        let split = gradients(workers: 2, columnLimit: 1)
+        #expect(zip(single.input, split.input).allSatisfy { abs($0 - $1) < 1e-4 })
+        #expect(zip(single.weight, split.weight).allSatisfy { abs($0 - $1) < 1e-3 * max(1, abs($0)) })
+    }
+
     @Test func inferenceRecordsNoGraph() {
         let weights = Tensor(shape: [2, 2], data: [1, 0, 0, 1])
         let output = Tensor(shape: [1, 2], data: [3, 4]).matmul(weights).relu()
