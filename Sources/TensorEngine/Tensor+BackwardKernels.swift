@@ -78,34 +78,49 @@ extension Tensor {
         let (batch, channels) = (input.shape[0], input.shape[1])
         let inner = input.count / (batch * channels)
         let perChannel = Float(batch * inner)
-        let xHat = statistics.normalised
+        let wantsInput = input.requiresGrad
         var sumDy = [Float](repeating: 0, count: channels), sumDyXHat = [Float](repeating: 0, count: channels)
-        for n in 0..<batch {
-            for c in 0..<channels {
-                let base = (n * channels + c) * inner
-                var a: Float = 0, b: Float = 0
-                for i in 0..<inner { a += output[base + i]; b += output[base + i] * xHat[base + i] }
-                sumDy[c] += a
-                sumDyXHat[c] += b
+        var dx = [Float](repeating: 0, count: wantsInput ? input.count : 0)
+        output.withUnsafeBufferPointer { dyBuffer in
+            statistics.normalised.withUnsafeBufferPointer { xHatBuffer in
+                sumDy.withUnsafeMutableBufferPointer { sumDyBuffer in
+                    sumDyXHat.withUnsafeMutableBufferPointer { sumDyXHatBuffer in
+                        dx.withUnsafeMutableBufferPointer { dxBuffer in
+                            nonisolated(unsafe) let (dy, xHat) = (dyBuffer.baseAddress!, xHatBuffer.baseAddress!)
+                            nonisolated(unsafe) let (sumDy, sumDyXHat, dx) = (sumDyBuffer.baseAddress!, sumDyXHatBuffer.baseAddress!,
+                                                                              dxBuffer.baseAddress)
+                            nonisolated(unsafe) let (gamma, inverseDeviation) = (scale.data, statistics.inverseDeviation)
+                            let usedBatchStatistics = statistics.usedBatchStatistics
+                            // Channels are independent: each worker takes a range of them, over every image.
+                            forEachChannelRange(channels, elements: input.count) { range in
+                                for c in range {
+                                    var a: Float = 0, b: Float = 0
+                                    for n in 0..<batch {
+                                        let base = (n * channels + c) * inner
+                                        var planeA: Float = 0, planeB: Float = 0
+                                        for i in 0..<inner { planeA += dy[base + i]; planeB += dy[base + i] * xHat[base + i] }
+                                        a += planeA
+                                        b += planeB
+                                    }
+                                    sumDy[c] = a
+                                    sumDyXHat[c] = b
+                                    guard let dx else { continue }
+                                    let (g, k) = (gamma[c], inverseDeviation[c])
+                                    // Σ dx̂ = γ·Σ dy and Σ dx̂·x̂ = γ·Σ dy·x̂.
+                                    let (meanDy, meanDyXHat) = usedBatchStatistics ? (a / perChannel, b / perChannel) : (0, 0)
+                                    for n in 0..<batch {
+                                        let base = (n * channels + c) * inner
+                                        for i in 0..<inner { dx[base + i] = g * k * (dy[base + i] - meanDy - xHat[base + i] * meanDyXHat) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         shift.accumulate(sumDy)
         scale.accumulate(sumDyXHat)
-        guard input.requiresGrad else { return }
-        var dx = [Float](repeating: 0, count: input.count)
-        for n in 0..<batch {
-            for c in 0..<channels {
-                let base = (n * channels + c) * inner
-                let (g, k) = (scale.data[c], statistics.inverseDeviation[c])
-                if statistics.usedBatchStatistics {
-                    // Σ dx̂ = γ·Σ dy and Σ dx̂·x̂ = γ·Σ dy·x̂.
-                    let (meanDy, meanDyXHat) = (sumDy[c] / perChannel, sumDyXHat[c] / perChannel)
-                    for i in 0..<inner { dx[base + i] = g * k * (output[base + i] - meanDy - xHat[base + i] * meanDyXHat) }
-                } else {
-                    for i in 0..<inner { dx[base + i] = output[base + i] * g * k }
-                }
-            }
-        }
         input.accumulate(dx)
     }
 

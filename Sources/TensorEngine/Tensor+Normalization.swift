@@ -1,3 +1,4 @@
+import Dispatch
 /// What the batch-norm backward pass needs from the forward pass.
 struct BatchNormStatistics {
     /// (x − mean) / √(variance + ε), laid out as the input.
@@ -32,38 +33,60 @@ extension Tensor {
         let perChannel = Float(batch * inner)
         var mean = running?.mean ?? [Float](repeating: 0, count: channels)
         var variance = running?.variance ?? [Float](repeating: 0, count: channels)
-        if running == nil {
-            for n in 0..<batch {
-                for c in 0..<channels {
-                    let base = (n * channels + c) * inner
-                    var sum: Float = 0
-                    for i in 0..<inner { sum += data[base + i] }
-                    mean[c] += sum
-                }
-            }
-            for c in 0..<channels { mean[c] /= perChannel }
-            for n in 0..<batch {
-                for c in 0..<channels {
-                    let base = (n * channels + c) * inner, m = mean[c]
-                    var sum: Float = 0
-                    for i in 0..<inner { let d = data[base + i] - m; sum += d * d }
-                    variance[c] += sum
-                }
-            }
-            for c in 0..<channels { variance[c] /= perChannel }
-        }
-        let inverseDeviation = variance.map { 1 / ($0 + epsilon).squareRoot() }
+        var inverseDeviation = [Float](repeating: 0, count: channels)
         var normalised = Self.uninitialized(count)
         var out = Self.uninitialized(count)
-        for n in 0..<batch {
-            for c in 0..<channels {
-                let base = (n * channels + c) * inner
-                let (m, k, g, b) = (mean[c], inverseDeviation[c], scale.data[c], shift.data[c])
-                for i in 0..<inner {
-                    let xHat = (data[base + i] - m) * k
-                    normalised[base + i] = xHat
-                    out[base + i] = xHat * g + b
+        let usesBatch = running == nil
+        data.withUnsafeBufferPointer { x in
+            mean.withUnsafeMutableBufferPointer { meanBuffer in
+              variance.withUnsafeMutableBufferPointer { varianceBuffer in
+                inverseDeviation.withUnsafeMutableBufferPointer { kBuffer in
+                  normalised.withUnsafeMutableBufferPointer { xHatBuffer in
+                    out.withUnsafeMutableBufferPointer { outBuffer in
+                        nonisolated(unsafe) let (x, mean, variance, k) = (x.baseAddress!, meanBuffer.baseAddress!, varianceBuffer.baseAddress!,
+                                                                         kBuffer.baseAddress!)
+                        nonisolated(unsafe) let (xHat, y) = (xHatBuffer.baseAddress!, outBuffer.baseAddress!)
+                        nonisolated(unsafe) let (g, b) = (scale.data, shift.data)
+                        // Channels are independent: each worker takes a range of them, over every image.
+                        Self.forEachChannelRange(channels, elements: count) { range in
+                            for c in range {
+                                if usesBatch {
+                                    // Sums per image plane, then over the planes: fewer rounding steps on one accumulator.
+                                    var sum: Float = 0
+                                    for n in 0..<batch {
+                                        let plane = x + (n * channels + c) * inner
+                                        var partial: Float = 0
+                                        for i in 0..<inner { partial += plane[i] }
+                                        sum += partial
+                                    }
+                                    let m = sum / perChannel
+                                    var squares: Float = 0
+                                    for n in 0..<batch {
+                                        let plane = x + (n * channels + c) * inner
+                                        var partial: Float = 0
+                                        for i in 0..<inner { let d = plane[i] - m; partial += d * d }
+                                        squares += partial
+                                    }
+                                    mean[c] = m
+                                    variance[c] = squares / perChannel
+                                }
+                                let (m, inverse) = (mean[c], 1 / (variance[c] + epsilon).squareRoot())
+                                k[c] = inverse
+                                let (gamma, beta) = (g[c], b[c])
+                                for n in 0..<batch {
+                                    let base = (n * channels + c) * inner
+                                    for i in 0..<inner {
+                                        let normal = (x[base + i] - m) * inverse
+                                        xHat[base + i] = normal
+                                        y[base + i] = normal * gamma + beta
+                                    }
+                                }
+                            }
+                        }
+                    }
+                  }
                 }
+              }
             }
         }
         let statistics = BatchNormStatistics(normalised: normalised, inverseDeviation: inverseDeviation,
@@ -89,5 +112,24 @@ extension Tensor {
         let normalised = ((grouped - mean) / (variance + epsilon).sqrt()).reshaped(shape)
         let affine = [1, c] + [Int](repeating: 1, count: rank - 2)
         return normalised * scale.reshaped(affine) + shift.reshaped(affine)
+    }
+}
+
+extension Tensor {
+    /// Below this many elements, a per-channel loop runs on the calling thread.
+    static let channelParallelThreshold = 1 << 16
+
+    /// `body` over ranges of channels that cover 0..<channels, one per worker when the tensor is
+    /// large enough (the ranges are disjoint: each call writes only its channels).
+    static func forEachChannelRange(_ channels: Int, elements: Int, _ body: @Sendable (Range<Int>) -> Void) {
+        let workers = elements >= channelParallelThreshold ? min(BLAS.workers, channels) : 1
+        guard workers > 1 else {
+            body(0..<channels)
+            return
+        }
+        let size = (channels + workers - 1) / workers
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            body((worker * size)..<min(channels, (worker + 1) * size))
+        }
     }
 }

@@ -71,6 +71,26 @@ struct TensorTests {
         #expect(zip(single.weight, split.weight).allSatisfy { abs($0 - $1) < 1e-3 * max(1, abs($0)) })
     }
 
+    /// Batch norm splits its channels among workers on large tensors: each channel is computed
+    /// the same way whoever computes it, so the results are identical.
+    @Test func batchNormIsTheSameWhateverTheWorkers() {
+        func run(workers: Int) -> [[Float]] {
+            var generator = SeededGenerator(seed: 10)
+            let count = 4 * 6 * 64 * 64
+            let input = Tensor(shape: [4, 6, 64, 64], data: (0..<count).map { _ in generator.normal(mean: 1, standardDeviation: 2) },
+                               requiresGrad: true)
+            let scale = Tensor(shape: [6], data: (0..<6).map { _ in generator.normal() }, requiresGrad: true)
+            let shift = Tensor(shape: [6], data: (0..<6).map { _ in generator.normal() }, requiresGrad: true)
+            return BLAS.withWorkers(workers) {
+                let (output, mean, variance) = input.batchNorm(scale: scale, shift: shift)
+                (output * output).sum().backward()
+                return [output.data, mean, variance, input.grad!, scale.grad!, shift.grad!]
+            }
+        }
+        #expect(4 * 6 * 64 * 64 >= Tensor.channelParallelThreshold)
+        #expect(run(workers: 1) == run(workers: 2))
+    }
+
     @Test func inferenceRecordsNoGraph() {
         let weights = Tensor(shape: [2, 2], data: [1, 0, 0, 1])
         let output = Tensor(shape: [1, 2], data: [3, 4]).matmul(weights).relu()
