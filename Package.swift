@@ -84,7 +84,9 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "Schemas"]),
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"], exclude: ["Fixtures"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorEngine"]),
+        // Counts a thread's heap allocations (malloc replaced in the test executable, forwarding to glibc).
+        .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorEngine", "AllocationCounter", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TensorEngine", "TestSupport"]),
         .testTarget(name: "SummarizationTests", dependencies: ["Summarization", "Reports", "TensorEngine", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "CaptioningTests", dependencies: ["Captioning", "Summarization", "Reports", "Models", "TensorEngine", "Training", "TestSupport"]),

@@ -29,7 +29,7 @@ public final class ResidualCNN {
     public var batchNormMomentum: Float = 0.1
     /// Each batch norm's evaluation affine (γ/√(var+ε), β − mean·γ/√(var+ε)), folded into the
     /// convolution before it: set in a frozen network only, whose weights no longer change.
-    private var foldedBatchNorms: [String: (scale: [Float], shift: [Float])] = [:]
+    private(set) var foldedBatchNorms: [String: (scale: [Float], shift: [Float])] = [:]
 
     public init(configuration: Configuration = Configuration(), seed: UInt64) {
         self.configuration = configuration

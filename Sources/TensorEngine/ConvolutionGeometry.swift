@@ -16,6 +16,13 @@ public struct ConvolutionGeometry: Sendable, Equatable {
     /// stem, k = 9) spends its time packing B instead of multiplying.
     public let imagesPerChunk: Int
 
+    /// The geometry `conv2d` uses for an NCHW input and a square kernel: what a plan made once
+    /// hands to `Tensor.convolve` at every call.
+    public init(convolving input: [Int], kernel: Int, stride: Int, padding: Int) {
+        self.init(input: input, kernelHeight: kernel, kernelWidth: kernel, stride: stride, padding: padding,
+                  columnLimit: Tensor.columnBufferLimit)
+    }
+
     init(input: [Int], kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int, columnLimit: Int = 0) {
         precondition(input.count == 4, "expected an NCHW input, not \(input)")
         (batch, channels, height, width) = (input[0], input[1], input[2], input[3])

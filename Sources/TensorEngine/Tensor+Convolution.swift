@@ -24,64 +24,73 @@ extension Tensor {
         precondition(weight.rank == 4 && weight.shape[1] == shape[1], "conv2d of \(shape) by \(weight.shape)")
         let geometry = ConvolutionGeometry(input: shape, kernelHeight: weight.shape[2], kernelWidth: weight.shape[3],
                                            stride: stride, padding: padding, columnLimit: columnLimit)
-        let outputs = weight.shape[0], pixels = geometry.outputPixels
-        let plane = geometry.channels * geometry.height * geometry.width
-        let chunk = geometry.imagesPerChunk
-        let chunks = (geometry.batch + chunk - 1) / chunk
-        // Several chunks: each worker takes every workers-th chunk, with buffers of its own, and
-        // does its im2col, product and copy alone. One chunk: the product is cut instead.
-        let workers = min(BLAS.workers, chunks)
-        if let epilogue {
-            precondition(epilogue.scale.count == outputs && epilogue.shift.count == outputs, "one scale and shift per output channel")
-            precondition(epilogue.residual.map { $0.count == geometry.batch * outputs * pixels } ?? true, "the residual has the output's shape")
-        }
+        let outputs = weight.shape[0]
         // Every element is written before it is read (im2col writes the padding's zeros).
-        var out = Self.uninitialized(geometry.batch * outputs * pixels)
+        var out = Self.uninitialized(geometry.batch * outputs * geometry.outputPixels)
         let residualData = epilogue?.residual?.data ?? []
         data.withUnsafeBufferPointer { input in
             weight.data.withUnsafeBufferPointer { w in
                 out.withUnsafeMutableBufferPointer { o in
-                  residualData.withUnsafeBufferPointer { r in
-                    // Workers read the inputs and the epilogue, and write disjoint images.
-                    // (An empty array may still lend a non-nil base address: only a residual's counts.)
-                    nonisolated(unsafe) let (input, w, o) = (input.baseAddress!, w.baseAddress!, o.baseAddress!)
-                    nonisolated(unsafe) let r = epilogue?.residual == nil ? nil : r.baseAddress
-                    nonisolated(unsafe) let epilogue = epilogue
-                    let work: @Sendable (Int) -> Void = { worker in
-                        ScratchMemory.with(.columns, count: geometry.patchSize * chunk * pixels) { cols in
-                            ScratchMemory.with(.product, count: outputs * chunk * pixels) { y in
-                                for index in Swift.stride(from: worker, to: chunks, by: workers) {
-                                    let first = index * chunk
-                                    let count = min(chunk, geometry.batch - first), width = count * pixels
-                                    for j in 0..<count {
-                                        geometry.im2col(input + (first + j) * plane, into: cols + j * pixels, leadingDimension: width)
-                                    }
-                                    BLAS.sgemm(.none, .none, m: outputs, n: width, k: geometry.patchSize, a: w, b: cols,
-                                               c: y, parallel: workers == 1)
-                                    // (outputs × images·pixels) → images × outputs × pixels
-                                    for j in 0..<count {
-                                        for channel in 0..<outputs {
-                                            let target = o + ((first + j) * outputs + channel) * pixels
-                                            let source = y + channel * width + j * pixels
-                                            if let epilogue {
-                                                epilogue.apply(source, channel: channel, residual: r.map { $0 + ((first + j) * outputs + channel) * pixels },
-                                                               into: target, count: pixels)
-                                            } else {
-                                                target.update(from: source, count: pixels)
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
+                    residualData.withUnsafeBufferPointer { r in
+                        // (An empty array may still lend a non-nil base address: only a residual's counts.)
+                        Self.convolve(geometry, outputs: outputs, input: input.baseAddress!, weight: w.baseAddress!, epilogue: epilogue,
+                                      residual: epilogue?.residual == nil ? nil : r.baseAddress, into: o.baseAddress!)
                     }
-                    if workers > 1 { DispatchQueue.concurrentPerform(iterations: workers, execute: work) } else { work(0) }
-                  }
                 }
             }
         }
         return Tensor(shape: [geometry.batch, outputs, geometry.outputHeight, geometry.outputWidth], data: out,
                       operation: .conv2d(self, weight, geometry: geometry))
+    }
+
+    /// The convolution itself, from and into memory the caller owns: `conv2d` and the
+    /// allocation-free inference plans share it. Warmed up (each thread's scratch buffers big
+    /// enough), it allocates nothing on one worker.
+    ///
+    /// Several chunks: each worker takes every workers-th chunk, with buffers of its own, and does
+    /// its im2col, product and copy (or epilogue) alone. One chunk: the product is cut instead.
+    public static func convolve(_ geometry: ConvolutionGeometry, outputs: Int, input: UnsafePointer<Float>,
+                                weight: UnsafePointer<Float>, epilogue: ConvolutionEpilogue?, residual: UnsafePointer<Float>?,
+                                into output: UnsafeMutablePointer<Float>) {
+        let pixels = geometry.outputPixels, chunk = geometry.imagesPerChunk
+        let plane = geometry.channels * geometry.height * geometry.width
+        let chunks = (geometry.batch + chunk - 1) / chunk
+        let workers = min(BLAS.workers, chunks)
+        if let epilogue {
+            precondition(epilogue.scale.count == outputs && epilogue.shift.count == outputs, "one scale and shift per output channel")
+        }
+        // Workers read the inputs and the epilogue, and write disjoint images.
+        nonisolated(unsafe) let (input, weight, output, residual) = (input, weight, output, residual)
+        nonisolated(unsafe) let epilogue = epilogue
+        @Sendable func work(_ worker: Int) {
+            ScratchMemory.with(.columns, count: geometry.patchSize * chunk * pixels) { cols in
+                ScratchMemory.with(.product, count: outputs * chunk * pixels) { y in
+                    for index in Swift.stride(from: worker, to: chunks, by: workers) {
+                        let first = index * chunk
+                        let count = min(chunk, geometry.batch - first), width = count * pixels
+                        for j in 0..<count {
+                            geometry.im2col(input + (first + j) * plane, into: cols + j * pixels, leadingDimension: width)
+                        }
+                        BLAS.sgemm(.none, .none, m: outputs, n: width, k: geometry.patchSize, a: weight, b: cols,
+                                   c: y, parallel: workers == 1)
+                        // (outputs × images·pixels) → images × outputs × pixels
+                        for j in 0..<count {
+                            for channel in 0..<outputs {
+                                let offset = ((first + j) * outputs + channel) * pixels
+                                let source = y + channel * width + j * pixels
+                                if let epilogue {
+                                    epilogue.apply(source, channel: channel, residual: residual.map { $0 + offset },
+                                                   into: output + offset, count: pixels)
+                                } else {
+                                    (output + offset).update(from: source, count: pixels)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if workers > 1 { DispatchQueue.concurrentPerform(iterations: workers) { work($0) } } else { work(0) }
     }
 
     public func maxPool2d(kernel: Int, stride: Int? = nil) -> Tensor {
