@@ -36,6 +36,43 @@ public struct ConvolutionGeometry: Sendable, Equatable {
         imagesPerChunk = max(1, min(batch, columnLimit / max(1, patch * pixels), 8192 / pixels))
     }
 
+    /// Images with at least this many output pixels are multiplied one by one, straight into the
+    /// output: the product is wide enough alone, its result is already in NCHW order (no copy to
+    /// lay it out again), and one image's columns stay in cache between im2col and sgemm.
+    static let pixelsMultipliedPerImage = 128
+    public var multipliesPerImage: Bool { outputPixels >= Self.pixelsMultipliedPerImage }
+
+    /// How many chunks a pass over the batch cuts it into for `workers` workers: enough to keep
+    /// each under `imagesPerChunk`, and a multiple of the workers so that none waits for the
+    /// others (four chunks of 41, 41, 41 and 5 images left one of two workers idle a third of
+    /// the time), as long as each chunk keeps a product wide enough. A batch too small for that
+    /// is one chunk, whose product is cut among the workers instead; its im2col and copies then
+    /// run on one thread, which on 7×7 layers was a fifth of a training step's time alone.
+    public func chunkCount(workers: Int) -> Int {
+        let needed = (batch + imagesPerChunk - 1) / imagesPerChunk
+        guard needed > 1 || batch * outputPixels >= 2 * Self.narrowestSharedProduct else { return 1 }
+        return min(batch, (needed + workers - 1) / workers * workers)
+    }
+
+    /// Output columns below which splitting a chunk among workers costs more than it saves.
+    static let narrowestSharedProduct = 1024
+
+    /// The images of chunk `index` of `count`: sizes differ by one at most.
+    public func images(ofChunk index: Int, of count: Int) -> Range<Int> {
+        (index * batch / count)..<((index + 1) * batch / count)
+    }
+
+    /// The geometry whose convolution of the output gradient by the flipped, transposed kernel
+    /// gives the input gradient, when there is one: stride 1 and a square kernel, padded
+    /// k − 1 − p. A copy (im2col) and one product then replace a product k·k times larger in
+    /// memory and col2im's scattered additions.
+    func inputGradientAsConvolution(outputs: Int) -> ConvolutionGeometry? {
+        guard stride == 1, kernelHeight == kernelWidth, padding <= kernelHeight - 1 else { return nil }
+        return ConvolutionGeometry(input: [batch, outputs, outputHeight, outputWidth], kernelHeight: kernelHeight,
+                                   kernelWidth: kernelWidth, stride: 1, padding: kernelHeight - 1 - padding,
+                                   columnLimit: Tensor.columnBufferLimit)
+    }
+
     /// The output columns `ox` of a kernel column `kx` that read inside the image: [first, last).
     private func validColumns(kx: Int) -> (Int, Int) {
         // x = ox·stride − padding + kx must lie in [0, width).

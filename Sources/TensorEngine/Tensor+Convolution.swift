@@ -49,42 +49,56 @@ extension Tensor {
     ///
     /// Several chunks: each worker takes every workers-th chunk, with buffers of its own, and does
     /// its im2col, product and copy (or epilogue) alone. One chunk: the product is cut instead.
+    /// Large images are multiplied one at a time straight into the output; small ones a chunk at
+    /// a time, in one wide product whose result is then laid out image by image.
     public static func convolve(_ geometry: ConvolutionGeometry, outputs: Int, input: UnsafePointer<Float>,
                                 weight: UnsafePointer<Float>, epilogue: ConvolutionEpilogue?, residual: UnsafePointer<Float>?,
                                 into output: UnsafeMutablePointer<Float>) {
-        let pixels = geometry.outputPixels, chunk = geometry.imagesPerChunk
+        let pixels = geometry.outputPixels, patch = geometry.patchSize
         let plane = geometry.channels * geometry.height * geometry.width
-        let chunks = (geometry.batch + chunk - 1) / chunk
+        let chunks = geometry.chunkCount(workers: BLAS.workers)
         let workers = min(BLAS.workers, chunks)
+        let perImage = geometry.multipliesPerImage
+        let columns = perImage ? pixels : geometry.imagesPerChunk * pixels
         if let epilogue {
             precondition(epilogue.scale.count == outputs && epilogue.shift.count == outputs, "one scale and shift per output channel")
         }
         // Workers read the inputs and the epilogue, and write disjoint images.
         nonisolated(unsafe) let (input, weight, output, residual) = (input, weight, output, residual)
         nonisolated(unsafe) let epilogue = epilogue
+        @Sendable func finish(_ source: UnsafePointer<Float>, image: Int, channel: Int) {
+            let offset = (image * outputs + channel) * pixels
+            if let epilogue {
+                epilogue.apply(source, channel: channel, residual: residual.map { $0 + offset }, into: output + offset, count: pixels)
+            } else if source != output + offset {
+                (output + offset).update(from: source, count: pixels)
+            }
+        }
         @Sendable func work(_ worker: Int) {
-            ScratchMemory.with(.columns, count: geometry.patchSize * chunk * pixels) { cols in
-                ScratchMemory.with(.product, count: outputs * chunk * pixels) { y in
-                    for index in Swift.stride(from: worker, to: chunks, by: workers) {
-                        let first = index * chunk
-                        let count = min(chunk, geometry.batch - first), width = count * pixels
-                        for j in 0..<count {
-                            geometry.im2col(input + (first + j) * plane, into: cols + j * pixels, leadingDimension: width)
-                        }
-                        BLAS.sgemm(.none, .none, m: outputs, n: width, k: geometry.patchSize, a: weight, b: cols,
-                                   c: y, parallel: workers == 1)
-                        // (outputs × images·pixels) → images × outputs × pixels
-                        for j in 0..<count {
-                            for channel in 0..<outputs {
-                                let offset = ((first + j) * outputs + channel) * pixels
-                                let source = y + channel * width + j * pixels
-                                if let epilogue {
-                                    epilogue.apply(source, channel: channel, residual: residual.map { $0 + offset },
-                                                   into: output + offset, count: pixels)
-                                } else {
-                                    (output + offset).update(from: source, count: pixels)
-                                }
+            ScratchMemory.with(.columns, count: patch * columns) { cols in
+                for index in Swift.stride(from: worker, to: chunks, by: workers) {
+                    let images = geometry.images(ofChunk: index, of: chunks)
+                    if perImage {
+                        for image in images {
+                            let target = output + image * outputs * pixels
+                            geometry.im2col(input + image * plane, into: cols, leadingDimension: pixels)
+                            BLAS.sgemm(.none, .none, m: outputs, n: pixels, k: patch, a: weight, b: cols, c: target,
+                                       parallel: workers == 1)
+                            if epilogue != nil {
+                                for channel in 0..<outputs { finish(target + channel * pixels, image: image, channel: channel) }
                             }
+                        }
+                        continue
+                    }
+                    let width = images.count * pixels
+                    for (j, image) in images.enumerated() {
+                        geometry.im2col(input + image * plane, into: cols + j * pixels, leadingDimension: width)
+                    }
+                    ScratchMemory.with(.product, count: outputs * columns) { y in
+                        BLAS.sgemm(.none, .none, m: outputs, n: width, k: patch, a: weight, b: cols, c: y, parallel: workers == 1)
+                        // (outputs × images·pixels) → images × outputs × pixels
+                        for (j, image) in images.enumerated() {
+                            for channel in 0..<outputs { finish(y + channel * width + j * pixels, image: image, channel: channel) }
                         }
                     }
                 }

@@ -22,11 +22,12 @@ struct ConvolutionTests {
     }
 
     /// Same-width geometries take im2col's fast path (one copy per kernel position); the others,
-    /// and images narrower than the kernel's reach, the general one. Both agree with the sum.
+    /// and images narrower than the kernel's reach, the general one. Both agree with the sum,
+    /// whether images are multiplied a chunk at a time (small) or one by one (12×13 pixels).
     @Test(arguments: [
         (kernel: 3, padding: 1, stride: 1, side: 6), (kernel: 5, padding: 2, stride: 1, side: 7), (kernel: 1, padding: 0, stride: 1, side: 5),
         (kernel: 5, padding: 2, stride: 1, side: 2), (kernel: 3, padding: 1, stride: 2, side: 7), (kernel: 3, padding: 2, stride: 1, side: 4),
-        (kernel: 3, padding: 0, stride: 1, side: 5),
+        (kernel: 3, padding: 0, stride: 1, side: 5), (kernel: 3, padding: 1, stride: 1, side: 12),
     ])
     func matchesTheDirectSum(kernel: Int, padding: Int, stride: Int, side: Int) {
         var random = SeededGenerator(seed: UInt64(kernel * 100 + padding * 10 + side))
@@ -45,6 +46,22 @@ struct ConvolutionTests {
         for i in 0..<expected.count {
             let channel = (i / plane) % 4
             #expect(abs(fused.data[i] - max(expected[i] * scale[channel] + shift[channel] + residual.data[i], 0)) < 1e-4)
+        }
+    }
+
+    /// A batch is cut into a multiple of the workers' count of chunks of near-equal size, none
+    /// over the column budget, unless it is too narrow to share.
+    @Test(arguments: [(side: 28, channels: 16), (side: 14, channels: 32), (side: 7, channels: 64), (side: 1, channels: 8)])
+    func chunksShareTheBatchEvenly(side: Int, channels: Int) {
+        for (batch, workers) in [(128, 2), (100, 3), (1, 2), (5, 2)] {
+            let geometry = ConvolutionGeometry(convolving: [batch, channels, side, side], kernel: 3, stride: 1, padding: 1)
+            let count = geometry.chunkCount(workers: workers)
+            let sizes = (0..<count).map { geometry.images(ofChunk: $0, of: count).count }
+            #expect(sizes.reduce(0, +) == batch && sizes.allSatisfy { $0 >= 1 && $0 <= geometry.imagesPerChunk })
+            #expect(sizes.max()! - sizes.min()! <= 1)
+            let wide = batch * side * side >= 2 * ConvolutionGeometry.narrowestSharedProduct
+            #expect(count == 1 ? !wide || batch < workers : count % workers == 0 || count == batch,
+                    "\(batch) images of \(side)² on \(workers) workers: \(sizes)")
         }
     }
 
