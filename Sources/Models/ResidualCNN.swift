@@ -141,17 +141,15 @@ public final class ResidualCNN {
             return x.conv2d(weight, stride: stride, padding: padding,
                             epilogue: ConvolutionEpilogue(scale: folded.scale, shift: folded.shift, residual: residual, relu: relu))
         }
-        var y = batchNorm(x.conv2d(weight, stride: stride, padding: padding), bn, training: training)
-        if let residual { y = y + residual }
-        return relu ? y.relu() : y
+        return batchNorm(x.conv2d(weight, stride: stride, padding: padding), bn, training: training, adding: residual, relu: relu)
     }
 
-    private func batchNorm(_ convolved: Tensor, _ bn: String, training: Bool) -> Tensor {
+    private func batchNorm(_ convolved: Tensor, _ bn: String, training: Bool, adding residual: Tensor?, relu: Bool) -> Tensor {
         let scale = parameters["\(bn).weight"]!, shift = parameters["\(bn).bias"]!
         if !training {
-            return convolved.batchNorm(scale: scale, shift: shift, running: runningStatistics[bn]!).output
+            return convolved.batchNorm(scale: scale, shift: shift, running: runningStatistics[bn]!, adding: residual, relu: relu).output
         }
-        let (output, mean, variance) = convolved.batchNorm(scale: scale, shift: shift)
+        let (output, mean, variance) = convolved.batchNorm(scale: scale, shift: shift, adding: residual, relu: relu)
         // Running variance is unbiased, as PyTorch keeps it.
         let n = Float(convolved.count / convolved.shape[1])
         let m = batchNormMomentum

@@ -33,9 +33,10 @@ enum Operation {
     case averagePool2d(Tensor, geometry: ConvolutionGeometry)
     /// Each pixel of NCHW repeated `factor`×`factor` times (nearest-neighbour upsampling).
     case upsample2d(Tensor, factor: Int)
-    /// Per-channel normalisation of (N, C, …) with an affine: fused, since batch norm sits after
-    /// every convolution and its composed form took ten passes over the activations.
-    case batchNorm(Tensor, scale: Tensor, shift: Tensor, statistics: BatchNormStatistics)
+    /// Per-channel normalisation of (N, C, …) with an affine, then a residual added and a ReLU
+    /// when the statistics say so: fused, since batch norm sits after every convolution and its
+    /// composed form took ten passes over the activations.
+    case batchNorm(Tensor, scale: Tensor, shift: Tensor, residual: Tensor?, statistics: BatchNormStatistics)
 
     var inputs: [Tensor] {
         switch self {
@@ -48,8 +49,8 @@ enum Operation {
             [a]
         case .conv2d(let a, let b, _):
             [a, b]
-        case .batchNorm(let a, let scale, let shift, _):
-            [a, scale, shift]
+        case .batchNorm(let a, let scale, let shift, let residual, _):
+            [a, scale, shift] + (residual.map { [$0] } ?? [])
         case .concat(let tensors, _):
             tensors
         }

@@ -32,8 +32,13 @@ extension Tensor {
     /// Adds `values` (laid out like this tensor) to this tensor's gradient.
     func accumulate(_ values: [Float]) {
         guard requiresGrad else { return }
-        if grad == nil { grad = values } else {
-            for i in values.indices { grad![i] += values[i] }
+        guard grad != nil else {
+            grad = values
+            return
+        }
+        precondition(grad!.count == values.count, "a gradient of \(values.count) values for \(grad!.count)")
+        grad!.withUnsafeMutableBufferPointer { sum in
+            values.withUnsafeBufferPointer { for i in $0.indices { sum[i] += $0[i] } }
         }
     }
 
@@ -119,8 +124,8 @@ extension Tensor {
             var back = [Float](repeating: 0, count: a.count)
             for (flat, source) in sources.enumerated() { back[source] += output[flat] }
             a.accumulate(back)
-        case .batchNorm(let input, let scale, let shift, let statistics):
-            batchNormBackward(input, scale, shift, statistics, output)
+        case .batchNorm(let input, let scale, let shift, let residual, let statistics):
+            batchNormBackward(input, scale, shift, residual, statistics, output: result.data, gradient: output)
         case .upsample2d(let a, let factor):
             // Each input pixel receives the sum of the gradients of its factor² copies.
             let (planes, height, width) = (a.shape[0] * a.shape[1], a.shape[2], a.shape[3])

@@ -2,18 +2,25 @@ import Dispatch
 
 // The gradient rules too long to sit in `propagate`'s switch: matmul, conv2d and batch norm.
 extension Tensor {
-    /// Y = W·cols(X), chunk by chunk as the forward pass: dW = Σ dY·colsᵀ, dX = col2im(Wᵀ·dY).
+    /// Y = W·cols(X), chunk by chunk as the forward pass: dW = Σ dY·colsᵀ; dX is the convolution
+    /// of dY by the flipped, transposed kernel where the geometry has one (stride 1), and
+    /// col2im(Wᵀ·dY) otherwise.
     static func conv2dBackward(_ input: Tensor, _ weight: Tensor, _ geometry: ConvolutionGeometry, _ output: [Float]) {
         let outputs = weight.shape[0]
-        let (patch, pixels, chunk) = (geometry.patchSize, geometry.outputPixels, geometry.imagesPerChunk)
+        let (patch, pixels) = (geometry.patchSize, geometry.outputPixels)
         let plane = geometry.channels * geometry.height * geometry.width
-        let chunks = (geometry.batch + chunk - 1) / chunk
+        let chunks = geometry.chunkCount(workers: BLAS.workers)
+        let perImage = geometry.multipliesPerImage
+        let columns = perImage ? pixels : geometry.imagesPerChunk * pixels
+        let gradientConvolution = geometry.inputGradientAsConvolution(outputs: outputs)
         // As in the forward: each worker takes every workers-th chunk with buffers of its own
         // (im2col, the gradient's re-layout and col2im run on every core, not only the products),
         // writes its chunks' images of dInput, and sums its own dWeight, added up at the end.
         let workers = min(BLAS.workers, chunks)
-        let (wantsInput, wantsWeight) = (input.requiresGrad, weight.requiresGrad)
-        var dInput = [Float](repeating: 0, count: wantsInput ? input.count : 0)
+        let wantsWeight = weight.requiresGrad
+        let wantsInput = input.requiresGrad, scattersInput = input.requiresGrad && gradientConvolution == nil
+        // col2im adds into dInput, whose images each worker zeroes first; the convolution writes every element.
+        var dInput = Self.uninitialized(wantsInput ? input.count : 0)
         var dWeights = [Float](repeating: 0, count: wantsWeight ? workers * weight.count : 0)
         output.withUnsafeBufferPointer { gradient in
             input.data.withUnsafeBufferPointer { x in
@@ -23,38 +30,61 @@ extension Tensor {
                             nonisolated(unsafe) let (gradient, x, w) = (gradient.baseAddress!, x.baseAddress!, w.baseAddress!)
                             nonisolated(unsafe) let (dx, dw) = (dx.baseAddress, dw.baseAddress)
                             let weightCount = weight.count
+                            // One image's (or chunk's) dY, (outputs × width): dW += dY·colsᵀ, dX += col2im(Wᵀ·dY).
+                            @Sendable func accumulate(_ dy: UnsafePointer<Float>, images: Range<Int>, cols: UnsafeMutablePointer<Float>,
+                                            worker: Int) {
+                                let width = images.count * pixels
+                                if wantsWeight {
+                                    for (j, image) in images.enumerated() {
+                                        geometry.im2col(x + image * plane, into: cols + j * pixels, leadingDimension: width)
+                                    }
+                                    BLAS.sgemm(.none, .transposed, m: outputs, n: patch, k: width, a: dy, b: cols, beta: 1,
+                                               c: dw! + worker * weightCount, parallel: workers == 1)
+                                }
+                                if scattersInput {
+                                    BLAS.sgemm(.transposed, .none, m: patch, n: width, k: outputs, a: w, b: dy, c: cols,
+                                               parallel: workers == 1)
+                                    for (j, image) in images.enumerated() {
+                                        (dx! + image * plane).initialize(repeating: 0, count: plane)
+                                        geometry.col2im(cols + j * pixels, leadingDimension: width, into: dx! + image * plane)
+                                    }
+                                }
+                            }
                             let work: @Sendable (Int) -> Void = { worker in
-                                ScratchMemory.with(.columns, count: patch * chunk * pixels) { cols in
-                                    ScratchMemory.with(.product, count: outputs * chunk * pixels) { dy in
-                                        for index in Swift.stride(from: worker, to: chunks, by: workers) {
-                                            let first = index * chunk
-                                            let count = min(chunk, geometry.batch - first), width = count * pixels
+                                guard wantsWeight || scattersInput else { return }
+                                ScratchMemory.with(.columns, count: patch * columns) { cols in
+                                    for index in Swift.stride(from: worker, to: chunks, by: workers) {
+                                        let images = geometry.images(ofChunk: index, of: chunks)
+                                        if perImage {
+                                            // Each image's dY is already (outputs × pixels).
+                                            for image in images {
+                                                accumulate(gradient + image * outputs * pixels, images: image..<(image + 1), cols: cols,
+                                                           worker: worker)
+                                            }
+                                            continue
+                                        }
+                                        ScratchMemory.with(.product, count: outputs * columns) { dy in
                                             // images × outputs × pixels → (outputs × images·pixels), as the forward's product
-                                            for j in 0..<count {
+                                            let width = images.count * pixels
+                                            for (j, image) in images.enumerated() {
                                                 for channel in 0..<outputs {
                                                     (dy + channel * width + j * pixels)
-                                                        .update(from: gradient + ((first + j) * outputs + channel) * pixels, count: pixels)
+                                                        .update(from: gradient + (image * outputs + channel) * pixels, count: pixels)
                                                 }
                                             }
-                                            if wantsWeight {
-                                                for j in 0..<count {
-                                                    geometry.im2col(x + (first + j) * plane, into: cols + j * pixels, leadingDimension: width)
-                                                }
-                                                BLAS.sgemm(.none, .transposed, m: outputs, n: patch, k: width, a: dy, b: cols, beta: 1,
-                                                           c: dw! + worker * weightCount, parallel: workers == 1)
-                                            }
-                                            if wantsInput {
-                                                BLAS.sgemm(.transposed, .none, m: patch, n: width, k: outputs, a: w, b: dy, c: cols,
-                                                           parallel: workers == 1)
-                                                for j in 0..<count {
-                                                    geometry.col2im(cols + j * pixels, leadingDimension: width, into: dx! + (first + j) * plane)
-                                                }
-                                            }
+                                            accumulate(dy, images: images, cols: cols, worker: worker)
                                         }
                                     }
                                 }
                             }
                             if workers > 1 { DispatchQueue.concurrentPerform(iterations: workers, execute: work) } else { work(0) }
+                            if wantsInput, let gradientConvolution {
+                                let flipped = flippedTransposedKernel(weight)
+                                flipped.withUnsafeBufferPointer {
+                                    convolve(gradientConvolution, outputs: geometry.channels, input: gradient, weight: $0.baseAddress!,
+                                             epilogue: nil, residual: nil, into: dx!)
+                                }
+                            }
                         }
                     }
                 }
@@ -70,25 +100,51 @@ extension Tensor {
         }
     }
 
-    /// y = x̂·γ + β with x̂ = (x − μ)·k: dγ = Σ dy·x̂, dβ = Σ dy, and with batch statistics
-    /// dx = k/M · (M·dx̂ − Σ dx̂ − x̂·Σ dx̂·x̂) where dx̂ = dy·γ and M values share a channel;
+    /// W′[c, o, ky, kx] = W[o, c, k−1−ky, k−1−kx]: the kernel that carries an output gradient back
+    /// to the input of a stride-1 convolution.
+    static func flippedTransposedKernel(_ weight: Tensor) -> [Float] {
+        let (outputs, channels, size) = (weight.shape[0], weight.shape[1], weight.shape[2])
+        let area = size * size
+        var flipped = Self.uninitialized(weight.count)
+        for o in 0..<outputs {
+            for c in 0..<channels {
+                for i in 0..<area { flipped[(c * outputs + o) * area + i] = weight.data[(o * channels + c) * area + area - 1 - i] }
+            }
+        }
+        return flipped
+    }
+
+    /// z = x̂·γ + β (+ r) with x̂ = (x − μ)·k, and y = z or ReLU(z): dz = dy where y > 0 (all of dy
+    /// without ReLU), dr = dz, dγ = Σ dz·x̂, dβ = Σ dz, and with batch statistics
+    /// dx = k/M · (M·dx̂ − Σ dx̂ − x̂·Σ dx̂·x̂) where dx̂ = dz·γ and M values share a channel;
     /// with running statistics, dx = dx̂·k.
-    static func batchNormBackward(_ input: Tensor, _ scale: Tensor, _ shift: Tensor,
-                                          _ statistics: BatchNormStatistics, _ output: [Float]) {
+    static func batchNormBackward(_ input: Tensor, _ scale: Tensor, _ shift: Tensor, _ residual: Tensor?,
+                                  _ statistics: BatchNormStatistics, output: [Float], gradient: [Float]) {
         let (batch, channels) = (input.shape[0], input.shape[1])
         let inner = input.count / (batch * channels)
         let perChannel = Float(batch * inner)
         let wantsInput = input.requiresGrad
-        var sumDy = [Float](repeating: 0, count: channels), sumDyXHat = [Float](repeating: 0, count: channels)
-        var dx = [Float](repeating: 0, count: wantsInput ? input.count : 0)
-        output.withUnsafeBufferPointer { dyBuffer in
+        let wantsResidual = residual?.requiresGrad == true
+        var sumDz = [Float](repeating: 0, count: channels), sumDzXHat = [Float](repeating: 0, count: channels)
+        // Every element of dx (and of dz, where it has its own array) is written before it is read.
+        var dx = Self.uninitialized(wantsInput ? input.count : 0)
+        // Under a ReLU, dz is made in dx's memory and turned into dx in place, unless the residual
+        // wants it as its gradient (or there is no dx): then it has its own. Without a ReLU, dz is dy.
+        let dzHasOwnArray = statistics.relu && (wantsResidual || !wantsInput)
+        var dzOwn = Self.uninitialized(dzHasOwnArray ? input.count : 0)
+        gradient.withUnsafeBufferPointer { dyBuffer in
+          output.withUnsafeBufferPointer { yBuffer in
             statistics.normalised.withUnsafeBufferPointer { xHatBuffer in
-                sumDy.withUnsafeMutableBufferPointer { sumDyBuffer in
-                    sumDyXHat.withUnsafeMutableBufferPointer { sumDyXHatBuffer in
+                sumDz.withUnsafeMutableBufferPointer { sumDzBuffer in
+                    sumDzXHat.withUnsafeMutableBufferPointer { sumDzXHatBuffer in
                         dx.withUnsafeMutableBufferPointer { dxBuffer in
-                            nonisolated(unsafe) let (dy, xHat) = (dyBuffer.baseAddress!, xHatBuffer.baseAddress!)
-                            nonisolated(unsafe) let (sumDy, sumDyXHat, dx) = (sumDyBuffer.baseAddress!, sumDyXHatBuffer.baseAddress!,
-                                                                              dxBuffer.baseAddress)
+                          dzOwn.withUnsafeMutableBufferPointer { dzOwnBuffer in
+                            nonisolated(unsafe) let (dy, y, xHat) = (dyBuffer.baseAddress!, yBuffer.baseAddress!, xHatBuffer.baseAddress!)
+                            // (An empty array may still lend a non-nil base address: the flags decide.)
+                            nonisolated(unsafe) let (sumDz, sumDzXHat) = (sumDzBuffer.baseAddress!, sumDzXHatBuffer.baseAddress!)
+                            nonisolated(unsafe) let dx = wantsInput ? dxBuffer.baseAddress : nil
+                            let masked = !statistics.relu ? nil : dzHasOwnArray ? dzOwnBuffer.baseAddress : dx
+                            nonisolated(unsafe) let (maskedDz, dz) = (masked, UnsafePointer(masked) ?? dy)
                             nonisolated(unsafe) let (gamma, inverseDeviation) = (scale.data, statistics.inverseDeviation)
                             let usedBatchStatistics = statistics.usedBatchStatistics
                             // Channels are independent: each worker takes a range of them, over every image.
@@ -97,30 +153,36 @@ extension Tensor {
                                     var a: Float = 0, b: Float = 0
                                     for n in 0..<batch {
                                         let base = (n * channels + c) * inner
-                                        var planeA: Float = 0, planeB: Float = 0
-                                        for i in 0..<inner { planeA += dy[base + i]; planeB += dy[base + i] * xHat[base + i] }
+                                        if let maskedDz {
+                                            VectorKernels.keepWherePositive(dy + base, reference: y + base, into: maskedDz + base, count: inner)
+                                        }
+                                        let (planeA, planeB) = VectorKernels.sumAndDot(dz + base, xHat + base, count: inner)
                                         a += planeA
                                         b += planeB
                                     }
-                                    sumDy[c] = a
-                                    sumDyXHat[c] = b
+                                    sumDz[c] = a
+                                    sumDzXHat[c] = b
                                     guard let dx else { continue }
                                     let (g, k) = (gamma[c], inverseDeviation[c])
-                                    // Σ dx̂ = γ·Σ dy and Σ dx̂·x̂ = γ·Σ dy·x̂.
-                                    let (meanDy, meanDyXHat) = usedBatchStatistics ? (a / perChannel, b / perChannel) : (0, 0)
+                                    // Σ dx̂ = γ·Σ dz and Σ dx̂·x̂ = γ·Σ dz·x̂.
+                                    let (meanDz, meanDzXHat) = usedBatchStatistics ? (a / perChannel, b / perChannel) : (0, 0)
                                     for n in 0..<batch {
                                         let base = (n * channels + c) * inner
-                                        for i in 0..<inner { dx[base + i] = g * k * (dy[base + i] - meanDy - xHat[base + i] * meanDyXHat) }
+                                        let (source, normals, target) = (dz + base, xHat + base, dx + base)
+                                        for i in 0..<inner { target[i] = g * k * (source[i] - meanDz - normals[i] * meanDzXHat) }
                                     }
                                 }
                             }
+                          }
                         }
                     }
                 }
             }
+          }
         }
-        shift.accumulate(sumDy)
-        scale.accumulate(sumDyXHat)
+        if wantsResidual { residual!.accumulate(statistics.relu ? dzOwn : gradient) }
+        shift.accumulate(sumDz)
+        scale.accumulate(sumDzXHat)
         input.accumulate(dx)
     }
 

@@ -6,6 +6,8 @@ struct BatchNormStatistics {
     let inverseDeviation: [Float]
     /// In training the mean and variance depend on the input, and so does their gradient.
     let usedBatchStatistics: Bool
+    /// Whether a ReLU followed (fused): the output's zeros then stop the gradient.
+    let relu: Bool
 }
 
 // Normalisations. Batch norm is a fused primitive; layer and group norm are composed of the
@@ -26,10 +28,16 @@ extension Tensor {
     /// Batch normalisation of an NCHW (or NC) batch with per-channel `scale` and `shift` (shape C).
     /// Training uses the batch's statistics and returns them (biased variance), so that running
     /// averages can follow; evaluation passes `running` statistics instead.
+    ///
+    /// What follows a batch norm in a residual network can be fused in: `adding` a residual
+    /// (same shape), then a ReLU — one pass over the activations instead of three, and one
+    /// gradient rule instead of three arrays made and added in the backward pass.
     public func batchNorm(scale: Tensor, shift: Tensor, epsilon: Float = 1e-5,
-                          running: (mean: [Float], variance: [Float])? = nil) -> (output: Tensor, mean: [Float], variance: [Float]) {
+                          running: (mean: [Float], variance: [Float])? = nil, adding residual: Tensor? = nil,
+                          relu: Bool = false) -> (output: Tensor, mean: [Float], variance: [Float]) {
         let channels = shape[1], inner = shape[2...].reduce(1, *), batch = shape[0]
         precondition(scale.count == channels && shift.count == channels, "batch norm of \(shape) with \(scale.shape)")
+        precondition(residual == nil || residual!.shape == shape, "a residual of \(residual!.shape) added to \(shape)")
         let perChannel = Float(batch * inner)
         var mean = running?.mean ?? [Float](repeating: 0, count: channels)
         var variance = running?.variance ?? [Float](repeating: 0, count: channels)
@@ -37,15 +45,18 @@ extension Tensor {
         var normalised = Self.uninitialized(count)
         var out = Self.uninitialized(count)
         let usesBatch = running == nil
+        let residualData = residual?.data ?? []
         data.withUnsafeBufferPointer { x in
             mean.withUnsafeMutableBufferPointer { meanBuffer in
               variance.withUnsafeMutableBufferPointer { varianceBuffer in
                 inverseDeviation.withUnsafeMutableBufferPointer { kBuffer in
                   normalised.withUnsafeMutableBufferPointer { xHatBuffer in
                     out.withUnsafeMutableBufferPointer { outBuffer in
+                      residualData.withUnsafeBufferPointer { residualBuffer in
                         nonisolated(unsafe) let (x, mean, variance, k) = (x.baseAddress!, meanBuffer.baseAddress!, varianceBuffer.baseAddress!,
                                                                          kBuffer.baseAddress!)
                         nonisolated(unsafe) let (xHat, y) = (xHatBuffer.baseAddress!, outBuffer.baseAddress!)
+                        nonisolated(unsafe) let r = residual == nil ? nil : residualBuffer.baseAddress
                         nonisolated(unsafe) let (g, b) = (scale.data, shift.data)
                         // Channels are independent: each worker takes a range of them, over every image.
                         Self.forEachChannelRange(channels, elements: count) { range in
@@ -53,19 +64,11 @@ extension Tensor {
                                 if usesBatch {
                                     // Sums per image plane, then over the planes: fewer rounding steps on one accumulator.
                                     var sum: Float = 0
-                                    for n in 0..<batch {
-                                        let plane = x + (n * channels + c) * inner
-                                        var partial: Float = 0
-                                        for i in 0..<inner { partial += plane[i] }
-                                        sum += partial
-                                    }
+                                    for n in 0..<batch { sum += VectorKernels.sum(x + (n * channels + c) * inner, count: inner) }
                                     let m = sum / perChannel
                                     var squares: Float = 0
                                     for n in 0..<batch {
-                                        let plane = x + (n * channels + c) * inner
-                                        var partial: Float = 0
-                                        for i in 0..<inner { let d = plane[i] - m; partial += d * d }
-                                        squares += partial
+                                        squares += VectorKernels.squaredDeviations(x + (n * channels + c) * inner, count: inner, mean: m)
                                     }
                                     mean[c] = m
                                     variance[c] = squares / perChannel
@@ -75,14 +78,18 @@ extension Tensor {
                                 let (gamma, beta) = (g[c], b[c])
                                 for n in 0..<batch {
                                     let base = (n * channels + c) * inner
-                                    for i in 0..<inner {
-                                        let normal = (x[base + i] - m) * inverse
-                                        xHat[base + i] = normal
-                                        y[base + i] = normal * gamma + beta
+                                    let (xs, normals, ys) = (x + base, xHat + base, y + base)
+                                    for i in 0..<inner { normals[i] = (xs[i] - m) * inverse }
+                                    switch (r.map { $0 + base }, relu) {
+                                    case (nil, false): for i in 0..<inner { ys[i] = normals[i] * gamma + beta }
+                                    case (nil, true): for i in 0..<inner { ys[i] = max(normals[i] * gamma + beta, 0) }
+                                    case (let rs?, false): for i in 0..<inner { ys[i] = normals[i] * gamma + beta + rs[i] }
+                                    case (let rs?, true): for i in 0..<inner { ys[i] = max(normals[i] * gamma + beta + rs[i], 0) }
                                     }
                                 }
                             }
                         }
+                      }
                     }
                   }
                 }
@@ -90,9 +97,9 @@ extension Tensor {
             }
         }
         let statistics = BatchNormStatistics(normalised: normalised, inverseDeviation: inverseDeviation,
-                                             usedBatchStatistics: running == nil)
+                                             usedBatchStatistics: running == nil, relu: relu)
         let output = Tensor(shape: shape, data: out,
-                            operation: .batchNorm(self, scale: scale, shift: shift, statistics: statistics))
+                            operation: .batchNorm(self, scale: scale, shift: shift, residual: residual, statistics: statistics))
         return (output, mean, variance)
     }
 

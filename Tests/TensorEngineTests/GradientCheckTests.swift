@@ -10,8 +10,9 @@ struct GradientCheckTests {
         case exp, log, relu, sigmoid, tanh, sum, sumAxis0, sumAxis1, reshape, transpose, mean, meanAxis
         case softmax, logSoftmax, crossEntropy, crossEntropySmoothed
         case permute, sqrt, erf, concat, slice, embedding
-        case conv2d, conv2dStridedPadded, conv2dOneImagePerChunk, conv2dUnevenChunks, maxPool2d, averagePool2d, globalAveragePool, upsample2d
-        case batchNorm, batchNormEvaluation, layerNorm, groupNorm, gelu, silu, dropout
+        case conv2d, conv2dStridedPadded, conv2dOneImagePerChunk, conv2dUnevenChunks, conv2dPerImage, conv2dPerImageStrided
+        case maxPool2d, averagePool2d, globalAveragePool, upsample2d
+        case batchNorm, batchNormEvaluation, batchNormResidualReLU, layerNorm, groupNorm, gelu, silu, dropout
         case binaryCrossEntropy, klDivergence, attention, attentionMasked
 
         var testDescription: String { rawValue }
@@ -34,9 +35,14 @@ struct GradientCheckTests {
             case .conv2dStridedPadded: ([[1, 2, 6, 6], [3, 2, 3, 3]], -1...1)
             case .conv2dOneImagePerChunk: ([[2, 3, 5, 5], [4, 3, 3, 3]], -1...1)
             case .conv2dUnevenChunks: ([[3, 2, 5, 5], [3, 2, 3, 3]], -1...1)
+            // Outputs of 12×12 pixels: multiplied image by image, the input gradient by the
+            // flipped kernel (stride 1) or by col2im (stride 2).
+            case .conv2dPerImage: ([[2, 2, 12, 12], [3, 2, 3, 3]], -1...1)
+            case .conv2dPerImageStrided: ([[2, 2, 24, 24], [3, 2, 3, 3]], -1...1)
             case .maxPool2d, .averagePool2d, .globalAveragePool: ([[2, 2, 4, 4]], -1...1)
             case .upsample2d: ([[2, 2, 3, 2]], -1...1)
             case .batchNorm, .batchNormEvaluation, .groupNorm: ([[3, 4, 2, 2], [4], [4]], -1...1)
+            case .batchNormResidualReLU: ([[3, 4, 2, 2], [4], [4], [3, 4, 2, 2]], -1...1)
             case .layerNorm: ([[3, 5], [5], [5]], -1...1)
             case .binaryCrossEntropy: ([[4, 3], [4, 3]], -2...2)
             case .attention, .attentionMasked: ([[2, 3, 4], [2, 5, 4], [2, 5, 2]], -1...1)
@@ -79,6 +85,8 @@ struct GradientCheckTests {
             // Column buffers too small for the whole batch: one image per sgemm, and 2 + 1.
             case .conv2dOneImagePerChunk: x[0].conv2d(x[1], stride: 1, padding: 1, columnLimit: 1)
             case .conv2dUnevenChunks: x[0].conv2d(x[1], stride: 2, padding: 1, columnLimit: 2 * 18 * 9)
+            case .conv2dPerImage: x[0].conv2d(x[1], stride: 1, padding: 1)
+            case .conv2dPerImageStrided: x[0].conv2d(x[1], stride: 2, padding: 1)
             case .maxPool2d: x[0].maxPool2d(kernel: 2)
             case .averagePool2d: x[0].averagePool2d(kernel: 2, stride: 1)
             case .upsample2d: x[0].upsampled2d(factor: 2)
@@ -86,6 +94,7 @@ struct GradientCheckTests {
             case .batchNorm: x[0].batchNorm(scale: x[1], shift: x[2]).output
             case .batchNormEvaluation:
                 x[0].batchNorm(scale: x[1], shift: x[2], running: ([0.1, -0.2, 0, 0.3], [1, 0.5, 2, 0.8])).output
+            case .batchNormResidualReLU: x[0].batchNorm(scale: x[1], shift: x[2], adding: x[3], relu: true).output
             case .layerNorm: x[0].layerNorm(scale: x[1], shift: x[2])
             case .groupNorm: x[0].groupNorm(groups: 2, scale: x[1], shift: x[2])
             case .gelu: x[0].gelu()
@@ -117,6 +126,11 @@ struct GradientCheckTests {
             var values = (0..<inputs[0].count).map { Float($0) * 0.1 }
             for i in values.indices.reversed() { values.swapAt(i, Int(random.next() % UInt64(i + 1))) }
             inputs[0].data = values
+        }
+        if testCase == .batchNormResidualReLU {
+            // Residuals that put every sum before the ReLU at ±1: no nudge crosses its kink.
+            let normalised = inputs[0].detached().batchNorm(scale: inputs[1].detached(), shift: inputs[2].detached()).output.data
+            inputs[3].data = normalised.map { (random.next() % 2 == 0 ? 1 : -1) - $0 }
         }
         // The loss is a random weighting of the output, so that every output element matters.
         let output = testCase.apply(inputs)
