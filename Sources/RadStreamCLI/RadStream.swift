@@ -1,4 +1,5 @@
 import ArgumentParser
+import TensorEngine
 
 @main
 struct RadStream: AsyncParsableCommand {
@@ -22,4 +23,10 @@ struct RadStream: AsyncParsableCommand {
             CaptionCommand.self, EvaluateLabelerCommand.self, EvaluateSummarizerCommand.self, ModelsCommand.self,
             SelfTrainCommand.self, ExperimentCommand.self,
         ])
+
+    static func main() async {
+        // Training, the benchmarks and the daemon's models all allocate megabytes per call.
+        ProcessMemory.keepFreedMemoryMapped()
+        await main(nil as [String]?)
+    }
 }
