@@ -117,7 +117,8 @@ extension Tensor {
     /// z = x̂·γ + β (+ r) with x̂ = (x − μ)·k, and y = z or ReLU(z): dz = dy where y > 0 (all of dy
     /// without ReLU), dr = dz, dγ = Σ dz·x̂, dβ = Σ dz, and with batch statistics
     /// dx = k/M · (M·dx̂ − Σ dx̂ − x̂·Σ dx̂·x̂) where dx̂ = dz·γ and M values share a channel;
-    /// with running statistics, dx = dx̂·k.
+    /// with running statistics, dx = dx̂·k. Two passes per channel: the sums (writing dz when it
+    /// is needed apart), then dx = a·dz + b·x + c, x̂ recomputed from x on the way.
     static func batchNormBackward(_ input: Tensor, _ scale: Tensor, _ shift: Tensor, _ residual: Tensor?,
                                   _ statistics: BatchNormStatistics, output: [Float], gradient: [Float]) {
         let (batch, channels) = (input.shape[0], input.shape[1])
@@ -125,55 +126,55 @@ extension Tensor {
         let perChannel = Float(batch * inner)
         let wantsInput = input.requiresGrad
         let wantsResidual = residual?.requiresGrad == true
-        var sumDz = [Float](repeating: 0, count: channels), sumDzXHat = [Float](repeating: 0, count: channels)
         // Every element of dx (and of dz, where it has its own array) is written before it is read.
         var dx = Self.uninitialized(wantsInput ? input.count : 0)
         // Under a ReLU, dz is made in dx's memory and turned into dx in place, unless the residual
-        // wants it as its gradient (or there is no dx): then it has its own. Without a ReLU, dz is dy.
-        let dzHasOwnArray = statistics.relu && (wantsResidual || !wantsInput)
+        // wants it as its gradient: then it has its own. Without a ReLU, dz is dy.
+        let dzHasOwnArray = statistics.relu && wantsResidual
         var dzOwn = Self.uninitialized(dzHasOwnArray ? input.count : 0)
+        var sumDz = [Float](repeating: 0, count: channels), sumDzXHat = sumDz
         gradient.withUnsafeBufferPointer { dyBuffer in
           output.withUnsafeBufferPointer { yBuffer in
-            statistics.normalised.withUnsafeBufferPointer { xHatBuffer in
-                sumDz.withUnsafeMutableBufferPointer { sumDzBuffer in
-                    sumDzXHat.withUnsafeMutableBufferPointer { sumDzXHatBuffer in
-                        dx.withUnsafeMutableBufferPointer { dxBuffer in
-                          dzOwn.withUnsafeMutableBufferPointer { dzOwnBuffer in
-                            nonisolated(unsafe) let (dy, y, xHat) = (dyBuffer.baseAddress!, yBuffer.baseAddress!, xHatBuffer.baseAddress!)
-                            // (An empty array may still lend a non-nil base address: the flags decide.)
-                            nonisolated(unsafe) let (sumDz, sumDzXHat) = (sumDzBuffer.baseAddress!, sumDzXHatBuffer.baseAddress!)
-                            nonisolated(unsafe) let dx = wantsInput ? dxBuffer.baseAddress : nil
-                            let masked = !statistics.relu ? nil : dzHasOwnArray ? dzOwnBuffer.baseAddress : dx
-                            nonisolated(unsafe) let (maskedDz, dz) = (masked, UnsafePointer(masked) ?? dy)
-                            nonisolated(unsafe) let (gamma, inverseDeviation) = (scale.data, statistics.inverseDeviation)
-                            let usedBatchStatistics = statistics.usedBatchStatistics
-                            // Channels are independent: each worker takes a range of them, over every image.
-                            forEachChannelRange(channels, elements: input.count) { range in
-                                for c in range {
-                                    var a: Float = 0, b: Float = 0
-                                    for n in 0..<batch {
-                                        let base = (n * channels + c) * inner
-                                        if let maskedDz {
-                                            VectorKernels.keepWherePositive(dy + base, reference: y + base, into: maskedDz + base, count: inner)
-                                        }
-                                        let (planeA, planeB) = VectorKernels.sumAndDot(dz + base, xHat + base, count: inner)
-                                        a += planeA
-                                        b += planeB
-                                    }
-                                    sumDz[c] = a
-                                    sumDzXHat[c] = b
-                                    guard let dx else { continue }
-                                    let (g, k) = (gamma[c], inverseDeviation[c])
-                                    // Σ dx̂ = γ·Σ dz and Σ dx̂·x̂ = γ·Σ dz·x̂.
-                                    let (meanDz, meanDzXHat) = usedBatchStatistics ? (a / perChannel, b / perChannel) : (0, 0)
-                                    for n in 0..<batch {
-                                        let base = (n * channels + c) * inner
-                                        let (source, normals, target) = (dz + base, xHat + base, dx + base)
-                                        for i in 0..<inner { target[i] = g * k * (source[i] - meanDz - normals[i] * meanDzXHat) }
-                                    }
-                                }
+            input.data.withUnsafeBufferPointer { xBuffer in
+                dx.withUnsafeMutableBufferPointer { dxBuffer in
+                    dzOwn.withUnsafeMutableBufferPointer { dzOwnBuffer in
+                        nonisolated(unsafe) let (dy, x) = (dyBuffer.baseAddress!, xBuffer.baseAddress!)
+                        nonisolated(unsafe) let y = statistics.relu ? yBuffer.baseAddress : nil
+                        // (An empty array may still lend a non-nil base address: the flags decide.)
+                        nonisolated(unsafe) let dx = wantsInput ? dxBuffer.baseAddress : nil
+                        nonisolated(unsafe) let written = !statistics.relu ? nil : dzHasOwnArray ? dzOwnBuffer.baseAddress : dx
+                        let (mean, k) = (statistics.mean, statistics.inverseDeviation)
+                        // Pass 1: dz (masked by the ReLU), with Σ dz and Σ dz·(x − μ) per channel.
+                        let planes = planeSums(batch: batch, channels: channels, elements: input.count) { n, c in
+                            let base = (n * channels + c) * inner
+                            return VectorKernels.gradientSums(dy + base, output: y.map { $0 + base }, input: x + base, mean: mean[c],
+                                                              dz: written.map { $0 + base }, count: inner)
+                        }
+                        var (a, b, constant) = ([Float](), [Float](), [Float]())
+                        for c in 0..<channels {
+                            let (total, centred) = planes[c]
+                            sumDz[c] = total
+                            sumDzXHat[c] = centred * k[c]
+                            // dx = γk·dz − γk·mean(dz) − γk·x̂·mean(dz·x̂), x̂ = (x − μ)·k,
+                            //    = γk·dz − γk·mean(dz) − γk³·(x − μ)·mean(dz·(x − μ)) = a·dz + b·x + c
+                            let gk = scale.data[c] * k[c]
+                            let used = statistics.usedBatchStatistics
+                            let (meanDz, meanDzCentred) = used ? (total / perChannel, centred / perChannel) : (0, 0)
+                            a.append(gk)
+                            b.append(-gk * k[c] * k[c] * meanDzCentred)
+                            constant.append(-gk * meanDz - b[c] * mean[c])
+                        }
+                        guard let dx else { return }
+                        // Pass 2: dx, image by image.
+                        nonisolated(unsafe) let (target, dz) = (dx, UnsafePointer(written) ?? dy)
+                        let (slope, intercept, factor) = (b, constant, a)
+                        forEachImageRange(batch, elements: input.count) { images in
+                            for base in Swift.stride(from: images.lowerBound * channels * inner, to: images.upperBound * channels * inner,
+                                                     by: inner) {
+                                let c = base / inner % channels
+                                VectorKernels.inputGradient(dz + base, input: x + base, a: factor[c], b: slope[c], c: intercept[c],
+                                                            into: target + base, count: inner)
                             }
-                          }
                         }
                     }
                 }

@@ -1,8 +1,9 @@
 import Dispatch
-/// What the batch-norm backward pass needs from the forward pass.
+/// What the batch-norm backward pass needs from the forward pass (besides the input, from
+/// which it recomputes x̂ rather than keep a copy of the activations).
 struct BatchNormStatistics {
-    /// (x − mean) / √(variance + ε), laid out as the input.
-    let normalised: [Float]
+    /// The mean and 1/√(variance + ε) the forward pass used, per channel.
+    let mean: [Float]
     let inverseDeviation: [Float]
     /// In training the mean and variance depend on the input, and so does their gradient.
     let usedBatchStatistics: Bool
@@ -41,63 +42,46 @@ extension Tensor {
         let perChannel = Float(batch * inner)
         var mean = running?.mean ?? [Float](repeating: 0, count: channels)
         var variance = running?.variance ?? [Float](repeating: 0, count: channels)
-        var inverseDeviation = [Float](repeating: 0, count: channels)
-        var normalised = Self.uninitialized(count)
         var out = Self.uninitialized(count)
-        let usesBatch = running == nil
         let residualData = residual?.data ?? []
         data.withUnsafeBufferPointer { x in
-            mean.withUnsafeMutableBufferPointer { meanBuffer in
-              variance.withUnsafeMutableBufferPointer { varianceBuffer in
-                inverseDeviation.withUnsafeMutableBufferPointer { kBuffer in
-                  normalised.withUnsafeMutableBufferPointer { xHatBuffer in
-                    out.withUnsafeMutableBufferPointer { outBuffer in
-                      residualData.withUnsafeBufferPointer { residualBuffer in
-                        nonisolated(unsafe) let (x, mean, variance, k) = (x.baseAddress!, meanBuffer.baseAddress!, varianceBuffer.baseAddress!,
-                                                                         kBuffer.baseAddress!)
-                        nonisolated(unsafe) let (xHat, y) = (xHatBuffer.baseAddress!, outBuffer.baseAddress!)
-                        nonisolated(unsafe) let r = residual == nil ? nil : residualBuffer.baseAddress
-                        nonisolated(unsafe) let (g, b) = (scale.data, shift.data)
-                        // Channels are independent: each worker takes a range of them, over every image.
-                        Self.forEachChannelRange(channels, elements: count) { range in
-                            for c in range {
-                                if usesBatch {
-                                    // Sums per image plane, then over the planes: fewer rounding steps on one accumulator.
-                                    var sum: Float = 0
-                                    for n in 0..<batch { sum += VectorKernels.sum(x + (n * channels + c) * inner, count: inner) }
-                                    let m = sum / perChannel
-                                    var squares: Float = 0
-                                    for n in 0..<batch {
-                                        squares += VectorKernels.squaredDeviations(x + (n * channels + c) * inner, count: inner, mean: m)
-                                    }
-                                    mean[c] = m
-                                    variance[c] = squares / perChannel
-                                }
-                                let (m, inverse) = (mean[c], 1 / (variance[c] + epsilon).squareRoot())
-                                k[c] = inverse
-                                let (gamma, beta) = (g[c], b[c])
-                                for n in 0..<batch {
-                                    let base = (n * channels + c) * inner
-                                    let (xs, normals, ys) = (x + base, xHat + base, y + base)
-                                    for i in 0..<inner { normals[i] = (xs[i] - m) * inverse }
-                                    switch (r.map { $0 + base }, relu) {
-                                    case (nil, false): for i in 0..<inner { ys[i] = normals[i] * gamma + beta }
-                                    case (nil, true): for i in 0..<inner { ys[i] = max(normals[i] * gamma + beta, 0) }
-                                    case (let rs?, false): for i in 0..<inner { ys[i] = normals[i] * gamma + beta + rs[i] }
-                                    case (let rs?, true): for i in 0..<inner { ys[i] = max(normals[i] * gamma + beta + rs[i], 0) }
-                                    }
-                                }
-                            }
-                        }
-                      }
-                    }
-                  }
+            nonisolated(unsafe) let x = x.baseAddress!
+            if running == nil {
+                // The moments of each image plane about its channel's first value, in one pass
+                // (no large mean cancels out of the variance); then summed over the images in order.
+                let planes = Self.planeSums(batch: batch, channels: channels, elements: count) { n, c in
+                    VectorKernels.shiftedMoments(x + (n * channels + c) * inner, count: inner, shift: x[c * inner])
                 }
-              }
+                for c in 0..<channels {
+                    let (sum, squares) = planes[c]
+                    let offset = sum / perChannel
+                    mean[c] = x[c * inner] + offset
+                    variance[c] = max(0, squares / perChannel - offset * offset)
+                }
             }
         }
-        let statistics = BatchNormStatistics(normalised: normalised, inverseDeviation: inverseDeviation,
-                                             usedBatchStatistics: running == nil, relu: relu)
+        let inverseDeviation = variance.map { 1 / ($0 + epsilon).squareRoot() }
+        // y = (x − μ)·k·γ + β = x·a + b
+        let a = (0..<channels).map { inverseDeviation[$0] * scale.data[$0] }
+        let b = (0..<channels).map { shift.data[$0] - mean[$0] * a[$0] }
+        data.withUnsafeBufferPointer { x in
+            out.withUnsafeMutableBufferPointer { y in
+                residualData.withUnsafeBufferPointer { r in
+                    nonisolated(unsafe) let (x, y) = (x.baseAddress!, y.baseAddress!)
+                    nonisolated(unsafe) let r = residual == nil ? nil : r.baseAddress
+                    Self.forEachImageRange(batch, elements: count) { images in
+                        for base in Swift.stride(from: images.lowerBound * channels * inner, to: images.upperBound * channels * inner,
+                                                 by: inner) {
+                            let c = base / inner % channels
+                            VectorKernels.affine(x + base, scale: a[c], offset: b[c], residual: r.map { $0 + base }, relu: relu,
+                                                 into: y + base, count: inner)
+                        }
+                    }
+                }
+            }
+        }
+        let statistics = BatchNormStatistics(mean: mean, inverseDeviation: inverseDeviation, usedBatchStatistics: running == nil,
+                                             relu: relu)
         let output = Tensor(shape: shape, data: out,
                             operation: .batchNorm(self, scale: scale, shift: shift, residual: residual, statistics: statistics))
         return (output, mean, variance)
@@ -123,20 +107,44 @@ extension Tensor {
 }
 
 extension Tensor {
-    /// Below this many elements, a per-channel loop runs on the calling thread.
-    static let channelParallelThreshold = 1 << 16
+    /// Below this many elements, a pass over a batch runs on the calling thread.
+    static let imageParallelThreshold = 1 << 16
 
-    /// `body` over ranges of channels that cover 0..<channels, one per worker when the tensor is
-    /// large enough (the ranges are disjoint: each call writes only its channels).
-    static func forEachChannelRange(_ channels: Int, elements: Int, _ body: @Sendable (Range<Int>) -> Void) {
-        let workers = elements >= channelParallelThreshold ? min(BLAS.workers, channels) : 1
+    /// `body` over ranges of images that cover 0..<batch, one per worker when the tensor is large
+    /// enough. Batch norm walks its activations image by image, in memory order: channel by
+    /// channel, each channel's planes lie a whole image apart.
+    static func forEachImageRange(_ batch: Int, elements: Int, _ body: @Sendable (Range<Int>) -> Void) {
+        let workers = elements >= imageParallelThreshold ? min(BLAS.workers, batch) : 1
         guard workers > 1 else {
-            body(0..<channels)
+            body(0..<batch)
             return
         }
-        let size = (channels + workers - 1) / workers
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            body((worker * size)..<min(channels, (worker + 1) * size))
+            body((worker * batch / workers)..<((worker + 1) * batch / workers))
+        }
+    }
+
+    /// Two sums per (image, channel) plane, computed image-major on every worker, then added up
+    /// per channel over the images in order: the same figures whatever the number of workers.
+    /// Returns each channel's two totals.
+    static func planeSums(batch: Int, channels: Int, elements: Int,
+                          _ plane: @Sendable (_ image: Int, _ channel: Int) -> (Float, Float)) -> [(Float, Float)] {
+        var sums = [(Float, Float)](repeating: (0, 0), count: batch * channels)
+        sums.withUnsafeMutableBufferPointer { sums in
+            nonisolated(unsafe) let sums = sums.baseAddress!
+            forEachImageRange(batch, elements: elements) { images in
+                for n in images {
+                    for c in 0..<channels { sums[n * channels + c] = plane(n, c) }
+                }
+            }
+        }
+        return (0..<channels).map { c in
+            var totals: (Float, Float) = (0, 0)
+            for n in 0..<batch {
+                totals.0 += sums[n * channels + c].0
+                totals.1 += sums[n * channels + c].1
+            }
+            return totals
         }
     }
 }

@@ -1,6 +1,8 @@
-/// Reductions over contiguous floats in SIMD registers. The compiler keeps a scalar `Float`
-/// sum in order (IEEE addition is not associative), so a plain loop adds one value at a time;
-/// sixteen lanes in two registers add thirty-two, and sum in a fixed order whatever the worker.
+/// Batch norm's passes over contiguous floats, in SIMD registers. The compiler keeps a scalar
+/// `Float` sum in order (IEEE addition is not associative), so a plain loop adds one value at a
+/// time, and compiles a ReLU's mask to a branch per element (mispredicted half the time);
+/// sixteen lanes add sixteen, select without branching, and sum in a fixed order whatever the
+/// worker.
 enum VectorKernels {
     private typealias Lanes = SIMD16<Float>
 
@@ -9,61 +11,85 @@ enum VectorKernels {
         UnsafeRawPointer(pointer + offset).loadUnaligned(as: Lanes.self)
     }
 
-    /// Σ x[i].
-    static func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
-        var (a, b) = (Lanes(), Lanes())
+    /// (Σ (x[i] − shift), Σ (x[i] − shift)²) in one pass: the moments of a batch-norm channel
+    /// about a value of its own (so that no large mean cancels out of the variance).
+    static func shiftedMoments(_ x: UnsafePointer<Float>, count: Int, shift: Float) -> (Float, Float) {
+        var (sum, squares) = (Lanes(), Lanes())
+        let s = Lanes(repeating: shift)
         var i = 0
-        while i + 32 <= count {
-            a += load(x, i)
-            b += load(x, i + 16)
-            i += 32
+        while i + 16 <= count {
+            let d = load(x, i) - s
+            sum += d
+            squares += d * d
+            i += 16
         }
-        var total = (a + b).sum()
-        while i < count { total += x[i]; i += 1 }
-        return total
+        var (total, totalSquares) = (sum.sum(), squares.sum())
+        while i < count { let d = x[i] - shift; total += d; totalSquares += d * d; i += 1 }
+        return (total, totalSquares)
     }
 
-    /// Σ (x[i] − mean)².
-    static func squaredDeviations(_ x: UnsafePointer<Float>, count: Int, mean: Float) -> Float {
-        var (a, b) = (Lanes(), Lanes())
-        let m = Lanes(repeating: mean)
+    /// target[i] = x[i]·scale + offset, then + residual[i], then ReLU: a batch norm's output.
+    static func affine(_ x: UnsafePointer<Float>, scale: Float, offset: Float, residual: UnsafePointer<Float>?, relu: Bool,
+                       into target: UnsafeMutablePointer<Float>, count: Int) {
+        let (a, b, zero) = (Lanes(repeating: scale), Lanes(repeating: offset), Lanes())
         var i = 0
-        while i + 32 <= count {
-            let (d, e) = (load(x, i) - m, load(x, i + 16) - m)
-            a += d * d
-            b += e * e
-            i += 32
+        while i + 16 <= count {
+            var v = load(x, i) * a + b
+            if let residual { v += load(residual, i) }
+            if relu { v = v.replacing(with: zero, where: v .< zero) }
+            store(v, target, i)
+            i += 16
         }
-        var total = (a + b).sum()
-        while i < count { let d = x[i] - mean; total += d * d; i += 1 }
-        return total
+        while i < count {
+            var v = x[i] * scale + offset
+            if let residual { v += residual[i] }
+            target[i] = relu ? max(v, 0) : v
+            i += 1
+        }
     }
 
-    /// (Σ x[i], Σ x[i]·y[i]).
-    static func sumAndDot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> (Float, Float) {
+    /// The first pass of a batch norm's gradient: dz = dy, or dy where y > 0 under a ReLU
+    /// (written to `dz` when given), and (Σ dz, Σ dz·(x − mean)).
+    static func gradientSums(_ dy: UnsafePointer<Float>, output y: UnsafePointer<Float>?, input x: UnsafePointer<Float>, mean: Float,
+                             dz: UnsafeMutablePointer<Float>?, count: Int) -> (Float, Float) {
         var (sum, dot) = (Lanes(), Lanes())
+        let (m, zero) = (Lanes(repeating: mean), Lanes())
         var i = 0
         while i + 16 <= count {
-            let v = load(x, i)
-            sum += v
-            dot += v * load(y, i)
+            var d = load(dy, i)
+            if let y { d = d.replacing(with: zero, where: load(y, i) .<= zero) }
+            if let dz { store(d, dz, i) }
+            sum += d
+            dot += d * (load(x, i) - m)
             i += 16
         }
-        var (s, d) = (sum.sum(), dot.sum())
-        while i < count { s += x[i]; d += x[i] * y[i]; i += 1 }
-        return (s, d)
+        var (s, t) = (sum.sum(), dot.sum())
+        while i < count {
+            var d = dy[i]
+            if let y, y[i] <= 0 { d = 0 }
+            dz?[i] = d
+            s += d
+            t += d * (x[i] - mean)
+            i += 1
+        }
+        return (s, t)
     }
 
-    /// target[i] = values[i] where reference[i] > 0, else 0: a ReLU's gradient, without the
-    /// branch per element that a scalar loop compiles to (and mispredicts half the time).
-    static func keepWherePositive(_ values: UnsafePointer<Float>, reference: UnsafePointer<Float>,
-                                  into target: UnsafeMutablePointer<Float>, count: Int) {
+    /// The second pass: dx[i] = a·dz[i] + b·x[i] + c, the batch norm's input gradient with its
+    /// per-channel constants folded.
+    static func inputGradient(_ dz: UnsafePointer<Float>, input x: UnsafePointer<Float>, a: Float, b: Float, c: Float,
+                              into dx: UnsafeMutablePointer<Float>, count: Int) {
+        let (va, vb, vc) = (Lanes(repeating: a), Lanes(repeating: b), Lanes(repeating: c))
         var i = 0
         while i + 16 <= count {
-            let kept = load(values, i).replacing(with: 0, where: load(reference, i) .<= 0)
-            UnsafeMutableRawPointer(target + i).storeBytes(of: kept, as: Lanes.self)
+            store(load(dz, i) * va + load(x, i) * vb + vc, dx, i)
             i += 16
         }
-        while i < count { target[i] = reference[i] > 0 ? values[i] : 0; i += 1 }
+        while i < count { dx[i] = a * dz[i] + b * x[i] + c; i += 1 }
+    }
+
+    @inline(__always)
+    private static func store(_ value: Lanes, _ pointer: UnsafeMutablePointer<Float>, _ offset: Int) {
+        UnsafeMutableRawPointer(pointer + offset).storeBytes(of: value, as: Lanes.self)
     }
 }

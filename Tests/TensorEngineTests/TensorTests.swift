@@ -71,8 +71,9 @@ struct TensorTests {
         #expect(zip(single.weight, split.weight).allSatisfy { abs($0 - $1) < 1e-3 * max(1, abs($0)) })
     }
 
-    /// Batch norm splits its channels among workers on large tensors: each channel is computed
-    /// the same way whoever computes it, so the results are identical.
+    /// Batch norm splits its images among workers on large tensors: each plane's sums are
+    /// computed the same way whoever computes them, and added up in one order, so the results
+    /// are identical.
     @Test func batchNormIsTheSameWhateverTheWorkers() {
         func run(workers: Int) -> [[Float]] {
             var generator = SeededGenerator(seed: 10)
@@ -87,7 +88,7 @@ struct TensorTests {
                 return [output.data, mean, variance, input.grad!, scale.grad!, shift.grad!]
             }
         }
-        #expect(4 * 6 * 64 * 64 >= Tensor.channelParallelThreshold)
+        #expect(4 * 6 * 64 * 64 >= Tensor.imageParallelThreshold)
         #expect(run(workers: 1) == run(workers: 2))
     }
 
