@@ -75,35 +75,46 @@ public struct ConvolutionGeometry: Sendable, Equatable {
 
     /// The output columns `ox` of a kernel column `kx` that read inside the image: [first, last).
     private func validColumns(kx: Int) -> (Int, Int) {
-        // x = ox·stride − padding + kx must lie in [0, width).
-        let first = max(0, (padding - kx + stride - 1) / stride)
-        let last = min(outputWidth, (width - 1 + padding - kx) / stride + 1)
+        Self.validOutputs(kernelOffset: kx, extent: width, outputs: outputWidth, stride: stride, padding: padding)
+    }
+
+    /// The output rows `oy` of a kernel row `ky` that read inside the image: [first, last).
+    private func validRows(ky: Int) -> (Int, Int) {
+        Self.validOutputs(kernelOffset: ky, extent: height, outputs: outputHeight, stride: stride, padding: padding)
+    }
+
+    /// The outputs o whose input o·stride − padding + offset lies in [0, extent).
+    private static func validOutputs(kernelOffset: Int, extent: Int, outputs: Int, stride: Int, padding: Int) -> (Int, Int) {
+        let first = min(outputs, max(0, (padding - kernelOffset + stride - 1) / stride))
+        let last = min(outputs, max(0, (extent - 1 + padding - kernelOffset) / stride + 1))
         return (first, max(first, last))
     }
 
     /// One image's patches as columns of a (patchSize × leadingDimension) matrix, starting at
-    /// `columns`; zero where the window hangs over the padding.
+    /// `columns`; zero where the window hangs over the padding. Rows of the output that read
+    /// only padding are zeroed as one block; the others copy their valid run and zero the rest.
     func im2col(_ image: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>, leadingDimension: Int) {
         if stride == 1 && outputWidth == width {
             sameWidthIm2col(image, into: columns, leadingDimension: leadingDimension)
             return
         }
-        for c in 0..<channels {
-            for ky in 0..<kernelHeight {
-                for kx in 0..<kernelWidth {
-                    let row = (c * kernelHeight + ky) * kernelWidth + kx
-                    let target = columns + row * leadingDimension
-                    let (first, last) = validColumns(kx: kx)
-                    for oy in 0..<outputHeight {
-                        let y = oy * stride - padding + ky
+        for ky in 0..<kernelHeight {
+            let (firstRow, lastRow) = validRows(ky: ky)
+            for kx in 0..<kernelWidth {
+                let (first, last) = validColumns(kx: kx)
+                for c in 0..<channels {
+                    let target = columns + ((c * kernelHeight + ky) * kernelWidth + kx) * leadingDimension
+                    target.initialize(repeating: 0, count: firstRow * outputWidth)
+                    (target + lastRow * outputWidth).initialize(repeating: 0, count: (outputHeight - lastRow) * outputWidth)
+                    for oy in firstRow..<lastRow {
                         let out = target + oy * outputWidth
-                        guard y >= 0 && y < height else {
-                            for ox in 0..<outputWidth { out[ox] = 0 }
-                            continue
-                        }
+                        let source = image + (c * height + oy * stride - padding + ky) * width - padding + kx
                         for ox in 0..<first { out[ox] = 0 }
-                        let source = image + (c * height + y) * width - padding + kx
-                        for ox in first..<last { out[ox] = source[ox * stride] }
+                        if stride == 2 {
+                            for ox in first..<last { out[ox] = source[2 &* ox] }
+                        } else {
+                            for ox in first..<last { out[ox] = source[ox &* stride] }
+                        }
                         for ox in last..<outputWidth { out[ox] = 0 }
                     }
                 }
@@ -114,34 +125,42 @@ public struct ConvolutionGeometry: Sendable, Equatable {
     /// im2col for stride 1 and "same" width (the 3×3 padding-1 convolutions that do most of our
     /// networks' work). A kernel column shifts every row by the same amount, so the valid rows of
     /// a patch row are one contiguous run of the image: one copy per (channel, ky, kx), then the
-    /// few columns that wrapped across a row's edge are zeroed. Row by row, the same work took
-    /// thousands of copies of 7 to 28 floats per image, and a third of the daemon's CPU.
+    /// few columns that wrapped across a row's edge are zeroed, column by column. Row by row, the
+    /// same work took thousands of copies of 7 to 28 floats per image, and a third of the
+    /// daemon's CPU.
     private func sameWidthIm2col(_ image: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>, leadingDimension: Int) {
-        for c in 0..<channels {
-            let plane = image + c * height * width
-            for ky in 0..<kernelHeight {
-                // Output rows whose source row y = oy − padding + ky lies in the image.
-                let firstRow = max(0, padding - ky), lastRow = min(outputHeight, height + padding - ky)
-                for kx in 0..<kernelWidth {
+        for ky in 0..<kernelHeight {
+            // Output rows whose source row y = oy − padding + ky lies in the image.
+            let (firstRow, lastRow) = validRows(ky: ky)
+            let rows = lastRow - firstRow
+            for kx in 0..<kernelWidth {
+                let shift = kx - padding  // source x = ox + shift
+                // Copy without reading outside the plane: skip what would come from before its
+                // first or after its last pixel; those positions are zeroed after the copy anyway.
+                let skipFront = min(width, max(0, -shift)), skipBack = min(width, max(0, shift))
+                for c in 0..<channels {
                     let target = columns + ((c * kernelHeight + ky) * kernelWidth + kx) * leadingDimension
-                    let shift = kx - padding  // source x = ox + shift
-                    for i in 0..<(firstRow * width) { target[i] = 0 }
-                    for i in (max(lastRow, firstRow) * width)..<(outputHeight * width) { target[i] = 0 }
-                    guard lastRow > firstRow else { continue }
-                    let count = (lastRow - firstRow) * width
+                    target.initialize(repeating: 0, count: firstRow * width)
+                    (target + lastRow * width).initialize(repeating: 0, count: (outputHeight - lastRow) * width)
+                    guard rows > 0 else { continue }
                     let out = target + firstRow * width
-                    let source = plane + (firstRow - padding + ky) * width + shift
-                    // Copy without reading outside the plane: skip what would come from before
-                    // its first or after its last pixel; those positions are zeroed below anyway.
-                    let skipFront = max(0, -shift), skipBack = max(0, shift)
-                    (out + skipFront).update(from: source + skipFront, count: count - skipFront - skipBack)
-                    for row in 0..<(lastRow - firstRow) {
-                        let line = out + row * width
-                        for ox in 0..<min(skipFront, width) { line[ox] = 0 }
-                        for ox in max(0, width - skipBack)..<width { line[ox] = 0 }
-                    }
+                    let source = image + (c * height + firstRow - padding + ky) * width + shift
+                    let count = rows * width - skipFront - skipBack
+                    if count > 0 { (out + skipFront).update(from: source + skipFront, count: count) }
+                    // The columns a row's copy took from its neighbour (or skipped): zero, a column at a time.
+                    for ox in 0..<skipFront { Self.zeroColumn(out + ox, rows: rows, width: width) }
+                    for ox in (width - skipBack)..<width { Self.zeroColumn(out + ox, rows: rows, width: width) }
                 }
             }
+        }
+    }
+
+    @inline(__always)
+    private static func zeroColumn(_ start: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        var pointer = start
+        for _ in 0..<rows {
+            pointer.pointee = 0
+            pointer += width
         }
     }
 
