@@ -164,20 +164,19 @@ public struct ConvolutionGeometry: Sendable, Equatable {
         }
     }
 
-    /// The adjoint of `im2col`: adds each column entry back to the pixel it came from.
+    /// The adjoint of `im2col`: adds each column entry back to the pixel it came from (rows
+    /// and columns that read padding have nowhere to go).
     func col2im(_ columns: UnsafePointer<Float>, leadingDimension: Int, into image: UnsafeMutablePointer<Float>) {
-        for c in 0..<channels {
-            for ky in 0..<kernelHeight {
-                for kx in 0..<kernelWidth {
-                    let row = (c * kernelHeight + ky) * kernelWidth + kx
-                    let source = columns + row * leadingDimension
-                    let (first, last) = validColumns(kx: kx)
-                    for oy in 0..<outputHeight {
-                        let y = oy * stride - padding + ky
-                        guard y >= 0 && y < height else { continue }
-                        let target = image + (c * height + y) * width - padding + kx
+        for ky in 0..<kernelHeight {
+            let (firstRow, lastRow) = validRows(ky: ky)
+            for kx in 0..<kernelWidth {
+                let (first, last) = validColumns(kx: kx)
+                for c in 0..<channels {
+                    let source = columns + ((c * kernelHeight + ky) * kernelWidth + kx) * leadingDimension
+                    for oy in firstRow..<lastRow {
+                        let target = image + (c * height + oy * stride - padding + ky) * width - padding + kx
                         let from = source + oy * outputWidth
-                        for ox in first..<last { target[ox * stride] += from[ox] }
+                        for ox in first..<last { target[ox &* stride] += from[ox] }
                     }
                 }
             }
