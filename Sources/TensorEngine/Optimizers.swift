@@ -40,12 +40,12 @@ public struct SGD: Optimizer {
     }
 
     public mutating func step() {
+        let (learningRate, momentum, weightDecay) = (learningRate, momentum, weightDecay)
         for (index, p) in parameters.enumerated() {
             guard let grad = p.grad else { continue }
-            for i in p.data.indices {
-                let g = grad[i] + weightDecay * p.data[i]
-                velocity[index][i] = momentum * velocity[index][i] + g
-                p.data[i] -= learningRate * velocity[index][i]
+            Self.update(&p.data, &velocity[index], grad) { x, v, g in
+                v = momentum * v + g + weightDecay * x
+                x -= learningRate * v
             }
             p.zeroGrad()
         }
@@ -76,14 +76,15 @@ public struct AdamW: Optimizer {
     public mutating func step() {
         steps += 1
         let correction1 = 1 - Foundation.pow(beta1, Float(steps)), correction2 = 1 - Foundation.pow(beta2, Float(steps))
+        let (learningRate, beta1, beta2, epsilon, weightDecay) = (learningRate, beta1, beta2, epsilon, weightDecay)
         for (index, p) in parameters.enumerated() {
             guard let grad = p.grad else { continue }
-            for i in p.data.indices {
-                p.data[i] -= learningRate * weightDecay * p.data[i]
-                first[index][i] = beta1 * first[index][i] + (1 - beta1) * grad[i]
-                second[index][i] = beta2 * second[index][i] + (1 - beta2) * grad[i] * grad[i]
-                let mHat = first[index][i] / correction1, vHat = second[index][i] / correction2
-                p.data[i] -= learningRate * mHat / (vHat.squareRoot() + epsilon)
+            Self.update(&p.data, &first[index], &second[index], grad) { x, m, v, g in
+                x -= learningRate * weightDecay * x
+                m = beta1 * m + (1 - beta1) * g
+                v = beta2 * v + (1 - beta2) * g * g
+                let mHat = m / correction1, vHat = v / correction2
+                x -= learningRate * mHat / (vHat.squareRoot() + epsilon)
             }
             p.zeroGrad()
         }
@@ -120,8 +121,46 @@ public struct ExponentialMovingAverage {
     }
 
     public mutating func update(from parameters: [Tensor]) {
+        let decay = decay
         for (index, p) in parameters.enumerated() {
-            for i in p.data.indices { shadow[index][i] = decay * shadow[index][i] + (1 - decay) * p.data[i] }
+            precondition(p.count == shadow[index].count, "parameter \(index) changed size")
+            shadow[index].withUnsafeMutableBufferPointer { shadow in
+                p.data.withUnsafeBufferPointer { x in
+                    for i in x.indices { shadow[i] = decay * shadow[i] + (1 - decay) * x[i] }
+                }
+            }
+        }
+    }
+}
+
+extension Optimizer {
+    /// `rule(x, state…, g)` for every element of a parameter, through pointers: indexing the
+    /// parameter's array (a class property) and the nested state arrays checked exclusivity,
+    /// bounds and uniqueness at every element, on the thread that the other workers wait for.
+    static func update(_ x: inout [Float], _ state: inout [Float], _ gradient: [Float],
+                       _ rule: (inout Float, inout Float, Float) -> Void) {
+        precondition(x.count == state.count && x.count == gradient.count, "a parameter, its state and its gradient differ in size")
+        x.withUnsafeMutableBufferPointer { x in
+            state.withUnsafeMutableBufferPointer { state in
+                gradient.withUnsafeBufferPointer { g in
+                    for i in x.indices { rule(&x[i], &state[i], g[i]) }
+                }
+            }
+        }
+    }
+
+    static func update(_ x: inout [Float], _ first: inout [Float], _ second: inout [Float], _ gradient: [Float],
+                       _ rule: (inout Float, inout Float, inout Float, Float) -> Void) {
+        precondition(x.count == first.count && x.count == second.count && x.count == gradient.count,
+                     "a parameter, its state and its gradient differ in size")
+        x.withUnsafeMutableBufferPointer { x in
+            first.withUnsafeMutableBufferPointer { first in
+                second.withUnsafeMutableBufferPointer { second in
+                    gradient.withUnsafeBufferPointer { g in
+                        for i in x.indices { rule(&x[i], &first[i], &second[i], g[i]) }
+                    }
+                }
+            }
         }
     }
 }

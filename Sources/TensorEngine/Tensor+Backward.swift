@@ -71,10 +71,14 @@ extension Tensor {
                 return
             }
             let (outer, size, inner) = a.split(at: axis)
-            var spread = [Float](repeating: 0, count: a.count)
-            for o in 0..<outer {
-                for s in 0..<size {
-                    for i in 0..<inner { spread[(o * size + s) * inner + i] = output[o * inner + i] }
+            var spread = Tensor.uninitialized(a.count)
+            output.withUnsafeBufferPointer { d in
+                spread.withUnsafeMutableBufferPointer { spread in
+                    for o in 0..<outer {
+                        for s in 0..<size {
+                            (spread.baseAddress! + (o * size + s) * inner).update(from: d.baseAddress! + o * inner, count: inner)
+                        }
+                    }
                 }
             }
             a.accumulate(spread)

@@ -63,9 +63,17 @@ extension Tensor {
         }
         let (outer, size, inner) = split(at: axis)
         var out = [Float](repeating: 0, count: outer * inner)
-        for o in 0..<outer {
-            for s in 0..<size {
-                for i in 0..<inner { out[o * inner + i] += data[(o * size + s) * inner + i] }
+        // Through pointers: indexing the arrays checked bounds and uniqueness at every element,
+        // and a sum over the last axis (global average pooling) ran one loop per element.
+        data.withUnsafeBufferPointer { x in
+            out.withUnsafeMutableBufferPointer { y in
+                for o in 0..<outer {
+                    let target = y.baseAddress! + o * inner
+                    for s in 0..<size {
+                        let source = x.baseAddress! + (o * size + s) * inner
+                        for i in 0..<inner { target[i] += source[i] }
+                    }
+                }
             }
         }
         var kept = shape
