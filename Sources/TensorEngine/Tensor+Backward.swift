@@ -38,7 +38,14 @@ extension Tensor {
         }
         precondition(grad!.count == values.count, "a gradient of \(values.count) values for \(grad!.count)")
         grad!.withUnsafeMutableBufferPointer { sum in
-            values.withUnsafeBufferPointer { for i in $0.indices { sum[i] += $0[i] } }
+            values.withUnsafeBufferPointer { values in
+                // A tensor read twice (a block's input feeds its shortcut and its first convolution)
+                // sums megabytes here: split among the workers, as the passes around it are.
+                nonisolated(unsafe) let (sum, values) = (sum.baseAddress!, values.baseAddress!)
+                Self.forEachShare(of: count, elements: count) { range in
+                    for i in range { sum[i] += values[i] }
+                }
+            }
         }
     }
 

@@ -168,7 +168,7 @@ extension Tensor {
                         // Pass 2: dx, image by image.
                         nonisolated(unsafe) let (target, dz) = (dx, UnsafePointer(written) ?? dy)
                         let (slope, intercept, factor) = (b, constant, a)
-                        forEachImageRange(batch, elements: input.count) { images in
+                        forEachShare(of: batch, elements: input.count) { images in
                             for base in Swift.stride(from: images.lowerBound * channels * inner, to: images.upperBound * channels * inner,
                                                      by: inner) {
                                 let c = base / inner % channels

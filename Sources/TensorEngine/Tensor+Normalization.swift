@@ -69,7 +69,7 @@ extension Tensor {
                 residualData.withUnsafeBufferPointer { r in
                     nonisolated(unsafe) let (x, y) = (x.baseAddress!, y.baseAddress!)
                     nonisolated(unsafe) let r = residual == nil ? nil : r.baseAddress
-                    Self.forEachImageRange(batch, elements: count) { images in
+                    Self.forEachShare(of: batch, elements: count) { images in
                         for base in Swift.stride(from: images.lowerBound * channels * inner, to: images.upperBound * channels * inner,
                                                  by: inner) {
                             let c = base / inner % channels
@@ -107,24 +107,8 @@ extension Tensor {
 }
 
 extension Tensor {
-    /// Below this many elements, a pass over a batch runs on the calling thread.
-    static let imageParallelThreshold = 1 << 16
-
-    /// `body` over ranges of images that cover 0..<batch, one per worker when the tensor is large
-    /// enough. Batch norm walks its activations image by image, in memory order: channel by
-    /// channel, each channel's planes lie a whole image apart.
-    static func forEachImageRange(_ batch: Int, elements: Int, _ body: @Sendable (Range<Int>) -> Void) {
-        let workers = elements >= imageParallelThreshold ? min(BLAS.workers, batch) : 1
-        guard workers > 1 else {
-            body(0..<batch)
-            return
-        }
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            body((worker * batch / workers)..<((worker + 1) * batch / workers))
-        }
-    }
-
-    /// Two sums per (image, channel) plane, computed image-major on every worker, then added up
+    /// Two sums per (image, channel) plane, computed image-major on every worker (batch norm
+    /// walks its activations in memory order: a channel's planes lie a whole image apart), then added up
     /// per channel over the images in order: the same figures whatever the number of workers.
     /// Returns each channel's two totals.
     static func planeSums(batch: Int, channels: Int, elements: Int,
@@ -132,7 +116,7 @@ extension Tensor {
         var sums = [(Float, Float)](repeating: (0, 0), count: batch * channels)
         sums.withUnsafeMutableBufferPointer { sums in
             nonisolated(unsafe) let sums = sums.baseAddress!
-            forEachImageRange(batch, elements: elements) { images in
+            forEachShare(of: batch, elements: elements) { images in
                 for n in images {
                     for c in 0..<channels { sums[n * channels + c] = plane(n, c) }
                 }

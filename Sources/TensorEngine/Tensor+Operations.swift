@@ -69,6 +69,10 @@ extension Tensor {
             out.withUnsafeMutableBufferPointer { y in
                 for o in 0..<outer {
                     let target = y.baseAddress! + o * inner
+                    if inner == 1 {
+                        target[0] = VectorKernels.sum(x.baseAddress! + o * size, count: size)
+                        continue
+                    }
                     for s in 0..<size {
                         let source = x.baseAddress! + (o * size + s) * inner
                         for i in 0..<inner { target[i] += source[i] }

@@ -88,7 +88,7 @@ struct TensorTests {
                 return [output.data, mean, variance, input.grad!, scale.grad!, shift.grad!]
             }
         }
-        #expect(4 * 6 * 64 * 64 >= Tensor.imageParallelThreshold)
+        #expect(4 * 6 * 64 * 64 >= Tensor.parallelPassThreshold)
         #expect(run(workers: 1) == run(workers: 2))
     }
 
