@@ -106,16 +106,26 @@ public struct ConvolutionGeometry: Sendable, Equatable {
                     let target = columns + ((c * kernelHeight + ky) * kernelWidth + kx) * leadingDimension
                     target.initialize(repeating: 0, count: firstRow * outputWidth)
                     (target + lastRow * outputWidth).initialize(repeating: 0, count: (outputHeight - lastRow) * outputWidth)
-                    for oy in firstRow..<lastRow {
-                        let out = target + oy * outputWidth
-                        let source = image + (c * height + oy * stride - padding + ky) * width - padding + kx
-                        for ox in 0..<first { out[ox] = 0 }
+                    guard lastRow > firstRow else { continue }
+                    // Row by row, both pointers stepping: the valid run, then the edges' zeros.
+                    var out = target + firstRow * outputWidth + first
+                    var source = image + (c * height + firstRow * stride - padding + ky) * width - padding + kx + first * stride
+                    let (run, rowStep) = (last - first, stride * width)
+                    for _ in firstRow..<lastRow {
                         if stride == 2 {
-                            for ox in first..<last { out[ox] = source[2 &* ox] }
+                            VectorKernels.everyOther(source, into: out, count: run)
                         } else {
-                            for ox in first..<last { out[ox] = source[ox &* stride] }
+                            for ox in 0..<run { out[ox] = source[ox &* stride] }
                         }
-                        for ox in last..<outputWidth { out[ox] = 0 }
+                        out += outputWidth
+                        source += rowStep
+                    }
+                    if first > 0 || last < outputWidth {
+                        for oy in firstRow..<lastRow {
+                            let row = target + oy * outputWidth
+                            for ox in 0..<first { row[ox] = 0 }
+                            for ox in last..<outputWidth { row[ox] = 0 }
+                        }
                     }
                 }
             }

@@ -23,11 +23,13 @@ struct ConvolutionTests {
 
     /// Same-width geometries take im2col's fast path (one copy per kernel position); the others,
     /// and images narrower than the kernel's reach, the general one. Both agree with the sum,
-    /// whether images are multiplied a chunk at a time (small) or one by one (12×13 pixels).
+    /// whether images are multiplied a chunk at a time (small) or one by one (12×13 pixels), and
+    /// stride 2 whatever the row's length (its copy goes eight, four and one at a time).
     @Test(arguments: [
         (kernel: 3, padding: 1, stride: 1, side: 6), (kernel: 5, padding: 2, stride: 1, side: 7), (kernel: 1, padding: 0, stride: 1, side: 5),
         (kernel: 5, padding: 2, stride: 1, side: 2), (kernel: 3, padding: 1, stride: 2, side: 7), (kernel: 3, padding: 2, stride: 1, side: 4),
         (kernel: 3, padding: 0, stride: 1, side: 5), (kernel: 3, padding: 1, stride: 1, side: 12),
+        (kernel: 3, padding: 1, stride: 2, side: 29), (kernel: 1, padding: 0, stride: 2, side: 13),
     ])
     func matchesTheDirectSum(kernel: Int, padding: Int, stride: Int, side: Int) {
         var random = SeededGenerator(seed: UInt64(kernel * 100 + padding * 10 + side))
