@@ -175,7 +175,8 @@ public struct ConvolutionGeometry: Sendable, Equatable {
     }
 
     /// The adjoint of `im2col`: adds each column entry back to the pixel it came from (rows
-    /// and columns that read padding have nowhere to go).
+    /// and columns that read padding have nowhere to go). Its loops repeat im2col's on purpose:
+    /// shared through a closure, this one ran twice as slow (2.4% of a training step, not 1.2%).
     func col2im(_ columns: UnsafePointer<Float>, leadingDimension: Int, into image: UnsafeMutablePointer<Float>) {
         for ky in 0..<kernelHeight {
             let (firstRow, lastRow) = validRows(ky: ky)

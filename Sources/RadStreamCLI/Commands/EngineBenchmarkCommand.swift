@@ -59,24 +59,27 @@ struct EngineBenchmarkCommand: ParsableCommand {
 
     private func measureConvolutions(sgemmGFLOPS: Double) throws {
         print("\n| conv2d (batch 128, 3×3, padding 1) | forward GFLOPS | share of sgemm | forward+backward GFLOPS | share of sgemm |")
+        // (The first row is the network's stem: one input channel, no input gradient.)
         print("|---|---|---|---|---|")
         var generator = SeededGenerator(seed: 1)
         for (channelsIn, channelsOut, side, stride) in [(1, 16, 28, 1), (16, 16, 28, 1), (16, 32, 28, 2), (32, 64, 14, 2), (64, 64, 7, 1)] {
+            // The stem's input is the images: as in the network, it wants no gradient.
+            let wantsInputGradient = channelsIn > 1
             let input = Tensor(shape: [128, channelsIn, side, side], data: (0..<(128 * channelsIn * side * side)).map { _ in generator.normal() },
-                               requiresGrad: true)
+                               requiresGrad: wantsInputGradient)
             let weight = Tensor.kaimingNormal([channelsOut, channelsIn, 3, 3], fanIn: channelsIn * 9, using: &generator)
             let outSide = (side + 2 - 3) / stride + 1
             let flops = 2 * Double(128 * channelsOut * channelsIn * 9 * outSide * outSide)
             let inference = Tensor(shape: input.shape, data: input.data)
             let forward = rate { _ = inference.conv2d(weight.detached(), stride: stride, padding: 1) } * flops / 1e9
             // Forward then backward (the input's and the weight's gradients: twice the forward's
-            // work), counted as three times the forward's FLOPs.
+            // work; the weight's alone for the stem), counted as three (two) times the forward's FLOPs.
             let backward = rate {
                 let output = input.conv2d(weight, stride: stride, padding: 1)
                 output.sum().backward()
                 input.zeroGrad()
                 weight.zeroGrad()
-            } * 3 * flops / 1e9
+            } * (wantsInputGradient ? 3 : 2) * flops / 1e9
             print("| \(channelsIn)→\(channelsOut), \(side)², stride \(stride) | \(String(format: "%.1f", forward)) | \(Int(100 * forward / sgemmGFLOPS))% | \(String(format: "%.1f", backward)) | \(Int(100 * backward / sgemmGFLOPS))% |")
         }
     }
