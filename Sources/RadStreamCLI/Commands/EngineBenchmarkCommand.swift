@@ -59,7 +59,6 @@ struct EngineBenchmarkCommand: ParsableCommand {
 
     private func measureConvolutions(sgemmGFLOPS: Double) throws {
         print("\n| conv2d (batch 128, 3×3, padding 1) | forward GFLOPS | share of sgemm | forward+backward GFLOPS | share of sgemm |")
-        // (The first row is the network's stem: one input channel, no input gradient.)
         print("|---|---|---|---|---|")
         var generator = SeededGenerator(seed: 1)
         for (channelsIn, channelsOut, side, stride) in [(1, 16, 28, 1), (16, 16, 28, 1), (16, 32, 28, 2), (32, 64, 14, 2), (64, 64, 7, 1)] {
