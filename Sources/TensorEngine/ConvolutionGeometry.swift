@@ -47,7 +47,7 @@ public struct ConvolutionGeometry: Sendable, Equatable {
     /// others (four chunks of 41, 41, 41 and 5 images left one of two workers idle a third of
     /// the time), as long as each chunk keeps a product wide enough. A batch too small for that
     /// is one chunk, whose product is cut among the workers instead; its im2col and copies then
-    /// run on one thread, which on 7×7 layers was a fifth of a training step's time alone.
+    /// run on one thread (cutting 7×7 layers into two chunks made a training step 10–15% faster).
     public func chunkCount(workers: Int) -> Int {
         let needed = (batch + imagesPerChunk - 1) / imagesPerChunk
         guard needed > 1 || batch * outputPixels >= 2 * Self.narrowestSharedProduct else { return 1 }

@@ -1,4 +1,3 @@
-import Dispatch
 /// What the batch-norm backward pass needs from the forward pass (besides the input, from
 /// which it recomputes x̂ rather than keep a copy of the activations).
 struct BatchNormStatistics {
