@@ -3,8 +3,9 @@ import Dispatch
 // The gradient rules too long to sit in `propagate`'s switch: matmul, conv2d and batch norm.
 extension Tensor {
     /// Y = W·cols(X), chunk by chunk as the forward pass: dW = Σ dY·colsᵀ; dX is the convolution
-    /// of dY by the flipped, transposed kernel where the geometry has one (stride 1), and
-    /// col2im(Wᵀ·dY) otherwise.
+    /// of dY by the flipped, transposed kernel where the geometry has one (stride 1) — image by
+    /// image in the same pass when images are large, else a second pass — and col2im(Wᵀ·dY)
+    /// otherwise.
     static func conv2dBackward(_ input: Tensor, _ weight: Tensor, _ geometry: ConvolutionGeometry, _ output: [Float]) {
         let outputs = weight.shape[0]
         let (patch, pixels) = (geometry.patchSize, geometry.outputPixels)
@@ -19,6 +20,11 @@ extension Tensor {
         let workers = min(BLAS.workers, chunks)
         let wantsWeight = weight.requiresGrad
         let wantsInput = input.requiresGrad, scattersInput = input.requiresGrad && gradientConvolution == nil
+        // With large images on both sides, each image's input gradient is made right after its
+        // weight gradient, while its dY is still in cache, in the same pass over the batch.
+        let convolvesInputPerImage = wantsInput && perImage && gradientConvolution?.multipliesPerImage == true
+        let flipped = wantsInput && gradientConvolution != nil ? flippedTransposedKernel(weight) : []
+        let scratch = max(patch * columns, gradientConvolution.map { $0.patchSize * $0.outputPixels } ?? 0)
         // col2im adds into dInput, whose images each worker zeroes first; the convolution writes every element.
         var dInput = Self.uninitialized(wantsInput ? input.count : 0)
         var dWeights = [Float](repeating: 0, count: wantsWeight ? workers * weight.count : 0)
@@ -26,9 +32,11 @@ extension Tensor {
             input.data.withUnsafeBufferPointer { x in
                 weight.data.withUnsafeBufferPointer { w in
                     dInput.withUnsafeMutableBufferPointer { dx in
-                        dWeights.withUnsafeMutableBufferPointer { dw in
+                      dWeights.withUnsafeMutableBufferPointer { dw in
+                        flipped.withUnsafeBufferPointer { flippedBuffer in
                             nonisolated(unsafe) let (gradient, x, w) = (gradient.baseAddress!, x.baseAddress!, w.baseAddress!)
                             nonisolated(unsafe) let (dx, dw) = (dx.baseAddress, dw.baseAddress)
+                            nonisolated(unsafe) let flippedKernel = flippedBuffer.baseAddress
                             let weightCount = weight.count
                             // One image's (or chunk's) dY, (outputs × width): dW += dY·colsᵀ, dX += col2im(Wᵀ·dY).
                             @Sendable func accumulate(_ dy: UnsafePointer<Float>, images: Range<Int>, cols: UnsafeMutablePointer<Float>,
@@ -51,15 +59,20 @@ extension Tensor {
                                 }
                             }
                             let work: @Sendable (Int) -> Void = { worker in
-                                guard wantsWeight || scattersInput else { return }
-                                ScratchMemory.with(.columns, count: patch * columns) { cols in
+                                guard wantsWeight || scattersInput || convolvesInputPerImage else { return }
+                                ScratchMemory.with(.columns, count: scratch) { cols in
                                     for index in Swift.stride(from: worker, to: chunks, by: workers) {
                                         let images = geometry.images(ofChunk: index, of: chunks)
                                         if perImage {
                                             // Each image's dY is already (outputs × pixels).
                                             for image in images {
-                                                accumulate(gradient + image * outputs * pixels, images: image..<(image + 1), cols: cols,
-                                                           worker: worker)
+                                                let dy = gradient + image * outputs * pixels
+                                                accumulate(dy, images: image..<(image + 1), cols: cols, worker: worker)
+                                                guard convolvesInputPerImage, let convolution = gradientConvolution else { continue }
+                                                convolution.im2col(dy, into: cols, leadingDimension: convolution.outputPixels)
+                                                BLAS.sgemm(.none, .none, m: geometry.channels, n: convolution.outputPixels,
+                                                           k: convolution.patchSize, a: flippedKernel!, b: cols, c: dx! + image * plane,
+                                                           parallel: workers == 1)
                                             }
                                             continue
                                         }
@@ -78,14 +91,12 @@ extension Tensor {
                                 }
                             }
                             if workers > 1 { DispatchQueue.concurrentPerform(iterations: workers, execute: work) } else { work(0) }
-                            if wantsInput, let gradientConvolution {
-                                let flipped = flippedTransposedKernel(weight)
-                                flipped.withUnsafeBufferPointer {
-                                    convolve(gradientConvolution, outputs: geometry.channels, input: gradient, weight: $0.baseAddress!,
-                                             epilogue: nil, residual: nil, into: dx!)
-                                }
+                            if wantsInput && !convolvesInputPerImage, let gradientConvolution {
+                                convolve(gradientConvolution, outputs: geometry.channels, input: gradient, weight: flippedKernel!,
+                                         epilogue: nil, residual: nil, into: dx!)
                             }
                         }
+                      }
                     }
                 }
             }
