@@ -1,8 +1,8 @@
-/// Sums, batch norm's passes and a strided copy over floats, in SIMD registers. The compiler keeps a scalar
-/// `Float` sum in order (IEEE addition is not associative), so a plain loop adds one value at a
-/// time, and compiles a ReLU's mask to a branch per element (mispredicted half the time);
-/// sixteen lanes add sixteen, select without branching, and sum in a fixed order whatever the
-/// worker.
+/// Sums, batch norm's passes and a strided copy over floats, in SIMD registers. The compiler
+/// keeps a scalar `Float` sum in order (IEEE addition is not associative), so a plain loop adds
+/// one value at a time, and compiles a ReLU's mask to a branch per element (mispredicted half the
+/// time); sixteen lanes add sixteen, select without branching, and sum in a fixed order whatever
+/// the worker.
 enum VectorKernels {
     private typealias Lanes = SIMD16<Float>
 
