@@ -161,31 +161,27 @@ extension Tensor {
                             return VectorKernels.gradientSums(dy + base, output: y.map { $0 + base }, input: x + base, mean: mean[c],
                                                               dz: written.map { $0 + base }, count: inner)
                         }
-                        var (a, b, constant) = ([Float](), [Float](), [Float]())
                         for c in 0..<channels {
-                            let (total, centred) = planes[c]
-                            sumDz[c] = total
-                            sumDzXHat[c] = centred * k[c]
-                            // dx = γk·dz − γk·mean(dz) − γk·x̂·mean(dz·x̂), x̂ = (x − μ)·k,
-                            //    = γk·dz − γk·mean(dz) − γk³·(x − μ)·mean(dz·(x − μ)) = a·dz + b·x + c
-                            let gk = scale.data[c] * k[c]
-                            let used = statistics.usedBatchStatistics
-                            let (meanDz, meanDzCentred) = used ? (total / perChannel, centred / perChannel) : (0, 0)
-                            a.append(gk)
-                            b.append(-gk * k[c] * k[c] * meanDzCentred)
-                            constant.append(-gk * meanDz - b[c] * mean[c])
+                            sumDz[c] = planes[c].0
+                            sumDzXHat[c] = planes[c].1 * k[c]
                         }
                         guard let dx else { return }
+                        // dx = γk·dz − γk·mean(dz) − γk·x̂·mean(dz·x̂), x̂ = (x − μ)·k,
+                        //    = γk·dz − γk·mean(dz) − γk³·(x − μ)·mean(dz·(x − μ)) = a·dz + b·x + c
+                        let used = statistics.usedBatchStatistics
+                        let coefficients = (0..<channels).map { c -> (a: Float, b: Float, c: Float) in
+                            let (total, centred) = planes[c]
+                            let gk = scale.data[c] * k[c]
+                            let (meanDz, meanDzCentred) = used ? (total / perChannel, centred / perChannel) : (0, 0)
+                            let slope = -gk * k[c] * k[c] * meanDzCentred
+                            return (gk, slope, -gk * meanDz - slope * mean[c])
+                        }
                         // Pass 2: dx, image by image.
                         nonisolated(unsafe) let (target, dz) = (dx, UnsafePointer(written) ?? dy)
-                        let (slope, intercept, factor) = (b, constant, a)
-                        forEachShare(of: batch, elements: input.count) { images in
-                            for base in Swift.stride(from: images.lowerBound * channels * inner, to: images.upperBound * channels * inner,
-                                                     by: inner) {
-                                let c = base / inner % channels
-                                VectorKernels.inputGradient(dz + base, input: x + base, a: factor[c], b: slope[c], c: intercept[c],
-                                                            into: target + base, count: inner)
-                            }
+                        forEachPlane(batch: batch, channels: channels, elements: input.count) { n, c in
+                            let base = (n * channels + c) * inner
+                            let (a, b, constant) = coefficients[c]
+                            VectorKernels.inputGradient(dz + base, input: x + base, a: a, b: b, c: constant, into: target + base, count: inner)
                         }
                     }
                 }

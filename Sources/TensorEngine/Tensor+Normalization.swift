@@ -68,13 +68,10 @@ extension Tensor {
                 residualData.withUnsafeBufferPointer { r in
                     nonisolated(unsafe) let (x, y) = (x.baseAddress!, y.baseAddress!)
                     nonisolated(unsafe) let r = residual == nil ? nil : r.baseAddress
-                    Self.forEachShare(of: batch, elements: count) { images in
-                        for base in Swift.stride(from: images.lowerBound * channels * inner, to: images.upperBound * channels * inner,
-                                                 by: inner) {
-                            let c = base / inner % channels
-                            VectorKernels.affine(x + base, scale: a[c], offset: b[c], residual: r.map { $0 + base }, relu: relu,
-                                                 into: y + base, count: inner)
-                        }
+                    Self.forEachPlane(batch: batch, channels: channels, elements: count) { n, c in
+                        let base = (n * channels + c) * inner
+                        VectorKernels.affine(x + base, scale: a[c], offset: b[c], residual: r.map { $0 + base }, relu: relu,
+                                             into: y + base, count: inner)
                     }
                 }
             }
@@ -106,8 +103,19 @@ extension Tensor {
 }
 
 extension Tensor {
-    /// Two sums per (image, channel) plane, computed image-major on every worker (batch norm
-    /// walks its activations in memory order: a channel's planes lie a whole image apart), then added up
+    /// `body(image, channel)` for every plane of an NC… tensor, image by image in memory order,
+    /// the images shared among the workers when the tensor has `elements` enough. Batch norm
+    /// walks its activations so: a channel's planes lie a whole image apart.
+    @inline(__always)
+    static func forEachPlane(batch: Int, channels: Int, elements: Int, _ body: @Sendable (_ image: Int, _ channel: Int) -> Void) {
+        forEachShare(of: batch, elements: elements) { images in
+            for n in images {
+                for c in 0..<channels { body(n, c) }
+            }
+        }
+    }
+
+    /// Two sums per (image, channel) plane, computed image-major on every worker, then added up
     /// per channel over the images in order: the same figures whatever the number of workers.
     /// Returns each channel's two totals.
     static func planeSums(batch: Int, channels: Int, elements: Int,
@@ -115,11 +123,7 @@ extension Tensor {
         var sums = [(Float, Float)](repeating: (0, 0), count: batch * channels)
         sums.withUnsafeMutableBufferPointer { sums in
             nonisolated(unsafe) let sums = sums.baseAddress!
-            forEachShare(of: batch, elements: elements) { images in
-                for n in images {
-                    for c in 0..<channels { sums[n * channels + c] = plane(n, c) }
-                }
-            }
+            forEachPlane(batch: batch, channels: channels, elements: elements) { n, c in sums[n * channels + c] = plane(n, c) }
         }
         return (0..<channels).map { c in
             var totals: (Float, Float) = (0, 0)
