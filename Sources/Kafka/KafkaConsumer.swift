@@ -3,10 +3,24 @@ import CKafka
 /// Told when the group gives this consumer partitions or takes them away. Runs on the thread that
 /// polls, inside `poll`, so it may finish in-flight work before partitions leave.
 public protocol RebalanceHandler: AnyObject {
+    /// Where to resume each partition; see `Assignment`.
+    func partitionsAssigned(_ partitions: [TopicPartition]) -> Assignment
+    func partitionsRevoked(_ partitions: [TopicPartition])
+}
+
+/// What a consumer does with the partitions the group gives it.
+public struct Assignment: Sendable, Equatable {
     /// The offset to resume each partition at; a partition left out starts at the group's
     /// committed offset, or the earliest one.
-    func partitionsAssigned(_ partitions: [TopicPartition]) -> [TopicPartition: Int64]
-    func partitionsRevoked(_ partitions: [TopicPartition])
+    public var offsets: [TopicPartition: Int64]
+    /// Partitions kept by this member but not fetched at all (nobody else gets them either), until
+    /// the next rebalance: where consuming would do harm that only a person can judge.
+    public var held: Set<TopicPartition>
+
+    public init(offsets: [TopicPartition: Int64], held: Set<TopicPartition> = []) {
+        self.offsets = offsets
+        self.held = held
+    }
 }
 
 public enum PollResult {
@@ -81,6 +95,15 @@ public final class KafkaConsumer {
         return lags
     }
 
+    /// The first offset and the offset past the last record of `partition`, asked of its leader.
+    public func watermarks(of partition: TopicPartition, timeout: Duration) throws(KafkaError) -> (low: Int64, high: Int64) {
+        var low: Int64 = 0, high: Int64 = 0
+        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let code = rd_kafka_query_watermark_offsets(client.handle, partition.topic, partition.partition, &low, &high, milliseconds)
+        if code != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(code, context: "watermarks of \(partition)") }
+        return (low, high)
+    }
+
     /// Leaves the group (the revoke handler runs first), so partitions move on at once.
     public func close() {
         _ = rd_kafka_consumer_close(client.handle)
@@ -100,10 +123,16 @@ private final class RebalanceBox {
         let list = partitions.map(PartitionList.init(borrowing:))
         switch code {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-            if let list, let handler {
-                list.setOffsets(handler.partitionsAssigned(list.partitions()))
+            guard let list, let handler else {
+                rd_kafka_assign(handle, partitions)
+                return
             }
-            rd_kafka_assign(handle, partitions)
+            let assignment = handler.partitionsAssigned(list.partitions())
+            // Held partitions are left out of the assignment, so librdkafka never fetches them
+            // (nor resets their offsets); the group still counts them as this member's.
+            let fetched = PartitionList(list.partitions().filter { !assignment.held.contains($0) })
+            fetched.setOffsets(assignment.offsets)
+            rd_kafka_assign(handle, fetched.pointer)
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             if let list { handler?.partitionsRevoked(list.partitions()) }
             rd_kafka_assign(handle, nil)

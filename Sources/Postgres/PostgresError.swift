@@ -27,6 +27,16 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         return sqlState.hasPrefix("08") || sqlState.hasPrefix("57P") || sqlState == "40001" || sqlState == "40P01"
     }
 
+    /// True when the statement failed for what it carried: bad data (SQLSTATE class 22), a
+    /// broken constraint (23) or a value past a limit of the server (54). Only such a failure
+    /// may be blamed on one event. Anything else — a missing column or table (a schema older than
+    /// the binary), a revoked grant, a full disk, a read-only server, an exhausted connection
+    /// slot — is the infrastructure's, and every event would meet it alike.
+    public var blamesTheStatement: Bool {
+        guard code != .connection, let sqlState else { return false }
+        return sqlState.hasPrefix("22") || sqlState.hasPrefix("23") || sqlState.hasPrefix("54")
+    }
+
     public var description: String {
         var text = "PostgreSQL \(code.rawValue) error"
         if let sqlState { text += " [\(sqlState)]" }

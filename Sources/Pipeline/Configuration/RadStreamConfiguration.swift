@@ -13,11 +13,18 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         public var deadLetterSuffix: String
         /// Passed to librdkafka as they are (`session.timeout.ms`, `security.protocol`, …).
         public var properties: [String: String]
+        /// When PostgreSQL's next offset for a partition lies past the partition's end (the topic
+        /// was recreated): false holds the partition, not ready, until a person decides; true
+        /// consumes it again from its beginning.
+        public var resetOffsetsBeyondEnd: Bool
     }
 
     public struct Postgres: Codable, Sendable, Equatable {
         /// A libpq connection string, e.g. `host=127.0.0.1 port=5432 dbname=radstream user=radstream`.
         public var conninfo: String
+        /// The longest wait between two attempts when PostgreSQL cannot do the work (it backs off
+        /// from one second, doubling).
+        public var retryMaxSeconds: Int
     }
 
     public struct Batch: Codable, Sendable, Equatable {
@@ -79,8 +86,9 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
 
     public static let standard = RadStreamConfiguration(
         kafka: Kafka(bootstrapServers: "127.0.0.1:9092", groupID: "radstream", imageTopic: "radstream.images",
-                     reportTopic: "radstream.reports", deadLetterSuffix: ".dlq", properties: [:]),
-        postgres: Postgres(conninfo: "host=127.0.0.1 port=5432 dbname=radstream user=radstream"),
+                     reportTopic: "radstream.reports", deadLetterSuffix: ".dlq", properties: [:],
+                     resetOffsetsBeyondEnd: false),
+        postgres: Postgres(conninfo: "host=127.0.0.1 port=5432 dbname=radstream user=radstream", retryMaxSeconds: 30),
         batch: Batch(maxEvents: 500, maxWaitMilliseconds: 200),
         images: Images(allowedRoots: [], maxInlineBytes: 6 << 20, maxFileBytes: 64 << 20, maxPixels: 50_000_000,
                        thumbnailSides: [28, 64, 128]),
@@ -136,7 +144,9 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
     public static let environmentVariables: [(name: String, meaning: String)] = [
         ("RADSTREAM_KAFKA_BOOTSTRAP", "kafka.bootstrapServers"),
         ("RADSTREAM_KAFKA_GROUP", "kafka.groupID"),
+        ("RADSTREAM_RESET_OFFSETS_BEYOND_END", "kafka.resetOffsetsBeyondEnd: true or false"),
         ("RADSTREAM_POSTGRES", "postgres.conninfo"),
+        ("RADSTREAM_POSTGRES_RETRY_MAX_SECONDS", "postgres.retryMaxSeconds"),
         ("RADSTREAM_IMAGE_ROOTS", "images.allowedRoots, separated by ':'"),
         ("RADSTREAM_BATCH_MAX_EVENTS", "batch.maxEvents"),
         ("RADSTREAM_BATCH_MAX_WAIT_MS", "batch.maxWaitMilliseconds"),
@@ -166,7 +176,9 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         }
         if let value = environment["RADSTREAM_KAFKA_BOOTSTRAP"] { kafka.bootstrapServers = value }
         if let value = environment["RADSTREAM_KAFKA_GROUP"] { kafka.groupID = value }
+        if let value = try flag("RADSTREAM_RESET_OFFSETS_BEYOND_END") { kafka.resetOffsetsBeyondEnd = value }
         if let value = environment["RADSTREAM_POSTGRES"] { postgres.conninfo = value }
+        if let value = try integer("RADSTREAM_POSTGRES_RETRY_MAX_SECONDS") { postgres.retryMaxSeconds = max(1, value) }
         if let value = environment["RADSTREAM_IMAGE_ROOTS"] { images.allowedRoots = value.split(separator: ":").map(String.init) }
         if let value = try integer("RADSTREAM_BATCH_MAX_EVENTS") { batch.maxEvents = max(1, value) }
         if let value = try integer("RADSTREAM_BATCH_MAX_WAIT_MS") { batch.maxWaitMilliseconds = value }

@@ -17,7 +17,7 @@ final class ModelWatcher {
         self.served = served
         self.status = status
         self.logger = logger
-        session = DatabaseSession(conninfo: conninfo, status: status, logger: logger)
+        session = DatabaseSession("model watcher", conninfo: conninfo, status: status, logger: logger)
     }
 
     /// Until the daemon stops.

@@ -10,10 +10,12 @@ public enum HealthServer {
         let router = Router()
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/readyz") { _, _ -> Response in
-            let ready = status.isReady
-            return Response(status: ready ? .ok : .serviceUnavailable,
+            // The reasons name no secret: PostgreSQL's message and SQLSTATE, topics, partitions.
+            let reasons = status.notReadyReasons
+            return Response(status: reasons.isEmpty ? .ok : .serviceUnavailable,
                             headers: [.contentType: "text/plain"],
-                            body: .init(byteBuffer: ByteBuffer(string: ready ? "ready\n" : "not ready\n")))
+                            body: .init(byteBuffer: ByteBuffer(string: reasons.isEmpty ? "ready\n"
+                                                                   : "not ready: \(reasons.joined(separator: "; "))\n")))
         }
         router.get("/metrics") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

@@ -1,3 +1,4 @@
+import Events
 import Kafka
 import Postgres
 
@@ -7,6 +8,9 @@ import Postgres
 /// Fencing: the stored offset of every partition in the batch is locked (`FOR UPDATE`) and any
 /// record below it is skipped — a batch replayed after a crash, or by a consumer whose partition
 /// has moved on, writes nothing twice. Results are also unique by (topic, partition, offset).
+///
+/// Identity: an event is its `event_id`. A copy of one already written (a producer's retry, a
+/// replay, the same event on another partition) writes nothing and is counted as a duplicate.
 public struct ResultWriter {
     public let group: String
 
@@ -19,6 +23,13 @@ public struct ResultWriter {
         public var reports = 0
         public var deadLetters = 0
         public var skipped = 0
+        /// Events whose `event_id` was already written (at another offset or partition).
+        public var duplicates = 0
+
+        public static func + (a: Summary, b: Summary) -> Summary {
+            Summary(images: a.images + b.images, reports: a.reports + b.reports, deadLetters: a.deadLetters + b.deadLetters,
+                    skipped: a.skipped + b.skipped, duplicates: a.duplicates + b.duplicates)
+        }
     }
 
     /// Writes `events` and moves each partition's stored offset to `next` (the next offset to
@@ -41,15 +52,23 @@ public struct ResultWriter {
 
             var summary = Summary()
             var statements: [(sql: String, parameters: [PostgresValue])] = []
+            // What each result statement inserts: its answer says whether the event was new.
+            var results: [(index: Int, kind: EventKind)] = []
             for event in events {
                 if let floor = stored[event.source.topicPartition], event.source.offset < floor {
                     summary.skipped += 1
                     continue
                 }
                 switch event.payload {
-                case .image(let record): statements.append(Self.insert(record, from: event.source)); summary.images += 1
-                case .report(let record): statements.append(Self.insert(record, from: event.source)); summary.reports += 1
-                case .deadLetter(let letter): statements.append(Self.insert(letter, raw: event.raw, from: event.source)); summary.deadLetters += 1
+                case .image(let record):
+                    results.append((statements.count, .image))
+                    statements.append(Self.insert(record, from: event.source))
+                case .report(let record):
+                    results.append((statements.count, .report))
+                    statements.append(Self.insert(record, from: event.source))
+                case .deadLetter(let letter):
+                    statements.append(Self.insert(letter, raw: event.raw, from: event.source))
+                    summary.deadLetters += 1
                 }
             }
             for (partition, offset) in next {
@@ -60,7 +79,15 @@ public struct ResultWriter {
                     SET next_offset = GREATEST(consumer_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()
                     """, [.text(group), .text(partition.topic), .int(partition.partition), .int(offset)]))
             }
-            _ = try connection.pipeline(statements)
+            let answers = try connection.pipeline(statements)
+            for (index, kind) in results {
+                let inserted = kind == .image ? answers[index].scalarInt == 1 : answers[index].affected == 1
+                switch (inserted, kind) {
+                case (false, _): summary.duplicates += 1
+                case (true, .image): summary.images += 1
+                case (true, .report): summary.reports += 1
+                }
+            }
             return summary
         }
     }
@@ -81,7 +108,7 @@ public struct ResultWriter {
                                 width, height, source_bit_depth, photometric, labels, generated_impression, captioner_version,
                                 generated_states_pneumonia)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16::boolean)
-            ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
+            ON CONFLICT DO NOTHING
             """
         /// `($n::type, …)` rows of VALUES for the given parameters, appended to `parameters`.
         func values(_ rows: [[(PostgresValue, String)]]) -> String {
@@ -111,9 +138,10 @@ public struct ResultWriter {
                 }))) AS p (model, version, probabilities, decision, saliency)
                 """)
         }
-        guard let last = dependents.popLast() else { return (insertImage, parameters) }
+        // The answer is the number of image rows inserted: 0 when the event was already written.
+        // (Data-modifying WITH clauses run whether or not the final SELECT reads them.)
         let ctes = ["image AS (\(insertImage) RETURNING id)"] + dependents.enumerated().map { "rows\($0.offset) AS (\($0.element))" }
-        return ("WITH \(ctes.joined(separator: ",\n")) \(last)", parameters)
+        return ("WITH \(ctes.joined(separator: ",\n")) SELECT count(*) FROM image", parameters)
     }
 
     static func insert(_ record: ReportRecord, from source: EventSource) -> (sql: String, parameters: [PostgresValue]) {
@@ -124,7 +152,7 @@ public struct ResultWriter {
                                  findings, impression, indication, comparison, technique, labels, observations, labeler_version,
                                  generated_impression, summarizer_version, impression_disagreements)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb, $15, $16, $17, $18::jsonb)
-            ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
+            ON CONFLICT DO NOTHING
             """, [.text(source.topic), .int(source.partition), .int(source.offset), .text(record.eventID),
                   .text(record.studyID), .text(record.reportID), .text(record.format),
                   .optional(sections.findings), .optional(sections.impression), .optional(sections.indication),

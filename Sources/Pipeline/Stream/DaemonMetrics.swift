@@ -49,6 +49,29 @@ public final class DaemonMetrics: Sendable {
                              help: "Events sent to the dead letters, by reason").increment()
     }
 
+    /// A copy of an event already written (by `event_id`): not an error, but worth watching.
+    func duplicates(_ count: Int) {
+        guard count > 0 else { return }
+        registry.makeCounter(name: "radstream_events_duplicate_total",
+                             help: "Events whose event_id was already written at another offset; written once").increment(by: Int64(count))
+    }
+
+    /// PostgreSQL could not do the work for a reason of its own (not the event's).
+    func databaseFailed(sqlState: String) {
+        registry.makeCounter(name: "radstream_database_failures_total", labels: [("sqlstate", sqlState)],
+                             help: "Attempts PostgreSQL refused or could not serve; retried with backoff").increment()
+    }
+
+    func offsetReset(_ partition: TopicPartition) {
+        registry.makeCounter(name: "radstream_offset_resets_total", labels: [("topic", partition.topic)],
+                             help: "Partitions whose stored offset lay past their end and were consumed again from their beginning").increment()
+    }
+
+    func heldPartitions(_ count: Int) {
+        registry.makeGauge(name: "radstream_partitions_held",
+                           help: "Assigned partitions not consumed because their stored offset lies past their end").set(Double(count))
+    }
+
     func lag(_ lags: [TopicPartition: Int64]) {
         consumerLag.set(Double(lags.values.reduce(0, +)))
     }

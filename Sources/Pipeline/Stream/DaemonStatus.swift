@@ -5,8 +5,12 @@ import Synchronization
 public final class DaemonStatus: Sendable {
     private struct State {
         var stopRequested = false
-        var databaseUp = false
+        /// Why PostgreSQL cannot do a connection's work now, by connection (the consumer's, the
+        /// model watcher's); none once it does. The consumer's starts as "not connected yet".
+        var databaseProblems: [String: String] = [DatabaseSession.consumer: "not connected to PostgreSQL yet"]
         var subscribed = false
+        /// Assigned partitions the consumer will not fetch, each with why.
+        var heldPartitions: [String] = []
     }
 
     private let state = Mutex(State())
@@ -33,8 +37,21 @@ public final class DaemonStatus: Sendable {
     }
 
     /// Ready to take traffic: subscribed to the topics with a working database connection.
-    public var isReady: Bool { state.withLock { $0.subscribed && $0.databaseUp && !$0.stopRequested } }
+    public var isReady: Bool { notReadyReasons.isEmpty }
 
-    func setDatabaseUp(_ up: Bool) { state.withLock { $0.databaseUp = up } }
+    /// Why the daemon is not ready; empty when it is.
+    public var notReadyReasons: [String] {
+        state.withLock { state in
+            var reasons: [String] = []
+            if state.stopRequested { reasons.append("stopping") }
+            if !state.subscribed { reasons.append("not subscribed to the topics") }
+            reasons += state.databaseProblems.sorted { $0.key < $1.key }.map(\.value)
+            reasons += state.heldPartitions.map { "held \($0)" }
+            return reasons
+        }
+    }
+
+    func setHeldPartitions(_ reasons: [String]) { state.withLock { $0.heldPartitions = reasons } }
+    func setDatabaseProblem(_ problem: String?, of connection: String) { state.withLock { $0.databaseProblems[connection] = problem } }
     func setSubscribed(_ subscribed: Bool) { state.withLock { $0.subscribed = subscribed } }
 }

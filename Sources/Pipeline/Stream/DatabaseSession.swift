@@ -1,40 +1,59 @@
 import Logging
 import Postgres
 
-/// The consumer thread's PostgreSQL connection. When the server goes away, work waits and is
-/// retried on a new connection (once a second) until it succeeds or the daemon is stopping.
+/// The consumer thread's PostgreSQL connection. When PostgreSQL cannot do the work — it is away,
+/// or it refuses for a reason no event is to blame for (a schema older than the binary, a
+/// revoked grant, a full disk, a read-only server) — the work waits and is retried on a new
+/// connection, backing off from one second to `maxBackoff`, with the daemon not ready and the
+/// reason on `/readyz`, until it succeeds or the daemon is stopping. Offsets never move meanwhile.
 final class DatabaseSession {
+    /// Whose connection it is, for the readiness reasons: the consumer's is `consumer`.
+    let name: String
+    static let consumer = "consumer"
     private let conninfo: String
     private let status: DaemonStatus
+    private let metrics: DaemonMetrics?
     private let logger: Logger
+    private let maxBackoff: Duration
     private var connection: PostgresConnection?
 
-    init(conninfo: String, status: DaemonStatus, logger: Logger) {
+    init(_ name: String, conninfo: String, status: DaemonStatus, metrics: DaemonMetrics? = nil, maxBackoff: Duration = .seconds(30),
+         logger: Logger) {
+        self.name = name
         self.conninfo = conninfo
         self.status = status
+        self.metrics = metrics
+        self.maxBackoff = maxBackoff
         self.logger = logger
     }
 
     struct Stopped: Error {}
 
-    /// Runs `work` on a live connection, retrying transient failures; throws `Stopped` if the
-    /// daemon is asked to stop while PostgreSQL is still away, and rethrows any other error.
+    /// Runs `work` on a live connection, retrying every failure that is not the statement's own;
+    /// throws `Stopped` if the daemon is asked to stop before it succeeds, and rethrows a failure
+    /// that the statement's data caused (the caller decides which event is to blame) or any
+    /// error that is not PostgreSQL's.
     func run<T>(_ what: String, _ work: (PostgresConnection) throws -> T) throws -> T {
-        var warned = false
+        var failures = 0
         while true {
             do {
                 let connection = try connected()
                 let value = try work(connection)
-                if warned { logger.info("PostgreSQL is back; \(what) succeeded") }
-                status.setDatabaseUp(true)
+                if failures > 0 { logger.notice("PostgreSQL answers again; \(what) succeeded after \(failures) failed attempts") }
+                status.setDatabaseProblem(nil, of: name)
                 return value
-            } catch let error as PostgresError where error.isTransient || !(connection?.isConnected ?? false) {
+            } catch let error as PostgresError where !error.blamesTheStatement {
+                // A fresh connection for the next attempt: the server may have restarted, been
+                // promoted or had its settings changed, and a new session sees that.
                 connection = nil
-                status.setDatabaseUp(false)
-                if !warned { logger.warning("PostgreSQL unavailable during \(what), waiting: \(error)") }
-                warned = true
+                failures += 1
+                let backoff = min(maxBackoff, .seconds(1 << min(failures - 1, 10)))
+                status.setDatabaseProblem("PostgreSQL cannot do the \(what): \(error)", of: name)
+                metrics?.databaseFailed(sqlState: error.sqlState ?? error.code.rawValue)
+                logger.warning("PostgreSQL cannot do the \(what) (attempt \(failures)); retrying in \(backoff): \(error)")
                 if status.stopRequested { throw Stopped() }
-                status.sleep(.seconds(1))
+                status.sleep(backoff)
+                if status.stopRequested { throw Stopped() }
             }
         }
     }

@@ -43,7 +43,8 @@ final class StreamConsumer: RebalanceHandler {
         self.status = status
         self.metrics = metrics
         self.logger = logger
-        database = DatabaseSession(conninfo: configuration.postgres.conninfo, status: status, logger: logger)
+        database = DatabaseSession(DatabaseSession.consumer, conninfo: configuration.postgres.conninfo, status: status, metrics: metrics,
+                                   maxBackoff: .seconds(configuration.postgres.retryMaxSeconds), logger: logger)
         writer = ResultWriter(group: configuration.kafka.groupID)
         offsets = OffsetStore(group: configuration.kafka.groupID)
         batch = BatchState(maxEvents: configuration.batch.maxEvents,
@@ -61,6 +62,9 @@ final class StreamConsumer: RebalanceHandler {
         self.committer = committer
         defer { committer.finish() }
         do {
+            // A schema this binary does not match stops the start, with the reason.
+            let newer = try database.run("schema check") { try DatabaseMigrations.verify(on: $0) }
+            if !newer.isEmpty { logger.warning("the database has migrations this binary does not know: \(newer); a newer release migrated it") }
             try database.run("model registry") { try adoptRegisteredVersions(on: $0) }
         } catch is DatabaseSession.Stopped {
             logger.info("stopped before PostgreSQL could be reached")
@@ -143,31 +147,28 @@ final class StreamConsumer: RebalanceHandler {
         consumer?.commit(next)
         metrics.processed(kind: "image", count: summary.images)
         metrics.processed(kind: "report", count: summary.reports)
+        metrics.duplicates(summary.duplicates)
         metrics.predicted(processed)
         metrics.batchDuration.record(ContinuousClock.now - started)
         if summary.skipped > 0 { logger.info("skipped \(summary.skipped) records already committed") }
+        if summary.duplicates > 0 { logger.info("\(summary.duplicates) events were copies of events already written (same event_id); written once") }
     }
 
     /// Writes the batch in one transaction. Should PostgreSQL refuse it for what one event holds
-    /// (not for being away), the events are written one by one and the one it refuses becomes a
-    /// dead letter, so that no single event can stop the stream.
+    /// (bad data, a broken constraint — not for being away, nor for a fault of its own, which
+    /// `DatabaseSession` waits out), the events are written one by one and the one it refuses
+    /// becomes a dead letter, so that no single event can stop the stream.
     private func write(_ events: [ProcessedEvent], advancing next: [TopicPartition: Int64],
                        on connection: PostgresConnection) throws -> ResultWriter.Summary {
         do {
             return try writer.write(events, advancing: next, on: connection)
-        } catch let error as PostgresError where !error.isTransient && connection.isConnected && events.count > 1 {
+        } catch let error as PostgresError where error.blamesTheStatement && events.count > 1 {
             logger.warning("batch refused (\(error)); writing its events one by one")
-            var total = ResultWriter.Summary()
             // Each event alone advances its partition just past itself; in order, they end where the batch would.
-            for event in events {
-                let summary = try write([event], advancing: [event.source.topicPartition: event.source.offset + 1], on: connection)
-                total.images += summary.images
-                total.reports += summary.reports
-                total.deadLetters += summary.deadLetters
-                total.skipped += summary.skipped
+            return try events.reduce(ResultWriter.Summary()) { total, event in
+                total + (try write([event], advancing: [event.source.topicPartition: event.source.offset + 1], on: connection))
             }
-            return total
-        } catch let error as PostgresError where !error.isTransient && connection.isConnected {
+        } catch let error as PostgresError where error.blamesTheStatement {
             guard let event = events.first else { throw error }
             let refused = event.refused(DeadLetter(code: "processing_failed", reason: "PostgreSQL refused the result: \(error.message)"))
             publishDeadLetters([refused])
@@ -207,15 +208,57 @@ final class StreamConsumer: RebalanceHandler {
 
     // MARK: RebalanceHandler — runs inside `poll`, on this thread.
 
-    func partitionsAssigned(_ partitions: [TopicPartition]) -> [TopicPartition: Int64] {
+    func partitionsAssigned(_ partitions: [TopicPartition]) -> Assignment {
         do {
             try committer?.drain()  // the session is the committer's until it is idle
-            let resume = try database.run("offset lookup") { try offsets.resumeOffsets(for: partitions, on: $0) }
+            let stored = try database.run("offset lookup") { try offsets.storedOffsets(for: partitions, on: $0) }
+            var assignment = Assignment(offsets: [:])
+            var held: [String] = []
+            for partition in partitions {
+                guard let next = stored[partition] else {
+                    assignment.offsets[partition] = OffsetStore.beginning
+                    continue
+                }
+                assignment.offsets[partition] = next
+                let watermarks: (low: Int64, high: Int64)
+                do {
+                    guard let consumer else { continue }
+                    watermarks = try consumer.watermarks(of: partition, timeout: .seconds(5))
+                } catch {
+                    logger.warning("cannot check \(partition)'s stored offset \(next) against its end: \(error)")
+                    continue
+                }
+                let (low, high) = watermarks
+                if next > high {
+                    // The partition's log is shorter than what was consumed of it: the topic was
+                    // recreated (or another cluster answers). Consuming from the stored offset
+                    // would make librdkafka fall back to the log's beginning and every new record
+                    // would be skipped as already done.
+                    let numbers = "\(partition): PostgreSQL's next offset is \(next) but the partition ends at \(high) (begins at \(low))"
+                    if configuration.kafka.resetOffsetsBeyondEnd {
+                        try database.run("offset reset") { try offsets.reset(partition, to: low, on: $0) }
+                        assignment.offsets[partition] = low
+                        metrics.offsetReset(partition)
+                        logger.error("\(numbers); kafka.resetOffsetsBeyondEnd is set: consuming it again from \(low)")
+                    } else {
+                        assignment.held.insert(partition)
+                        held.append(numbers)
+                        logger.error("""
+                            \(numbers): not consuming it. Was the topic recreated? Set kafka.resetOffsetsBeyondEnd \
+                            (RADSTREAM_RESET_OFFSETS_BEYOND_END=true) to consume it from its beginning
+                            """)
+                    }
+                } else if next < low {
+                    logger.warning("\(partition): records \(next)..<\(low) were deleted by the broker before they were consumed")
+                }
+            }
+            status.setHeldPartitions(held)
+            metrics.heldPartitions(held.count)
             logger.info("assigned \(partitions.count) partitions; resuming from PostgreSQL offsets")
-            return resume
+            return assignment
         } catch {
             // Stopping before PostgreSQL answered: nothing will be consumed anyway.
-            return [:]
+            return Assignment(offsets: [:], held: Set(partitions))
         }
     }
 
@@ -228,6 +271,8 @@ final class StreamConsumer: RebalanceHandler {
             logger.error("could not commit before revocation: \(error); the new owner will redo it")
             batch.drop(partitions: Set(partitions))
         }
+        status.setHeldPartitions([])
+        metrics.heldPartitions(0)
         logger.info("revoked \(partitions.count) partitions")
     }
 }

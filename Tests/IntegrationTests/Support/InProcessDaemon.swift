@@ -6,6 +6,7 @@ import Logging
 /// process, stopped as SIGTERM would stop them.
 final class InProcessDaemon: @unchecked Sendable {
     let status = DaemonStatus()
+    let metrics = DaemonMetrics()
     private let finished = DispatchSemaphore(value: 0)
     private let threads: DaemonThreads
     private(set) var failure: (any Error)?
@@ -14,11 +15,17 @@ final class InProcessDaemon: @unchecked Sendable {
         var logger = Logger(label: "test-daemon")
         logger.logLevel = logLevel
         threads = DaemonThreads(configuration: configuration, processor: try EventProcessor(configuration: configuration),
-                                status: status, metrics: DaemonMetrics(), logger: logger)
+                                status: status, metrics: metrics, logger: logger)
         threads.start { [self] error in
             failure = error
             finished.signal()
         }
+    }
+
+    /// A sample of `/metrics` by its exposition line's name and labels, e.g. `radstream_partitions_held`.
+    func metric(_ name: String) -> Double? {
+        let text = String(decoding: metrics.registry.emitToBuffer(), as: UTF8.self)
+        return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
     }
 
     /// Finishes the batch in hand, commits and leaves the group; the other threads end too.

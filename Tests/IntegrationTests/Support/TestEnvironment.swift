@@ -24,14 +24,27 @@ final class TestEnvironment: Sendable {
         atexit { try? TestEnvironment.shared.get().postgres.stop() }
     }
 
-    /// A fresh, migrated database; returns its connection string.
-    func makeDatabase(_ name: String) throws -> String {
+    /// A fresh database migrated up to `version` (all of RadStream's migrations by default);
+    /// returns its connection string.
+    func makeDatabase(_ name: String, upTo version: Int = .max) throws -> String {
         let admin = try PostgresConnection("host=127.0.0.1 port=\(postgres.port) dbname=postgres user=radstream")
         try admin.execute("DROP DATABASE IF EXISTS \(name)")
         try admin.execute("CREATE DATABASE \(name)")
         let conninfo = "host=127.0.0.1 port=\(postgres.port) dbname=\(name) user=radstream connect_timeout=5"
-        try DatabaseMigrations.apply(on: PostgresConnection(conninfo))
+        try Migrator(connection: PostgresConnection(conninfo)).apply(DatabaseMigrations.all().filter { $0.version <= version })
         return conninfo
+    }
+
+    /// Publishes good events `range` of the factory, each on its kind's topic, keyed by its study
+    /// (or by `key`), and waits until the broker has them.
+    func publish(_ range: Range<Int>, factory: EventFactory, configuration: RadStreamConfiguration, key: String? = nil) throws {
+        let producer = try EventFactory.producer(for: broker.bootstrapServers)
+        for index in range {
+            let event = try factory.event(index)
+            let topic = if case .image = event { configuration.kafka.imageTopic } else { configuration.kafka.reportTopic }
+            try producer.send(topic: topic, key: Array((key ?? event.studyID).utf8), value: event.encoded())
+        }
+        try producer.flush()
     }
 
     /// A configuration with topics and a group of its own, for one test.
