@@ -54,12 +54,21 @@ public struct ModelRegistry {
         try connection.execute("SELECT version FROM model_registry WHERE model = $1 AND status = 'active'", [.text(model)]).scalar
     }
 
-    /// A registered version, ready to serve.
+    /// A registered version, ready to serve, once its weights match the digest recorded with them
+    /// (PostgreSQL computes it over the stored bytes: weights altered in place, by hand or by a
+    /// fault of the storage, are refused rather than served).
     public func classifier(_ model: String, version: String) throws -> ImageClassifier {
-        let rows = try connection.execute("SELECT weights FROM model_registry WHERE model = $1 AND version = $2",
-                                          [.text(model), .text(version)])
-        guard let bytes = PostgresRows.bytes(rows.scalar) else {
+        let rows = try connection.execute("""
+            SELECT weights, weights_sha256, encode(sha256(weights), 'hex') FROM model_registry WHERE model = $1 AND version = $2
+            """, [.text(model), .text(version)])
+        guard let row = rows.rows.first, let bytes = PostgresRows.bytes(row[0]) else {
             throw SelfTrainingError("the registry has no version \(version) of \(model)")
+        }
+        guard let recorded = row[1], recorded == row[2] else {
+            throw SelfTrainingError("""
+                the registry's \(model) \(version) does not match its recorded digest (recorded \(row[1] ?? "none"), \
+                stored bytes \(row[2] ?? "none")): refused, not served
+                """)
         }
         let classifier = try ImageClassifier(checkpoint: try Safetensors.read(bytes))
         guard classifier.settings.name == model, classifier.settings.version == version else {
@@ -84,15 +93,30 @@ public struct ModelRegistry {
         }
     }
 
-    /// Records a round's candidate: served at once when `promote`, kept as a candidate otherwise.
-    public func record(candidate: ImageClassifier, parent: String, metrics: ClassifierEvaluation, promote: Bool) throws {
+    /// What became of a round's candidate.
+    public enum Recorded: Sendable, Equatable {
+        case promoted
+        case kept
+        /// The gate would have promoted it, but its parent was no longer served when the round
+        /// ended (a person promoted or rolled back meanwhile): kept as a candidate instead.
+        case servedVersionChanged(to: String?)
+    }
+
+    /// Records a round's candidate, trained from `parent`: served at once when `promote` and
+    /// `parent` is still the served version — a compare-and-set, so that a person's promote or
+    /// rollback during a long round is not silently undone by it; kept as a candidate otherwise.
+    @discardableResult
+    public func record(candidate: ImageClassifier, parent: String, metrics: ClassifierEvaluation, promote: Bool) throws -> Recorded {
         try connection.transaction { connection in
             let model = candidate.settings.name
             try Self.lock(model, on: connection)
             let registry = ModelRegistry(connection: connection)
-            try registry.insert(candidate, parent: parent, origin: .selfTraining, status: promote ? "retired" : "candidate",
+            let served = try registry.activeVersion(of: model)
+            let outcome: Recorded = !promote ? .kept : served == parent ? .promoted : .servedVersionChanged(to: served)
+            try registry.insert(candidate, parent: parent, origin: .selfTraining, status: outcome == .promoted ? "retired" : "candidate",
                                 metrics: metrics)
-            if promote { try registry.activate(model, version: candidate.settings.version, cause: .selfTraining) }
+            if outcome == .promoted { try registry.activate(model, version: candidate.settings.version, cause: .selfTraining) }
+            return outcome
         }
     }
 

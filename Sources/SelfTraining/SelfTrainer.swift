@@ -86,12 +86,17 @@ public final class SelfTrainer {
                                     step.distillationLoss, step.correctionLoss, step.remainingSeconds))
                 })
             let decision = settings.gate.decide(current: outcome.currentValidation, candidate: outcome.candidateValidation)
-            try registry.record(candidate: outcome.candidate, parent: current.settings.version,
-                                metrics: outcome.candidateValidation, promote: decision.promote)
+            let recorded = try registry.record(candidate: outcome.candidate, parent: current.settings.version,
+                                               metrics: outcome.candidateValidation, promote: decision.promote)
+            var reason = decision.reason
+            if case .servedVersionChanged(let served) = recorded {
+                reason += "; not promoted: \(settings.model) served \(served ?? "nothing") by the round's end, not "
+                    + "\(current.settings.version), which it trained from (promoted or rolled back meanwhile); kept as a candidate"
+            }
             let record = Record(trigger: trigger, labeledImages: labeled.count, unlabeledImages: unlabeled.count,
                                 teacherVersion: current.settings.version, candidateVersion: outcome.candidate.settings.version,
                                 teacherValidation: outcome.currentValidation, candidateValidation: outcome.candidateValidation,
-                                decision: decision.promote ? "promoted" : "rejected", reason: decision.reason,
+                                decision: recorded == .promoted ? "promoted" : "rejected", reason: reason,
                                 seconds: Date().timeIntervalSince(started))
             try write(record, started: started, lastImageID: lastImageID, steps: outcome.steps)
             return record

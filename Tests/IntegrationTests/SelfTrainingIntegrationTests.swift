@@ -147,7 +147,7 @@ struct SelfTrainingIntegrationTests {
         #expect(try registry.adopt(shipped, metrics: nil).settings.version == shipped.settings.version)
         let second = Self.version(of: shipped, "second"), third = Self.version(of: shipped, "third")
         try registry.record(candidate: second, parent: shipped.settings.version, metrics: Self.figures, promote: false)
-        try registry.record(candidate: third, parent: "second", metrics: Self.figures, promote: true)
+        #expect(try registry.record(candidate: third, parent: shipped.settings.version, metrics: Self.figures, promote: true) == .promoted)
         #expect(try registry.activeVersion(of: "pneumonia") == "third")
 
         try registry.promote("second")
@@ -163,6 +163,46 @@ struct SelfTrainingIntegrationTests {
         // A restarting daemon serves the registry's choice, not the file's.
         try registry.promote("third")
         #expect(try registry.adopt(shipped, metrics: nil).settings.version == "third")
+    }
+
+    /// A person rolls back while a round trains from the version served then: when the round
+    /// ends, its candidate must not be served over the person's choice.
+    @Test func aRoundsPromotionDoesNotUndoAPersonsChangeMadeDuringIt() throws {
+        let environment = try TestEnvironment.get()
+        let conninfo = try environment.makeDatabase("self_training_cas")
+        let registry = ModelRegistry(connection: try PostgresConnection(conninfo))
+        let shipped = try Self.shipped()
+        _ = try registry.adopt(shipped, metrics: nil)
+        let second = Self.version(of: shipped, "second"), third = Self.version(of: shipped, "third")
+        #expect(try registry.record(candidate: second, parent: shipped.settings.version, metrics: Self.figures, promote: true) == .promoted)
+        // A round starts from "second"; meanwhile a person returns to the shipped version.
+        try registry.rollback("pneumonia")
+        let recorded = try registry.record(candidate: third, parent: "second", metrics: Self.figures, promote: true)
+        #expect(recorded == .servedVersionChanged(to: shipped.settings.version))
+        #expect(try registry.activeVersion(of: "pneumonia") == shipped.settings.version, "the person's choice stands")
+        #expect(try registry.versions(of: "pneumonia").first { $0.version == "third" }?.status == "candidate", "kept, to promote by hand")
+    }
+
+    /// Weights changed in place after they were registered are refused, not served.
+    @Test func weightsThatDoNotMatchTheirDigestAreRefused() throws {
+        let environment = try TestEnvironment.get()
+        let conninfo = try environment.makeDatabase("self_training_digest")
+        let database = try PostgresConnection(conninfo)
+        let registry = ModelRegistry(connection: database)
+        let shipped = try Self.shipped()
+        _ = try registry.adopt(shipped, metrics: nil)
+        try registry.record(candidate: Self.version(of: shipped, "second"), parent: shipped.settings.version, metrics: Self.figures,
+                            promote: false)
+        #expect(try registry.classifier("pneumonia", version: "second").settings.version == "second")
+        // One byte of the stored weights flipped (its header's first byte stays: the file still parses).
+        try database.execute("""
+            UPDATE model_registry SET weights = set_byte(weights, length(weights) - 1, 255 - get_byte(weights, length(weights) - 1))
+            WHERE version = 'second'
+            """)
+        let error = #expect(throws: SelfTrainingError.self) { try registry.classifier("pneumonia", version: "second") }
+        #expect(error.map { "\($0)".contains("does not match its recorded digest") } == true, "\(String(describing: error))")
+        try registry.promote("second")
+        #expect(throws: SelfTrainingError.self, "a daemon starting on it refuses it") { try registry.adopt(shipped, metrics: nil) }
     }
 
     /// A hot swap under load: a version promoted while 1,000 image events stream through; every
