@@ -24,6 +24,13 @@ public struct KafkaConfiguration: Sendable {
         return KafkaConfiguration(properties.filter { !consumerOnly.contains($0.key) && !$0.key.hasPrefix("fetch.") })
     }
 
+    /// Whether a property's value may appear in a message: not when its name looks like it
+    /// could hold a credential (passwords, keys, tokens, secrets, SASL and TLS settings).
+    public static func mayEcho(_ key: String) -> Bool {
+        let lowered = key.lowercased()
+        return !["pass", "secret", "key", "token", "credential", "jaas", "sasl", "ssl", "oauth", "cert"].contains { lowered.contains($0) }
+    }
+
     /// A new conf object, owned by the caller until `rd_kafka_new` succeeds with it.
     func makeConf() throws(KafkaError) -> OpaquePointer {
         guard let conf = rd_kafka_conf_new() else { throw KafkaError("rd_kafka_conf_new failed") }
@@ -31,6 +38,11 @@ public struct KafkaConfiguration: Sendable {
         for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
             if rd_kafka_conf_set(conf, key, value, &errorText, errorText.count) != RD_KAFKA_CONF_OK {
                 rd_kafka_conf_destroy(conf)
+                // A mistyped `sasl.pasword` is still a password: its value is never echoed.
+                guard Self.mayEcho(key) else {
+                    let text = KafkaError.text(errorText).replacingOccurrences(of: value, with: "(hidden)")
+                    throw KafkaError("configuration \(key) (value hidden): \(text)")
+                }
                 throw KafkaError("configuration \(key)=\(value): \(KafkaError.text(errorText))")
             }
         }

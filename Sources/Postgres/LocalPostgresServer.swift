@@ -43,6 +43,17 @@ public final class LocalPostgresServer: @unchecked Sendable {
         }
     }
 
+    /// Stops a server left running in this data directory (by a run that died before it could
+    /// stop it), so that the directory can be removed from under no one; false when none runs.
+    @discardableResult
+    public func stopIfRunning() throws -> Bool {
+        guard FileManager.default.fileExists(atPath: dataDirectory.appending(path: "postmaster.pid").path) else { return false }
+        // `pg_ctl status` exits 3 when no server runs (a stale pid file).
+        guard (try? run("pg_ctl", ["-D", dataDirectory.path, "status"])) != nil else { return false }
+        try stop()
+        return true
+    }
+
     /// Fast shutdown: open transactions are rolled back, as when a server goes away.
     public func stop() throws {
         try run("pg_ctl", ["-D", dataDirectory.path, "-m", "fast", "-w", "stop"])

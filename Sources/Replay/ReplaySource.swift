@@ -97,7 +97,11 @@ public struct ReplaySource: Sendable {
         } else {
             found = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: keys)
         }
+        // A symbolic link that leads out of the folder is not the folder's: replaying it would
+        // publish (inline) a file the user never pointed at.
+        let inside = directory.resolvingSymlinksInPath().path + "/"
         return found.filter { extensions.contains($0.pathExtension.lowercased()) }
+            .filter { $0.resolvingSymlinksInPath().path.hasPrefix(inside) }
             .sorted { $0.path.localizedStandardCompare($1.path) == .orderedAscending }
     }
 

@@ -188,6 +188,29 @@ struct CommandLineTests {
         }
     }
 
+    /// A demo that fails part-way (here: a models folder that does not exist) stops the
+    /// PostgreSQL it started; and a server an earlier run left in the same folder is stopped
+    /// before that folder is recreated, not deleted from under it.
+    @Test func theDemoStopsWhatItStartedOnFailureAndWhatAnEarlierRunLeft() throws {
+        let environment = try TestEnvironment.get()
+        let workDir = environment.root.appending(path: "demo-\(UUID().uuidString)")
+        let leftover = try LocalPostgresServer(dataDirectory: workDir.appending(path: "postgres"))
+        try leftover.start()
+        let pidFile = workDir.appending(path: "postgres/postmaster.pid")
+        let leftoverPID = try #require(pid_t(try String(contentsOf: pidFile, encoding: .utf8).split(separator: "\n")[0]))
+
+        let result = try ChildProcess.run(Paths.binary.path, ["demo", "--data", Paths.data.path, "--work-dir", workDir.path,
+                                                              "--models", "/nonexistent", "--limit", "5", "--exit-when-done"])
+        #expect(result.status != 0)
+        #expect(result.output.contains("stopped the PostgreSQL an earlier run left running"), "\(result.output)")
+        #expect(result.output.contains("cannot load the image classifiers"), "\(result.output)")
+        // Gone, or a zombie that no one has reaped yet (no init reaps in some containers).
+        let state = (try? String(contentsOfFile: "/proc/\(leftoverPID)/stat", encoding: .utf8))?.split(separator: " ").dropFirst(2).first
+        #expect(state == nil || state == "Z", "the earlier run's server is gone")
+        #expect(!FileManager.default.fileExists(atPath: pidFile.path), "and the demo's own server is stopped")
+        try? FileManager.default.removeItem(at: workDir)
+    }
+
     /// The JSON lines a command wrote, by the value of `key` in each.
     /// `self-train --now` runs a round with its progress; `models` lists the versions, promotes
     /// one and rolls back, and the registry follows.

@@ -1,4 +1,5 @@
 import Foundation
+import Kafka
 import TestSupport
 import Testing
 @testable import Pipeline
@@ -41,6 +42,24 @@ struct ConfigurationTests {
         #expect(throws: ConfigurationError.self) {
             try RadStreamConfiguration.load(file: URL(filePath: "/nonexistent/radstream.json"), environment: [:])
         }
+    }
+
+    /// librdkafka refuses a property: the error names it, and shows its value unless the name
+    /// could hold a credential — a mistyped one too.
+    @Test(arguments: [("sasl.pasword", "hunter2-secret"), ("ssl.key.pasword", "hunter2-secret"),
+                      ("sasl.oauthbearer.client.secret", "hunter2-secret")])
+    func aRefusedKafkaPropertyNeverEchoesASecret(key: String, value: String) {
+        do {
+            _ = try KafkaProducer(configuration: KafkaConfiguration(["bootstrap.servers": "127.0.0.1:1", key: value]))
+            Issue.record("\(key) was accepted")
+        } catch {
+            #expect("\(error)".contains(key))
+            #expect(!"\(error)".contains(value), "\(error)")
+        }
+    }
+
+    @Test func aRefusedOrdinaryKafkaPropertyShowsItsValue() {
+        #expect { _ = try KafkaProducer(configuration: KafkaConfiguration(["linger.ms": "soon"])) } throws: { "\($0)".contains("linger.ms=soon") }
     }
 
     /// The shipped file is complete and valid.

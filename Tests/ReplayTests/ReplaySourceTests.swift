@@ -21,6 +21,29 @@ struct ReplaySourceTests {
         #expect(ReplaySource.studyID(ofImage: "val_00001", folder: "val") == "img-val-val_00001")
     }
 
+    /// A folder given to the replay is the folder: a link out of it (to a file, or a folder) is
+    /// not followed, though a link that stays inside is.
+    @Test func linksOutOfTheFolderAreNotReplayed() throws {
+        let manager = FileManager.default
+        let base = manager.temporaryDirectory.appending(path: "replay-links-\(UUID().uuidString)")
+        let folder = base.appending(path: "folder"), outside = base.appending(path: "outside")
+        try manager.createDirectory(at: folder.appending(path: "sub"), withIntermediateDirectories: true)
+        try manager.createDirectory(at: outside, withIntermediateDirectories: true)
+        defer { try? manager.removeItem(at: base) }
+        let png = Self.data.appending(path: "pneumoniamnist/val/val_00000.png")
+        for target in [folder.appending(path: "a.png"), folder.appending(path: "sub/b.png"), outside.appending(path: "secret.png")] {
+            try manager.copyItem(at: png, to: target)
+        }
+        try manager.createSymbolicLink(at: folder.appending(path: "escape.png"), withDestinationURL: outside.appending(path: "secret.png"))
+        try manager.createSymbolicLink(at: folder.appending(path: "escaped-folder"), withDestinationURL: outside)
+        try manager.createSymbolicLink(at: folder.appending(path: "alias.png"), withDestinationURL: folder.appending(path: "a.png"))
+        try manager.createSymbolicLink(at: folder.appending(path: "report.xml"), withDestinationURL: Self.data.appending(path: "openi/reports/1000.xml"))
+
+        let images = try ReplaySource.imageFiles(in: folder).map(\.lastPathComponent)
+        #expect(images == ["a.png", "alias.png", "b.png"])
+        #expect(try ReplaySource.reportFiles(in: folder).isEmpty)
+    }
+
     @Test func labelsComeFromLabelsCSVUnlessWithheld() throws {
         let folder = Self.data.appending(path: "pneumoniamnist/val")
         let labels = ReplaySource.labels(in: folder)

@@ -28,7 +28,7 @@ struct ModelSet {
             return try load()
         } catch {
             throw ConfigurationError("""
-                cannot load the \(name) (\(error)); set models.directory or RADSTREAM_MODELS, \\
+                cannot load the \(name) (\(error)); set models.directory or RADSTREAM_MODELS, \
                 or turn it off with \(key)=false
                 """)
         }
@@ -41,7 +41,7 @@ struct ModelSet {
             found = try ModelStore.classifiers(at: directory)
         } catch {
             throw ConfigurationError("""
-                cannot load the image classifiers (\(error)); set models.directory or RADSTREAM_MODELS, \\
+                cannot load the image classifiers (\(error)); set models.directory or RADSTREAM_MODELS, \
                 or turn them off with models.classifyImages=false
                 """)
         }

@@ -25,6 +25,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Events per second sent by the replay (the embedded broker keeps only ~5 MB per partition).")
     var rate: Double = 2000
     @Option(help: "Replay at most this many reports and this many images.") var limit: Int?
+    @Option(help: "The folder of model folders the daemon serves (default: the shipped models).") var models: String?
     @Flag(help: "Exit once the summary is printed, even from a terminal.") var exitWhenDone = false
     @Flag(help: "Keep running after the summary until Ctrl-C, even from a script.") var stay = false
 
@@ -44,6 +45,23 @@ struct DemoCommand: AsyncParsableCommand {
                                          partitions: 6, durable: true, log: step)
         stack.configuration.kafka.groupID = "radstream-demo"
         stack.configuration.images.allowedRoots = [dataURL.path]
+        if let models { stack.configuration.models.directory = URL(filePath: models).standardizedFileURL.path }
+        // Whatever ends the demo — a model that does not load, a failed replay, the daemon's
+        // failure, Ctrl-C — the PostgreSQL server it started is stopped (the broker lives in this process).
+        let totals: Totals
+        do {
+            totals = try await run(on: stack, reports: reportsURL, images: dataURL, logger: logger)
+        } catch {
+            try? stack.stop()
+            throw error
+        }
+        try stack.stop()
+        if totals.processed != totals.sent { throw ExitCode.failure }
+    }
+
+    /// The daemon and the replay on a started stack, until the summary is printed (and, for a
+    /// person, until Ctrl-C); the daemon has stopped when this returns or throws.
+    private func run(on stack: LocalStack, reports reportsURL: URL, images dataURL: URL, logger: Logger) async throws -> Totals {
         let configuration = stack.configuration
         let (broker, postgres) = (stack.broker, stack.postgres)
         let database = try PostgresConnection(postgres.conninfo)
@@ -53,17 +71,15 @@ struct DemoCommand: AsyncParsableCommand {
         let group = try Daemon.group(configuration: configuration, logger: logger, onHTTPRunning: { port in httpPort.withLock { $0 = port } })
         let daemon = Task { try await group.run() }
 
-        step("replaying \(reportsURL.path) and the images under \(dataURL.path) at \(Int(rate)) events/s")
         let started = ContinuousClock.now
-        let replay = startReplay(producer: try stack.producer(), configuration: configuration, reports: reportsURL, images: dataURL)
         let totals: Totals
         do {
+            step("replaying \(reportsURL.path) and the images under \(dataURL.path) at \(Int(rate)) events/s")
+            let replay = startReplay(producer: try stack.producer(), configuration: configuration, reports: reportsURL, images: dataURL)
             totals = try await waitUntilProcessed(replay: replay, database: database, started: started)
         } catch {
-            // Leave no daemon or PostgreSQL server behind.
             await group.triggerGracefulShutdown()
             _ = try? await daemon.value
-            try? stack.stop()
             throw error
         }
         let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
@@ -95,8 +111,7 @@ struct DemoCommand: AsyncParsableCommand {
             await group.triggerGracefulShutdown()
         }
         try await daemon.value
-        try stack.stop()
-        if totals.processed != totals.sent { throw ExitCode.failure }
+        return totals
     }
 
     private func step(_ text: String) {

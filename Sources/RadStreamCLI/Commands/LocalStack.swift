@@ -18,11 +18,19 @@ struct LocalStack {
         configuration.http.port = 0
 
         log("starting a private PostgreSQL in \(directory.path)")
+        if try LocalPostgresServer(dataDirectory: directory).stopIfRunning() {
+            log("stopped the PostgreSQL an earlier run left running in \(directory.path)")
+        }
         try? FileManager.default.removeItem(at: directory)
         let postgres = try LocalPostgresServer(dataDirectory: directory, durable: durable)
         try postgres.start()
-        configuration.postgres.conninfo = postgres.conninfo
-        try DatabaseMigrations.apply(on: PostgresConnection(postgres.conninfo))
+        do {
+            configuration.postgres.conninfo = postgres.conninfo
+            try DatabaseMigrations.apply(on: PostgresConnection(postgres.conninfo))
+        } catch {
+            try? postgres.stop()
+            throw error
+        }
         return LocalStack(broker: broker, postgres: postgres, configuration: configuration)
     }
 
