@@ -8,8 +8,9 @@ public enum ChildProcess {
     }
 
     /// Starts `path` (searched in PATH when it has no slash) with stdin from /dev/null and
-    /// stdout and stderr into `outputPath`.
-    public static func spawn(_ path: String, _ arguments: [String], outputPath: String) throws -> pid_t {
+    /// stdout and stderr into `outputPath`, in this process's environment plus `environment`.
+    public static func spawn(_ path: String, _ arguments: [String], outputPath: String,
+                             environment: [String: String] = [:]) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -18,8 +19,12 @@ public enum ChildProcess {
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
+        var variables = ProcessInfo.processInfo.environment
+        variables.merge(environment) { _, given in given }
+        let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in envp { free(pointer) } }
         var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, path, &actions, nil, argv, environ)
+        let spawned = posix_spawnp(&pid, path, &actions, nil, argv, envp)
         guard spawned == 0 else { throw Failure(description: "cannot start \(path): \(String(cString: strerror(spawned)))") }
         return pid
     }
@@ -29,6 +34,13 @@ public enum ChildProcess {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import as macros.
+        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+    }
+
+    /// The child's exit status if it has ended (reaping it), nil while it runs.
+    public static func exitStatus(_ pid: pid_t) -> Int32? {
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
         return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
     }
 

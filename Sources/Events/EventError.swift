@@ -12,6 +12,8 @@ public struct EventError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A report read without fault whose every section is blank.
         case reportEmpty = "report_empty"
         case processingFailed = "processing_failed"
+        /// Processing it crashed or hung the daemon as many times as allowed: not tried again.
+        case quarantined
     }
 
     public let code: Code

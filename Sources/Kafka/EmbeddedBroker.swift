@@ -8,8 +8,10 @@ public final class EmbeddedBroker: @unchecked Sendable {
     private let client: KafkaClient
     private let cluster: OpaquePointer
     public let bootstrapServers: String
+    private let brokerCount: Int
 
     public init(brokers: Int = 3) throws(KafkaError) {
+        brokerCount = brokers
         // The mock cluster hangs off a client handle; a producer is the lightest one.
         let conf = try KafkaConfiguration(["log_level": "3"]).makeConf()
         client = try KafkaClient(type: RD_KAFKA_PRODUCER, conf: conf)
@@ -23,6 +25,24 @@ public final class EmbeddedBroker: @unchecked Sendable {
     public func createTopic(_ name: String, partitions: Int, replicationFactor: Int = 1) throws(KafkaError) {
         let code = rd_kafka_mock_topic_create(cluster, name, Int32(partitions), Int32(replicationFactor))
         if code != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(code, context: "create topic \(name)") }
+    }
+
+    // MARK: Faults, as a real cluster has them (the mock cluster's own injection)
+
+    /// Brokers are numbered from 1.
+    public var brokerIDs: ClosedRange<Int32> { 1...Int32(brokerCount) }
+
+    /// Moves a partition's leadership to `broker`, or leaves it without a leader (nil).
+    public func setLeader(of topic: String, partition: Int32, to broker: Int32?) throws(KafkaError) {
+        let code = rd_kafka_mock_partition_set_leader(cluster, topic, partition, broker ?? -1)
+        if code != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(code, context: "set leader of \(topic)[\(partition)]") }
+    }
+
+    /// Disconnects a broker and refuses its connections (its partitions keep it as leader), or
+    /// lets it accept them again.
+    public func setBroker(_ broker: Int32, up: Bool) throws(KafkaError) {
+        let code = up ? rd_kafka_mock_broker_set_up(cluster, broker) : rd_kafka_mock_broker_set_down(cluster, broker)
+        if code != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(code, context: "set broker \(broker) \(up ? "up" : "down")") }
     }
 
     deinit {

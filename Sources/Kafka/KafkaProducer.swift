@@ -25,14 +25,24 @@ public final class KafkaProducer: @unchecked Sendable {
         deliveries = reports
     }
 
-    /// Enqueues one record; waits for room when librdkafka's local queue is full.
-    public func send(topic: String, key: [UInt8]?, value: [UInt8], headers: [(String, [UInt8])] = []) throws(KafkaError) {
+    /// Enqueues one record; waits for room when librdkafka's local queue is full, for at most
+    /// `waitingAtMost` (nil: as long as it takes).
+    public func send(topic: String, key: [UInt8]?, value: [UInt8], headers: [(String, [UInt8])] = [],
+                     waitingAtMost limit: Duration? = nil) throws(KafkaError) {
+        let deadline = limit.map { ContinuousClock.now + $0 }
         while true {
             let code = enqueue(topic: topic, key: key, value: value, headers: headers)
             if code == RD_KAFKA_RESP_ERR_NO_ERROR { return }
-            guard code == RD_KAFKA_RESP_ERR__QUEUE_FULL else { throw KafkaError(code, context: "produce to \(topic)") }
+            guard code == RD_KAFKA_RESP_ERR__QUEUE_FULL, deadline.map({ ContinuousClock.now < $0 }) ?? true else {
+                throw KafkaError(code, context: "produce to \(topic)")
+            }
             rd_kafka_poll(client.handle, 50)
         }
+    }
+
+    /// The first delivery that failed since the last call (served by `poll` or `flush`), if any.
+    public func takeDeliveryFailure() -> KafkaError? {
+        deliveries.takeFailure()
     }
 
     private func enqueue(topic: String, key: [UInt8]?, value: [UInt8], headers: [(String, [UInt8])]) -> rd_kafka_resp_err_t {

@@ -87,7 +87,7 @@ struct DeadLetterIntegrationTests {
         #expect(rows.rows.allSatisfy { !($0[2] ?? "").isEmpty }, "every dead letter says why")
 
         // And each is on <topic>.dlq, byte for byte, with its origin and reason in headers.
-        let dlq = try drain(topics: configuration.topics.map(configuration.deadLetterTopic(for:)),
+        let dlq = try Self.drain(topics: configuration.topics.map(configuration.deadLetterTopic(for:)),
                             bootstrap: environment.broker.bootstrapServers, expecting: corpus.count)
         #expect(dlq.count == corpus.count)
         for message in dlq {
@@ -104,7 +104,7 @@ struct DeadLetterIntegrationTests {
     }
 
     /// Reads every record of `topics` from the beginning, up to `expecting` or a timeout.
-    private func drain(topics: [String], bootstrap: String, expecting: Int) throws -> [KafkaMessage] {
+    static func drain(topics: [String], bootstrap: String, expecting: Int) throws -> [KafkaMessage] {
         let consumer = try KafkaConsumer(configuration: KafkaConfiguration([
             "bootstrap.servers": bootstrap, "group.id": "dlq-reader-\(UUID().uuidString)",
         ]), handler: nil)

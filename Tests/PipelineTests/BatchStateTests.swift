@@ -21,6 +21,18 @@ struct BatchStateTests {
         #expect(state.isEmpty && !state.isDue(at: start + .seconds(60)))
     }
 
+    @Test func dueWhenItHoldsEnoughBytes() {
+        var state = BatchState(maxEvents: 100, maxBytes: 1000, maxWait: .seconds(10))
+        state.add(KafkaMessage(topic: "t", partition: 0, offset: 0, key: nil, value: Array(repeating: 0, count: 600)), at: start)
+        #expect(!state.isDue(at: start))
+        state.add(KafkaMessage(topic: "t", partition: 1, offset: 0, key: nil, value: Array(repeating: 0, count: 400)), at: start)
+        #expect(state.isDue(at: start) && state.bytes == 1000)
+        state.drop(partitions: [TopicPartition("t", 1)])
+        #expect(!state.isDue(at: start) && state.bytes == 600)
+        _ = state.take()
+        #expect(state.bytes == 0)
+    }
+
     @Test func dueWhenTheFirstRecordHasWaitedLongEnough() {
         var state = BatchState(maxEvents: 100, maxWait: .milliseconds(200))
         state.add(message("t", 0, 0), at: start)

@@ -25,12 +25,39 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         /// The longest wait between two attempts when PostgreSQL cannot do the work (it backs off
         /// from one second, doubling).
         public var retryMaxSeconds: Int
+        /// The longest any statement of the daemon may run (a lock held elsewhere, a server
+        /// that no longer answers): past it the statement is cancelled and retried.
+        public var statementTimeoutSeconds: Int
     }
 
     public struct Batch: Codable, Sendable, Equatable {
         public var maxEvents: Int
         /// How long a partial batch may wait for more events before it is processed.
         public var maxWaitMilliseconds: Int
+        /// A batch is due once it holds this many bytes of records, whatever their count.
+        public var maxBytes: Int
+        /// With records waiting, no batch committed for this long makes the daemon not ready.
+        public var stallSeconds: Int
+        /// After SIGTERM, the longest the daemon waits for its batch to commit before it exits
+        /// anyway (what it had not committed is consumed again on restart). A second SIGTERM or
+        /// SIGINT exits at once.
+        public var shutdownSeconds: Int
+        /// Processing one batch for longer than this is a hang (a decoder's bug): the daemon
+        /// exits, to be restarted, and the attempt counts against the batch's records.
+        public var processingTimeoutSeconds: Int
+        /// A record on which this many attempts crashed or hung is quarantined as a dead letter.
+        public var maxAttempts: Int
+
+        public init(maxEvents: Int, maxWaitMilliseconds: Int, maxBytes: Int = 64 << 20, stallSeconds: Int = 60,
+                    shutdownSeconds: Int = 30, processingTimeoutSeconds: Int = 300, maxAttempts: Int = 3) {
+            self.maxEvents = maxEvents
+            self.maxWaitMilliseconds = maxWaitMilliseconds
+            self.maxBytes = maxBytes
+            self.stallSeconds = stallSeconds
+            self.shutdownSeconds = shutdownSeconds
+            self.processingTimeoutSeconds = processingTimeoutSeconds
+            self.maxAttempts = maxAttempts
+        }
     }
 
     public struct Images: Codable, Sendable, Equatable {
@@ -88,7 +115,8 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         kafka: Kafka(bootstrapServers: "127.0.0.1:9092", groupID: "radstream", imageTopic: "radstream.images",
                      reportTopic: "radstream.reports", deadLetterSuffix: ".dlq", properties: [:],
                      resetOffsetsBeyondEnd: false),
-        postgres: Postgres(conninfo: "host=127.0.0.1 port=5432 dbname=radstream user=radstream", retryMaxSeconds: 30),
+        postgres: Postgres(conninfo: "host=127.0.0.1 port=5432 dbname=radstream user=radstream", retryMaxSeconds: 30,
+                           statementTimeoutSeconds: 30),
         batch: Batch(maxEvents: 500, maxWaitMilliseconds: 200),
         images: Images(allowedRoots: [], maxInlineBytes: 6 << 20, maxFileBytes: 64 << 20, maxPixels: 50_000_000,
                        thumbnailSides: [28, 64, 128]),
@@ -150,6 +178,12 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         ("RADSTREAM_IMAGE_ROOTS", "images.allowedRoots, separated by ':'"),
         ("RADSTREAM_BATCH_MAX_EVENTS", "batch.maxEvents"),
         ("RADSTREAM_BATCH_MAX_WAIT_MS", "batch.maxWaitMilliseconds"),
+        ("RADSTREAM_BATCH_MAX_BYTES", "batch.maxBytes"),
+        ("RADSTREAM_STALL_SECONDS", "batch.stallSeconds"),
+        ("RADSTREAM_PROCESSING_TIMEOUT_SECONDS", "batch.processingTimeoutSeconds"),
+        ("RADSTREAM_MAX_ATTEMPTS", "batch.maxAttempts"),
+        ("RADSTREAM_SHUTDOWN_SECONDS", "batch.shutdownSeconds"),
+        ("RADSTREAM_POSTGRES_STATEMENT_TIMEOUT_SECONDS", "postgres.statementTimeoutSeconds"),
         ("RADSTREAM_HTTP_PORT", "http.port"),
         ("RADSTREAM_MODELS", "models.directory (also where the command-line tools look)"),
         ("RADSTREAM_CLASSIFY_IMAGES", "models.classifyImages: true or false"),
@@ -182,6 +216,12 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         if let value = environment["RADSTREAM_IMAGE_ROOTS"] { images.allowedRoots = value.split(separator: ":").map(String.init) }
         if let value = try integer("RADSTREAM_BATCH_MAX_EVENTS") { batch.maxEvents = max(1, value) }
         if let value = try integer("RADSTREAM_BATCH_MAX_WAIT_MS") { batch.maxWaitMilliseconds = value }
+        if let value = try integer("RADSTREAM_STALL_SECONDS") { batch.stallSeconds = max(1, value) }
+        if let value = try integer("RADSTREAM_BATCH_MAX_BYTES") { batch.maxBytes = max(1, value) }
+        if let value = try integer("RADSTREAM_PROCESSING_TIMEOUT_SECONDS") { batch.processingTimeoutSeconds = max(1, value) }
+        if let value = try integer("RADSTREAM_MAX_ATTEMPTS") { batch.maxAttempts = max(1, value) }
+        if let value = try integer("RADSTREAM_SHUTDOWN_SECONDS") { batch.shutdownSeconds = max(1, value) }
+        if let value = try integer("RADSTREAM_POSTGRES_STATEMENT_TIMEOUT_SECONDS") { postgres.statementTimeoutSeconds = max(1, value) }
         if let value = try integer("RADSTREAM_HTTP_PORT") { http.port = value }
         if let value = environment["RADSTREAM_MODELS"] { models.directory = value }
         if let value = try flag("RADSTREAM_CLASSIFY_IMAGES") { models.classifyImages = value }

@@ -110,6 +110,7 @@ public struct EventProcessor: Sendable {
     }
 
     func image(_ event: ImageEvent) throws -> ImageRecord {
+        Failpoints.processing(event.eventID)
         let bytes = try fetcher.bytes(of: event)
         let decoded = try decoder.decode(bytes)
         var record = ImageRecord(
@@ -122,6 +123,7 @@ public struct EventProcessor: Sendable {
     }
 
     func report(_ event: ReportEvent) throws -> ReportRecord {
+        Failpoints.processing(event.eventID)
         let sections = try ReportReader.sections(of: Array(event.body.utf8), format: event.format)
         var record = ReportRecord(eventID: event.eventID, studyID: event.studyID, reportID: event.reportID,
                                   format: event.format.rawValue, sections: sections,

@@ -72,6 +72,7 @@ public struct ResultWriter {
                 }
             }
             for (partition, offset) in next {
+                statements.append(AttemptLog(group: group).forget(partition, below: offset))
                 statements.append(("""
                     INSERT INTO consumer_offsets (consumer_group, topic, kafka_partition, next_offset)
                     VALUES ($1, $2, $3, $4)

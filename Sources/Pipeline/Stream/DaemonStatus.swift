@@ -11,12 +11,22 @@ public final class DaemonStatus: Sendable {
         var subscribed = false
         /// Assigned partitions the consumer will not fetch, each with why.
         var heldPartitions: [String] = []
+        /// Progress: when a batch last committed (or the consumer was last caught up), the
+        /// records waiting in Kafka at the last look, and the batches handed to the committer
+        /// and not committed yet.
+        var lastProgress = ContinuousClock.now
+        var lag: Int64 = 0
+        var batchesInFlight = 0
     }
 
     private let state = Mutex(State())
     private let wake = NSCondition()
+    /// With work waiting, no progress for this long makes the daemon not ready.
+    private let stallAfter: Duration
 
-    public init() {}
+    public init(stallAfter: Duration = .seconds(60)) {
+        self.stallAfter = stallAfter
+    }
 
     public var stopRequested: Bool { state.withLock { $0.stopRequested } }
 
@@ -36,22 +46,55 @@ public final class DaemonStatus: Sendable {
         while !stopRequested && Date() < deadline { _ = wake.wait(until: deadline) }
     }
 
-    /// Ready to take traffic: subscribed to the topics with a working database connection.
+    /// Ready to take traffic: subscribed to the topics with a working database connection, and
+    /// not stalled.
     public var isReady: Bool { notReadyReasons.isEmpty }
 
     /// Why the daemon is not ready; empty when it is.
     public var notReadyReasons: [String] {
-        state.withLock { state in
+        let now = ContinuousClock.now
+        return state.withLock { state in
             var reasons: [String] = []
             if state.stopRequested { reasons.append("stopping") }
             if !state.subscribed { reasons.append("not subscribed to the topics") }
             reasons += state.databaseProblems.sorted { $0.key < $1.key }.map(\.value)
             reasons += state.heldPartitions.map { "held \($0)" }
+            let idle = now - state.lastProgress
+            if state.subscribed && idle > stallAfter && (state.lag > 0 || state.batchesInFlight > 0) {
+                reasons.append("""
+                    stalled: no batch committed for \(idle.components.seconds) s with \(state.lag) records waiting in Kafka \
+                    and \(state.batchesInFlight) batches waiting to commit
+                    """)
+            }
             return reasons
         }
     }
 
     func setHeldPartitions(_ reasons: [String]) { state.withLock { $0.heldPartitions = reasons } }
     func setDatabaseProblem(_ problem: String?, of connection: String) { state.withLock { $0.databaseProblems[connection] = problem } }
-    func setSubscribed(_ subscribed: Bool) { state.withLock { $0.subscribed = subscribed } }
+    func setSubscribed(_ subscribed: Bool) {
+        state.withLock {
+            $0.subscribed = subscribed
+            $0.lastProgress = .now
+        }
+    }
+
+    // MARK: Progress, for the stall check
+
+    /// The records waiting in Kafka; none waiting and nothing in flight is progress too (caught up).
+    func setLag(_ lag: Int64) {
+        state.withLock {
+            $0.lag = lag
+            if lag == 0 && $0.batchesInFlight == 0 { $0.lastProgress = .now }
+        }
+    }
+
+    func batchSubmitted() { state.withLock { $0.batchesInFlight += 1 } }
+
+    func batchCommitted() {
+        state.withLock {
+            $0.batchesInFlight = max(0, $0.batchesInFlight - 1)
+            $0.lastProgress = .now
+        }
+    }
 }

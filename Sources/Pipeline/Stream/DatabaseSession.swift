@@ -15,10 +15,12 @@ final class DatabaseSession {
     private let metrics: DaemonMetrics?
     private let logger: Logger
     private let maxBackoff: Duration
+    private let statementTimeout: Duration
     private var connection: PostgresConnection?
 
     init(_ name: String, conninfo: String, status: DaemonStatus, metrics: DaemonMetrics? = nil, maxBackoff: Duration = .seconds(30),
-         logger: Logger) {
+         statementTimeout: Duration = .seconds(30), logger: Logger) {
+        self.statementTimeout = statementTimeout
         self.name = name
         self.conninfo = conninfo
         self.status = status
@@ -61,6 +63,10 @@ final class DatabaseSession {
     private func connected() throws -> PostgresConnection {
         if let connection, connection.isConnected { return connection }
         let fresh = try PostgresConnection(conninfo)
+        // A statement blocked on a lock held elsewhere, or on a server that stopped answering,
+        // is cancelled (SQLSTATE 57014) and retried instead of holding the daemon forever.
+        try fresh.execute("SELECT set_config('statement_timeout', $1, false)",
+                          [.text("\(statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000)")])
         connection = fresh
         return fresh
     }

@@ -1,3 +1,4 @@
+import Events
 import Foundation
 import Kafka
 import Logging
@@ -21,6 +22,11 @@ final class StreamConsumer: RebalanceHandler {
     private let metrics: DaemonMetrics
     private let logger: Logger
     private let database: DatabaseSession
+    /// The consumer thread's own connection, for the attempts it records before processing
+    /// (the committer's session is busy with the batch before).
+    private let attemptsSession: DatabaseSession
+    private let attempts: AttemptLog
+    private let watchdog: ProcessingWatchdog
     private let writer: ResultWriter
     private let offsets: OffsetStore
     private var batch: BatchState
@@ -44,10 +50,16 @@ final class StreamConsumer: RebalanceHandler {
         self.metrics = metrics
         self.logger = logger
         database = DatabaseSession(DatabaseSession.consumer, conninfo: configuration.postgres.conninfo, status: status, metrics: metrics,
-                                   maxBackoff: .seconds(configuration.postgres.retryMaxSeconds), logger: logger)
+                                   maxBackoff: .seconds(configuration.postgres.retryMaxSeconds),
+                                   statementTimeout: .seconds(configuration.postgres.statementTimeoutSeconds), logger: logger)
+        attemptsSession = DatabaseSession("attempt log", conninfo: configuration.postgres.conninfo, status: status,
+                                          metrics: metrics, maxBackoff: .seconds(configuration.postgres.retryMaxSeconds),
+                                          statementTimeout: .seconds(configuration.postgres.statementTimeoutSeconds), logger: logger)
+        attempts = AttemptLog(group: configuration.kafka.groupID)
+        watchdog = ProcessingWatchdog(timeout: .seconds(configuration.batch.processingTimeoutSeconds), status: status, logger: logger)
         writer = ResultWriter(group: configuration.kafka.groupID)
         offsets = OffsetStore(group: configuration.kafka.groupID)
-        batch = BatchState(maxEvents: configuration.batch.maxEvents,
+        batch = BatchState(maxEvents: configuration.batch.maxEvents, maxBytes: configuration.batch.maxBytes,
                            maxWait: .milliseconds(configuration.batch.maxWaitMilliseconds))
     }
 
@@ -87,15 +99,21 @@ final class StreamConsumer: RebalanceHandler {
             }
             if batch.isDue(at: ContinuousClock.now) { try flush() }
             if ContinuousClock.now - lastLag > .seconds(1) {
-                metrics.lag(consumer.lag())
+                let lags = consumer.lag()
+                metrics.lag(lags)
+                status.setLag(lags.values.reduce(0, +) + Int64(batch.count))
                 lastLag = ContinuousClock.now
             }
+            producer?.poll()  // the dead letters' delivery reports
         }
         try flush()
         try committer.drain()
         status.setSubscribed(false)
         consumer.close()  // revokes (nothing pending) and leaves the group at once
-        try? producer?.flush(timeout: .seconds(10))
+        // The dead letters' last copies on Kafka, for a bounded time: the table has them all.
+        do { try producer?.flush(timeout: .seconds(5)) } catch {
+            logger.warning("dead letters not all confirmed on their topics before exit (\(error)); the dead_letters table has them")
+        }
         logger.info("consumer stopped")
     }
 
@@ -122,14 +140,42 @@ final class StreamConsumer: RebalanceHandler {
         }
     }
 
-    /// Processes the records in hand and hands them to the committer.
+    /// Processes the records in hand and hands them to the committer. Records that an earlier
+    /// attempt never finished with (the daemon crashed or hung) go one by one, so that the one
+    /// to blame is found; one that has brought it down `maxAttempts` times is quarantined.
     private func flush() throws {
         guard !batch.isEmpty else { return }
         swapInWaitingVersions()
-        let started = ContinuousClock.now
         let messages = batch.take()
         for (topic, group) in Dictionary(grouping: messages, by: \.topic) { metrics.consumed(group.count, topic: topic) }
-        let processed = processor.process(messages)
+        do {
+            let unfinished = try attemptsSession.run("attempt count") { try attempts.unfinishedAttempts(at: messages, on: $0) }
+            guard !unfinished.isEmpty else { return try process(messages) }
+            logger.warning("\(unfinished.count) of \(messages.count) records were in an attempt that never finished; trying them one by one")
+            for message in messages {
+                let tries = unfinished[AttemptLog.Position(message)] ?? 0
+                guard tries >= configuration.batch.maxAttempts else { try process([message]); continue }
+                let reason = "processing it crashed or hung the daemon \(tries) times; quarantined without processing"
+                logger.error("quarantined \(message.topicPartition)@\(message.offset): \(reason)")
+                let letter = DeadLetter(code: EventError.Code.quarantined.rawValue, reason: reason)
+                try submit([ProcessedEvent(source: EventSource(message), raw: message.value, payload: .deadLetter(letter))], from: [message],
+                           started: .now)
+            }
+        } catch is DatabaseSession.Stopped {
+            logger.warning("stopping before \(messages.count) records could be processed; they will be consumed again")
+        }
+    }
+
+    /// Records the attempt, processes `messages` under the watchdog, and hands them over.
+    private func process(_ messages: [KafkaMessage]) throws {
+        let started = ContinuousClock.now
+        try attemptsSession.run("attempt record") { try attempts.record(messages, on: $0) }
+        let processed = watchdog.guarding(records: messages.count) { processor.process(messages) }
+        try submit(processed, from: messages, started: started)
+    }
+
+    private func submit(_ processed: [ProcessedEvent], from messages: [KafkaMessage], started: ContinuousClock.Instant) throws {
+        status.batchSubmitted()
         try committer!.submit(ProcessedBatch(processed: processed, next: BatchState.nextOffsets(of: messages), started: started))
     }
 
@@ -144,6 +190,7 @@ final class StreamConsumer: RebalanceHandler {
             logger.warning("stopping before \(processed.count) records could be committed; they will be consumed again")
             return
         }
+        status.batchCommitted()
         consumer?.commit(next)
         metrics.processed(kind: "image", count: summary.images)
         metrics.processed(kind: "report", count: summary.reports)
@@ -177,11 +224,16 @@ final class StreamConsumer: RebalanceHandler {
     }
 
     /// Republishes each refused record on `<topic>.dlq`, byte for byte, with its origin and
-    /// reason in headers. The dead-letter table is the record of truth; should the daemon die
-    /// before its batch commits, the record is consumed again and may be republished.
+    /// reason in headers. The dead-letter table is the record of truth, written in the batch's
+    /// transaction; the topic's copy is sent without waiting for it (a dead-letter topic without
+    /// a leader must not hold good events back), and a copy that cannot be delivered is logged.
+    /// Should the daemon die before its batch commits, the record is consumed again and may be
+    /// republished.
     private func publishDeadLetters(_ events: [ProcessedEvent]) {
         guard let producer else { return }
-        var published = false
+        if let failure = producer.takeDeliveryFailure() {
+            logger.error("an earlier dead letter did not reach its topic (\(failure)); the dead_letters table has it")
+        }
         for event in events {
             guard case .deadLetter(let letter) = event.payload else { continue }
             metrics.deadLettered(code: letter.code)
@@ -195,15 +247,13 @@ final class StreamConsumer: RebalanceHandler {
             ]
             do {
                 try producer.send(topic: configuration.deadLetterTopic(for: event.source.topic),
-                                  key: event.source.key.map { Array($0.utf8) }, value: event.raw, headers: headers)
-                published = true
+                                  key: event.source.key.map { Array($0.utf8) }, value: event.raw, headers: headers,
+                                  waitingAtMost: .seconds(1))
             } catch {
-                logger.error("cannot publish dead letter: \(error)")
+                logger.error("cannot publish dead letter \(event.source.topicPartition)@\(event.source.offset): \(error); the dead_letters table has it")
             }
         }
-        if published {
-            do { try producer.flush(timeout: .seconds(10)) } catch { logger.error("dead-letter topic: \(error)") }
-        }
+        producer.poll()
     }
 
     // MARK: RebalanceHandler — runs inside `poll`, on this thread.

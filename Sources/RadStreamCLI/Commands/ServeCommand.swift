@@ -30,7 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
 enum Daemon {
     static func group(configuration: RadStreamConfiguration, logger: Logger,
                       onHTTPRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> ServiceGroup {
-        let status = DaemonStatus()
+        let status = DaemonStatus(stallAfter: .seconds(configuration.batch.stallSeconds))
         let metrics = DaemonMetrics()
         let processor = try EventProcessor(configuration: configuration)
         for stage in processor.imageBatchStages { logger.info("model \(stage.name)") }

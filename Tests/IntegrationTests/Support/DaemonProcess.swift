@@ -7,7 +7,7 @@ final class DaemonProcess {
     let pid: pid_t
     let log: URL
 
-    init(configuration: RadStreamConfiguration, directory: URL) throws {
+    init(configuration: RadStreamConfiguration, directory: URL, environment: [String: String] = [:]) throws {
         let binary = Paths.binary.path
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw TestFailure("no \(binary): build it first (ops/test.sh runs `swift build` before the tests)")
@@ -18,7 +18,7 @@ final class DaemonProcess {
         try encoder.encode(configuration).write(to: configFile)
         log = directory.appending(path: "daemon-\(UUID().uuidString).log")
 
-        pid = try ChildProcess.spawn(binary, ["serve", "--config", configFile.path], outputPath: log.path)
+        pid = try ChildProcess.spawn(binary, ["serve", "--config", configFile.path], outputPath: log.path, environment: environment)
     }
 
     /// Sends `signal` and waits for the process to end; returns its exit status.

@@ -5,13 +5,14 @@ import Logging
 /// The daemon's threads (consumer, model watcher, self-training when configured) in this test
 /// process, stopped as SIGTERM would stop them.
 final class InProcessDaemon: @unchecked Sendable {
-    let status = DaemonStatus()
+    let status: DaemonStatus
     let metrics = DaemonMetrics()
     private let finished = DispatchSemaphore(value: 0)
     private let threads: DaemonThreads
     private(set) var failure: (any Error)?
 
     init(configuration: RadStreamConfiguration, logLevel: Logger.Level = .warning) throws {
+        status = DaemonStatus(stallAfter: .seconds(configuration.batch.stallSeconds))
         var logger = Logger(label: "test-daemon")
         logger.logLevel = logLevel
         threads = DaemonThreads(configuration: configuration, processor: try EventProcessor(configuration: configuration),
