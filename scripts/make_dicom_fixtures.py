@@ -3,7 +3,8 @@
 
 Not run by the tests (they need no Python). Requires pydicom (`pip install pydicom`).
 The shared sample DICOM is JPEG-compressed; these cover the uncompressed transfer syntaxes:
-12-bit-in-16 with a VOI window, the same stored values tagged MONOCHROME1, and 8-bit implicit VR.
+12-bit-in-16 with a VOI window, the same stored values tagged MONOCHROME1, and 8-bit implicit VR;
+and a multi-frame file (ten 64x64 frames), whose frames x rows x columns a decoder must bound.
 """
 import pathlib
 
@@ -14,7 +15,7 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate
 OUT = pathlib.Path(__file__).resolve().parent.parent / "Tests" / "ImagingTests" / "Fixtures"
 
 
-def write(name: str, pixels: np.ndarray, photometric: str, bits: int, syntax, window=None) -> None:
+def write(name: str, pixels: np.ndarray, photometric: str, bits: int, syntax, window=None, frames: int = 1) -> None:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -23,7 +24,9 @@ def write(name: str, pixels: np.ndarray, photometric: str, bits: int, syntax, wi
     ds.SOPClassUID = meta.MediaStorageSOPClassUID
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
     ds.Modality = "OT"
-    ds.Rows, ds.Columns = pixels.shape
+    ds.Rows, ds.Columns = pixels.shape[-2:]
+    if frames > 1:
+        ds.NumberOfFrames = frames
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = photometric
     ds.BitsAllocated = 8 if bits == 8 else 16
@@ -43,6 +46,8 @@ def main() -> None:
     write("ramp12_mono2.dcm", ramp, "MONOCHROME2", 12, ExplicitVRLittleEndian, window=(2000, 4000))
     write("ramp12_mono1.dcm", ramp, "MONOCHROME1", 12, ExplicitVRLittleEndian, window=(2000, 4000))
     write("ramp8_implicit.dcm", np.tile(np.arange(0, 256, 4), (32, 1)), "MONOCHROME2", 8, ImplicitVRLittleEndian)
+    frames = np.stack([np.tile(np.arange(0, 256, 4), (64, 1)) // (f + 1) for f in range(10)])
+    write("frames10_64x64.dcm", frames, "MONOCHROME2", 8, ExplicitVRLittleEndian, frames=10)
 
 
 if __name__ == "__main__":

@@ -97,6 +97,26 @@ struct ImageDecoderTests {
         #expect(error?.code == .tooLarge)
     }
 
+    /// Ten 64×64 frames are 40,960 pixels to decompress, though one frame is only 4,096: the
+    /// bound counts every frame.
+    @Test func everyFrameOfAMultiFrameDicomCountsAgainstTheBound() throws {
+        let bytes = try Files.bytes(Files.fixtures.appending(path: "frames10_64x64.dcm"))
+        let decoded = try ImageDecoder(maxPixels: 50_000).decode(bytes)
+        #expect(decoded.image.width == 64 && decoded.image.height == 64, "the first frame is the image")
+        let error = #expect(throws: ImagingError.self) { try ImageDecoder(maxPixels: 10_000).decode(bytes) }
+        #expect(error?.code == .tooLarge)
+        #expect(error?.message.contains("10 frames") == true, "\(String(describing: error))")
+    }
+
+    /// A valid progressive JPEG in 704 scans (scripts/make_jpeg_fixtures.c): each scan is a pass
+    /// over the whole image, the classic way to make a few kilobytes take minutes.
+    @Test func aJPEGWithHundredsOfScansIsRefused() throws {
+        let error = #expect(throws: ImagingError.self) {
+            try decoder.decode(Files.bytes(Files.fixtures.appending(path: "scans704.jpg")))
+        }
+        #expect(error?.message.contains("more than 500 scans") == true, "\(String(describing: error))")
+    }
+
     @Test(arguments: ["00000001_000.png", "16747_3_1.jpg", Files.dicom])
     func truncatedFilesAreErrors(file: String) throws {
         let bytes = try Files.bytes(Files.samples.appending(path: file))

@@ -17,7 +17,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <mutex>
+#include <new>
 
 namespace {
 
@@ -38,9 +40,30 @@ int fail(rs_dicom_image *out, const char *what, const char *detail) {
     return 1;
 }
 
+int decode(const uint8_t *data, size_t length, size_t max_pixels, rs_dicom_image *out);
+
 }  // namespace
 
+// No C++ exception may cross into Swift (it would end the process): DCMTK's own, a failed
+// allocation for a huge file, anything a codec throws becomes the file's error.
 extern "C" int rs_dicom_decode(const uint8_t *data, size_t length, size_t max_pixels, rs_dicom_image *out) {
+    try {
+        return decode(data, length, max_pixels, out);
+    } catch (const std::bad_alloc &) {
+        rs_dicom_free(out);
+        return fail(out, "out of memory", nullptr);
+    } catch (const std::exception &error) {
+        rs_dicom_free(out);
+        return fail(out, "decoder failure", error.what());
+    } catch (...) {
+        rs_dicom_free(out);
+        return fail(out, "decoder failure", "unknown exception");
+    }
+}
+
+namespace {
+
+int decode(const uint8_t *data, size_t length, size_t max_pixels, rs_dicom_image *out) {
     std::memset(out, 0, sizeof(*out));
     registerCodecsOnce();
     if (length < 132 || std::memcmp(data + 128, "DICM", 4) != 0) {
@@ -61,9 +84,16 @@ extern "C" int rs_dicom_decode(const uint8_t *data, size_t length, size_t max_pi
         return fail(out, "no Rows/Columns: not an image", nullptr);
     }
     dataset->findAndGetUint16(DCM_BitsStored, bitsStored);
-    if (static_cast<size_t>(rows) * columns > max_pixels) {
-        std::snprintf(out->error, sizeof out->error, "DICOM: %ux%u exceeds the bound of %zu pixels",
-                      columns, rows, max_pixels);
+    // Decompression works on every frame, and every sample of each: all count against the bound.
+    Sint32 frames = 1;
+    if (dataset->findAndGetSint32(DCM_NumberOfFrames, frames).bad() || frames < 1) frames = 1;
+    Uint16 samples = 1;
+    if (dataset->findAndGetUint16(DCM_SamplesPerPixel, samples).bad() || samples < 1) samples = 1;
+    const size_t total = static_cast<size_t>(rows) * columns * static_cast<size_t>(frames) * samples;
+    if (total > max_pixels) {
+        std::snprintf(out->error, sizeof out->error,
+                      "DICOM: %ux%u, %d frames of %u samples exceeds the bound of %zu pixels",
+                      columns, rows, static_cast<int>(frames), samples, max_pixels);
         return 1;
     }
     OFString photometric;
@@ -109,6 +139,8 @@ extern "C" int rs_dicom_decode(const uint8_t *data, size_t length, size_t max_pi
     delete converted;
     return 0;
 }
+
+}  // namespace
 
 extern "C" void rs_dicom_free(rs_dicom_image *image) {
     std::free(image->pixels);

@@ -20,6 +20,25 @@ static void on_error(j_common_ptr info) {
     longjmp(manager->jump, 1);
 }
 
+// A progressive file may hold thousands of scans, each a pass over the whole coefficient
+// buffer: a few kilobytes that take minutes to decode. libjpeg-turbo's own TurboJPEG API stops
+// at 500 scans; so does this decoder (real films use about ten).
+enum { max_scans = 500 };
+
+typedef struct {
+    struct jpeg_progress_mgr base;
+    error_manager *errors;
+} scan_limit;
+
+static void on_progress(j_common_ptr info) {
+    scan_limit *limit = (scan_limit *)info->progress;
+    j_decompress_ptr decompress = (j_decompress_ptr)info;
+    if (decompress->input_scan_number > max_scans) {
+        snprintf(limit->errors->message, 256, "JPEG: more than %d scans (a decompression bomb)", max_scans);
+        longjmp(limit->errors->jump, 1);
+    }
+}
+
 // A corrupt or truncated stream only warns (level -1) and libjpeg fills the rest with grey;
 // a medical image with invented pixels is worse than none, so any such warning is fatal.
 static void on_message(j_common_ptr info, int level) {
@@ -41,8 +60,14 @@ int rs_jpeg_decode(const uint8_t *data, size_t length, size_t max_pixels, rs_ima
         return 1;
     }
     jpeg_create_decompress(&info);
+    scan_limit limit = {.base = {.progress_monitor = on_progress}, .errors = &errors};
+    info.progress = &limit.base;
     jpeg_mem_src(&info, data, (unsigned long)length);
     jpeg_read_header(&info, TRUE);
+    // libjpeg's working memory (a progressive file's whole coefficient buffer, 2 bytes per
+    // sample) within what an image of this size needs, so that a lying header cannot ask for more.
+    info.mem->max_memory_to_use = (long)((size_t)info.image_width * info.image_height * (size_t)info.num_components * 4
+                                         + ((size_t)16 << 20));
     if ((size_t)info.image_width * (size_t)info.image_height > max_pixels) {
         snprintf(out->error, sizeof out->error, "JPEG: %ux%u exceeds the bound of %zu pixels",
                  info.image_width, info.image_height, max_pixels);

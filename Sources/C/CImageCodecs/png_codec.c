@@ -60,6 +60,10 @@ int rs_png_decode(const uint8_t *data, size_t length, size_t max_pixels, rs_imag
         out->pixels = NULL;
         return 1;
     }
+    // Ancillary chunks (text, ICC profiles, compressed zTXt/iCCP) are bounded in count and in
+    // decompressed size, so that a small file cannot inflate into gigabytes of metadata.
+    png_set_chunk_cache_max(png, 128);
+    png_set_chunk_malloc_max(png, (png_alloc_size_t)8 << 20);
     memory_reader reader = {data, length, 0};
     png_set_read_fn(png, &reader, read_memory);
     png_read_info(png, info);
