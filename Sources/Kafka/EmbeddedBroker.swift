@@ -45,6 +45,16 @@ public final class EmbeddedBroker: @unchecked Sendable {
         if code != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(code, context: "set broker \(broker) \(up ? "up" : "down")") }
     }
 
+    /// Kafka protocol requests, by their API key.
+    public enum Request: Int16, Sendable { case produce = 0, fetch = 1, listOffsets = 2, metadata = 3, offsetCommit = 8, heartbeat = 12 }
+
+    /// The next `errors.count` requests of that kind, whichever client sends them, fail with
+    /// these errors in turn (librdkafka codes, e.g. 6 NOT_LEADER_OR_FOLLOWER, 7 REQUEST_TIMED_OUT).
+    public func failNext(_ request: Request, with errors: [Int32]) {
+        let codes = errors.map { rd_kafka_resp_err_t(rawValue: $0) }
+        codes.withUnsafeBufferPointer { rd_kafka_mock_push_request_errors_array(cluster, request.rawValue, codes.count, $0.baseAddress) }
+    }
+
     deinit {
         rd_kafka_mock_cluster_destroy(cluster)
     }

@@ -7,29 +7,6 @@ import Testing
 
 @Suite("Crashes and outages, end to end", .serialized)
 struct CrashRecoveryIntegrationTests {
-    /// Publishes `count` good events on a thread of its own at `rate` events per second.
-    private func publishInBackground(count: Int, rate: Double, configuration: RadStreamConfiguration) throws -> DispatchSemaphore {
-        let factory = try EventFactory()
-        let producer = try EventFactory.producer(for: configuration.kafka.bootstrapServers)
-        let done = DispatchSemaphore(value: 0)
-        let (imageTopic, reportTopic) = (configuration.kafka.imageTopic, configuration.kafka.reportTopic)
-        nonisolated(unsafe) let unsafeProducer = producer
-        Thread.detachNewThread {
-            let started = ContinuousClock.now
-            for index in 0..<count {
-                guard let event = try? factory.event(index) else { continue }
-                let topic = if case .image = event { imageTopic } else { reportTopic }
-                try? unsafeProducer.send(topic: topic, key: Array(event.studyID.utf8), value: event.encoded())
-                let due = started + .seconds(Double(index + 1) / rate)
-                let wait = due - ContinuousClock.now
-                if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.attoseconds) / 1e18) }
-            }
-            try? unsafeProducer.flush()
-            done.signal()
-        }
-        return done
-    }
-
     /// SIGKILL gives the daemon no chance to finish its batch: whatever it had not committed must
     /// be redone by the next run, and whatever it had committed must not be done again.
     @Test func killedThreeTimesEveryEventIsProcessedExactlyOnce() throws {
@@ -43,7 +20,7 @@ struct CrashRecoveryIntegrationTests {
         // 60 s of stream: three kill-and-restart cycles fit inside it with room to spare (each
         // waits out the killed member's 6 s session and a ~3 s rejoin before its first commit).
         let total = 6000
-        let published = try publishInBackground(count: total, rate: 100, configuration: configuration)
+        let published = try environment.publishInBackground(count: total, rate: 100, configuration: configuration)
 
         var generator = SystemRandomNumberGenerator()
         var kills: [Counts] = []
@@ -70,8 +47,7 @@ struct CrashRecoveryIntegrationTests {
 
     /// /healthz, /readyz and /metrics of a running daemon that has consumed events.
     private func checkProbes(of daemon: DaemonProcess) throws {
-        let port = try #require(daemon.output.split(separator: "\n").first { $0.contains("HTTP on 127.0.0.1:") }?
-            .split(separator: ":").last?.split(separator: " ").first.flatMap { Int($0) })
+        let port = try #require(daemon.httpPort)
         #expect(httpGet("http://127.0.0.1:\(port)/healthz")?.status == 200)
         #expect(httpGet("http://127.0.0.1:\(port)/readyz")?.status == 200)
         let metrics = try #require(httpGet("http://127.0.0.1:\(port)/metrics"))
@@ -95,7 +71,7 @@ struct CrashRecoveryIntegrationTests {
         configuration.models.summarizeReports = false  // as above: delivery is what is tested
         configuration.models.captionImages = false
         let total = 2000
-        let published = try publishInBackground(count: total, rate: 400, configuration: configuration)
+        let published = try environment.publishInBackground(count: total, rate: 400, configuration: configuration)
 
         let daemon = try InProcessDaemon(configuration: configuration)
         #expect(try eventually(timeout: .seconds(30)) { try Counts.read(conninfo).total > 200 })

@@ -21,13 +21,16 @@ public struct ResultWriter {
     public struct Summary: Equatable, Sendable {
         public var images = 0
         public var reports = 0
-        public var deadLetters = 0
+        /// Dead letters written, by code (a record fenced off or already on the table is not).
+        public var deadLetterCodes: [String: Int] = [:]
+        public var deadLetters: Int { deadLetterCodes.values.reduce(0, +) }
         public var skipped = 0
         /// Events whose `event_id` was already written (at another offset or partition).
         public var duplicates = 0
 
         public static func + (a: Summary, b: Summary) -> Summary {
-            Summary(images: a.images + b.images, reports: a.reports + b.reports, deadLetters: a.deadLetters + b.deadLetters,
+            Summary(images: a.images + b.images, reports: a.reports + b.reports,
+                    deadLetterCodes: a.deadLetterCodes.merging(b.deadLetterCodes, uniquingKeysWith: +),
                     skipped: a.skipped + b.skipped, duplicates: a.duplicates + b.duplicates)
         }
     }
@@ -54,6 +57,7 @@ public struct ResultWriter {
             var statements: [(sql: String, parameters: [PostgresValue])] = []
             // What each result statement inserts: its answer says whether the event was new.
             var results: [(index: Int, kind: EventKind)] = []
+            var letters: [(index: Int, code: String)] = []
             for event in events {
                 if let floor = stored[event.source.topicPartition], event.source.offset < floor {
                     summary.skipped += 1
@@ -67,8 +71,8 @@ public struct ResultWriter {
                     results.append((statements.count, .report))
                     statements.append(Self.insert(record, from: event.source))
                 case .deadLetter(let letter):
+                    letters.append((statements.count, letter.code))
                     statements.append(Self.insert(letter, raw: event.raw, from: event.source))
-                    summary.deadLetters += 1
                 }
             }
             for (partition, offset) in next {
@@ -89,6 +93,7 @@ public struct ResultWriter {
                 case (true, .report): summary.reports += 1
                 }
             }
+            for (index, code) in letters where answers[index].affected == 1 { summary.deadLetterCodes[code, default: 0] += 1 }
             return summary
         }
     }

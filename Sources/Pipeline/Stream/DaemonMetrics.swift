@@ -44,9 +44,11 @@ public final class DaemonMetrics: Sendable {
         }
     }
 
-    func deadLettered(code: String) {
+    /// Counted when the dead letters are written (in the batch's transaction), so that a batch
+    /// fenced off after a rebalance, or consumed again after a crash, does not count twice.
+    func deadLettered(code: String, count: Int) {
         registry.makeCounter(name: "radstream_events_dead_lettered_total", labels: [("code", code)],
-                             help: "Events sent to the dead letters, by reason").increment()
+                             help: "Events written to the dead letters, by reason").increment(by: Int64(count))
     }
 
     /// A copy of an event already written (by `event_id`): not an error, but worth watching.

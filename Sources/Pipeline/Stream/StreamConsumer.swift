@@ -170,7 +170,10 @@ final class StreamConsumer: RebalanceHandler {
     private func process(_ messages: [KafkaMessage]) throws {
         let started = ContinuousClock.now
         try attemptsSession.run("attempt record") { try attempts.record(messages, on: $0) }
-        let processed = watchdog.guarding(records: messages.count) { processor.process(messages) }
+        let processed = watchdog.guarding(records: messages.count) {
+            Failpoints.processingBatch()
+            return processor.process(messages)
+        }
         try submit(processed, from: messages, started: started)
     }
 
@@ -195,6 +198,7 @@ final class StreamConsumer: RebalanceHandler {
         metrics.processed(kind: "image", count: summary.images)
         metrics.processed(kind: "report", count: summary.reports)
         metrics.duplicates(summary.duplicates)
+        for (code, count) in summary.deadLetterCodes { metrics.deadLettered(code: code, count: count) }
         metrics.predicted(processed)
         metrics.batchDuration.record(ContinuousClock.now - started)
         if summary.skipped > 0 { logger.info("skipped \(summary.skipped) records already committed") }
@@ -236,7 +240,6 @@ final class StreamConsumer: RebalanceHandler {
         }
         for event in events {
             guard case .deadLetter(let letter) = event.payload else { continue }
-            metrics.deadLettered(code: letter.code)
             logger.notice("dead letter \(event.source.topicPartition)@\(event.source.offset): \(letter.code): \(letter.reason)")
             let headers: [(String, [UInt8])] = [
                 ("radstream.origin.topic", Array(event.source.topic.utf8)),

@@ -29,6 +29,19 @@ final class DaemonProcess {
     }
 
     var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    /// The port of its HTTP probes, once it has logged it.
+    var httpPort: Int? {
+        output.split(separator: "\n").first { $0.contains("HTTP on 127.0.0.1:") }?
+            .split(separator: ":").last?.split(separator: " ").first.flatMap { Int($0) }
+    }
+
+    /// The sum of a counter's samples on its `/metrics` whose line starts with `prefix`.
+    func metricSum(_ prefix: String) -> Double {
+        guard let port = httpPort, let metrics = httpGet("http://127.0.0.1:\(port)/metrics") else { return 0 }
+        return metrics.body.split(separator: "\n").filter { $0.hasPrefix(prefix) }
+            .compactMap { Double($0.split(separator: " ").last ?? "") }.reduce(0, +)
+    }
 }
 
 struct TestFailure: Error, CustomStringConvertible {

@@ -47,6 +47,46 @@ final class TestEnvironment: Sendable {
         try producer.flush()
     }
 
+    /// Publishes events 0..<count of the factory on a thread of its own at `rate` per second;
+    /// with `badEvery`, every such index is a malformed record instead (keyed `bad-<index>`).
+    /// The semaphore is signalled when all are on the broker.
+    func publishInBackground(count: Int, rate: Double, configuration: RadStreamConfiguration,
+                             badEvery: Int? = nil) throws -> DispatchSemaphore {
+        let factory = try EventFactory()
+        let producer = try EventFactory.producer(for: broker.bootstrapServers)
+        let done = DispatchSemaphore(value: 0)
+        let (imageTopic, reportTopic) = (configuration.kafka.imageTopic, configuration.kafka.reportTopic)
+        Thread.detachNewThread {
+            let started = ContinuousClock.now
+            for index in 0..<count {
+                if let badEvery, index % badEvery == badEvery - 1 {
+                    try? producer.send(topic: index % 2 == 0 ? reportTopic : imageTopic, key: Array("bad-\(index)".utf8),
+                                       value: Array("{\"schema\": \"radstream.report.v1\", \"event_id\": ".utf8))
+                } else if let event = try? factory.event(index) {
+                    let topic = if case .image = event { imageTopic } else { reportTopic }
+                    try? producer.send(topic: topic, key: Array(event.studyID.utf8), value: event.encoded())
+                }
+                let due = started + .seconds(Double(index + 1) / rate)
+                let wait = due - ContinuousClock.now
+                if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.attoseconds) / 1e18) }
+            }
+            try? producer.flush()
+            done.signal()
+        }
+        return done
+    }
+
+    /// What `publishInBackground` leads to once every event is processed.
+    static func expectedCounts(count: Int, badEvery: Int? = nil) -> Counts {
+        var counts = Counts()
+        for index in 0..<count {
+            if let badEvery, index % badEvery == badEvery - 1 { counts.deadLetters += 1 }
+            else if index % 2 == 0 { counts.reports += 1 } else { counts.images += 1 }
+        }
+        counts.distinctEvents = counts.images + counts.reports
+        return counts
+    }
+
     /// A configuration with topics and a group of its own, for one test.
     func configuration(name: String, partitions: Int = 4, conninfo: String) throws -> RadStreamConfiguration {
         var configuration = RadStreamConfiguration.standard
