@@ -67,10 +67,14 @@ let package = Package(
         .target(name: "Captioning", dependencies: ["Summarization", "Reports", "TensorEngine", "Models", "Training"], swiftSettings: numeric),
         .target(name: "SelfTraining", dependencies: ["Training", "Models", "TensorEngine", "Postgres"], swiftSettings: numeric),
         .target(name: "Replay", dependencies: ["Events", "Kafka", "Reports"], swiftSettings: strict),
+        // Local servers started together (the embedded broker, a private PostgreSQL) and what runs
+        // on them beside the daemon: the reliability drill.
+        .target(name: "Harness", dependencies: ["Pipeline", "Kafka", "Postgres", "Events", "Replay", "Reports", "ChildProcesses"],
+                swiftSettings: strict),
         .executableTarget(
             name: "RadStreamCLI",
             dependencies: [
-                "Pipeline", "Events", "Kafka", "Postgres", "Reports", "Imaging", "Replay", "ChildProcesses",
+                "Harness", "Pipeline", "Events", "Kafka", "Postgres", "Reports", "Imaging", "Replay", "ChildProcesses",
                 "TensorEngine", "Models", "Training", "Summarization", "Captioning", "SelfTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -78,6 +82,17 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
+
+        // Fuzz targets (Fuzz/README.md). Built as here, each replays the files it is given through
+        // its harness, so that the kept corpus is run by the tests; Fuzz/run.sh builds them with
+        // libFuzzer and the address sanitizer.
+        .target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"),
+        .executableTarget(name: "FuzzEvents", dependencies: ["Events", "FuzzSupport"], path: "Fuzz/Targets/FuzzEvents"),
+        .executableTarget(name: "FuzzSections", dependencies: ["Reports", "FuzzSupport"], path: "Fuzz/Targets/FuzzSections"),
+        .executableTarget(name: "FuzzIUXML", dependencies: ["Reports", "FuzzSupport"], path: "Fuzz/Targets/FuzzIUXML"),
+        .executableTarget(name: "FuzzPNG", dependencies: ["Imaging", "FuzzSupport"], path: "Fuzz/Targets/FuzzPNG"),
+        .executableTarget(name: "FuzzJPEG", dependencies: ["Imaging", "FuzzSupport"], path: "Fuzz/Targets/FuzzJPEG"),
+        .executableTarget(name: "FuzzDICOM", dependencies: ["Imaging", "FuzzSupport"], path: "Fuzz/Targets/FuzzDICOM"),
 
         // Test support shared by the test targets: where the shared data and the package are.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -45,10 +45,10 @@ public enum ChildProcess {
     }
 
     /// Runs to completion; returns the exit status and what the child printed.
-    public static func run(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    public static func run(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let output = FileManager.default.temporaryDirectory.appending(path: "radstream-child-\(UUID().uuidString).log")
         defer { try? FileManager.default.removeItem(at: output) }
-        let status = wait(try spawn(path, arguments, outputPath: output.path))
+        let status = wait(try spawn(path, arguments, outputPath: output.path, environment: environment))
         return (status, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
     }
 }

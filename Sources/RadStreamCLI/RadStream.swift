@@ -21,7 +21,7 @@ struct RadStream: AsyncParsableCommand {
             ReplayCommand.self, DemoCommand.self, BenchmarkCommand.self, TrainCommand.self,
             ClassifyCommand.self, ExplainCommand.self, EvaluateCommand.self, LabelCommand.self, SummarizeCommand.self,
             CaptionCommand.self, EvaluateLabelerCommand.self, EvaluateSummarizerCommand.self, ModelsCommand.self,
-            SelfTrainCommand.self, ExperimentCommand.self,
+            SelfTrainCommand.self, ExperimentCommand.self, DrillCommand.self,
         ])
 
     static func main() async {

@@ -18,6 +18,12 @@ public struct IUReport: Sendable, Equatable {
     }
 
     public static func parse(_ data: [UInt8]) throws(ParseError) -> IUReport {
+        // Foundation's parser on Linux traps (ends the process) on an element or attribute name
+        // that is not valid UTF-8 (found by Fuzz/run.sh FuzzIUXML). A document in UTF-8, as the IU
+        // reports are and as XML is unless it declares otherwise, must be valid UTF-8 throughout.
+        if Self.declaresUTF8(data), String(validating: data, as: UTF8.self) == nil {
+            throw ParseError(description: "IU XML: not valid UTF-8")
+        }
         let reader = Reader()
         let parser = XMLParser(data: Data(data))
         // External entities could read local files: an XML report is untrusted input.
@@ -33,6 +39,15 @@ public struct IUReport: Sendable, Equatable {
             throw ParseError(description: "IU XML: no <Abstract> or <uId>: not an OpenI report")
         }
         return reader.report
+    }
+
+    /// Whether the document is UTF-8: no XML declaration, or one without an encoding, or UTF-8's.
+    static func declaresUTF8(_ data: [UInt8]) -> Bool {
+        let head = String(decoding: data.prefix(200), as: UTF8.self).lowercased()
+        guard head.hasPrefix("<?xml"), let end = head.range(of: "?>"),
+              let encoding = head[..<end.lowerBound].range(of: "encoding=") else { return true }
+        let value = head[encoding.upperBound...].dropFirst().prefix { $0 != "\"" && $0 != "'" }
+        return value == "utf-8" || value == "utf8"
     }
 
     /// Collects the elements we need while the parser streams through the document.

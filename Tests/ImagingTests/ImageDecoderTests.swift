@@ -108,6 +108,16 @@ struct ImageDecoderTests {
         #expect(error?.message.contains("10 frames") == true, "\(String(describing: error))")
     }
 
+    /// Found by `Fuzz/run.sh FuzzDICOM`: 2.7 KB whose element declares a 4 GB value, which DCMTK
+    /// allocated before finding the stream too short ("Invalid stream"). Now the allocation
+    /// itself is refused, and DCMTK says so.
+    @Test func aDicomDeclaringAHugeElementIsRefusedWithoutAllocatingIt() throws {
+        let error = #expect(throws: ImagingError.self) {
+            try ImageDecoder(maxPixels: 4 << 20).decode(Files.bytes(Files.fixtures.appending(path: "fuzz_dicom_declares_4gb.dcm")))
+        }
+        #expect(error?.message == "DICOM: cannot parse: Virtual Memory exhausted", "\(String(describing: error))")
+    }
+
     /// A valid progressive JPEG in 704 scans (scripts/make_jpeg_fixtures.c): each scan is a pass
     /// over the whole image, the classic way to make a few kilobytes take minutes.
     @Test func aJPEGWithHundredsOfScansIsRefused() throws {

@@ -211,6 +211,24 @@ struct CommandLineTests {
         try? FileManager.default.removeItem(at: workDir)
     }
 
+    /// `drill`, short: a stream through one fault of every kind, checked exactly-once at the end.
+    @Test func theDrillPassesAStreamThroughEveryKindOfFault() throws {
+        let environment = try TestEnvironment.get()
+        let workDir = environment.root.appending(path: "drill-\(UUID().uuidString)")
+        let report = workDir.appending(path: "report.json")
+        let result = try ChildProcess.run(Paths.binary.path, [
+            "drill", "--minutes", "0.5", "--rate", "50", "--fault-interval", "3-4", "--bad-every", "20",
+            "--data", Paths.data.path, "--work-dir", workDir.path, "--json", report.path,
+        ], environment: ["RADSTREAM_SUMMARIZE_REPORTS": "false", "RADSTREAM_CAPTION_IMAGES": "false"])
+        #expect(result.status == 0, "\(result.output.suffix(2000))")
+        #expect(result.output.contains("PASSED: every event exactly once"))
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: report)) as? [String: Any])
+        #expect((json["faults"] as? [String: Int])?.keys.sorted() == ["broker-down", "daemon-killed", "leaders-moved", "postgres-restarted"])
+        #expect(json["lost"] as? Int == 0 && json["duplicated"] as? Int == 0 && json["offsetsAtEnd"] as? Bool == true)
+        #expect((json["published"] as? Int ?? 0) > 1000)
+        try? FileManager.default.removeItem(at: workDir)
+    }
+
     /// The JSON lines a command wrote, by the value of `key` in each.
     /// `self-train --now` runs a round with its progress; `models` lists the versions, promotes
     /// one and rolls back, and the registry follows.

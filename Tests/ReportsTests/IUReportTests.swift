@@ -35,6 +35,19 @@ struct IUReportTests {
         #expect(throws: IUReport.ParseError.self) { try IUReport.parse(Array("<html><body/></html>".utf8)) }
     }
 
+    /// Found by `Fuzz/run.sh FuzzIUXML` (kept in Fuzz/crashes/FuzzIUXML): an attribute name with
+    /// a byte that is not UTF-8 made Foundation's parser trap and end the process; a `sections`
+    /// run over a folder holding such a file died on it. Now it is an error line like any other.
+    @Test func invalidUTF8IsAnErrorNotACrash() throws {
+        let document: [UInt8] = Array("<eCitation><Abstract><AbstractText ".utf8) + [0xC1] + Array("abel=\"FINDINGS\">x</AbstractText></Abstract></eCitation>".utf8)
+        let error = #expect(throws: IUReport.ParseError.self) { try IUReport.parse(document) }
+        #expect(error?.description == "IU XML: not valid UTF-8")
+        // A document that declares another encoding is the parser's to read (Latin-1 é is 0xE9).
+        let latin1: [UInt8] = Array(#"<?xml version="1.0" encoding="ISO-8859-1"?><eCitation><Abstract><AbstractText Label="FINDINGS">caf"#.utf8)
+            + [0xE9] + Array("</AbstractText></Abstract></eCitation>".utf8)
+        #expect(try IUReport.parse(latin1).sections.findings == "café")
+    }
+
     /// The real collection, read in place: study 1000's sections, MeSH terms and image ids are
     /// what the file holds, found here by plain regular expressions over its text (no report
     /// text is copied into the repository).

@@ -14,6 +14,8 @@
 #include <dcmtk/dcmjpls/djdecode.h>
 #include <dcmtk/oflog/oflog.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -22,6 +24,18 @@
 #include <new>
 
 namespace {
+
+// While a file is decoded, no single nothrow array allocation may exceed this: DCMTK allocates
+// an element's value at the length the file declares, before it reads it, so a few hundred
+// bytes declaring a 4 GB element made it allocate 4 GB (found by Fuzz/run.sh FuzzDICOM). An
+// honest file needs no more than its own size for a value, or the pixel bound for decompressed
+// frames. Refused, the allocation returns null and DCMTK reports "memory exhausted".
+thread_local std::size_t allocationLimit = SIZE_MAX;
+
+struct AllocationLimit {
+    explicit AllocationLimit(std::size_t limit) { allocationLimit = limit; }
+    ~AllocationLimit() { allocationLimit = SIZE_MAX; }
+};
 
 std::once_flag registration;
 
@@ -46,7 +60,16 @@ int decode(const uint8_t *data, size_t length, size_t max_pixels, rs_dicom_image
 
 // No C++ exception may cross into Swift (it would end the process): DCMTK's own, a failed
 // allocation for a huge file, anything a codec throws becomes the file's error.
+// The replaceable nothrow array allocation (C++ [new.delete.array]), through malloc as the
+// standard library's own, so that the standard operator delete[] frees it.
+void *operator new[](std::size_t size, const std::nothrow_t &) noexcept {
+    if (size > allocationLimit) return nullptr;
+    return std::malloc(size ? size : 1);
+}
+
 extern "C" int rs_dicom_decode(const uint8_t *data, size_t length, size_t max_pixels, rs_dicom_image *out) {
+    // Decompressed frames are at most max_pixels samples of up to 4 bytes.
+    AllocationLimit limit(std::max(length, max_pixels * 4) + 65536);
     try {
         return decode(data, length, max_pixels, out);
     } catch (const std::bad_alloc &) {

@@ -2,11 +2,10 @@ import ArgumentParser
 import ChildProcesses
 import Events
 import Foundation
+import Harness
 import Kafka
 import Pipeline
 import Postgres
-import Replay
-import Reports
 
 struct BenchmarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -57,7 +56,7 @@ struct StreamBenchmarkCommand: ParsableCommand {
         let stack = try LocalStack.start(directory: URL(filePath: workDir).appending(path: "postgres").standardizedFileURL,
                                          partitions: 6, durable: true, log: { print("benchmark: \($0)") })
         defer { try? stack.stop() }
-        let source = try BenchmarkEvents(data: dataURL)
+        let source = try SampleEvents(data: dataURL)
         print("benchmark: \(events) events per scenario, batches of \(batchSize), daemon binary \(Self.binary)")
         print("| scenario | events | events/s (steady) | s to first commit | daemon peak RSS |")
         print("|---|---|---|---|---|")
@@ -71,7 +70,7 @@ struct StreamBenchmarkCommand: ParsableCommand {
 
     struct Result { let rate: Double; let startup: Double; let peakMiB: Int }
 
-    private func measure(scenario: String, stack: LocalStack, source: BenchmarkEvents) throws -> Result {
+    private func measure(scenario: String, stack: LocalStack, source: SampleEvents) throws -> Result {
         var configuration = stack.configuration
         let name = "bench_\(scenario.replacingOccurrences(of: "-", with: "_"))_\(getpid())"
         configuration.kafka.imageTopic = "\(name).images"
@@ -165,29 +164,5 @@ struct StreamBenchmarkCommand: ParsableCommand {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
         return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
-    }
-}
-
-/// The events a benchmark sends: IU XML reports and 28×28 PNGs inline, cycled.
-struct BenchmarkEvents {
-    let reports: [String]
-    let images: [String]
-
-    init(data: URL) throws {
-        // Reports with text only: the few blank IU reports would measure the dead-letter path.
-        reports = try ReplaySource.reportFiles(in: data.appending(path: "openi/reports")).prefix(550)
-            .map { try String(contentsOf: $0, encoding: .utf8) }
-            .filter { (try? ReportReader.sections(of: Array($0.utf8), format: .iuXML)) != nil }
-        images = try ReplaySource.imageFiles(in: data.appending(path: "pneumoniamnist/val")).prefix(500)
-            .map { try Data(contentsOf: $0).base64EncodedString() }
-    }
-
-    func report(_ index: Int) -> Event {
-        .report(ReportEvent(eventID: "r\(index)", studyID: "s\(index)", reportID: "r\(index)", format: .iuXML,
-                            body: reports[index % reports.count]))
-    }
-
-    func image(_ index: Int) -> Event {
-        .image(ImageEvent(eventID: "i\(index)", studyID: "s\(index)", imageID: "i\(index)", inline: images[index % images.count]))
     }
 }

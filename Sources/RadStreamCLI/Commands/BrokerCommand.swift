@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Harness
 import Kafka
 import Pipeline
 import UnixSignals
@@ -27,17 +28,5 @@ struct BrokerCommand: AsyncParsableCommand {
         FileHandle.standardError.write(Data("broker: \(brokers) brokers at \(broker.bootstrapServers); topics \(configuration.topics.flatMap { [$0, configuration.deadLetterTopic(for: $0)] }.joined(separator: ", "))\n".utf8))
         for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) { break }
         withExtendedLifetime(broker) {}
-    }
-}
-
-extension EmbeddedBroker {
-    /// A cluster with RadStream's topics and their dead-letter twins.
-    static func start(for configuration: RadStreamConfiguration, brokers: Int, partitions: Int) throws -> EmbeddedBroker {
-        let broker = try EmbeddedBroker(brokers: brokers)
-        for topic in configuration.topics {
-            try broker.createTopic(topic, partitions: partitions)
-            try broker.createTopic(configuration.deadLetterTopic(for: topic), partitions: partitions)
-        }
-        return broker
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import ChildProcesses
 import Events
 import Foundation
+import Harness
 import Models
 import Pipeline
 import Postgres
