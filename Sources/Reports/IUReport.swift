@@ -41,13 +41,16 @@ public struct IUReport: Sendable, Equatable {
         return reader.report
     }
 
-    /// Whether the document is UTF-8: no XML declaration, or one without an encoding, or UTF-8's.
+    /// Whether the document must be valid UTF-8: unless it declares an encoding that libxml2
+    /// transcodes to UTF-8 before Foundation sees a name (anything else, a garbled declaration
+    /// included, is read as UTF-8).
     static func declaresUTF8(_ data: [UInt8]) -> Bool {
+        let transcoded: Set = ["iso-8859-1", "latin1", "iso-8859-15", "windows-1252", "utf-16", "utf-16le", "utf-16be"]
         let head = String(decoding: data.prefix(200), as: UTF8.self).lowercased()
         guard head.hasPrefix("<?xml"), let end = head.range(of: "?>"),
               let encoding = head[..<end.lowerBound].range(of: "encoding=") else { return true }
         let value = head[encoding.upperBound...].dropFirst().prefix { $0 != "\"" && $0 != "'" }
-        return value == "utf-8" || value == "utf8"
+        return !transcoded.contains(String(value))
     }
 
     /// Collects the elements we need while the parser streams through the document.

@@ -42,6 +42,9 @@ struct IUReportTests {
         let document: [UInt8] = Array("<eCitation><Abstract><AbstractText ".utf8) + [0xC1] + Array("abel=\"FINDINGS\">x</AbstractText></Abstract></eCitation>".utf8)
         let error = #expect(throws: IUReport.ParseError.self) { try IUReport.parse(document) }
         #expect(error?.description == "IU XML: not valid UTF-8")
+        // Nor may a garbled encoding declaration let such bytes through (found next by the fuzzer).
+        let garbled: [UInt8] = Array(#"<?xml version="1.0" encoding="utf-8"#.utf8) + [0xFF, 0xFF] + Array(#""?>"#.utf8) + document
+        #expect(throws: IUReport.ParseError.self) { try IUReport.parse(garbled) }
         // A document that declares another encoding is the parser's to read (Latin-1 é is 0xE9).
         let latin1: [UInt8] = Array(#"<?xml version="1.0" encoding="ISO-8859-1"?><eCitation><Abstract><AbstractText Label="FINDINGS">caf"#.utf8)
             + [0xE9] + Array("</AbstractText></Abstract></eCitation>".utf8)
