@@ -50,3 +50,25 @@ public enum ModelStore {
         return classifiers
     }
 }
+
+extension ModelStore {
+    /// The applicability gates kept beside the classifiers at `location` (as `classifiers(at:)`
+    /// reads it), by model name. A folder without one has none: its films are not judged.
+    public static func applicabilityGates(at location: URL) throws -> [String: ApplicabilityGate] {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: location.path, isDirectory: &isFolder) else { return [:] }
+        let folder = isFolder.boolValue ? location : location.deletingLastPathComponent()
+        var folders = [folder]
+        if !FileManager.default.fileExists(atPath: folder.appendingPathComponent(weightsFileName).path) {
+            folders = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+        }
+        var gates: [String: ApplicabilityGate] = [:]
+        for candidate in folders {
+            let file = candidate.appendingPathComponent(ApplicabilityGate.fileName)
+            guard FileManager.default.fileExists(atPath: file.path) else { continue }
+            let gate = try ApplicabilityGate(contentsOf: file)
+            gates[gate.model] = gate
+        }
+        return gates
+    }
+}

@@ -96,16 +96,23 @@ public final class ResidualCNN {
 
     /// The last stage's feature maps (batch × channels × h × w): what Grad-CAM reads.
     public func features(_ images: Tensor, training: Bool) -> Tensor {
+        stageOutputs(images, training: training).last!
+    }
+
+    /// Every stage's feature maps, the last one's after the attention block when there is one.
+    public func stageOutputs(_ images: Tensor, training: Bool) -> [Tensor] {
         var x = convBN(images, "stem.conv", "stem.bn", stride: 1, training: training, relu: true)
+        var outputs: [Tensor] = []
         for stage in configuration.channels.indices {
             let name = "stage\(stage + 1)", stride = stage == 0 ? 1 : 2
             let shortcut = parameters["\(name).shortcut.weight"] == nil
                 ? x : convBN(x, "\(name).shortcut", "\(name).shortcut_bn", stride: stride, padding: 0, training: training, relu: false)
             let hidden = convBN(x, "\(name).conv1", "\(name).bn1", stride: stride, training: training, relu: true)
             x = convBN(hidden, "\(name).conv2", "\(name).bn2", stride: 1, training: training, adding: shortcut, relu: true)
+            outputs.append(x)
         }
-        if let heads = configuration.attentionHeads { x = globalAttention(x, heads: heads) }
-        return x
+        if let heads = configuration.attentionHeads { outputs[outputs.count - 1] = globalAttention(x, heads: heads) }
+        return outputs
     }
 
     /// Pre-norm multi-head self-attention over every position of the maps, with a residual

@@ -20,7 +20,8 @@ struct RadStream: AsyncParsableCommand {
             SectionsCommand.self, ServeCommand.self, MigrateCommand.self, BrokerCommand.self,
             ReplayCommand.self, DemoCommand.self, BenchmarkCommand.self, TrainCommand.self,
             ClassifyCommand.self, ExplainCommand.self, EvaluateCommand.self, LabelCommand.self, SummarizeCommand.self,
-            CaptionCommand.self, EvaluateLabelerCommand.self, EvaluateSummarizerCommand.self, ModelsCommand.self,
+            CaptionCommand.self, EvaluateLabelerCommand.self, EvaluateSummarizerCommand.self, EvaluateApplicabilityCommand.self,
+            ModelsCommand.self,
             SelfTrainCommand.self, ExperimentCommand.self, DrillCommand.self,
         ])
 

@@ -24,6 +24,12 @@ public struct IUReport: Sendable, Equatable {
         if Self.declaresUTF8(data), String(validating: data, as: UTF8.self) == nil {
             throw ParseError(description: "IU XML: not valid UTF-8")
         }
+        // Foundation's parser also dereferences the missing data of a processing instruction
+        // like `<?x?>` (found next by the fuzzer), even inside a valid UTF-8 event body that
+        // reaches the daemon. The IU format has none but the XML declaration.
+        if Self.holdsProcessingInstructions(data) {
+            throw ParseError(description: "IU XML: processing instructions other than the XML declaration are not read")
+        }
         let reader = Reader()
         let parser = XMLParser(data: Data(data))
         // External entities could read local files: an XML report is untrusted input.
@@ -51,6 +57,24 @@ public struct IUReport: Sendable, Equatable {
               let encoding = head[..<end.lowerBound].range(of: "encoding=") else { return true }
         let value = head[encoding.upperBound...].dropFirst().prefix { $0 != "\"" && $0 != "'" }
         return !transcoded.contains(String(value))
+    }
+
+    /// Whether `<?` opens anything but a leading `<?xml …?>` declaration.
+    static func holdsProcessingInstructions(_ data: [UInt8]) -> Bool {
+        var start = data.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0  // a byte-order mark
+        let declaration = Array("<?xml".utf8)
+        if data[start...].starts(with: declaration), data.count > start + 5, [0x20, 0x09, 0x0A, 0x0D].contains(data[start + 5]) {
+            // Past the declaration's closing `?>`.
+            var index = start + 5
+            while index + 1 < data.count && !(data[index] == UInt8(ascii: "?") && data[index + 1] == UInt8(ascii: ">")) { index += 1 }
+            start = index + 2
+        }
+        var index = start
+        while index + 1 < data.count {
+            if data[index] == UInt8(ascii: "<") && data[index + 1] == UInt8(ascii: "?") { return true }
+            index += 1
+        }
+        return false
     }
 
     /// Collects the elements we need while the parser streams through the document.

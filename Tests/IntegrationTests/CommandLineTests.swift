@@ -151,6 +151,14 @@ struct CommandLineTests {
         }
         #expect((byFile["val_00000.png"]?["decisions"] as? [String: String])?["pneumonia"] == "pneumonia")
         #expect((byFile["val_00003.png"]?["decisions"] as? [String: String])?["pneumonia"] == "normal")
+        // Applicability, per model: the contract's two fields; a paediatric film is the
+        // pneumonia model's to read, IU study 1000's lateral adult film is not.
+        for name in samples + ["val_00000.png", "val_00003.png"] {
+            #expect((byFile[name]?["applicable"] as? [String: Bool])?.keys.sorted() == ["covid", "pneumonia"], "\(name)")
+            #expect((byFile[name]?["applicability"] as? [String: Double])?.values.allSatisfy { (0...1).contains($0) } == true, "\(name)")
+        }
+        #expect((byFile["val_00000.png"]?["applicable"] as? [String: Bool])?["pneumonia"] == true)
+        #expect((byFile["iu_1000_IM-0003-2001.png"]?["applicable"] as? [String: Bool])?["pneumonia"] == false)
 
         // Nothing readable: a non-zero exit. A model that is not there: a clear error.
         for name in samples + ["val_00000.png", "val_00003.png"] { try FileManager.default.removeItem(at: folder.appending(path: name)) }

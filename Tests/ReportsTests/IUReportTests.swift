@@ -51,6 +51,18 @@ struct IUReportTests {
         #expect(try IUReport.parse(latin1).sections.findings == "café")
     }
 
+    /// Found by the fuzzer (Fuzz/crashes/FuzzIUXML/crash-processing-instruction-without-data):
+    /// Foundation's parser reads the missing data of `<?x?>` through a null pointer and the process
+    /// ends — in the daemon too, since such a body is valid UTF-8. The declaration is still read.
+    @Test func aProcessingInstructionIsAnErrorNotACrash() throws {
+        for document in ["<eCitation><?x?><Abstract/></eCitation>", "<?x?><eCitation/>", #"<?xml version="1.0"?><?x?><eCitation/>"#] {
+            let error = #expect(throws: IUReport.ParseError.self) { try IUReport.parse(Array(document.utf8)) }
+            #expect(error?.description.contains("processing instructions") == true, "\(document)")
+        }
+        let declared = #"<?xml version="1.0" encoding="utf-8"?><eCitation><Abstract><AbstractText Label="FINDINGS">Clear.</AbstractText></Abstract></eCitation>"#
+        #expect(try IUReport.parse(Array(declared.utf8)).sections.findings == "Clear.")
+    }
+
     /// The real collection, read in place: study 1000's sections, MeSH terms and image ids are
     /// what the file holds, found here by plain regular expressions over its text (no report
     /// text is copied into the repository).

@@ -17,6 +17,12 @@ struct ClassifyCommand: ParsableCommand {
             (DICOM windowed, MONOCHROME1 inverted), the centred square, area-averaged to the model's side.
             A file that cannot be read gives {"file": ..., "error": ...} and the command goes on; the
             exit status is non-zero only when no file could be processed.
+
+            Each model with an applicability gate beside it (applicability.safetensors, written by \
+            `train applicability` for that very version) also says whether it is fit to read the \
+            film at all: "applicable": {"pneumonia": true} and "applicability": {"pneumonia": 0.42}, \
+            the share of its training films that lie farther from what it was trained on (a blank \
+            film scores 0). A model without a gate is left out of both.
             """)
 
     @Option(help: "Folder of images.") var images: String
@@ -28,12 +34,20 @@ struct ClassifyCommand: ParsableCommand {
         let file: String
         var probabilities: [String: Float]?
         var decisions: [String: String]?
+        var applicable: [String: Bool]?
+        var applicability: [String: Float]?
         var error: String?
     }
 
     func run() throws {
         BLAS.setThreads(threads)
-        let classifiers = try ModelStore.classifiers(at: model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory())
+        let location = model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory()
+        let classifiers = try ModelStore.classifiers(at: location)
+        let gates = try ModelStore.applicabilityGates(at: location).filter { name, gate in
+            let current = classifiers.contains { $0.settings.name == name && $0.settings.version == gate.modelVersion }
+            if !current { StandardError().line("classify: the applicability gate of \(name) was fitted for version \(gate.modelVersion), not the one here: not used") }
+            return current
+        }
         let files = try ImageFiles.list(in: URL(filePath: images))
         let writer = try JSONLinesWriter(path: out)
         let decoder = ImageDecoder()
@@ -53,11 +67,17 @@ struct ClassifyCommand: ParsableCommand {
             let readable = inputs.indices.filter { (try? inputs[$0].get()) != nil }
             for classifier in classifiers where !readable.isEmpty {
                 let batch = readable.map { try! inputs[$0].get()[classifier.settings.inputSide]! }
-                for (row, probabilities) in zip(readable, classifier.probabilities(batch)) {
-                    let settings = classifier.settings
+                let settings = classifier.settings
+                let gate = gates[settings.name]
+                let outputs = gate.map { classifier.probabilitiesAndFeatures(batch, pooling: $0.pooling) }
+                    ?? classifier.probabilities(batch).map { ($0, []) }
+                for ((row, pixels), (probabilities, features)) in zip(zip(readable, batch), outputs) {
                     lines[row].probabilities = (lines[row].probabilities ?? [:]).merging(classifier.reported(probabilities)) { $1 }
                     lines[row].decisions = (lines[row].decisions ?? [:])
                         .merging([settings.name: settings.classes[classifier.decision(probabilities)]]) { $1 }
+                    guard let assessment = gate?.assess(pixels: pixels, features: features) else { continue }
+                    lines[row].applicable = (lines[row].applicable ?? [:]).merging([settings.name: assessment.applicable]) { $1 }
+                    lines[row].applicability = (lines[row].applicability ?? [:]).merging([settings.name: assessment.score]) { $1 }
                 }
             }
             for line in lines { try writer.write(line) }

@@ -51,7 +51,8 @@ struct DrillCommand: ParsableCommand {
             minutes: minutes, rate: rate, faultInterval: interval!, badEvery: badEvery, seed: seed,
             data: URL(filePath: data).standardizedFileURL, workDir: URL(filePath: workDir).standardizedFileURL,
             binary: StreamBenchmarkCommand.binary))
-        let report = try drill.run(progress: { print($0) })
+        // Progress on standard error, unbuffered: the drill runs for many minutes, often into a log file.
+        let report = try drill.run(progress: { ProgressLine.finish($0) })
         print("""
 
             | drill | |

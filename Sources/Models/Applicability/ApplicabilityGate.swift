@@ -1,0 +1,135 @@
+import Foundation
+import TensorEngine
+
+/// Whether a classifier is fit to read a film at all: a frontal chest film of the population it
+/// was trained on, not a lateral film, a photograph, noise or a film of another population.
+///
+/// Two checks. The film must have contrast (a blank or saturated image carries no film). And its
+/// features — the classifier's own stages, pooled (`ApplicabilityPooling`) — must lie where the
+/// training films' lie: the Mahalanobis distance to the nearest class mean under the classes' shared covariance
+/// (Lee et al., NeurIPS 2018), turned into a score by the training films themselves: the share of
+/// them, measured out of fold, that lie farther out. A score of 0.5 is an ordinary training film;
+/// below `minimumScore` the film is unlike all but that share of them.
+public struct ApplicabilityGate: Sendable {
+    public static let fileName = "applicability.safetensors"
+    public static let format = "radstream.applicability.v1"
+
+    /// The classifier it was fitted for: its trunk's features mean nothing to another version.
+    public let model: String
+    public let modelVersion: String
+    /// The features it reads of the network's maps.
+    public let pooling: ApplicabilityPooling
+    /// Films scored below this are not applicable.
+    public let minimumScore: Float
+    /// Films whose pixels' standard deviation (0–255) is below this have no contrast to read.
+    public let minimumPixelSpread: Float
+    /// classes × features.
+    let classMeans: [[Float]]
+    /// The inverse of the shared covariance, features × features, row-major.
+    let precision: [Float]
+    /// The training films' out-of-fold distances, ascending.
+    let referenceDistances: [Float]
+
+    public init(model: String, modelVersion: String, pooling: ApplicabilityPooling, minimumScore: Float, minimumPixelSpread: Float,
+                classMeans: [[Float]], precision: [Float], referenceDistances: [Float]) {
+        self.pooling = pooling
+        precondition(!classMeans.isEmpty && precision.count == classMeans[0].count * classMeans[0].count, "mean and precision sizes differ")
+        (self.model, self.modelVersion, self.minimumScore, self.minimumPixelSpread) = (model, modelVersion, minimumScore, minimumPixelSpread)
+        (self.classMeans, self.precision, self.referenceDistances) = (classMeans, precision, referenceDistances.sorted())
+    }
+
+    public var featureCount: Int { classMeans[0].count }
+
+    /// The squared Mahalanobis distance of pooled features to the nearest class mean.
+    public func distance(_ features: [Float]) -> Float {
+        precondition(features.count == featureCount, "\(featureCount) features expected")
+        let d = featureCount
+        var nearest = Float.infinity
+        var centred = [Float](repeating: 0, count: d)
+        for mean in classMeans {
+            for i in 0..<d { centred[i] = features[i] - mean[i] }
+            var total: Float = 0
+            for i in 0..<d {
+                var row: Float = 0
+                for j in 0..<d { row += precision[i * d + j] * centred[j] }
+                total += centred[i] * row
+            }
+            nearest = min(nearest, total)
+        }
+        return nearest
+    }
+
+    /// The share of training films lying farther out than a film at this distance.
+    public func score(distance: Float) -> Float {
+        guard !referenceDistances.isEmpty else { return 1 }
+        // The first reference distance not below `distance`.
+        var low = 0, high = referenceDistances.count
+        while low < high {
+            let middle = (low + high) / 2
+            if referenceDistances[middle] < distance { low = middle + 1 } else { high = middle }
+        }
+        return Float(referenceDistances.count - low) / Float(referenceDistances.count)
+    }
+
+    /// One film's verdict.
+    public struct Assessment: Sendable, Equatable {
+        /// 0 (no contrast, or unlike every training film) to 1.
+        public let score: Float
+        public let applicable: Bool
+
+        public init(score: Float, applicable: Bool) {
+            self.score = score
+            self.applicable = applicable
+        }
+    }
+
+    /// The verdict for a film from its input pixels and the classifier's pooled features of it.
+    public func assess(pixels: [UInt8], features: [Float]) -> Assessment {
+        guard Self.pixelSpread(pixels) >= minimumPixelSpread else { return Assessment(score: 0, applicable: false) }
+        let score = score(distance: distance(features))
+        return Assessment(score: score, applicable: score >= minimumScore)
+    }
+
+    /// The standard deviation of the pixels, 0–255.
+    public static func pixelSpread(_ pixels: [UInt8]) -> Float {
+        guard !pixels.isEmpty else { return 0 }
+        var sum = 0.0, squares = 0.0
+        for pixel in pixels {
+            sum += Double(pixel)
+            squares += Double(pixel) * Double(pixel)
+        }
+        let mean = sum / Double(pixels.count)
+        return Float(max(0, squares / Double(pixels.count) - mean * mean).squareRoot())
+    }
+}
+
+extension ApplicabilityGate {
+    public func save(to url: URL) throws {
+        let d = featureCount
+        try Safetensors(tensors: [
+            "class_means": Tensor(shape: [classMeans.count, d], data: classMeans.flatMap { $0 }),
+            "precision": Tensor(shape: [d, d], data: precision),
+            "reference_distances": Tensor(shape: [referenceDistances.count], data: referenceDistances),
+        ], metadata: [
+            "format": Self.format, "model": model, "model_version": modelVersion, "pooling": pooling.rawValue,
+            "minimum_score": "\(minimumScore)", "minimum_pixel_spread": "\(minimumPixelSpread)",
+        ]).write(to: url)
+    }
+
+    public init(contentsOf url: URL) throws {
+        let file = try Safetensors.read(contentsOf: url)
+        let metadata = file.metadata
+        guard metadata["format"] == Self.format, let model = metadata["model"], let version = metadata["model_version"],
+              let pooling = metadata["pooling"].flatMap(ApplicabilityPooling.init(rawValue:)),
+              let minimumScore = metadata["minimum_score"].flatMap(Float.init),
+              let spread = metadata["minimum_pixel_spread"].flatMap(Float.init),
+              let means = file.tensors["class_means"], means.rank == 2, let precision = file.tensors["precision"],
+              precision.shape == [means.shape[1], means.shape[1]], let reference = file.tensors["reference_distances"] else {
+            throw CheckpointError("\(url.path) is not an applicability gate (\(Self.format))")
+        }
+        let d = means.shape[1]
+        self.init(model: model, modelVersion: version, pooling: pooling, minimumScore: minimumScore, minimumPixelSpread: spread,
+                  classMeans: (0..<means.shape[0]).map { Array(means.data[($0 * d)..<(($0 + 1) * d)]) },
+                  precision: precision.data, referenceDistances: reference.data)
+    }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Models
+import TensorEngine
+import Training
+
+struct EvaluateApplicabilityCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate-applicability",
+        abstract: "How often each shipped classifier's applicability gate lets its own films through, and refuses other material.",
+        discussion: """
+            For every classifier at --model that has an applicability gate: its validation films \
+            (the split its manifest records), which should be applicable, and material it was never \
+            made for, which should not: those films inverted, rotated and upside down; uniform noise, \
+            blank images and synthetic pictures; the adult films of the COVID-19 collection (for a \
+            paediatric model), PneumoniaMNIST's paediatric films (for the COVID-19 model) and the \
+            shared sample files. Prints the share marked applicable per set and model.
+
+            Example: radstream evaluate-applicability
+            """)
+
+    @Option(help: "A model file or folder (default: the shipped models).") var model: String?
+    @Option(help: "The shared data folder.") var data = ProcessInfo.processInfo.environment["RADSTREAM_DATA"] ?? "../shared/data"
+    @Option(help: "Threads the tensor engine uses.") var threads = 2
+
+    func run() throws {
+        BLAS.setThreads(threads)
+        let location = model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory()
+        let gates = try ModelStore.applicabilityGates(at: location)
+        let dataURL = URL(filePath: data)
+        print("| material | model | images | share applicable | should be |")
+        print("|---|---|---|---|---|")
+        for classifier in try ModelStore.classifiers(at: location) {
+            guard let gate = gates[classifier.settings.name], gate.modelVersion == classifier.settings.version else {
+                StandardError().line("\(classifier.settings.name) \(classifier.settings.version): no applicability gate fitted for this version")
+                continue
+            }
+            let folder = location.appending(path: classifier.settings.name)
+            let manifest = try ModelManifest.read(from: folder)
+            let own = try TrainingData.load(manifest.data.source, side: classifier.settings.inputSide,
+                                            validationShare: manifest.data.validationShare, splitSeed: manifest.data.splitSeed).validation
+            let paediatric = manifest.data.source.contains("pneumoniamnist")
+            for material in try ApplicabilityMaterials.sets(own: own, data: dataURL, side: classifier.settings.inputSide,
+                                                            includeCovid: paediatric, includePaediatric: !paediatric) {
+                let features = ApplicabilityFitting.pooledFeatures(of: classifier, material.images, pooling: gate.pooling)
+                let applicable = zip(material.images, features).filter { gate.assess(pixels: $0, features: $1).applicable }.count
+                let share = Double(applicable) / Double(max(material.images.count, 1))
+                print("| \(material.name) | \(classifier.settings.name) | \(material.images.count) | \(String(format: "%.3f", share)) | \(material.name == "its validation films" ? "applicable" : "not") |")
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import Models
+import TensorEngine
+import Training
+
+struct TrainApplicabilityCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "applicability",
+        abstract: "Fit a classifier's applicability gate: which films it is fit to read at all.",
+        discussion: """
+            Reads the model folder's classifier and, from its manifest, the data and split it was \
+            trained on (--data overrides the folder). Fits the gate on the training films: the \
+            classifier's globally pooled trunk features, their class means and shared covariance, \
+            and the Mahalanobis distances of the training films measured out of fold (--folds), \
+            which turn a film's distance into its score (the share of training films lying \
+            farther out). A film scoring below --minimum-score, or whose pixels have less contrast \
+            than --minimum-pixel-spread, is not applicable. Writes applicability.safetensors and \
+            applicability.json (data, command, commit, options, the share applicable in each fold \
+            and on the validation films) into the model folder; classify then reports \
+            "applicable" and "applicability" per model.
+
+            Example: radstream train applicability --model models/pneumonia
+            """)
+
+    @Option(help: "The model folder (holding model.safetensors and manifest.json).") var model: String
+    @Option(help: "Data folder (default: the one the manifest records).") var data: String?
+    @Option(help: "Folds for the out-of-fold reference distances.") var folds = 5
+    @Option(help: "Films scoring below this are not applicable (the share of training films refused by construction).")
+    var minimumScore: Float = 0.01
+    @Option(help: "Films whose pixels' standard deviation (0-255) is below this are not applicable.") var minimumPixelSpread: Float = 4
+    @Option(help: "Threads the tensor engine uses.") var threads = 2
+
+    func validate() throws {
+        guard folds >= 2 else { throw ValidationError("--folds must be at least 2") }
+        guard minimumScore > 0, minimumScore < 1 else { throw ValidationError("--minimum-score must be in (0, 1)") }
+    }
+
+    /// What `applicability.json` records.
+    struct Manifest: Codable {
+        var model: String
+        var modelVersion: String
+        var createdAt: String
+        var command: String
+        var commit: String
+        var data: String
+        var trainingImages: Int
+        var options: ApplicabilityFitting.Options
+        /// The share of each fold's films applicable under the gate fitted without them.
+        var foldShares: [Double]
+        var foldShareMean: Double
+        var foldShareSpread: Double
+        var validationImages: Int
+        var validationShareApplicable: Double
+    }
+
+    func run() throws {
+        BLAS.setThreads(threads)
+        let log = StandardError()
+        let folder = URL(filePath: model)
+        guard let classifier = try ModelStore.classifiers(at: folder).first else { throw ValidationErrorText("no classifier at \(model)") }
+        let trained = try ModelManifest.read(from: folder)
+        let source = data ?? trained.data.source
+        log.line("reading \(source) at \(classifier.settings.inputSide)×\(classifier.settings.inputSide) (the split of \(model)'s manifest)")
+        let loaded = try TrainingData.load(source, side: classifier.settings.inputSide, validationShare: trained.data.validationShare,
+                                           splitSeed: trained.data.splitSeed)
+        var options = ApplicabilityFitting.Options()
+        options.folds = folds
+        options.minimumScore = minimumScore
+        options.minimumPixelSpread = minimumPixelSpread
+        let started = ContinuousClock.now
+        let (gate, foldShares) = ApplicabilityFitting.fit(classifier, training: loaded.training, options: options)
+        let validation = ApplicabilityFitting.pooledFeatures(of: classifier, loaded.validation.images.map(\.pixels), pooling: gate.pooling)
+        let applicable = zip(loaded.validation.images, validation).filter { gate.assess(pixels: $0.pixels, features: $1).applicable }.count
+        try gate.save(to: folder.appending(path: ApplicabilityGate.fileName))
+        let mean = foldShares.reduce(0, +) / Double(foldShares.count)
+        let spread = (foldShares.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(foldShares.count - 1, 1))).squareRoot()
+        let manifest = Manifest(
+            model: classifier.settings.name, modelVersion: classifier.settings.version, createdAt: Date().formatted(.iso8601),
+            command: CommandLine.arguments.map(TrainClassifierCommand.shellQuoted).joined(separator: " "),
+            commit: TrainClassifierCommand.commit(), data: source, trainingImages: loaded.training.count, options: options,
+            foldShares: foldShares, foldShareMean: mean, foldShareSpread: spread, validationImages: loaded.validation.count,
+            validationShareApplicable: Double(applicable) / Double(max(loaded.validation.count, 1)))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(manifest).write(to: folder.appending(path: "applicability.json"))
+        log.line(String(format: "%@ %@: %d features (%@ pooling); applicable in the folds %.4f ± %.4f, on the %d validation films %.4f; %.1f s",
+                        classifier.settings.name, classifier.settings.version, gate.featureCount, gate.pooling.rawValue, mean, spread,
+                        loaded.validation.count, manifest.validationShareApplicable,
+                        Double((ContinuousClock.now - started).components.seconds)))
+        log.line("wrote \(folder.path)/\(ApplicabilityGate.fileName) and applicability.json")
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import Models
+import TestSupport
+import Testing
+@testable import Training
+
+@Suite("Applicability: which films a classifier is fit to read")
+struct ApplicabilityTests {
+    @Test func theCholeskyInverseInvertsASymmetricPositiveDefiniteMatrix() {
+        // A = BBᵀ + I for a fixed B: symmetric, positive definite.
+        let n = 6
+        let b = (0..<(n * n)).map { Double(($0 * 37) % 11) / 5 - 1 }
+        var a = [Double](repeating: 0, count: n * n)
+        for i in 0..<n { for j in 0..<n { a[i * n + j] = (0..<n).reduce(i == j ? 1 : 0) { $0 + b[i * n + $1] * b[j * n + $1] } } }
+        let inverse = ApplicabilityFitting.invertSymmetricPositiveDefinite(a, size: n)
+        for i in 0..<n {
+            for j in 0..<n {
+                let product = (0..<n).reduce(0.0) { $0 + a[i * n + $1] * inverse[$1 * n + j] }
+                #expect(abs(product - (i == j ? 1 : 0)) < 1e-9, "(\(i), \(j)): \(product)")
+            }
+        }
+    }
+
+    /// The distance is to the nearest class mean under the precision; the score is the share of
+    /// reference distances at or beyond it.
+    @Test func distancesAndScoresAreWhatTheyClaim() throws {
+        let gate = ApplicabilityGate(model: "m", modelVersion: "v", pooling: .global, minimumScore: 0.25, minimumPixelSpread: 4,
+                                     classMeans: [[0, 0], [10, 0]], precision: [1, 0, 0, 4], referenceDistances: [4, 1, 3, 2])
+        #expect(gate.distance([1, 1]) == 5)  // 1·1² + 4·1² from the first mean
+        #expect(gate.distance([9, 0.5]) == 2)  // from the second
+        #expect(gate.score(distance: 0.5) == 1 && gate.score(distance: 2.5) == 0.5 && gate.score(distance: 10) == 0)
+        let film = (0..<784).map { UInt8($0 % 200) }
+        #expect(gate.assess(pixels: film, features: [0, 0]) == .init(score: 1, applicable: true))
+        #expect(gate.assess(pixels: film, features: [3, 0]).applicable == false, "beyond every reference distance")
+        #expect(gate.assess(pixels: [UInt8](repeating: 90, count: 784), features: [0, 0]) == .init(score: 0, applicable: false),
+                "no contrast: not a film, whatever its features")
+
+        let file = FileManager.default.temporaryDirectory.appending(path: "gate-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try gate.save(to: file)
+        let loaded = try ApplicabilityGate(contentsOf: file)
+        #expect(loaded.model == "m" && loaded.modelVersion == "v" && loaded.pooling == .global && loaded.minimumScore == 0.25)
+        #expect(loaded.distance([1, 1]) == 5 && loaded.score(distance: 2.5) == 0.5)
+    }
+
+    /// Fitted on part of the shipped pneumonia model's validation films: the rest pass, and
+    /// noise, blanks and inverted films do not.
+    @Test func aGateFittedOnFilmsRefusesNoiseBlanksAndInvertedFilms() throws {
+        let folder = ShippedModelTests.models.appending(path: "pneumonia")
+        let classifier = try ImageClassifier(contentsOf: folder.appending(path: ModelManifest.weightsFileName))
+        let films = try TrainingData.load(TestData.root.appending(path: "pneumoniamnist").path, side: 28).validation
+        let fitted = LabeledImageSet(classes: films.classes, side: 28, images: Array(films.images.prefix(400)))
+        let held = films.images.dropFirst(400).map(\.pixels)
+        var options = ApplicabilityFitting.Options()
+        options.pooling = .global  // 400 films afford the global summary (`ApplicabilityPooling.affordable`)
+        let (gate, foldShares) = ApplicabilityFitting.fit(classifier, training: fitted, options: options)
+        #expect(foldShares.count == 5 && foldShares.allSatisfy { $0 > 0.9 })
+        func share(_ images: [[UInt8]]) -> Double {
+            let features = ApplicabilityFitting.pooledFeatures(of: classifier, images, pooling: gate.pooling)
+            return Double(zip(images, features).filter { gate.assess(pixels: $0, features: $1).applicable }.count) / Double(images.count)
+        }
+        var generator = SystemRandomNumberGenerator()
+        #expect(share(held) > 0.9, "held-out films of the population")
+        #expect(share((0..<50).map { _ in (0..<784).map { _ in UInt8.random(in: 0...255, using: &generator) } }) == 0, "noise")
+        #expect(share((0..<10).map { [UInt8](repeating: UInt8($0 * 25), count: 784) }) == 0, "blank")
+        #expect(share(held.map { $0.map { 255 - $0 } }) < 0.5, "inverted films")
+    }
+
+    /// The shipped gates give the validation share their applicability.json records, for the
+    /// classifier version they were fitted for.
+    @Test(arguments: ["pneumonia", "covid"]) func theShippedGateReproducesItsRecord(model: String) throws {
+        let folder = ShippedModelTests.models.appending(path: model)
+        let classifier = try ImageClassifier(contentsOf: folder.appending(path: ModelManifest.weightsFileName))
+        let gate = try ApplicabilityGate(contentsOf: folder.appending(path: ApplicabilityGate.fileName))
+        #expect(gate.modelVersion == classifier.settings.version)
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appending(path: "applicability.json"))) as? [String: Any])
+        let manifest = try ModelManifest.read(from: folder)
+        let validation = try TrainingData.load(TestData.packageRoot.appending(path: manifest.data.source).path, side: classifier.settings.inputSide,
+                                               validationShare: manifest.data.validationShare, splitSeed: manifest.data.splitSeed).validation
+        let features = ApplicabilityFitting.pooledFeatures(of: classifier, validation.images.map(\.pixels), pooling: gate.pooling)
+        let share = Double(zip(validation.images, features).filter { gate.assess(pixels: $0.pixels, features: $1).applicable }.count)
+            / Double(validation.count)
+        #expect(abs(share - (record["validationShareApplicable"] as? Double ?? -1)) < 1e-9)
+        #expect(share >= 0.97, "the aim: at least 97% of the model's own validation films applicable")
+    }
+}
