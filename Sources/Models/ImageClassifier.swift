@@ -87,16 +87,20 @@ public final class ImageClassifier: @unchecked Sendable {
         settings.isBinary ? [settings.name: probabilities[1]] : Dictionary(uniqueKeysWithValues: zip(settings.classes, probabilities))
     }
 
-    /// Probabilities, the decided class, and a Grad-CAM map for it, per image.
-    public func explain(_ images: [[UInt8]]) -> [Explanation] {
+    /// Probabilities, the decided class, and a Grad-CAM map for it, per image; with a pooling,
+    /// also the features an applicability gate of that pooling reads, from the same pass.
+    public func explain(_ images: [[UInt8]], applicabilityPooling pooling: ApplicabilityPooling? = nil) -> [Explanation] {
         guard !images.isEmpty else { return [] }
-        let features = network.features(input(images), training: false)
+        let stages = network.stageOutputs(input(images), training: false)
+        let features = stages.last!
         let probabilities = calibrated(network.classify(features))
         let weights = settings.classes.indices.map { GradCAM.weights(of: network, for: $0) }  // once per class, not per image
+        let pooled = pooling.map { pooling in stages.map { pooling == .quadrants ? Self.quadrantMeans($0) : Self.globalMeans($0) } }
         return probabilities.enumerated().map { index, row in
             let decided = decision(row)
             return Explanation(probabilities: row, decidedClass: decided,
-                               saliency: GradCAM.map(features: features, image: index, weights: weights[decided]))
+                               saliency: GradCAM.map(features: features, image: index, weights: weights[decided]),
+                               applicabilityFeatures: pooled?.flatMap { $0[index] })
         }
     }
 
@@ -105,5 +109,7 @@ public final class ImageClassifier: @unchecked Sendable {
         public let decidedClass: Int
         /// Grad-CAM over the last stage's grid, scaled to [0, 1].
         public let saliency: SaliencyMap
+        /// What an applicability gate reads, when asked for.
+        public let applicabilityFeatures: [Float]?
     }
 }

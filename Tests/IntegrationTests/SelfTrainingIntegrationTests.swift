@@ -245,6 +245,13 @@ struct SelfTrainingIntegrationTests {
             """).rows
         #expect(versions.count == 2 && versions.map { $0[0]! }.sorted() == ["hot-swapped", shipped.settings.version].sorted())
         #expect(versions.reduce(0) { $0 + Int($1[1]!)! } == 1000)
+        // The shipped version's gate judged its predictions; the swapped-in version has none of its own.
+        let judged = try database.execute("""
+            SELECT model_version, bool_and(applicable IS NOT NULL), bool_and(applicable IS NULL) FROM image_predictions
+            WHERE model = 'pneumonia' GROUP BY model_version
+            """).rows
+        #expect(judged.first { $0[0] == shipped.settings.version }?[1] == "t")
+        #expect(judged.first { $0[0] == "hot-swapped" }?[2] == "t")
     }
 
     /// Two daemons of one group, both self-training: when new unlabeled images make a round due,

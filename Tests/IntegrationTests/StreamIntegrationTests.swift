@@ -69,14 +69,24 @@ struct StreamIntegrationTests {
         #expect(try database.execute("""
             SELECT count(*) FROM reports WHERE findings IS NOT NULL AND impression IS NOT NULL AND impression_disagreements IS NOT NULL
             """).scalarInt == (try database.execute("SELECT count(*) FROM reports WHERE findings IS NOT NULL AND impression IS NOT NULL").scalarInt))
+        // Every prediction says whether its model is fit to read the film (both shipped models have a gate).
+        #expect(try database.execute("""
+            SELECT count(*) FROM image_predictions WHERE applicable IS NOT NULL AND applicability BETWEEN 0 AND 1
+            """).scalarInt == 2000)
+        let gate = try ApplicabilityGate(contentsOf: URL(filePath: configuration.models.directory).appending(path: "pneumonia/\(ApplicabilityGate.fileName)"))
         for index in [1, 3, 5] {
-            let stored = try database.execute("""
-                SELECT (p.probabilities->>'pneumonia')::float8 FROM image_predictions p JOIN images i ON i.id = p.image_id
-                WHERE i.image_id = $1 AND p.model = 'pneumonia'
-                """, [.text("image-\(index)")]).scalar.flatMap(Double.init)
+            let row = try database.execute("""
+                SELECT (p.probabilities->>'pneumonia')::float8, p.applicable, p.applicability FROM image_predictions p
+                JOIN images i ON i.id = p.image_id WHERE i.image_id = $1 AND p.model = 'pneumonia'
+                """, [.text("image-\(index)")]).rows.first
+            let stored = row?[0].flatMap(Double.init)
             let pixels = try ImageDecoder().decode([UInt8](Data(contentsOf: factory.images[index / 2]))).image.thumbnail(side: 28).pixels
             let expected = Double(classifier.probabilities([pixels])[0][1])
             #expect(stored.map { abs($0 - expected) < 1e-5 } == true, "image-\(index): \(String(describing: stored)) vs \(expected)")
+            let (_, features) = classifier.probabilitiesAndFeatures([pixels], pooling: gate.pooling)[0]
+            let assessment = gate.assess(pixels: pixels, features: features)
+            #expect(row?[1] == (assessment.applicable ? "t" : "f"), "image-\(index)")
+            #expect(row?[2].flatMap(Float.init).map { abs($0 - assessment.score) < 1e-6 } == true, "image-\(index): \(String(describing: row))")
         }
     }
 }

@@ -55,7 +55,8 @@ struct IUReportTests {
     /// Foundation's parser reads the missing data of `<?x?>` through a null pointer and the process
     /// ends — in the daemon too, since such a body is valid UTF-8. The declaration is still read.
     @Test func aProcessingInstructionIsAnErrorNotACrash() throws {
-        for document in ["<eCitation><?x?><Abstract/></eCitation>", "<?x?><eCitation/>", #"<?xml version="1.0"?><?x?><eCitation/>"#] {
+        for document in ["<eCitation><?x?><Abstract/></eCitation>", "<?x?><eCitation/>", #"<?xml version="1.0"?><?x?><eCitation/>"#,
+                         #"<?xml version="1.0<?x?">"#] {
             let error = #expect(throws: IUReport.ParseError.self) { try IUReport.parse(Array(document.utf8)) }
             #expect(error?.description.contains("processing instructions") == true, "\(document)")
         }

@@ -22,10 +22,7 @@ extension ImageClassifier {
     public func probabilitiesAndFeatures(_ images: [[UInt8]], pooling: ApplicabilityPooling)
         -> [(probabilities: [Float], features: [Float])] {
         guard !images.isEmpty else { return [] }
-        let stages = network.stageOutputs(input(images), training: false)
-        let probabilities = calibrated(network.classify(stages.last!))
-        let pooled = stages.map { pooling == .quadrants ? Self.quadrantMeans($0) : Self.globalMeans($0) }
-        return probabilities.enumerated().map { index, row in (row, pooled.flatMap { $0[index] }) }
+        return explain(images, applicabilityPooling: pooling).map { ($0.probabilities, $0.applicabilityFeatures!) }
     }
 
     static func globalMeans(_ maps: Tensor) -> [[Float]] {

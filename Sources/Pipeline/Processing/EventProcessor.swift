@@ -32,7 +32,7 @@ public struct EventProcessor: Sendable {
     /// The daemon's processor: thumbnails for every image, and the models the configuration turns on.
     public init(configuration: RadStreamConfiguration) throws {
         let models = try ModelSet(configuration: configuration.models)
-        let batchStages: [any ImageBatchStage] = models.classifiers.map(ClassifierStage.init)
+        let batchStages: [any ImageBatchStage] = models.classifiers.map { ClassifierStage(classifier: $0, gate: models.gates[$0.settings.name]) }
             + (models.captioner.map { [CaptionerStage(captioner: $0)] } ?? [])
         self.init(parser: EventParser(maxInlineImageBytes: configuration.images.maxInlineBytes),
                   fetcher: ImageFetcher(allowedRoots: configuration.images.allowedRoots,
@@ -56,7 +56,8 @@ public struct EventProcessor: Sendable {
         var copy = self
         copy.imageBatchStages = imageBatchStages.map { stage in
             guard let served = stage as? ClassifierStage, served.classifier.settings.name == classifier.settings.name else { return stage }
-            return ClassifierStage(classifier: classifier)
+            // The served version's gate stays: used again should that version come back, unused by another.
+            return ClassifierStage(classifier: classifier, gate: served.gate)
         }
         return copy
     }

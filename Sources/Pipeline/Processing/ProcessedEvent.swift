@@ -54,13 +54,19 @@ public struct ImagePrediction: Sendable, Equatable {
     public var decision: String
     /// The Grad-CAM map of the decided class, as a greyscale PNG at the model's input side.
     public var saliencyPNG: [UInt8]
+    /// Whether the model is fit to read the film, and the score (nil: no gate for this version).
+    public var applicable: Bool?
+    public var applicability: Float?
 
-    public init(model: String, modelVersion: String, probabilities: [String: Float], decision: String, saliencyPNG: [UInt8]) {
+    public init(model: String, modelVersion: String, probabilities: [String: Float], decision: String, saliencyPNG: [UInt8],
+                applicable: Bool? = nil, applicability: Float? = nil) {
         self.model = model
         self.modelVersion = modelVersion
         self.probabilities = probabilities
         self.decision = decision
         self.saliencyPNG = saliencyPNG
+        self.applicable = applicable
+        self.applicability = applicability
     }
 }
 

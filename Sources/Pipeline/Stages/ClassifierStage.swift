@@ -2,16 +2,20 @@ import Imaging
 import Models
 
 /// Runs an image classifier on every image of a batch at once and records its calibrated
-/// probabilities, its decision and the Grad-CAM map of that decision.
+/// probabilities, its decision, the Grad-CAM map of that decision and, where the model's version
+/// has an applicability gate, whether the model is fit to read the film.
 public struct ClassifierStage: ImageBatchStage {
     public let classifier: ImageClassifier
+    /// Only a gate fitted for this very version: another version's features mean nothing to it.
+    public let gate: ApplicabilityGate?
     public var name: String { "\(classifier.settings.name) \(classifier.settings.version)" }
     public var inputSides: Set<Int> { [classifier.settings.inputSide] }
 
     static let slice = 256
 
-    public init(classifier: ImageClassifier) {
+    public init(classifier: ImageClassifier, gate: ApplicabilityGate? = nil) {
         self.classifier = classifier
+        self.gate = gate?.modelVersion == classifier.settings.version ? gate : nil
     }
 
     public func run(_ records: inout [ImageRecord]) {
@@ -24,18 +28,20 @@ public struct ClassifierStage: ImageBatchStage {
         }
         // Slices bound the activations' memory whatever the batch size.
         let explanations = stride(from: 0, to: inputs.count, by: Self.slice).flatMap {
-            classifier.explain(Array(inputs[$0..<min($0 + Self.slice, inputs.count)]))
+            classifier.explain(Array(inputs[$0..<min($0 + Self.slice, inputs.count)]), applicabilityPooling: gate?.pooling)
         }
         for (index, explanation) in explanations.enumerated() {
             let map = explanation.saliency.resampled(width: settings.inputSide, height: settings.inputSide)
             let grey = GreyImage(width: settings.inputSide, height: settings.inputSide,
                                  pixels: map.map { UInt8(clamping: Int(($0 * 255).rounded())) })
             let probabilities = Dictionary(uniqueKeysWithValues: zip(settings.classes, explanation.probabilities))
+            let assessment = explanation.applicabilityFeatures.flatMap { gate?.assess(pixels: inputs[index], features: $0) }
             records[index].predictions.append(ImagePrediction(
                 model: settings.name, modelVersion: settings.version, probabilities: probabilities,
                 decision: settings.classes[explanation.decidedClass],
                 // A greyscale PNG of a few hundred bytes cannot fail to encode.
-                saliencyPNG: (try? PNGEncoder.encode(grey)) ?? []))
+                saliencyPNG: (try? PNGEncoder.encode(grey)) ?? [],
+                applicable: assessment?.applicable, applicability: assessment?.score))
         }
     }
 }

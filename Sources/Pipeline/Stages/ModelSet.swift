@@ -7,12 +7,15 @@ import Summarization
 /// the start with the reason, rather than leaving a daemon that silently classifies nothing.
 struct ModelSet {
     let classifiers: [ImageClassifier]
+    /// The classifiers' applicability gates, by model name (the stage uses one of its version only).
+    let gates: [String: ApplicabilityGate]
     let summarizer: Summarizer?
     let captioner: Captioner?
 
     init(configuration: RadStreamConfiguration.ModelOptions) throws {
         let directory = configuration.directory.isEmpty ? ModelStore.defaultDirectory() : URL(filePath: configuration.directory)
         classifiers = try Self.classifiers(configuration, in: directory)
+        gates = configuration.classifyImages ? try ModelStore.applicabilityGates(at: directory) : [:]
         summarizer = try Self.load("summarizer", if: configuration.summarizeReports, switch: "models.summarizeReports") {
             try Summarizer(contentsOf: directory.appending(path: "summarizer"))
         }

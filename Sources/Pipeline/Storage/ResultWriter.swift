@@ -136,12 +136,15 @@ public struct ResultWriter {
         }
         if !record.predictions.isEmpty {
             dependents.append("""
-                INSERT INTO image_predictions (image_id, model, model_version, probabilities, decision, saliency_png)
-                SELECT image.id, p.model, p.version, p.probabilities, p.decision, p.saliency FROM image,
+                INSERT INTO image_predictions (image_id, model, model_version, probabilities, decision, saliency_png,
+                                               applicable, applicability)
+                SELECT image.id, p.model, p.version, p.probabilities, p.decision, p.saliency, p.applicable, p.applicability FROM image,
                 (VALUES \(values(record.predictions.map {
                     [(.text($0.model), "text"), (.text($0.modelVersion), "text"), (.text(EventProcessor.json($0.probabilities)), "jsonb"),
-                     (.text($0.decision), "text"), (.bytea($0.saliencyPNG), "bytea")]
-                }))) AS p (model, version, probabilities, decision, saliency)
+                     (.text($0.decision), "text"), (.bytea($0.saliencyPNG), "bytea"),
+                     ($0.applicable.map { .text($0 ? "true" : "false") } ?? .null, "boolean"),
+                     ($0.applicability.map { .text("\($0)") } ?? .null, "real")]
+                }))) AS p (model, version, probabilities, decision, saliency, applicable, applicability)
                 """)
         }
         // The answer is the number of image rows inserted: 0 when the event was already written.
