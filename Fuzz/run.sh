@@ -5,17 +5,19 @@
 # commit it there, fix the bug, and the test suite replays it from then on.
 #   Fuzz/run.sh FuzzEvents                      # 1,000,000 executions or 10 minutes, whichever first
 #   Fuzz/run.sh FuzzPNG --runs 200000 --seconds 60
+#   Fuzz/run.sh FuzzIUXML --rss-limit-mb 4096      # Foundation's XML error paths leak (Fuzz/README.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 
-target="${1:?usage: Fuzz/run.sh TARGET [--runs N] [--seconds S]  (targets: $(ls Fuzz/Targets | tr '\n' ' '))}"
+target="${1:?usage: Fuzz/run.sh TARGET [--runs N] [--seconds S] [--rss-limit-mb M]  (targets: $(ls Fuzz/Targets | tr '\n' ' '))}"
 shift
-runs=1000000 seconds=600
+runs=1000000 seconds=600 rss=2048
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
+    --rss-limit-mb) rss="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -36,7 +38,7 @@ cp "$corpus"/* "$work"/ 2>/dev/null || true
 log="Fuzz/last-run-$target.log"
 export LSAN_OPTIONS="suppressions=$PWD/Fuzz/lsan-suppressions.txt"
 set +e
-"$binary" "$work" -runs="$runs" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+"$binary" "$work" -runs="$runs" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb="$rss" \
   -malloc_limit_mb=2048 -artifact_prefix="$crashes/" -print_final_stats=1 > "$log" 2>&1
 status=$?
 set -e
