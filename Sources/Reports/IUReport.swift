@@ -64,9 +64,13 @@ public struct IUReport: Sendable, Equatable {
         var start = data.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0  // a byte-order mark
         let declaration = Array("<?xml".utf8)
         if data[start...].starts(with: declaration), data.count > start + 5, [0x20, 0x09, 0x0A, 0x0D].contains(data[start + 5]) {
-            // Past the declaration's closing `?>`.
+            // Past the declaration's closing `?>`; a `<` before it is another instruction inside
+            // an unterminated declaration (found by the fuzzer too).
             var index = start + 5
-            while index + 1 < data.count && !(data[index] == UInt8(ascii: "?") && data[index + 1] == UInt8(ascii: ">")) { index += 1 }
+            while index + 1 < data.count && !(data[index] == UInt8(ascii: "?") && data[index + 1] == UInt8(ascii: ">")) {
+                if data[index] == UInt8(ascii: "<") { return true }
+                index += 1
+            }
             start = index + 2
         }
         var index = start
