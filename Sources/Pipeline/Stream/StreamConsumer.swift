@@ -154,12 +154,19 @@ final class StreamConsumer: RebalanceHandler {
             logger.warning("\(unfinished.count) of \(messages.count) records were in an attempt that never finished; trying them one by one")
             for message in messages {
                 let tries = unfinished[AttemptLog.Position(message)] ?? 0
-                guard tries >= configuration.batch.maxAttempts else { try process([message]); continue }
-                let reason = "processing it crashed or hung the daemon \(tries) times; quarantined without processing"
-                logger.error("quarantined \(message.topicPartition)@\(message.offset): \(reason)")
-                let letter = DeadLetter(code: EventError.Code.quarantined.rawValue, reason: reason)
-                try submit([ProcessedEvent(source: EventSource(message), raw: message.value, payload: .deadLetter(letter))], from: [message],
-                           started: .now)
+                if tries < configuration.batch.maxAttempts {
+                    try process([message])
+                } else {
+                    let reason = "processing it crashed or hung the daemon \(tries) times; quarantined without processing"
+                    logger.error("quarantined \(message.topicPartition)@\(message.offset): \(reason)")
+                    let letter = DeadLetter(code: EventError.Code.quarantined.rawValue, reason: reason)
+                    try submit([ProcessedEvent(source: EventSource(message), raw: message.value, payload: .deadLetter(letter))],
+                               from: [message], started: .now)
+                }
+                // Each record committed before the next is tried: should the next bring the daemon
+                // down, this one's attempt must already be finished, or it would count against a
+                // record that did no harm (and after enough crashes be quarantined with the culprit).
+                try committer!.drain()
             }
         } catch is DatabaseSession.Stopped {
             logger.warning("stopping before \(messages.count) records could be processed; they will be consumed again")

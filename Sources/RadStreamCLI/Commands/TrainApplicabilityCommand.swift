@@ -11,8 +11,10 @@ struct TrainApplicabilityCommand: ParsableCommand {
         discussion: """
             Reads the model folder's classifier and, from its manifest, the data and split it was \
             trained on (--data overrides the folder). Fits the gate on the training films: the \
-            classifier's globally pooled trunk features, their class means and shared covariance, \
-            and the Mahalanobis distances of the training films measured out of fold (--folds), \
+            classifier's stage features (every stage's maps averaged over the image's quadrants, or \
+            over the whole image when the training set is too small for that many features), their \
+            class means and shared covariance, and the Mahalanobis distances of the training films \
+            measured out of fold (--folds), \
             which turn a film's distance into its score (the share of training films lying \
             farther out). A film scoring below --minimum-score, or whose pixels have less contrast \
             than --minimum-pixel-spread, is not applicable. Writes applicability.safetensors and \
