@@ -12,9 +12,7 @@ struct BrokerFaultIntegrationTests {
         let environment = try TestEnvironment.get()
         let broker = environment.broker
         let conninfo = try environment.makeDatabase("broker_faults")
-        var configuration = try environment.configuration(name: "broker-faults", partitions: 6, conninfo: conninfo)
-        configuration.models.summarizeReports = false
-        configuration.models.captionImages = false
+        let configuration = try environment.deliveryConfiguration(name: "broker-faults", partitions: 6, conninfo: conninfo)
         let (total, badEvery) = (3000, 50)
         let published = try environment.publishInBackground(count: total, rate: 150, configuration: configuration, badEvery: badEvery)
         func progressed(beyond count: Int) throws -> Bool {
@@ -55,9 +53,7 @@ struct BrokerFaultIntegrationTests {
     @Test func anInstanceFrozenPastItsSessionTimeoutWritesNothingTwice() throws {
         let environment = try TestEnvironment.get()
         let conninfo = try environment.makeDatabase("frozen_instance")
-        var configuration = try environment.configuration(name: "frozen-instance", partitions: 6, conninfo: conninfo)
-        configuration.models.summarizeReports = false
-        configuration.models.captionImages = false
+        var configuration = try environment.deliveryConfiguration(name: "frozen-instance", partitions: 6, conninfo: conninfo)
         configuration.batch = .init(maxEvents: 100, maxWaitMilliseconds: 100)
         let (total, badEvery) = (3000, 20)
         let published = try environment.publishInBackground(count: total, rate: 150, configuration: configuration, badEvery: badEvery)

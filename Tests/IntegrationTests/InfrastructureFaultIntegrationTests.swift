@@ -9,21 +9,11 @@ import Testing
 /// turn good events into dead letters, write one twice or skip one.
 @Suite("Infrastructure faults, end to end", .serialized)
 struct InfrastructureFaultIntegrationTests {
-    /// A configuration for delivery tests: no summarizer or captioner (the debug build is slow
-    /// with them), retries at most a second apart.
-    private func configuration(_ name: String, conninfo: String) throws -> RadStreamConfiguration {
-        var configuration = try TestEnvironment.get().configuration(name: name, conninfo: conninfo)
-        configuration.models.summarizeReports = false
-        configuration.models.captionImages = false
-        configuration.postgres.retryMaxSeconds = 1
-        return configuration
-    }
-
     @Test func aSchemaOlderThanTheBinaryRefusesToStartWithTheReason() throws {
         let environment = try TestEnvironment.get()
         let newest = try DatabaseMigrations.all().map(\.version).max()!
         let conninfo = try environment.makeDatabase("old_schema", upTo: newest - 1)
-        let daemon = try InProcessDaemon(configuration: try configuration("old-schema", conninfo: conninfo))
+        let daemon = try InProcessDaemon(configuration: try environment.deliveryConfiguration(name: "old-schema", conninfo: conninfo))
         #expect(try eventually(timeout: .seconds(20)) { daemon.status.stopRequested }, "the daemon gives up at once")
         daemon.stop()
         let failure = try #require(daemon.failure as? DatabaseMigrations.SchemaMismatch)
@@ -43,7 +33,8 @@ struct InfrastructureFaultIntegrationTests {
         try admin.execute("CREATE ROLE \(role) LOGIN")
         try admin.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO \(role)")
         try admin.execute("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO \(role)")
-        let configuration = try configuration("revoked-grant", conninfo: conninfo.replacingOccurrences(of: "user=radstream", with: "user=\(role)"))
+        let configuration = try environment.deliveryConfiguration(
+            name: "revoked-grant", conninfo: conninfo.replacingOccurrences(of: "user=radstream", with: "user=\(role)"))
         let factory = try EventFactory()
 
         try environment.publish(0..<100, factory: factory, configuration: configuration)
@@ -83,7 +74,7 @@ struct InfrastructureFaultIntegrationTests {
         let name = "read_only"
         let conninfo = try environment.makeDatabase(name)
         let admin = try PostgresConnection(conninfo)
-        let configuration = try configuration("read-only", conninfo: conninfo)
+        let configuration = try environment.deliveryConfiguration(name: "read-only", conninfo: conninfo)
         let factory = try EventFactory()
         /// New sessions of the database start read-only (or not); the daemon's are cut, so it reconnects.
         func setReadOnly(_ readOnly: Bool) throws {
@@ -113,7 +104,7 @@ struct InfrastructureFaultIntegrationTests {
     @Test func theSameEventTwiceIsWrittenOnceAndCountedAsADuplicate() throws {
         let environment = try TestEnvironment.get()
         let conninfo = try environment.makeDatabase("duplicates")
-        let configuration = try configuration("duplicates", conninfo: conninfo)
+        let configuration = try environment.deliveryConfiguration(name: "duplicates", conninfo: conninfo)
         let factory = try EventFactory()
         try environment.publish(0..<100, factory: factory, configuration: configuration)
         try environment.publish(0..<100, factory: factory, configuration: configuration, key: "another-key")
@@ -140,7 +131,7 @@ struct InfrastructureFaultIntegrationTests {
     @Test func aStoredOffsetPastThePartitionsEndHoldsItUntilToldToReset() throws {
         let environment = try TestEnvironment.get()
         let conninfo = try environment.makeDatabase("offset_beyond_end")
-        var configuration = try configuration("offset-beyond-end", conninfo: conninfo)
+        var configuration = try environment.deliveryConfiguration(name: "offset-beyond-end", conninfo: conninfo)
         let admin = try PostgresConnection(conninfo)
         for partition in 0..<4 {
             try admin.execute("INSERT INTO consumer_offsets (consumer_group, topic, kafka_partition, next_offset) VALUES ($1, $2, $3, 1000)",

@@ -35,6 +35,17 @@ final class TestEnvironment: Sendable {
         return conninfo
     }
 
+    /// A configuration for the tests of delivery (what is written, not what the models say): the
+    /// summarizer and the captioner off (the debug build is slow with them), retries at most a
+    /// second apart.
+    func deliveryConfiguration(name: String, partitions: Int = 4, conninfo: String) throws -> RadStreamConfiguration {
+        var configuration = try configuration(name: name, partitions: partitions, conninfo: conninfo)
+        configuration.models.summarizeReports = false
+        configuration.models.captionImages = false
+        configuration.postgres.retryMaxSeconds = 1
+        return configuration
+    }
+
     /// Publishes good events `range` of the factory, each on its kind's topic, keyed by its study
     /// (or by `key`), and waits until the broker has them.
     func publish(_ range: Range<Int>, factory: EventFactory, configuration: RadStreamConfiguration, key: String? = nil) throws {
