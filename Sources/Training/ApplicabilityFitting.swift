@@ -41,7 +41,8 @@ public enum ApplicabilityFitting {
                                              classes: training.classes.count, ridge: options.ridge)
             let partial = ApplicabilityGate(model: "", modelVersion: "", pooling: pooling, minimumScore: 0, minimumPixelSpread: 0,
                                             classMeans: means, precision: precision, referenceDistances: [])
-            for index in features.indices where fold[index] == k { outOfFold[index] = partial.distance(features[index]) }
+            let held = features.indices.filter { fold[$0] == k }
+            for (index, distance) in zip(held, partial.distances(held.map { features[$0] })) { outOfFold[index] = distance }
         }
         let (means, precision) = moments(features, labels: labels, classes: training.classes.count, ridge: options.ridge)
         let gate = ApplicabilityGate(model: classifier.settings.name, modelVersion: classifier.settings.version, pooling: pooling,

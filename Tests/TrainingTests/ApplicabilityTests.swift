@@ -78,7 +78,7 @@ struct ApplicabilityTests {
         let validation = try TrainingData.load(TestData.packageRoot.appending(path: manifest.data.source).path, side: classifier.settings.inputSide,
                                                validationShare: manifest.data.validationShare, splitSeed: manifest.data.splitSeed).validation
         let features = ApplicabilityFitting.pooledFeatures(of: classifier, validation.images.map(\.pixels), pooling: gate.pooling)
-        let share = Double(zip(validation.images, features).filter { gate.assess(pixels: $0.pixels, features: $1).applicable }.count)
+        let share = Double(gate.assess(pixels: validation.images.map(\.pixels), features: features).filter(\.applicable).count)
             / Double(validation.count)
         #expect(abs(share - (record["validationShareApplicable"] as? Double ?? -1)) < 1e-9)
         #expect(share >= 0.97, "the aim: at least 97% of the model's own validation films applicable")

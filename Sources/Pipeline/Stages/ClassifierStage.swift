@@ -30,12 +30,13 @@ public struct ClassifierStage: ImageBatchStage {
         let explanations = stride(from: 0, to: inputs.count, by: Self.slice).flatMap {
             classifier.explain(Array(inputs[$0..<min($0 + Self.slice, inputs.count)]), applicabilityPooling: gate?.pooling)
         }
+        let assessments = gate.map { $0.assess(pixels: inputs, features: explanations.map { $0.applicabilityFeatures! }) }
         for (index, explanation) in explanations.enumerated() {
             let map = explanation.saliency.resampled(width: settings.inputSide, height: settings.inputSide)
             let grey = GreyImage(width: settings.inputSide, height: settings.inputSide,
                                  pixels: map.map { UInt8(clamping: Int(($0 * 255).rounded())) })
             let probabilities = Dictionary(uniqueKeysWithValues: zip(settings.classes, explanation.probabilities))
-            let assessment = explanation.applicabilityFeatures.flatMap { gate?.assess(pixels: inputs[index], features: $0) }
+            let assessment = assessments?[index]
             records[index].predictions.append(ImagePrediction(
                 model: settings.name, modelVersion: settings.version, probabilities: probabilities,
                 decision: settings.classes[explanation.decidedClass],

@@ -71,11 +71,12 @@ struct ClassifyCommand: ParsableCommand {
                 let gate = gates[settings.name]
                 let outputs = gate.map { classifier.probabilitiesAndFeatures(batch, pooling: $0.pooling) }
                     ?? classifier.probabilities(batch).map { ($0, []) }
-                for ((row, pixels), (probabilities, features)) in zip(zip(readable, batch), outputs) {
+                let assessments = gate.map { $0.assess(pixels: batch, features: outputs.map(\.1)) }
+                for (position, (row, (probabilities, _))) in zip(readable, outputs).enumerated() {
                     lines[row].probabilities = (lines[row].probabilities ?? [:]).merging(classifier.reported(probabilities)) { $1 }
                     lines[row].decisions = (lines[row].decisions ?? [:])
                         .merging([settings.name: settings.classes[classifier.decision(probabilities)]]) { $1 }
-                    guard let assessment = gate?.assess(pixels: pixels, features: features) else { continue }
+                    guard let assessment = assessments?[position] else { continue }
                     lines[row].applicable = (lines[row].applicable ?? [:]).merging([settings.name: assessment.applicable]) { $1 }
                     lines[row].applicability = (lines[row].applicability ?? [:]).merging([settings.name: assessment.score]) { $1 }
                 }

@@ -43,7 +43,7 @@ struct EvaluateApplicabilityCommand: ParsableCommand {
             for material in try ApplicabilityMaterials.sets(own: own, data: dataURL, side: classifier.settings.inputSide,
                                                             includeCovid: paediatric, includePaediatric: !paediatric) {
                 let features = ApplicabilityFitting.pooledFeatures(of: classifier, material.images, pooling: gate.pooling)
-                let applicable = zip(material.images, features).filter { gate.assess(pixels: $0, features: $1).applicable }.count
+                let applicable = gate.assess(pixels: material.images, features: features).filter(\.applicable).count
                 let share = Double(applicable) / Double(max(material.images.count, 1))
                 print("| \(material.name) | \(classifier.settings.name) | \(material.images.count) | \(String(format: "%.3f", share)) | \(material.name == "its validation films" ? "applicable" : "not") |")
             }

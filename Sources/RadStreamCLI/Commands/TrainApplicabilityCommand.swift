@@ -73,7 +73,7 @@ struct TrainApplicabilityCommand: ParsableCommand {
         let started = ContinuousClock.now
         let (gate, foldShares) = ApplicabilityFitting.fit(classifier, training: loaded.training, options: options)
         let validation = ApplicabilityFitting.pooledFeatures(of: classifier, loaded.validation.images.map(\.pixels), pooling: gate.pooling)
-        let applicable = zip(loaded.validation.images, validation).filter { gate.assess(pixels: $0.pixels, features: $1).applicable }.count
+        let applicable = gate.assess(pixels: loaded.validation.images.map(\.pixels), features: validation).filter(\.applicable).count
         try gate.save(to: folder.appending(path: ApplicabilityGate.fileName))
         let mean = foldShares.reduce(0, +) / Double(foldShares.count)
         let spread = (foldShares.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(foldShares.count - 1, 1))).squareRoot()
