@@ -58,6 +58,7 @@ struct TrainApplicabilityCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
+        let commit = TrainClassifierCommand.commit()  // the tree as fitting starts, before the gate is written
         let log = StandardError()
         let folder = URL(filePath: model)
         guard let classifier = try ModelStore.classifiers(at: folder).first else { throw ValidationErrorText("no classifier at \(model)") }
@@ -80,7 +81,7 @@ struct TrainApplicabilityCommand: ParsableCommand {
         let manifest = Manifest(
             model: classifier.settings.name, modelVersion: classifier.settings.version, createdAt: Date().formatted(.iso8601),
             command: CommandLine.arguments.map(TrainClassifierCommand.shellQuoted).joined(separator: " "),
-            commit: TrainClassifierCommand.commit(), data: source, trainingImages: loaded.training.count, options: options,
+            commit: commit, data: source, trainingImages: loaded.training.count, options: options,
             foldShares: foldShares, foldShareMean: mean, foldShareSpread: spread, validationImages: loaded.validation.count,
             validationShareApplicable: Double(applicable) / Double(max(loaded.validation.count, 1)))
         let encoder = JSONEncoder()
