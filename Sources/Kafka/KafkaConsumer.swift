@@ -62,8 +62,7 @@ public final class KafkaConsumer {
 
     /// The next record, an error the application should know of, or nil when none came in time.
     public func poll(timeout: Duration) -> PollResult? {
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        guard let message = rd_kafka_consumer_poll(client.handle, milliseconds) else { return nil }
+        guard let message = rd_kafka_consumer_poll(client.handle, timeout.kafkaMilliseconds) else { return nil }
         defer { rd_kafka_message_destroy(message) }
         let code = message.pointee.err
         if code == RD_KAFKA_RESP_ERR_NO_ERROR { return .message(KafkaMessage(copying: message)) }
@@ -98,8 +97,7 @@ public final class KafkaConsumer {
     /// The first offset and the offset past the last record of `partition`, asked of its leader.
     public func watermarks(of partition: TopicPartition, timeout: Duration) throws(KafkaError) -> (low: Int64, high: Int64) {
         var low: Int64 = 0, high: Int64 = 0
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        let code = rd_kafka_query_watermark_offsets(client.handle, partition.topic, partition.partition, &low, &high, milliseconds)
+        let code = rd_kafka_query_watermark_offsets(client.handle, partition.topic, partition.partition, &low, &high, timeout.kafkaMilliseconds)
         if code != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(code, context: "watermarks of \(partition)") }
         return (low, high)
     }

@@ -86,8 +86,7 @@ public final class KafkaProducer: @unchecked Sendable {
 
     /// Waits until every enqueued record is delivered; throws if any failed or time ran out.
     public func flush(timeout: Duration = .seconds(30)) throws(KafkaError) {
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        let code = rd_kafka_flush(client.handle, milliseconds)
+        let code = rd_kafka_flush(client.handle, timeout.kafkaMilliseconds)
         if code != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(code, context: "flush") }
         if let failure = deliveries.takeFailure() { throw failure }
     }

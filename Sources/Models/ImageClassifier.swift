@@ -95,12 +95,12 @@ public final class ImageClassifier: @unchecked Sendable {
         let features = stages.last!
         let probabilities = calibrated(network.classify(features))
         let weights = settings.classes.indices.map { GradCAM.weights(of: network, for: $0) }  // once per class, not per image
-        let pooled = pooling.map { pooling in stages.map { pooling == .quadrants ? Self.quadrantMeans($0) : Self.globalMeans($0) } }
+        let pooled = pooling.map { Self.applicabilityFeatures(of: stages, pooling: $0) }
         return probabilities.enumerated().map { index, row in
             let decided = decision(row)
             return Explanation(probabilities: row, decidedClass: decided,
                                saliency: GradCAM.map(features: features, image: index, weights: weights[decided]),
-                               applicabilityFeatures: pooled?.flatMap { $0[index] })
+                               applicabilityFeatures: pooled?[index])
         }
     }
 

@@ -18,11 +18,18 @@ public enum ApplicabilityPooling: String, Sendable, Codable, CaseIterable {
 
 extension ImageClassifier {
     /// Calibrated probabilities and the features an `ApplicabilityGate` reads, per image, from one
-    /// pass through the network.
+    /// pass through the network (`explain` gives the same with a Grad-CAM map besides).
     public func probabilitiesAndFeatures(_ images: [[UInt8]], pooling: ApplicabilityPooling)
         -> [(probabilities: [Float], features: [Float])] {
         guard !images.isEmpty else { return [] }
-        return explain(images, applicabilityPooling: pooling).map { ($0.probabilities, $0.applicabilityFeatures!) }
+        let stages = network.stageOutputs(input(images), training: false)
+        return Array(zip(calibrated(network.classify(stages.last!)), Self.applicabilityFeatures(of: stages, pooling: pooling)))
+    }
+
+    /// Per image, every stage's pooled maps, one after the other.
+    static func applicabilityFeatures(of stages: [Tensor], pooling: ApplicabilityPooling) -> [[Float]] {
+        let pooled = stages.map { pooling == .quadrants ? quadrantMeans($0) : globalMeans($0) }
+        return (0..<stages[0].shape[0]).map { index in pooled.flatMap { $0[index] } }
     }
 
     static func globalMeans(_ maps: Tensor) -> [[Float]] {

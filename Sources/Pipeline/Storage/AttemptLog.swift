@@ -34,6 +34,21 @@ public struct AttemptLog {
         })
     }
 
+    /// For each partition that has unfinished attempts, the highest offset they cover: only at or
+    /// below it can a record have been tried before.
+    public func lastUnfinishedOffsets(of partitions: [TopicPartition], on connection: PostgresConnection) throws -> [TopicPartition: Int64] {
+        let wanted = Set(partitions)
+        var offsets: [TopicPartition: Int64] = [:]
+        for row in try connection.execute("""
+            SELECT topic, kafka_partition, max(last_offset) FROM processing_attempts WHERE consumer_group = $1
+            GROUP BY topic, kafka_partition
+            """, [.text(group)]).rows {
+            guard let topic = row[0], let partition = row[1].flatMap({ Int32($0) }), let last = row[2].flatMap({ Int64($0) }) else { continue }
+            if wanted.contains(TopicPartition(topic, partition)) { offsets[TopicPartition(topic, partition)] = last }
+        }
+        return offsets
+    }
+
     /// For each message, how many unfinished attempts covered its offset; messages never tried are left out.
     public func unfinishedAttempts(at messages: [KafkaMessage], on connection: PostgresConnection) throws -> [Position: Int] {
         let ranges = Self.ranges(of: messages)

@@ -9,6 +9,7 @@ extension StreamConsumer {
         do {
             try committer?.drain()  // the session is the committer's until it is idle
             let stored = try database.run("offset lookup") { try offsets.storedOffsets(for: partitions, on: $0) }
+            unfinishedUpTo = try database.run("attempt lookup") { try attempts.lastUnfinishedOffsets(of: partitions, on: $0) }
             var assignment = Assignment(offsets: [:])
             var held: [String] = []
             for partition in partitions {

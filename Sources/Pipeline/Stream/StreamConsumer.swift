@@ -26,7 +26,10 @@ final class StreamConsumer: RebalanceHandler {
     /// The consumer thread's own connection, for the attempts it records before processing
     /// (the committer's session is busy with the batch before).
     private let attemptsSession: DatabaseSession
-    private let attempts: AttemptLog
+    let attempts: AttemptLog
+    /// Per assigned partition, the highest offset an earlier run's unfinished attempts cover (read
+    /// on assignment): a batch wholly above it holds no record tried before, and needs no lookup.
+    var unfinishedUpTo: [TopicPartition: Int64] = [:]
     private let watchdog: ProcessingWatchdog
     let offsets: OffsetStore
     var batch: BatchState
@@ -139,6 +142,8 @@ final class StreamConsumer: RebalanceHandler {
         let messages = batch.take()
         for (topic, group) in Dictionary(grouping: messages, by: \.topic) { metrics.consumed(group.count, topic: topic) }
         do {
+            let triedBefore = messages.contains { message in unfinishedUpTo[message.topicPartition].map { message.offset <= $0 } ?? false }
+            guard triedBefore else { return try process(messages) }
             let unfinished = try attemptsSession.run("attempt count") { try attempts.unfinishedAttempts(at: messages, on: $0) }
             guard !unfinished.isEmpty else { return try process(messages) }
             logger.warning("\(unfinished.count) of \(messages.count) records were in an attempt that never finished; trying them one by one")
