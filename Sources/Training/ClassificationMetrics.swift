@@ -39,23 +39,40 @@ public enum ClassificationMetrics {
         return (low, high)
     }
 
-    /// The threshold on the positive probability that classifies the most images right; among
-    /// equally good ones, the midpoint of the widest run, so that it is not on an image's score.
-    public static func bestThreshold(scores: [Float], positives: [Bool]) -> Float {
+    /// The threshold on the positive probability that classifies the most images right (or,
+    /// `balanced`, that maximises the mean of sensitivity and specificity: the accuracy the
+    /// threshold would give at 50% prevalence, and so the choice that does not lean on the
+    /// prevalence of the set it is chosen on); among equally good ones, the midpoint of the
+    /// widest run, so that it is not on an image's score.
+    public static func bestThreshold(scores: [Float], positives: [Bool], balanced: Bool = false) -> Float {
         let sorted = zip(scores, positives).sorted { $0.0 < $1.0 }
+        let positiveCount = positives.filter { $0 }.count, negativeCount = positives.count - positiveCount
+        // Each image's weight in the objective: 1, or 1/(its class's count) when balanced.
+        let positiveWeight = balanced ? 1 / Double(max(positiveCount, 1)) : 1
+        let negativeWeight = balanced ? 1 / Double(max(negativeCount, 1)) : 1
         // Threshold below sorted[i] (i = 0…n): sorted[..<i] called negative, the rest positive.
-        var correct = positives.filter { $0 }.count  // everything called positive
+        var correct = Double(positiveCount) * positiveWeight  // everything called positive
         var best = correct, bestRange = (low: Float(0), high: sorted.first?.0 ?? 1)
         for i in sorted.indices {
-            correct += sorted[i].1 ? -1 : 1
+            correct += sorted[i].1 ? -positiveWeight : negativeWeight
             let low = sorted[i].0, high = i + 1 < sorted.count ? sorted[i + 1].0 : 1
             guard high > low else { continue }
-            if correct > best || (correct == best && high - low > bestRange.high - bestRange.low) {
+            // A tolerance: sums of 1/n in another order differ in the last bits.
+            if correct > best + 1e-12 || (abs(correct - best) <= 1e-12 && high - low > bestRange.high - bestRange.low) {
                 best = correct
                 bestRange = (low, high)
             }
         }
         return (bestRange.low + bestRange.high) / 2
+    }
+
+    /// Mean of sensitivity and specificity of `decisions` (true: called positive).
+    public static func balancedAccuracy(decisions: [Bool], positives: [Bool]) -> Double {
+        let positiveCount = positives.filter { $0 }.count, negativeCount = positives.count - positiveCount
+        guard positiveCount > 0, negativeCount > 0 else { return .nan }
+        let truePositives = zip(decisions, positives).filter { $0 && $1 }.count
+        let trueNegatives = zip(decisions, positives).filter { !$0 && !$1 }.count
+        return (Double(truePositives) / Double(positiveCount) + Double(trueNegatives) / Double(negativeCount)) / 2
     }
 
     /// The temperature that minimises the negative log-likelihood of `labels` under

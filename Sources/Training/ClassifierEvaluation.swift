@@ -13,6 +13,11 @@ public struct ClassifierEvaluation: Codable, Sendable, Equatable {
     /// At the classifier's decision rule (the threshold of a binary model).
     public var accuracy: Double
     public var accuracyInterval: [Double]?
+    /// Binary: the share of positives and of negatives called right, and their mean (the
+    /// accuracy at 50% prevalence).
+    public var sensitivity: Double?
+    public var specificity: Double?
+    public var balancedAccuracy: Double?
     public var negativeLogLikelihood: Double
     public var expectedCalibrationError: Double
 
@@ -53,6 +58,10 @@ public struct ClassifierEvaluation: Codable, Sendable, Equatable {
         self.accuracy = accuracy(all)
         if classes.count == 2 {
             auc = oneVersusRestAUC(of: 1, all)
+            let positives = labels.map { $0 == 1 }, called = decisions.map { $0 == 1 }
+            sensitivity = Double(zip(called, positives).filter { $0 && $1 }.count) / Double(max(positives.filter { $0 }.count, 1))
+            specificity = Double(zip(called, positives).filter { !$0 && !$1 }.count) / Double(max(positives.filter { !$0 }.count, 1))
+            balancedAccuracy = ClassificationMetrics.balancedAccuracy(decisions: called, positives: positives)
         } else {
             let perClass = Dictionary(uniqueKeysWithValues: classes.indices.map { (classes[$0], oneVersusRestAUC(of: $0, all)) })
             classAUC = perClass

@@ -24,6 +24,12 @@ public struct ClassifierTrainingOptions: Codable, Sendable, Equatable {
     /// A model whose trunk (every weight but the final linear layer) the network starts from:
     /// transfer from a larger collection to a small one. nil: random initialisation.
     public var initializeFrom: String?
+    /// Serve an exponential moving average of the weights (and batch-norm statistics) with this
+    /// decay per step instead of the last step's; nil: the last step's.
+    public var emaDecay: Float?
+    /// true: keep the epoch with the best validation AUC (the validation set then chooses, and is
+    /// no longer a clean check); nil or false: the last epoch's weights, the cosine schedule's end.
+    public var selectEpochOnValidation: Bool?
 
     public init() {}
 }
@@ -40,8 +46,8 @@ public struct TrainingProgress: Sendable {
     public var remainingSeconds: Double { elapsedSeconds / Double(epoch) * Double(epochs - epoch) }
 }
 
-/// What training produced: the classifier of the best validation epoch, calibrated on the
-/// validation set, and its figures there.
+/// What training produced: the classifier of the last epoch (or of the best validation epoch,
+/// where asked), calibrated on the validation set, and its figures there.
 public struct TrainingOutcome {
     public let classifier: ImageClassifier
     public let bestEpoch: Int
@@ -56,8 +62,9 @@ public struct TrainingOutcome {
 }
 
 /// Trains a `ResidualCNN` classifier with AdamW, a warm-up and cosine schedule, and seeded
-/// shuffling and augmentation; keeps the epoch with the best validation AUC; then fits the
-/// temperature and (binary) the decision threshold on the validation set.
+/// shuffling and augmentation; keeps the last epoch's weights (or their moving average, or the
+/// best validation epoch's where asked: see the options); then calibrates them, by default on
+/// the validation set (see `ClassifierCalibration`). The validation set is otherwise only watched.
 public struct ClassifierTrainer {
     public var options: ClassifierTrainingOptions
     public var name: String
@@ -70,6 +77,7 @@ public struct ClassifierTrainer {
     /// `trunk`: a network whose weights of the same name and shape, all but the final linear
     /// layer's, are copied in before training (see `initializeFrom`).
     public func train(training fullTraining: LabeledImageSet, validation: LabeledImageSet, trunk: ResidualCNN? = nil,
+                      calibration: ClassifierCalibration.Rule = .fitOnValidation,
                       progress: (TrainingProgress) -> Void = { _ in }) throws -> TrainingOutcome {
         guard fullTraining.classes == validation.classes, fullTraining.side == validation.side else {
             throw DatasetError("training classes \(fullTraining.classes) and validation classes \(validation.classes) differ")
@@ -92,6 +100,8 @@ public struct ClassifierTrainer {
         var history: [TrainingProgress] = []
         var best: (auc: Double, epoch: Int, network: ResidualCNN)? = nil
         var step = 0
+        let average = options.emaDecay.map { decay in WeightAverage(of: network, decay: decay) }
+        let selectsOnValidation = options.selectEpochOnValidation ?? false
 
         let classMembers = training.classes.indices.map { label in training.images.indices.filter { training.images[$0].label == label } }
             .filter { !$0.isEmpty }
@@ -113,14 +123,16 @@ public struct ClassifierTrainer {
                 lossSum += Double(loss.item)
                 loss.backward()
                 optimizer.step()
+                average?.update(from: network)
                 step += 1
             }
-            let snapshot = ImageClassifier(network: network, settings: settings)
+            let served = average?.network ?? network
+            let snapshot = ImageClassifier(network: served, settings: settings)
             let evaluation = ClassifierEvaluation(classifier: snapshot, set: validation, intervals: false)
-            let isBest = best == nil || evaluation.auc > best!.auc
+            let isBest = selectsOnValidation ? best == nil || evaluation.auc > best!.auc : epoch == options.epochs
             if isBest {
                 let copy = ResidualCNN(configuration: network.configuration, seed: 0)
-                copy.load(from: network)
+                copy.load(from: served)
                 best = (evaluation.auc, epoch, copy)
             }
             let report = TrainingProgress(epoch: epoch, epochs: options.epochs, trainingLoss: lossSum / Double(max(stepsPerEpoch, 1)),
@@ -130,10 +142,38 @@ public struct ClassifierTrainer {
             progress(report)
         }
 
-        let calibrated = try ClassifierCalibration.calibrate(best!.network, settings: settings, on: validation, intervals: true)
+        let calibrated = try ClassifierCalibration.calibrate(best!.network, settings: settings, by: calibration, on: validation,
+                                                             intervals: true)
         return TrainingOutcome(classifier: calibrated.classifier, bestEpoch: best!.epoch, validation: calibrated.validation,
                                uncalibratedValidation: calibrated.uncalibrated, history: history,
                                trainingClassCounts: training.classCounts, seconds: Self.seconds(since: start))
+    }
+
+    /// An exponential moving average of a network's weights and batch-norm statistics.
+    final class WeightAverage {
+        let network: ResidualCNN
+        let decay: Float
+
+        init(of source: ResidualCNN, decay: Float) {
+            network = ResidualCNN(configuration: source.configuration, seed: 0)
+            network.load(from: source)
+            self.decay = decay
+        }
+
+        func update(from source: ResidualCNN) {
+            let keep = decay, take = 1 - decay
+            for (name, parameter) in network.parameters {
+                let live = source.parameters[name]!.data
+                var averaged = parameter.data
+                for i in averaged.indices { averaged[i] = keep * averaged[i] + take * live[i] }
+                parameter.data = averaged
+            }
+            for (layer, statistics) in source.runningStatistics {
+                let mine = network.runningStatistics[layer]!
+                network.runningStatistics[layer] = (zip(mine.mean, statistics.mean).map { keep * $0 + take * $1 },
+                                                    zip(mine.variance, statistics.variance).map { keep * $0 + take * $1 })
+            }
+        }
     }
 
     static func copyTrunk(of source: ResidualCNN, into network: ResidualCNN) throws {

@@ -51,6 +51,9 @@ public struct ModelManifest: Codable, Sendable {
     public var trainingSeconds: Double
     public var machine: String
     public var history: [Epoch]
+    /// The k-fold cross-validation over the training set that chose the temperature and threshold
+    /// (and, run for each candidate recipe, the recipe); nil: the validation set chose them.
+    public var crossValidation: ClassifierCrossValidation.Report?
 
     public struct Epoch: Codable, Sendable {
         public var epoch: Int
@@ -69,7 +72,8 @@ public struct ModelManifest: Codable, Sendable {
     public init(model: String, version: String, weights: String, createdAt: String, command: String, commit: String,
                 data: DataUsed, options: ClassifierTrainingOptions, parameters: Int, bestEpoch: Int,
                 validation: ClassifierEvaluation, validationBeforeCalibration: ClassifierEvaluation, temperature: Float,
-                threshold: Float?, trainingSeconds: Double, machine: String, history: [Epoch]) {
+                threshold: Float?, trainingSeconds: Double, machine: String, history: [Epoch],
+                crossValidation: ClassifierCrossValidation.Report? = nil) {
         self.model = model
         self.version = version
         self.weights = weights
@@ -87,6 +91,7 @@ public struct ModelManifest: Codable, Sendable {
         self.trainingSeconds = trainingSeconds
         self.machine = machine
         self.history = history
+        self.crossValidation = crossValidation
     }
 
     public static let fileName = ManifestFile.name
