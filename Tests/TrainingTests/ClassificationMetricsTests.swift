@@ -21,6 +21,23 @@ struct ClassificationMetricsTests {
         #expect(zip(scores, truth).filter { ($0.0 >= noisy) == $0.1 }.count == 3)
     }
 
+    /// Three positives for every negative, overlapping in the middle: the most accurate threshold
+    /// gives up the negatives there to keep the more numerous positives, and so leans on the
+    /// prevalence; the balanced one splits the errors between the classes.
+    @Test func theBalancedThresholdDoesNotLeanOnPrevalence() {
+        let negatives: [Float] = [0.1, 0.2, 0.3, 0.45, 0.5, 0.55]
+        let positives: [Float] = [0.4, 0.42, 0.44, 0.47] + (0..<14).map { 0.6 + Float($0) * 0.02 }
+        let scores = negatives + positives, truth = negatives.map { _ in false } + positives.map { _ in true }
+        let accurate = ClassificationMetrics.bestThreshold(scores: scores, positives: truth)
+        let balanced = ClassificationMetrics.bestThreshold(scores: scores, positives: truth, balanced: true)
+        #expect(accurate < 0.4, "calls every overlapping negative positive: \(accurate)")
+        #expect(balanced > 0.55 && balanced < 0.6, "at the gap above the last negative: \(balanced)")
+        let decisions = scores.map { $0 >= balanced }
+        #expect(abs(ClassificationMetrics.balancedAccuracy(decisions: decisions, positives: truth) - (1 + 14.0 / 18) / 2) < 1e-9)
+        #expect(ClassificationMetrics.balancedAccuracy(decisions: decisions, positives: truth)
+            > ClassificationMetrics.balancedAccuracy(decisions: scores.map { $0 >= accurate }, positives: truth))
+    }
+
     /// Logits drawn from a model whose true temperature is 2: the fit finds it.
     @Test func temperatureScalingRecoversTheTemperature() {
         var generator = SystemRandomNumberGenerator()

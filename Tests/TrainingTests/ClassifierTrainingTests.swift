@@ -50,6 +50,76 @@ struct ClassifierTrainingTests {
         #expect(differs)
     }
 
+    /// The strong augmentation rotates, scales and changes gamma, yet stays an image of the same
+    /// film: on average near it, never outside the range a shift and exposure change allow.
+    @Test func strongAugmentationRotatesScalesAndStaysNearTheImage() {
+        let side = 16
+        let pixels = (0..<(side * side)).map { UInt8((($0 / side) * 16 + ($0 % side) * 2) % 256) }
+        var output = [Float](repeating: 0, count: side * side), light = output
+        var generator = SeededGenerator(seed: 3), twin = SeededGenerator(seed: 3)
+        var totalChange: Float = 0
+        for _ in 0..<20 {
+            output.withUnsafeMutableBufferPointer { Augmentation.strong.apply(pixels, side: side, into: $0, using: &generator) }
+            #expect(output.allSatisfy { (-0.4...1.4).contains($0) })
+            totalChange += zip(output, pixels).map { abs($0 - Float($1) / 255) }.reduce(0, +) / Float(side * side)
+        }
+        let meanChange = totalChange / 20
+        #expect(meanChange > 0.01 && meanChange < 0.25, "mean change \(meanChange)")
+        // Without rotation, scale and gamma it is the light augmentation, draw for draw.
+        var noGeometry = Augmentation.strong
+        (noGeometry.maxRotation, noGeometry.maxScale, noGeometry.maxLogGamma) = (0, 0, 0)
+        output.withUnsafeMutableBufferPointer { noGeometry.apply(pixels, side: side, into: $0, using: &twin) }
+        var reference = SeededGenerator(seed: 3)
+        light.withUnsafeMutableBufferPointer {
+            Augmentation(maxShift: 2, maxBrightness: 0.1, maxContrast: 0.2).apply(pixels, side: side, into: $0, using: &reference)
+        }
+        #expect(output == light)
+    }
+
+    /// Manifests written before rotation, scale and gamma existed still read.
+    @Test func anOlderAugmentationRecordReadsAsNoRotation() throws {
+        let old = #"{"maxShift": 2, "maxBrightness": 0.1, "maxContrast": 0.15}"#
+        let read = try JSONDecoder().decode(Augmentation.self, from: Data(old.utf8))
+        #expect(read == Augmentation())
+    }
+
+    /// Folds are stratified, never split a patient, and every image is measured once.
+    @Test func foldsAreStratifiedAndKeepPatientsTogether() {
+        let images = (0..<60).map { index in
+            LabeledImage(file: "\(index)", pixels: [], label: index % 3 == 0 ? 1 : 0, group: "patient-\(index / 2)")
+        }
+        let set = LabeledImageSet(classes: ["a", "b"], side: 1, images: images)
+        let folds = ClassifierCrossValidation(folds: 5, seed: 4).assignment(of: set)
+        #expect(Set(folds) == Set(0..<5))
+        for patient in 0..<30 { #expect(folds[2 * patient] == folds[2 * patient + 1], "patient \(patient) split") }
+        for fold in 0..<5 {
+            let members = set.images.indices.filter { folds[$0] == fold }
+            #expect(members.count == 12)
+            #expect(members.contains { images[$0].label == 1 })
+        }
+        #expect(folds == ClassifierCrossValidation(folds: 5, seed: 4).assignment(of: set), "seeded")
+    }
+
+    /// A cross-validation on real films: a model per fold, each measured on its own fold at a
+    /// calibration fitted on the others; the served temperature and threshold come from every
+    /// out-of-fold prediction.
+    @Test func crossValidationMeasuresEachFoldAndFitsTheServedCalibration() throws {
+        let films = try BinaryLabelFolder.load(Self.pneumonia.appending(path: "val"), side: 28)
+        var options = ClassifierTrainingOptions()
+        options.epochs = 2
+        options.batchSize = 32
+        options.channels = [4, 8, 8]
+        var epochs = 0
+        let report = try ClassifierCrossValidation(folds: 3).run(ClassifierTrainer(name: "pneumonia", options: options), on: films) { _, _ in
+            epochs += 1
+        }
+        #expect(epochs == 6 && report.perFold.count == 3)
+        #expect(report.perFold.map(\.images).reduce(0, +) == films.count)
+        #expect(report.perFold.allSatisfy { $0.auc > 0.7 && $0.balancedAccuracy! > 0.5 }, "\(report.perFold)")
+        #expect(report.threshold! > 0 && report.threshold! < 1 && report.temperature > 0)
+        #expect(abs(report.auc.mean - report.perFold.map(\.auc).reduce(0, +) / 3) < 1e-12)
+    }
+
     /// Real images, a small network, two epochs: the loss falls and the validation AUC is far above
     /// chance; the outcome is calibrated and carries a threshold.
     @Test func aFewEpochsOnRealImagesLearn() throws {

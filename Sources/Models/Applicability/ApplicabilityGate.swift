@@ -10,6 +10,13 @@ import TensorEngine
 /// (Lee et al., NeurIPS 2018), turned into a score by the training films themselves: the share of
 /// them, measured out of fold, that lie farther out. A score of 0.5 is an ordinary training film;
 /// below `minimumScore` the film is unlike all but that share of them.
+///
+/// A third, where fitted: a population check, a small CNN of its own trained to tell the
+/// training films from films of a population the model was not made for (adult films for a
+/// paediatric model). The distance alone cannot refuse those when they look like chest films to
+/// the trunk, and a linear discriminant on the trunk's features was measured not to separate
+/// them (docs/models/applicability.md): what tells a child's film from an adult's is not what
+/// tells pneumonia from a normal film. A film it assigns to the other population scores 0.
 public struct ApplicabilityGate: Sendable {
     public static let fileName = "applicability.safetensors"
     public static let format = "radstream.applicability.v1"
@@ -29,16 +36,43 @@ public struct ApplicabilityGate: Sendable {
     let precision: [Float]
     /// The training films' out-of-fold distances, ascending.
     let referenceDistances: [Float]
+    public let populationCheck: PopulationCheck?
+
+    /// A classifier whose second class is the population refused.
+    public struct PopulationCheck: Sendable {
+        /// What it refuses, in words ("the training splits of ../shared/data/covid").
+        public let refuses: String
+        public let classifier: ImageClassifier
+
+        public init(refuses: String, classifier: ImageClassifier) {
+            (self.refuses, self.classifier) = (refuses, classifier)
+        }
+
+        /// For each film (input pixels), whether it belongs to the refused population.
+        public func refuses(_ pixels: [[UInt8]]) -> [Bool] {
+            classifier.probabilities(pixels).map { classifier.decision($0) == 1 }
+        }
+
+        public static let fileName = "applicability-population.safetensors"
+    }
 
     public init(model: String, modelVersion: String, pooling: ApplicabilityPooling, minimumScore: Float, minimumPixelSpread: Float,
-                classMeans: [[Float]], precision: [Float], referenceDistances: [Float]) {
+                classMeans: [[Float]], precision: [Float], referenceDistances: [Float], populationCheck: PopulationCheck? = nil) {
         self.pooling = pooling
+        self.populationCheck = populationCheck
         precondition(!classMeans.isEmpty && precision.count == classMeans[0].count * classMeans[0].count, "mean and precision sizes differ")
         (self.model, self.modelVersion, self.minimumScore, self.minimumPixelSpread) = (model, modelVersion, minimumScore, minimumPixelSpread)
         (self.classMeans, self.precision, self.referenceDistances) = (classMeans, precision, referenceDistances.sorted())
     }
 
     public var featureCount: Int { classMeans[0].count }
+
+    /// The same gate with a population check.
+    public func with(populationCheck: PopulationCheck) -> ApplicabilityGate {
+        ApplicabilityGate(model: model, modelVersion: modelVersion, pooling: pooling, minimumScore: minimumScore,
+                          minimumPixelSpread: minimumPixelSpread, classMeans: classMeans, precision: precision,
+                          referenceDistances: referenceDistances, populationCheck: populationCheck)
+    }
 
     /// The squared Mahalanobis distance of pooled features to the nearest class mean.
     public func distance(_ features: [Float]) -> Float {
@@ -98,8 +132,10 @@ public struct ApplicabilityGate: Sendable {
 
     /// The verdicts for many films at once.
     public func assess(pixels: [[UInt8]], features: [[Float]]) -> [Assessment] {
-        zip(pixels, distances(features)).map { pixels, distance in
-            guard Self.pixelSpread(pixels) >= minimumPixelSpread else { return Assessment(score: 0, applicable: false) }
+        let refused = populationCheck?.refuses(pixels) ?? pixels.map { _ in false }
+        return zip(zip(pixels, refused), distances(features)).map { film, distance in
+            let (pixels, refused) = film
+            guard Self.pixelSpread(pixels) >= minimumPixelSpread, !refused else { return Assessment(score: 0, applicable: false) }
             let score = score(distance: distance)
             return Assessment(score: score, applicable: score >= minimumScore)
         }
@@ -121,14 +157,22 @@ public struct ApplicabilityGate: Sendable {
 extension ApplicabilityGate {
     public func save(to url: URL) throws {
         let d = featureCount
-        try Safetensors(tensors: [
+        var tensors = [
             "class_means": Tensor(shape: [classMeans.count, d], data: classMeans.flatMap { $0 }),
             "precision": Tensor(shape: [d, d], data: precision),
             "reference_distances": Tensor(shape: [referenceDistances.count], data: referenceDistances),
-        ], metadata: [
+        ]
+        var metadata = [
             "format": Self.format, "model": model, "model_version": modelVersion, "pooling": pooling.rawValue,
             "minimum_score": "\(minimumScore)", "minimum_pixel_spread": "\(minimumPixelSpread)",
-        ]).write(to: url)
+        ]
+        if let populationCheck {
+            // Beside the gate, in the classifier's own checkpoint format.
+            try populationCheck.classifier.save(to: url.deletingLastPathComponent().appending(path: PopulationCheck.fileName))
+            metadata["population_refuses"] = populationCheck.refuses
+            metadata["population_version"] = populationCheck.classifier.settings.version
+        }
+        try Safetensors(tensors: tensors, metadata: metadata).write(to: url)
     }
 
     public init(contentsOf url: URL) throws {
@@ -143,8 +187,17 @@ extension ApplicabilityGate {
             throw CheckpointError("\(url.path) is not an applicability gate (\(Self.format))")
         }
         let d = means.shape[1]
+        var populationCheck: PopulationCheck?
+        if let refuses = metadata["population_refuses"] {
+            let file = url.deletingLastPathComponent().appending(path: PopulationCheck.fileName)
+            let classifier = try ImageClassifier(contentsOf: file)
+            guard classifier.settings.version == metadata["population_version"], classifier.settings.isBinary else {
+                throw CheckpointError("\(file.path) is not the population check \(url.path) was fitted with")
+            }
+            populationCheck = PopulationCheck(refuses: refuses, classifier: classifier)
+        }
         self.init(model: model, modelVersion: version, pooling: pooling, minimumScore: minimumScore, minimumPixelSpread: spread,
                   classMeans: (0..<means.shape[0]).map { Array(means.data[($0 * d)..<(($0 + 1) * d)]) },
-                  precision: precision.data, referenceDistances: reference.data)
+                  precision: precision.data, referenceDistances: reference.data, populationCheck: populationCheck)
     }
 }

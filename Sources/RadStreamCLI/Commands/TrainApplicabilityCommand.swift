@@ -17,12 +17,19 @@ struct TrainApplicabilityCommand: ParsableCommand {
             measured out of fold (--folds), \
             which turn a film's distance into its score (the share of training films lying \
             farther out). A film scoring below --minimum-score, or whose pixels have less contrast \
-            than --minimum-pixel-spread, is not applicable. Writes applicability.safetensors and \
+            than --minimum-pixel-spread, is not applicable. \
+            With --refuse DATA (repeatable), a population check is trained as well: a small CNN of \
+            its own telling the model's training films from DATA's training split (a population \
+            the model was not made for: adult films for the paediatric model, PneumoniaMNIST's \
+            children for the COVID-19 model), written beside the gate as \
+            applicability-population.safetensors; a film it assigns to the refused population is \
+            not applicable. DATA's validation split, never trained on, measures it. Writes \
+            applicability.safetensors and \
             applicability.json (data, command, commit, options, the share applicable in each fold \
             and on the validation films) into the model folder; classify then reports \
             "applicable" and "applicability" per model.
 
-            Example: radstream train applicability --model models/pneumonia
+            Example: radstream train applicability --model models/pneumonia --refuse ../shared/data/covid
             """)
 
     @Option(help: "The model folder (holding model.safetensors and manifest.json).") var model: String
@@ -31,6 +38,8 @@ struct TrainApplicabilityCommand: ParsableCommand {
     @Option(help: "Films scoring below this are not applicable (the share of training films refused by construction).")
     var minimumScore: Float = 0.01
     @Option(help: "Films whose pixels' standard deviation (0-255) is below this are not applicable.") var minimumPixelSpread: Float = 4
+    @Option(help: "A data folder of films the model was not made for (its training split is fitted on); repeatable.")
+    var refuse: [String] = []
     @Option(help: "Threads the tensor engine uses.") var threads = 2
 
     func validate() throws {
@@ -54,6 +63,17 @@ struct TrainApplicabilityCommand: ParsableCommand {
         var foldShareSpread: Double
         var validationImages: Int
         var validationShareApplicable: Double
+        var populationCheck: PopulationRecord?
+    }
+
+    /// What the population check was fitted on, and how it does on films it was not fitted on.
+    struct PopulationRecord: Codable {
+        var refuses: String
+        var options: ClassifierTrainingOptions
+        var refusedTrainingImages: Int
+        /// The refused collections' validation splits, and the share of them not applicable.
+        var refusedValidationImages: Int
+        var refusedValidationShareRefused: Double
     }
 
     func run() throws {
@@ -72,7 +92,31 @@ struct TrainApplicabilityCommand: ParsableCommand {
         options.minimumScore = minimumScore
         options.minimumPixelSpread = minimumPixelSpread
         let started = ContinuousClock.now
-        let (gate, foldShares) = ApplicabilityFitting.fit(classifier, training: loaded.training, options: options)
+        var (gate, foldShares) = ApplicabilityFitting.fit(classifier, training: loaded.training, options: options)
+        var population: PopulationRecord?
+        if !refuse.isEmpty {
+            let side = classifier.settings.inputSide
+            let refused = try refuse.map { try TrainingData.load($0, side: side) }
+            let others = refused.flatMap { $0.training.images.map(\.pixels) }
+            let heldOthers = refused.flatMap { $0.validation.images.map(\.pixels) }
+            log.line("population check: \(loaded.training.count) own training films against \(others.count) of \(refuse.joined(separator: ", "))")
+            let fitting = PopulationCheckFitting.options()
+            let check = try PopulationCheckFitting.train(
+                own: loaded.training.images.map(\.pixels), others: others, heldOwn: loaded.validation.images.map(\.pixels),
+                heldOthers: heldOthers, side: side, refuses: "the training splits of \(refuse.joined(separator: ", "))",
+                options: fitting) { progress in
+                log.line(String(format: "population check: epoch %d/%d  loss %.4f  held-out AUC %.4f", progress.epoch, progress.epochs,
+                                progress.trainingLoss, progress.validationAUC))
+            }
+            gate = gate.with(populationCheck: check)
+            let heldFeatures = ApplicabilityFitting.pooledFeatures(of: classifier, heldOthers, pooling: gate.pooling)
+            let refusedShare = Double(gate.assess(pixels: heldOthers, features: heldFeatures).filter { !$0.applicable }.count)
+                / Double(max(heldOthers.count, 1))
+            population = PopulationRecord(refuses: check.refuses, options: fitting, refusedTrainingImages: others.count,
+                                          refusedValidationImages: heldOthers.count, refusedValidationShareRefused: refusedShare)
+            log.line(String(format: "population check: %.4f of the %d held-out films of %@ refused", refusedShare, heldOthers.count,
+                            refuse.joined(separator: ", ")))
+        }
         let validation = ApplicabilityFitting.pooledFeatures(of: classifier, loaded.validation.images.map(\.pixels), pooling: gate.pooling)
         let applicable = gate.assess(pixels: loaded.validation.images.map(\.pixels), features: validation).filter(\.applicable).count
         try gate.save(to: folder.appending(path: ApplicabilityGate.fileName))
@@ -83,7 +127,7 @@ struct TrainApplicabilityCommand: ParsableCommand {
             command: CommandLine.arguments.map(TrainClassifierCommand.shellQuoted).joined(separator: " "),
             commit: commit, data: source, trainingImages: loaded.training.count, options: options,
             foldShares: foldShares, foldShareMean: mean, foldShareSpread: spread, validationImages: loaded.validation.count,
-            validationShareApplicable: Double(applicable) / Double(max(loaded.validation.count, 1)))
+            validationShareApplicable: Double(applicable) / Double(max(loaded.validation.count, 1)), populationCheck: population)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(manifest).write(to: folder.appending(path: "applicability.json"))
