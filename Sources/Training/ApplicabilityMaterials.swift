@@ -8,7 +8,8 @@ import TensorEngine
 /// synthetic pictures (gradients, discs, stripes: there are no photographs in the shared data),
 /// adult films of the COVID-19 collection, the paediatric films of PneumoniaMNIST, and the
 /// sample files (adult NIH and TBX11K films, an adult DICOM, colour JPEGs, IU study 1000's
-/// lateral film).
+/// lateral film). Of the two collections only the validation splits are used — the patients no
+/// population check was trained on.
 public enum ApplicabilityMaterials {
     public struct Material: Sendable {
         public let name: String
@@ -31,8 +32,8 @@ public enum ApplicabilityMaterials {
             Material(name: "synthetic pictures (gradients, discs, stripes)", images: (0..<count).map { picture($0, side: side, using: &generator) }),
         ]
         if includeCovid {
-            sets.append(Material(name: "COVID-19 collection (adult frontal films)",
-                                 images: try read(data.appending(path: "covid/images"), side: side)))
+            sets.append(Material(name: "COVID-19 collection, held-out patients (adult frontal films)",
+                                 images: try TrainingData.load(data.appending(path: "covid").path, side: side).validation.images.map(\.pixels)))
         }
         if includePaediatric {
             sets.append(Material(name: "PneumoniaMNIST val (paediatric films)",

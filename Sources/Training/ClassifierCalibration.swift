@@ -51,8 +51,16 @@ public enum ClassifierCalibration {
         var settings = base
         settings.temperature = ClassificationMetrics.fitTemperature(logits: logits, labels: labels)
         guard settings.isBinary else { return (settings.temperature, nil) }
-        // softmax(logits / T)[1] of two classes is the logistic of their difference over T.
-        let scores = logits.map { 1 / (1 + Foundation.exp(($0[0] - $0[1]) / settings.temperature)) }
+        let scores = probabilities(logits: logits, temperature: settings.temperature).map { $0[1] }
         return (settings.temperature, ClassificationMetrics.bestThreshold(scores: scores, positives: labels.map { $0 == 1 }, balanced: true))
+    }
+
+    /// softmax(logits / temperature), row by row.
+    public static func probabilities(logits: [[Float]], temperature: Float) -> [[Float]] {
+        logits.map { row in
+            let scaled = row.map { $0 / temperature }, peak = scaled.max() ?? 0
+            let exponentials = scaled.map { Foundation.exp($0 - peak) }, sum = exponentials.reduce(0, +)
+            return exponentials.map { $0 / sum }
+        }
     }
 }

@@ -59,6 +59,10 @@ public struct ClassifierCrossValidation {
         /// Fitted on every out-of-fold prediction: what the final model is served with.
         public var temperature: Float
         public var threshold: Float?
+        /// Every out-of-fold prediction pooled, at that temperature and threshold, with 95%
+        /// bootstrap intervals (per class for more than two): AUCs over all the training images.
+        /// Its accuracy is measured on the images that fitted the threshold; the folds' is not.
+        public var outOfFold: ClassifierEvaluation
         public var seconds: Double
     }
 
@@ -115,24 +119,23 @@ public struct ClassifierCrossValidation {
             return Self.figures(fold: fold, logits: inside.map { outOfFold[$0] }, labels: inside.map { labels[$0] }, classes: set.classes,
                                 temperature: temperature, threshold: threshold, trainingImages: trainingCounts[fold], seconds: seconds[fold])
         }
-        let (temperature, threshold) = ClassifierCalibration.fit(logits: outOfFold, labels: labels, settings: base)
+        var served = base
+        (served.temperature, served.threshold) = ClassifierCalibration.fit(logits: outOfFold, labels: labels, settings: base)
         func spread(_ value: (Fold) -> Double?) -> Spread? {
             let values = perFold.compactMap(value)
             return values.count == perFold.count ? Spread(values) : nil
         }
         return Report(folds: folds, seed: seed, perFold: perFold, auc: spread(\.auc)!, accuracy: spread(\.accuracy)!,
                       balancedAccuracy: spread(\.balancedAccuracy), accuracyAtPrevalence40: spread(\.accuracyAtPrevalence40),
-                      accuracyAtPrevalence80: spread(\.accuracyAtPrevalence80), temperature: temperature, threshold: threshold,
+                      accuracyAtPrevalence80: spread(\.accuracyAtPrevalence80), temperature: served.temperature,
+                      threshold: served.threshold,
+                      outOfFold: ClassifierEvaluation(settings: served, logits: outOfFold, labels: labels, intervals: true),
                       seconds: ClassifierTrainer.seconds(since: start))
     }
 
     static func figures(fold: Int, logits: [[Float]], labels: [Int], classes: [String], temperature: Float, threshold: Float?,
                         trainingImages: Int, seconds: Double) -> Fold {
-        let probabilities = logits.map { row -> [Float] in
-            let scaled = row.map { $0 / temperature }, peak = scaled.max()!
-            let exponentials = scaled.map { Foundation.exp($0 - peak) }, sum = exponentials.reduce(0, +)
-            return exponentials.map { $0 / sum }
-        }
+        let probabilities = ClassifierCalibration.probabilities(logits: logits, temperature: temperature)
         let decisions = probabilities.map { row -> Int in
             if let threshold, row.count == 2 { return row[1] >= threshold ? 1 : 0 }
             return row.indices.max { row[$0] < row[$1] }!

@@ -40,12 +40,20 @@ public struct ClassifierEvaluation: Codable, Sendable, Equatable {
     }
 
     public init(classifier: ImageClassifier, logits: [[Float]], labels: [Int], intervals: Bool) {
-        let classes = classifier.settings.classes
-        let probabilities = classifier.calibrated(Tensor(shape: [logits.count, classes.count], data: logits.flatMap { $0 }))
-        let decisions = probabilities.map(classifier.decision)
+        self.init(settings: classifier.settings, logits: logits, labels: labels, intervals: intervals)
+    }
+
+    /// From logits alone, calibrated and decided as `settings` say (its temperature and threshold).
+    public init(settings: ImageClassifier.Settings, logits: [[Float]], labels: [Int], intervals: Bool) {
+        let classes = settings.classes
+        let probabilities = ClassifierCalibration.probabilities(logits: logits, temperature: settings.temperature)
+        let decisions = probabilities.map { row -> Int in
+            if settings.isBinary, let threshold = settings.threshold { return row[1] >= threshold ? 1 : 0 }
+            return row.indices.max { row[$0] < row[$1] }!
+        }
         images = labels.count
         negativeLogLikelihood = ClassificationMetrics.negativeLogLikelihood(logits: logits, labels: labels,
-                                                                             temperature: classifier.settings.temperature)
+                                                                             temperature: settings.temperature)
         expectedCalibrationError = ClassificationMetrics.expectedCalibrationError(probabilities: probabilities, labels: labels)
 
         func accuracy(_ sample: [Int]) -> Double {

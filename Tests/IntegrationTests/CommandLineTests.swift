@@ -159,12 +159,41 @@ struct CommandLineTests {
         }
         #expect((byFile["val_00000.png"]?["applicable"] as? [String: Bool])?["pneumonia"] == true)
         #expect((byFile["iu_1000_IM-0003-2001.png"]?["applicable"] as? [String: Bool])?["pneumonia"] == false)
+        // Each population check: the adult DICOM is not the paediatric model's, a child's film not the COVID-19 model's.
+        #expect((byFile[samples[0]]?["applicable"] as? [String: Bool])?["pneumonia"] == false)
+        #expect((byFile["val_00000.png"]?["applicable"] as? [String: Bool])?["covid"] == false)
 
         // Nothing readable: a non-zero exit. A model that is not there: a clear error.
         for name in samples + ["val_00000.png", "val_00003.png"] { try FileManager.default.removeItem(at: folder.appending(path: name)) }
         #expect(try ChildProcess.run(Paths.binary.path, ["classify", "--images", folder.path, "--out", out.path]).status != 0)
         let missing = try ChildProcess.run(Paths.binary.path, ["classify", "--images", folder.path, "--out", out.path, "--model", "/nonexistent"])
         #expect(missing.status != 0 && missing.output.contains("/nonexistent"))
+    }
+
+    /// `train classifier` cross-validates the recipe, then serves the final model with the
+    /// temperature and threshold of the out-of-fold predictions and only measures `val`; with
+    /// `--cross-validate-only` it writes the fold table and no model.
+    @Test func trainClassifierCrossValidatesAndServesTheFoldsCalibration() throws {
+        let out = FileManager.default.temporaryDirectory.appending(path: "train-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let common = ["train", "classifier", "--data", Paths.data.appending(path: "pneumoniamnist").path, "--epochs", "1",
+                      "--channels", "4,8,8", "--label-fraction", "0.1", "--folds", "2", "--batch-size", "32"]
+        let result = try ChildProcess.run(Paths.binary.path, common + ["--out", out.path])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("fold 2/2 epoch 1/1") && result.output.contains("cross-validation: AUC"))
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: out.appending(path: "manifest.json"))) as? [String: Any])
+        let folds = try #require(manifest["crossValidation"] as? [String: Any])
+        #expect((folds["perFold"] as? [[String: Any]])?.count == 2)
+        #expect((folds["threshold"] as? Double).map { Float($0) } == (manifest["threshold"] as? Double).map { Float($0) })
+        #expect((folds["temperature"] as? Double).map { Float($0) } == (manifest["temperature"] as? Double).map { Float($0) })
+        #expect((manifest["validation"] as? [String: Any])?["balancedAccuracy"] is Double)
+
+        let only = out.appending(path: "folds-only")
+        #expect(try ChildProcess.run(Paths.binary.path, common + ["--out", only.path, "--cross-validate-only"]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: only.appending(path: "cross-validation.json").path))
+        #expect(!FileManager.default.fileExists(atPath: only.appending(path: "model.safetensors").path))
+        let bad = try ChildProcess.run(Paths.binary.path, common + ["--out", only.path, "--folds", "1"])
+        #expect(bad.status != 0 && bad.output.contains("--folds"))
     }
 
     /// `explain` draws the Grad-CAM map over the whole film, at a readable size, as a colour PNG.

@@ -83,4 +83,24 @@ struct ApplicabilityTests {
         #expect(abs(share - (record["validationShareApplicable"] as? Double ?? -1)) < 1e-9)
         #expect(share >= 0.97, "the aim: at least 97% of the model's own validation films applicable")
     }
+
+    /// Each shipped gate refuses the other population's held-out films: the paediatric model the
+    /// COVID-19 collection's adult films of validation patients, the COVID-19 model PneumoniaMNIST's
+    /// validation children (neither seen by the population checks, trained on the training splits).
+    @Test(arguments: [("pneumonia", "covid"), ("covid", "pneumoniamnist")])
+    func theShippedGateRefusesTheOtherPopulation(model: String, other: String) throws {
+        let folder = ShippedModelTests.models.appending(path: model)
+        let classifier = try ImageClassifier(contentsOf: folder.appending(path: ModelManifest.weightsFileName))
+        let gate = try ApplicabilityGate(contentsOf: folder.appending(path: ApplicabilityGate.fileName))
+        guard let check = gate.populationCheck else {
+            Issue.record("\(model)'s shipped gate has no population check")
+            return
+        }
+        #expect(check.refuses.contains(other))
+        let films = try TrainingData.load(TestData.root.appending(path: other).path, side: classifier.settings.inputSide)
+            .validation.images.map(\.pixels)
+        let features = ApplicabilityFitting.pooledFeatures(of: classifier, films, pooling: gate.pooling)
+        let refused = Double(gate.assess(pixels: films, features: features).filter { !$0.applicable }.count) / Double(films.count)
+        #expect(refused >= 0.97, "\(model) refuses \(refused) of \(other)'s held-out films")
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Models
+import TensorEngine
 import TestSupport
 import Testing
 @testable import Training
@@ -26,5 +27,33 @@ struct ShippedModelTests {
         #expect(measured.accuracy == manifest.validation.accuracy)
         #expect(abs(measured.negativeLogLikelihood - manifest.validation.negativeLogLikelihood) < 1e-5)
         #expect(manifest.commit.count >= 7 && !manifest.command.isEmpty && manifest.trainingSeconds > 0)
+    }
+
+    /// The pneumonia model's decision holds when prevalence changes: its validation films
+    /// resampled (with replacement, seeded) to 40% and to 80% pneumonia, where the training set
+    /// has 74%, keep their accuracy — at least the aim of 0.95, and within 0.03 of each other. A
+    /// threshold chosen for the most accurate calls at one prevalence fails this at another.
+    @Test func thePneumoniaDecisionHoldsWhenPrevalenceChanges() throws {
+        let folder = Self.models.appending(path: "pneumonia")
+        let classifier = try ImageClassifier(contentsOf: folder.appending(path: ModelManifest.weightsFileName))
+        let validation = try TrainingData.load(TestData.root.appending(path: "pneumoniamnist").path, side: 28).validation
+        let correct = zip(classifier.probabilities(validation.images.map(\.pixels)), validation.images)
+            .map { classifier.decision($0.0) == $0.1.label }
+        let positives = validation.images.indices.filter { validation.images[$0].label == 1 }
+        let negatives = validation.images.indices.filter { validation.images[$0].label == 0 }
+        var generator = SeededGenerator(seed: 11)
+        func accuracy(atPrevalence prevalence: Double, size: Int = 500, resamples: Int = 200) -> Double {
+            let positiveCount = Int((prevalence * Double(size)).rounded())
+            var total = 0.0
+            for _ in 0..<resamples {
+                let sample = (0..<positiveCount).map { _ in positives[Int(generator.next() % UInt64(positives.count))] }
+                    + (positiveCount..<size).map { _ in negatives[Int(generator.next() % UInt64(negatives.count))] }
+                total += Double(sample.filter { correct[$0] }.count) / Double(size)
+            }
+            return total / Double(resamples)
+        }
+        let (low, high) = (accuracy(atPrevalence: 0.4), accuracy(atPrevalence: 0.8))
+        #expect(low >= 0.95 && high >= 0.95, "accuracy \(low) at 40%, \(high) at 80%")
+        #expect(abs(low - high) <= 0.03, "accuracy \(low) at 40%, \(high) at 80%")
     }
 }
