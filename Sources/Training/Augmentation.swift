@@ -60,8 +60,8 @@ public struct Augmentation: ImageAugmentation, Codable, Equatable {
         self.maxLogGamma = maxLogGamma
     }
 
-    /// The geometric and photometric changes the cross-validation chose for the shipped
-    /// classifiers (see docs/models/cross-validation.md).
+    /// Also rotation, scale and gamma: the stronger recipe `train classifier --augmentation
+    /// strong` offers (measured against the light one in docs/models/cross-validation.md).
     public static let strong = Augmentation(maxShift: 2, maxBrightness: 0.1, maxContrast: 0.2,
                                             maxRotation: 10, maxScale: 0.1, maxLogGamma: 0.25)
 
