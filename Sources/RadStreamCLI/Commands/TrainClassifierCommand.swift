@@ -104,8 +104,10 @@ struct TrainClassifierCommand: ParsableCommand {
         options.initializeFrom = initializeFrom
         let trunk = try initializeFrom.map { path -> ResidualCNN in
             guard let model = try ModelStore.classifiers(at: URL(filePath: path)).first else { throw ValidationErrorText("no model at \(path)") }
-            guard model.settings.inputSide == side else {
-                throw ValidationErrorText("\(path) reads \(model.settings.inputSide)-pixel images; --side is \(side)")
+            // The trunk is convolutional with global pooling, so it runs at any side; its filters
+            // then see the anatomy at another scale, which fine-tuning has to make up for.
+            if model.settings.inputSide != side {
+                log.line("starting from \(path)'s trunk, trained at \(model.settings.inputSide) pixels, at \(side)")
             }
             return model.network
         }
