@@ -153,9 +153,10 @@ struct TrainClassifierCommand: ParsableCommand {
             crossValidation: crossValidation)
         try manifest.write(to: directory)
         let v = outcome.validation
-        log.line(String(format: "epoch %d; validation AUC %.4f [%.4f, %.4f], accuracy %.4f (balanced %.4f) at threshold %.3f, temperature %.3f, ECE %.4f; %.0f s",
-                        outcome.bestEpoch, v.auc, v.aucInterval?[0] ?? .nan, v.aucInterval?[1] ?? .nan, v.accuracy, v.balancedAccuracy ?? .nan,
-                        outcome.classifier.settings.threshold ?? .nan, outcome.classifier.settings.temperature,
+        let binary = v.balancedAccuracy.map { String(format: " (balanced %.4f) at threshold %.3f", $0, outcome.classifier.settings.threshold ?? .nan) }
+        log.line(String(format: "epoch %d; validation AUC %.4f [%.4f, %.4f], accuracy %.4f%@, temperature %.3f, ECE %.4f; %.0f s",
+                        outcome.bestEpoch, v.auc, v.aucInterval?[0] ?? .nan, v.aucInterval?[1] ?? .nan, v.accuracy, binary ?? "",
+                        outcome.classifier.settings.temperature,
                         v.expectedCalibrationError, outcome.seconds))
         log.line("wrote \(directory.path)/\(ModelManifest.weightsFileName) and \(ModelManifest.fileName) (version \(manifest.version))")
     }
