@@ -4,8 +4,11 @@ import TensorEngine
 
 /// Trains an applicability gate's population check: a small residual CNN of its own, the
 /// model's training films (class 0) against the training films of a population it was not made
-/// for (class 1), each side drawn equally often whatever their numbers. It is served at
-/// temperature 1 and threshold 0.5 — nothing is chosen on the held-out films that measure it.
+/// for (class 1) and the model's own training films turned the wrong way (class 2: inverted,
+/// rotated a quarter turn either way or half a turn — what a wrong orientation tag or a
+/// MONOCHROME1 film read as MONOCHROME2 gives), each class drawn equally often whatever their
+/// numbers. It is served at temperature 1, deciding by the most probable class — nothing is
+/// chosen on the held-out films that measure it.
 public enum PopulationCheckFitting {
     public static func options(seed: UInt64 = 1) -> ClassifierTrainingOptions {
         var options = ClassifierTrainingOptions()
@@ -20,14 +23,30 @@ public enum PopulationCheckFitting {
     public static func train(own: [[UInt8]], others: [[UInt8]], heldOwn: [[UInt8]], heldOthers: [[UInt8]], side: Int,
                              refuses: String, options: ClassifierTrainingOptions = options(),
                              progress: (TrainingProgress) -> Void = { _ in }) throws -> ApplicabilityGate.PopulationCheck {
+        var generator = SeededGenerator(seed: options.seed &+ 7)
         func set(_ own: [[UInt8]], _ others: [[UInt8]], _ prefix: String) -> LabeledImageSet {
-            let images = own.enumerated().map { LabeledImage(file: "\(prefix)own-\($0.offset)", pixels: $0.element, label: 0, group: "\(prefix)own-\($0.offset)") }
-                + others.enumerated().map { LabeledImage(file: "\(prefix)other-\($0.offset)", pixels: $0.element, label: 1, group: "\(prefix)other-\($0.offset)") }
-            return LabeledImageSet(classes: ["own_population", "refused_population"], side: side, images: images)
+            func members(_ films: [[UInt8]], label: Int, _ kind: String) -> [LabeledImage] {
+                films.enumerated().map { LabeledImage(file: "\(prefix)\(kind)-\($0.offset)", pixels: $0.element, label: label, group: "\(prefix)\(kind)-\($0.offset)") }
+            }
+            let turned = own.map { misoriented($0, side: side, kind: Int(generator.next() % 4)) }
+            return LabeledImageSet(classes: classes, side: side,
+                                   images: members(own, label: 0, "own") + members(others, label: 1, "other") + members(turned, label: 2, "turned"))
         }
         let outcome = try ClassifierTrainer(name: "population", options: options)
             .train(training: set(own, others, ""), validation: set(heldOwn, heldOthers, "held-"),
-                   calibration: .given(temperature: 1, threshold: 0.5), progress: progress)
+                   calibration: .given(temperature: 1, threshold: nil), progress: progress)
         return ApplicabilityGate.PopulationCheck(refuses: refuses, classifier: outcome.classifier)
+    }
+
+    public static let classes = ["own_population", "refused_population", "misoriented"]
+
+    /// A film inverted (0), a quarter turn clockwise (1) or anticlockwise (2), or half a turn (3).
+    static func misoriented(_ pixels: [UInt8], side: Int, kind: Int) -> [UInt8] {
+        switch kind {
+        case 0: return pixels.map { 255 - $0 }
+        case 1: return (0..<(side * side)).map { pixels[(side - 1 - $0 % side) * side + $0 / side] }
+        case 2: return (0..<(side * side)).map { pixels[($0 % side) * side + side - 1 - $0 / side] }
+        default: return pixels.reversed()
+        }
     }
 }

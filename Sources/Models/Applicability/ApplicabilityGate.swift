@@ -13,7 +13,7 @@ import TensorEngine
 ///
 /// A third, where fitted: a population check, a small CNN of its own trained to tell the
 /// training films from films of a population the model was not made for (adult films for a
-/// paediatric model). The distance alone cannot refuse those when they look like chest films to
+/// paediatric model) and from the training films turned the wrong way. The distance alone cannot refuse those when they look like chest films to
 /// the trunk, and a linear discriminant on the trunk's features was measured not to separate
 /// them (docs/models/applicability.md): what tells a child's film from an adult's is not what
 /// tells pneumonia from a normal film. A film it assigns to the other population scores 0.
@@ -38,7 +38,8 @@ public struct ApplicabilityGate: Sendable {
     let referenceDistances: [Float]
     public let populationCheck: PopulationCheck?
 
-    /// A classifier whose second class is the population refused.
+    /// A classifier whose first class is the model's own population; a film it assigns to any
+    /// other class (another population, a film turned the wrong way) is refused.
     public struct PopulationCheck: Sendable {
         /// What it refuses, in words ("the training splits of ../shared/data/covid").
         public let refuses: String
@@ -50,7 +51,7 @@ public struct ApplicabilityGate: Sendable {
 
         /// For each film (input pixels), whether it belongs to the refused population.
         public func refuses(_ pixels: [[UInt8]]) -> [Bool] {
-            classifier.probabilities(pixels).map { classifier.decision($0) == 1 }
+            classifier.probabilities(pixels).map { classifier.decision($0) != 0 }
         }
 
         public static let fileName = "applicability-population.safetensors"
@@ -191,7 +192,7 @@ extension ApplicabilityGate {
         if let refuses = metadata["population_refuses"] {
             let file = url.deletingLastPathComponent().appending(path: PopulationCheck.fileName)
             let classifier = try ImageClassifier(contentsOf: file)
-            guard classifier.settings.version == metadata["population_version"], classifier.settings.isBinary else {
+            guard classifier.settings.version == metadata["population_version"], classifier.settings.classes.count >= 2 else {
                 throw CheckpointError("\(file.path) is not the population check \(url.path) was fitted with")
             }
             populationCheck = PopulationCheck(refuses: refuses, classifier: classifier)
