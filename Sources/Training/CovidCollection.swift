@@ -20,6 +20,10 @@ public enum CovidCollection {
         public let set: LabeledImageSet
         /// Images left out, by their `finding`.
         public let leftOut: [String: Int]
+        /// The films left out, read all the same: their finding is unknown, but they are adult
+        /// chest films of this collection (what a population check needs). `label` is 0 and
+        /// means nothing.
+        public let unlabelled: [LabeledImage]
     }
 
     public static func label(of finding: String) -> Int? {
@@ -44,21 +48,24 @@ public enum CovidCollection {
         let (patient, finding, file) = (try column("patientid"), try column("finding"), try column("png_256"))
         var entries: [(file: String, label: Int, group: String)] = []
         var leftOut: [String: Int] = [:]
+        var unlabelled: [(file: String, label: Int, group: String)] = []
         for (number, row) in rows.enumerated() {
             guard row.count == header.count else {
                 throw DatasetError("\(csv.path) record \(number + 2): \(row.count) fields, the header has \(header.count)")
-            }
-            guard let label = label(of: row[finding]) else {
-                leftOut[row[finding], default: 0] += 1
-                continue
             }
             // The CSV names the file under images_256/; the collection keeps it in images/.
             let name = URL(filePath: row[file]).lastPathComponent
             guard !name.isEmpty, name != "..", !name.contains("/") else {
                 throw DatasetError("\(csv.path) record \(number + 2): bad file name \(row[file])")
             }
+            guard let label = label(of: row[finding]) else {
+                leftOut[row[finding], default: 0] += 1
+                unlabelled.append(("images/\(name)", 0, "patient-\(row[patient])"))
+                continue
+            }
             entries.append(("images/\(name)", label, "patient-\(row[patient])"))
         }
-        return Contents(set: try LabeledImageSet.load(folder: folder, entries: entries, classes: classes, side: side), leftOut: leftOut)
+        return Contents(set: try LabeledImageSet.load(folder: folder, entries: entries, classes: classes, side: side), leftOut: leftOut,
+                        unlabelled: try LabeledImageSet.load(folder: folder, entries: unlabelled, classes: classes, side: side).images)
     }
 }

@@ -38,20 +38,23 @@ public struct ApplicabilityGate: Sendable {
     let referenceDistances: [Float]
     public let populationCheck: PopulationCheck?
 
-    /// A classifier whose first class is the model's own population; a film it assigns to any
-    /// other class (another population, a film turned the wrong way) is refused.
+    /// A classifier whose first class is the model's own population; a film whose probability
+    /// of that class is below `minimumOwnProbability` (another population, a film turned the
+    /// wrong way) is refused.
     public struct PopulationCheck: Sendable {
         /// What it refuses, in words ("the training splits of ../shared/data/covid").
         public let refuses: String
         public let classifier: ImageClassifier
+        /// 0.5 at most; lower where the own training films, out of fold, needed it.
+        public let minimumOwnProbability: Float
 
-        public init(refuses: String, classifier: ImageClassifier) {
-            (self.refuses, self.classifier) = (refuses, classifier)
+        public init(refuses: String, classifier: ImageClassifier, minimumOwnProbability: Float) {
+            (self.refuses, self.classifier, self.minimumOwnProbability) = (refuses, classifier, minimumOwnProbability)
         }
 
-        /// For each film (input pixels), whether it belongs to the refused population.
+        /// For each film (input pixels), whether it is refused.
         public func refuses(_ pixels: [[UInt8]]) -> [Bool] {
-            classifier.probabilities(pixels).map { classifier.decision($0) != 0 }
+            classifier.probabilities(pixels).map { $0[0] < minimumOwnProbability }
         }
 
         public static let fileName = "applicability-population.safetensors"
@@ -172,6 +175,7 @@ extension ApplicabilityGate {
             try populationCheck.classifier.save(to: url.deletingLastPathComponent().appending(path: PopulationCheck.fileName))
             metadata["population_refuses"] = populationCheck.refuses
             metadata["population_version"] = populationCheck.classifier.settings.version
+            metadata["population_minimum_own_probability"] = "\(populationCheck.minimumOwnProbability)"
         }
         try Safetensors(tensors: tensors, metadata: metadata).write(to: url)
     }
@@ -192,10 +196,11 @@ extension ApplicabilityGate {
         if let refuses = metadata["population_refuses"] {
             let file = url.deletingLastPathComponent().appending(path: PopulationCheck.fileName)
             let classifier = try ImageClassifier(contentsOf: file)
-            guard classifier.settings.version == metadata["population_version"], classifier.settings.classes.count >= 2 else {
+            guard classifier.settings.version == metadata["population_version"], classifier.settings.classes.count >= 2,
+                  let floor = metadata["population_minimum_own_probability"].flatMap(Float.init) else {
                 throw CheckpointError("\(file.path) is not the population check \(url.path) was fitted with")
             }
-            populationCheck = PopulationCheck(refuses: refuses, classifier: classifier)
+            populationCheck = PopulationCheck(refuses: refuses, classifier: classifier, minimumOwnProbability: floor)
         }
         self.init(model: model, modelVersion: version, pooling: pooling, minimumScore: minimumScore, minimumPixelSpread: spread,
                   classMeans: (0..<means.shape[0]).map { Array(means.data[($0 * d)..<(($0 + 1) * d)]) },

@@ -22,7 +22,9 @@ struct TrainApplicabilityCommand: ParsableCommand {
             its own telling the model's training films from DATA's training split (a population \
             the model was not made for: adult films for the paediatric model, PneumoniaMNIST's \
             children for the COVID-19 model), written beside the gate as \
-            applicability-population.safetensors; a film it assigns to the refused population is \
+            applicability-population.safetensors; it also learns the model's own films turned the \
+            wrong way. A film whose probability of the model's own population is below 0.5 (lower \
+            where the own training films, predicted out of fold, would lose more than 1% to it) is \
             not applicable. DATA's validation split, never trained on, measures it. Writes \
             applicability.safetensors and \
             applicability.json (data, command, commit, options, the share applicable in each fold \
@@ -70,6 +72,10 @@ struct TrainApplicabilityCommand: ParsableCommand {
     struct PopulationRecord: Codable {
         var refuses: String
         var options: ClassifierTrainingOptions
+        /// The floor on the own class's probability, from the own films' out-of-fold predictions.
+        var minimumOwnProbability: Float
+        /// Films of the model's own collection whose class is unknown, trained on as its population.
+        var unlabelledOwnImages: Int
         var refusedTrainingImages: Int
         /// The refused collections' validation splits, and the share of them not applicable.
         var refusedValidationImages: Int
@@ -99,20 +105,21 @@ struct TrainApplicabilityCommand: ParsableCommand {
             let refused = try refuse.map { try TrainingData.load($0, side: side) }
             let others = refused.flatMap { $0.training.images.map(\.pixels) }
             let heldOthers = refused.flatMap { $0.validation.images.map(\.pixels) }
-            log.line("population check: \(loaded.training.count) own training films against \(others.count) of \(refuse.joined(separator: ", "))")
+            log.line("population check: \(loaded.training.count) own training films and \(loaded.unlabelled.count) unlabelled ones against \(others.count) of \(refuse.joined(separator: ", "))")
             let fitting = PopulationCheckFitting.options()
             let check = try PopulationCheckFitting.train(
-                own: loaded.training.images.map(\.pixels), others: others, heldOwn: loaded.validation.images.map(\.pixels),
+                own: loaded.training.images.map(\.pixels) + loaded.unlabelled.map(\.pixels), others: others, heldOwn: loaded.validation.images.map(\.pixels),
                 heldOthers: heldOthers, side: side, refuses: "the training splits of \(refuse.joined(separator: ", "))",
-                options: fitting) { progress in
-                log.line(String(format: "population check: epoch %d/%d  loss %.4f  held-out AUC %.4f", progress.epoch, progress.epochs,
-                                progress.trainingLoss, progress.validationAUC))
+                options: fitting) { stage, progress in
+                log.line(String(format: "population check, %@: epoch %d/%d  loss %.4f", stage, progress.epoch, progress.epochs,
+                                progress.trainingLoss))
             }
             gate = gate.with(populationCheck: check)
             let heldFeatures = ApplicabilityFitting.pooledFeatures(of: classifier, heldOthers, pooling: gate.pooling)
             let refusedShare = Double(gate.assess(pixels: heldOthers, features: heldFeatures).filter { !$0.applicable }.count)
                 / Double(max(heldOthers.count, 1))
-            population = PopulationRecord(refuses: check.refuses, options: fitting, refusedTrainingImages: others.count,
+            population = PopulationRecord(refuses: check.refuses, options: fitting, minimumOwnProbability: check.minimumOwnProbability,
+                                          unlabelledOwnImages: loaded.unlabelled.count, refusedTrainingImages: others.count,
                                           refusedValidationImages: heldOthers.count, refusedValidationShareRefused: refusedShare)
             log.line(String(format: "population check: %.4f of the %d held-out films of %@ refused", refusedShare, heldOthers.count,
                             refuse.joined(separator: ", ")))
