@@ -39,6 +39,24 @@ extension ResidualCNN {
         for (name, parameter) in parameters { parameter.data = other.parameters[name]!.data }
         runningStatistics = other.runningStatistics
     }
+
+    /// self ← decay · self + (1 − decay) · other, for the weights and the batch-norm statistics:
+    /// an exponential moving average (a mean teacher, an EMA of training).
+    public func average(towards other: ResidualCNN, decay: Float) {
+        precondition(other.configuration == configuration, "averaging weights across configurations")
+        let keep = decay, take = 1 - decay
+        for (name, parameter) in parameters {
+            let source = other.parameters[name]!.data
+            var target = parameter.data
+            for i in target.indices { target[i] = keep * target[i] + take * source[i] }
+            parameter.data = target
+        }
+        for (layer, statistics) in other.runningStatistics {
+            let old = runningStatistics[layer]!
+            runningStatistics[layer] = (zip(old.mean, statistics.mean).map { keep * $0 + take * $1 },
+                                        zip(old.variance, statistics.variance).map { keep * $0 + take * $1 })
+        }
+    }
 }
 
 /// Why a checkpoint could not be read.

@@ -143,18 +143,7 @@ public struct DistillationRound {
 
     /// teacher ← decay · teacher + (1 − decay) · student, for the weights and the batch-norm statistics.
     static func follow(_ student: ResidualCNN, with teacher: ResidualCNN, decay: Float) {
-        let keep = decay, take = 1 - decay
-        for (name, parameter) in teacher.parameters {
-            let source = student.parameters[name]!.data
-            var target = parameter.data
-            for i in target.indices { target[i] = keep * target[i] + take * source[i] }
-            parameter.data = target
-        }
-        for (layer, statistics) in student.runningStatistics {
-            let old = teacher.runningStatistics[layer]!
-            teacher.runningStatistics[layer] = (zip(old.mean, statistics.mean).map { keep * $0 + take * $1 },
-                                                zip(old.variance, statistics.variance).map { keep * $0 + take * $1 })
-        }
+        teacher.average(towards: student, decay: decay)
     }
 
     static func oneHot(_ labels: [Int], classes: Int) -> Tensor {

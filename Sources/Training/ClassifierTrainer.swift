@@ -161,18 +161,7 @@ public struct ClassifierTrainer {
         }
 
         func update(from source: ResidualCNN) {
-            let keep = decay, take = 1 - decay
-            for (name, parameter) in network.parameters {
-                let live = source.parameters[name]!.data
-                var averaged = parameter.data
-                for i in averaged.indices { averaged[i] = keep * averaged[i] + take * live[i] }
-                parameter.data = averaged
-            }
-            for (layer, statistics) in source.runningStatistics {
-                let mine = network.runningStatistics[layer]!
-                network.runningStatistics[layer] = (zip(mine.mean, statistics.mean).map { keep * $0 + take * $1 },
-                                                    zip(mine.variance, statistics.variance).map { keep * $0 + take * $1 })
-            }
+            network.average(towards: source, decay: decay)
         }
     }
 
