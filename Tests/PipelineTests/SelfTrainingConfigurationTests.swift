@@ -55,5 +55,11 @@ struct SelfTrainingConfigurationTests {
         let swapped = processor.replacing(next)
         #expect(processor.classifiers.map(\.settings.version) == [try ModelStore.classifiers(at: Self.models).first!.settings.version, shipped.settings.version])
         #expect(swapped.classifiers.map(\.settings.name) == ["covid", "pneumonia"] && swapped.classifiers.last?.settings.version == "next")
+        // The shipped version's gate is unused by another version and back when it returns (a rollback).
+        func gate(_ processor: EventProcessor) -> ApplicabilityGate? {
+            processor.imageBatchStages.compactMap { $0 as? ClassifierStage }.first { $0.classifier.settings.name == "pneumonia" }?.gate
+        }
+        #expect(gate(processor)?.modelVersion == shipped.settings.version && gate(swapped) == nil)
+        #expect(gate(swapped.replacing(shipped))?.modelVersion == shipped.settings.version)
     }
 }

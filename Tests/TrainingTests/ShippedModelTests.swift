@@ -27,6 +27,11 @@ struct ShippedModelTests {
         #expect(measured.accuracy == manifest.validation.accuracy)
         #expect(abs(measured.negativeLogLikelihood - manifest.validation.negativeLogLikelihood) < 1e-5)
         #expect(manifest.commit.count >= 7 && !manifest.command.isEmpty && manifest.trainingSeconds > 0)
+        // The folds, not `val`, chose the calibration it is served with.
+        let folds = try #require(manifest.crossValidation, "\(model) records no cross-validation")
+        #expect(folds.perFold.count == folds.folds && folds.folds >= 5)
+        #expect(folds.temperature == classifier.settings.temperature && folds.threshold == classifier.settings.threshold)
+        #expect(!manifest.commit.hasSuffix("-dirty"))
     }
 
     /// The pneumonia model's decision holds when prevalence changes: its validation films

@@ -57,7 +57,7 @@ public struct EventProcessor: Sendable {
         copy.imageBatchStages = imageBatchStages.map { stage in
             guard let served = stage as? ClassifierStage, served.classifier.settings.name == classifier.settings.name else { return stage }
             // The served version's gate stays: used again should that version come back, unused by another.
-            return ClassifierStage(classifier: classifier, gate: served.gate)
+            return ClassifierStage(classifier: classifier, gate: served.availableGate)
         }
         return copy
     }

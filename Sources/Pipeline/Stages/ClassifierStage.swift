@@ -6,8 +6,11 @@ import Models
 /// has an applicability gate, whether the model is fit to read the film.
 public struct ClassifierStage: ImageBatchStage {
     public let classifier: ImageClassifier
+    /// The gate the stage was given, kept whatever version it was fitted for: a version swapped
+    /// out and back in (a promotion, then a rollback) finds its gate again.
+    public let availableGate: ApplicabilityGate?
     /// Only a gate fitted for this very version: another version's features mean nothing to it.
-    public let gate: ApplicabilityGate?
+    public var gate: ApplicabilityGate? { availableGate?.modelVersion == classifier.settings.version ? availableGate : nil }
     public var name: String { "\(classifier.settings.name) \(classifier.settings.version)" }
     public var inputSides: Set<Int> { [classifier.settings.inputSide] }
 
@@ -15,7 +18,7 @@ public struct ClassifierStage: ImageBatchStage {
 
     public init(classifier: ImageClassifier, gate: ApplicabilityGate? = nil) {
         self.classifier = classifier
-        self.gate = gate?.modelVersion == classifier.settings.version ? gate : nil
+        availableGate = gate
     }
 
     public func run(_ records: inout [ImageRecord]) {
@@ -27,6 +30,7 @@ public struct ClassifierStage: ImageBatchStage {
             return pixels
         }
         // Slices bound the activations' memory whatever the batch size.
+        let gate = self.gate
         let explanations = stride(from: 0, to: inputs.count, by: Self.slice).flatMap {
             classifier.explain(Array(inputs[$0..<min($0 + Self.slice, inputs.count)]), applicabilityPooling: gate?.pooling)
         }
