@@ -114,10 +114,15 @@ public struct ClassifierCrossValidation {
         let base = ImageClassifier.Settings(name: trainer.name, classes: set.classes, inputSide: set.side)
         let perFold = (0..<folds).map { fold -> Fold in
             let inside = set.images.indices.filter { foldOf[$0] == fold }, outside = set.images.indices.filter { foldOf[$0] != fold }
-            let (temperature, threshold) = ClassifierCalibration.fit(logits: outside.map { outOfFold[$0] }, labels: outside.map { labels[$0] },
-                                                                     settings: base)
-            return Self.figures(fold: fold, logits: inside.map { outOfFold[$0] }, labels: inside.map { labels[$0] }, classes: set.classes,
-                                temperature: temperature, threshold: threshold, trainingImages: trainingCounts[fold], seconds: seconds[fold])
+            var settings = base
+            (settings.temperature, settings.threshold) = ClassifierCalibration.fit(logits: outside.map { outOfFold[$0] },
+                                                                                   labels: outside.map { labels[$0] }, settings: base)
+            let measured = ClassifierEvaluation(settings: settings, logits: inside.map { outOfFold[$0] }, labels: inside.map { labels[$0] },
+                                                intervals: false)
+            return Fold(fold: fold + 1, trainingImages: trainingCounts[fold], images: measured.images, auc: measured.auc,
+                        classAUC: measured.classAUC, accuracy: measured.accuracy, balancedAccuracy: measured.balancedAccuracy,
+                        accuracyAtPrevalence40: measured.accuracy(atPrevalence: 0.4), accuracyAtPrevalence80: measured.accuracy(atPrevalence: 0.8),
+                        seconds: seconds[fold])
         }
         var served = base
         (served.temperature, served.threshold) = ClassifierCalibration.fit(logits: outOfFold, labels: labels, settings: base)
@@ -131,30 +136,5 @@ public struct ClassifierCrossValidation {
                       threshold: served.threshold,
                       outOfFold: ClassifierEvaluation(settings: served, logits: outOfFold, labels: labels, intervals: true),
                       seconds: ClassifierTrainer.seconds(since: start))
-    }
-
-    static func figures(fold: Int, logits: [[Float]], labels: [Int], classes: [String], temperature: Float, threshold: Float?,
-                        trainingImages: Int, seconds: Double) -> Fold {
-        let probabilities = ClassifierCalibration.probabilities(logits: logits, temperature: temperature)
-        let decisions = probabilities.map { row -> Int in
-            if let threshold, row.count == 2 { return row[1] >= threshold ? 1 : 0 }
-            return row.indices.max { row[$0] < row[$1] }!
-        }
-        let accuracy = Double(zip(decisions, labels).filter { $0 == $1 }.count) / Double(labels.count)
-        let classAUC = Dictionary(uniqueKeysWithValues: classes.indices.map { label in
-            (classes[label], ClassificationMetrics.auc(scores: probabilities.map { $0[label] }, positives: labels.map { $0 == label }))
-        })
-        var result = Fold(fold: fold + 1, trainingImages: trainingImages, images: labels.count,
-                          auc: classes.count == 2 ? classAUC[classes[1]]! : classAUC.values.reduce(0, +) / Double(classes.count),
-                          classAUC: classes.count == 2 ? nil : classAUC, accuracy: accuracy, seconds: seconds)
-        if classes.count == 2 {
-            let positives = labels.map { $0 == 1 }, called = decisions.map { $0 == 1 }
-            let sensitivity = Double(zip(called, positives).filter { $0 && $1 }.count) / Double(max(positives.filter { $0 }.count, 1))
-            let specificity = Double(zip(called, positives).filter { !$0 && !$1 }.count) / Double(max(positives.filter { !$0 }.count, 1))
-            result.balancedAccuracy = ClassificationMetrics.balancedAccuracy(decisions: called, positives: positives)
-            result.accuracyAtPrevalence40 = 0.4 * sensitivity + 0.6 * specificity
-            result.accuracyAtPrevalence80 = 0.8 * sensitivity + 0.2 * specificity
-        }
-        return result
     }
 }

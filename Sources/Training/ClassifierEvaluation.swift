@@ -21,6 +21,13 @@ public struct ClassifierEvaluation: Codable, Sendable, Equatable {
     public var negativeLogLikelihood: Double
     public var expectedCalibrationError: Double
 
+    /// Binary: the accuracy the sensitivity and specificity measured here would give among
+    /// images of which `prevalence` are positive.
+    public func accuracy(atPrevalence prevalence: Double) -> Double? {
+        guard let sensitivity, let specificity else { return nil }
+        return prevalence * sensitivity + (1 - prevalence) * specificity
+    }
+
     /// The classifier's logits for every image of `set`, in batches.
     public static func logits(of classifier: ImageClassifier, on set: LabeledImageSet, batchSize: Int = 256) -> [[Float]] {
         var rows: [[Float]] = []

@@ -54,7 +54,11 @@ public struct ApplicabilityGate: Sendable {
 
         /// For each film (input pixels), whether it is refused.
         public func refuses(_ pixels: [[UInt8]]) -> [Bool] {
-            classifier.probabilities(pixels).map { $0[0] < minimumOwnProbability }
+            // In slices, as the classifier stage runs: the activations' memory stays bounded
+            // whatever the batch.
+            stride(from: 0, to: pixels.count, by: 256).flatMap { start in
+                classifier.probabilities(Array(pixels[start..<min(start + 256, pixels.count)])).map { $0[0] < minimumOwnProbability }
+            }
         }
 
         public static let fileName = "applicability-population.safetensors"
