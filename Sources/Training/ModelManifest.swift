@@ -54,6 +54,9 @@ public struct ModelManifest: Codable, Sendable {
     /// The k-fold cross-validation over the training set that chose the temperature and threshold
     /// (and, run for each candidate recipe, the recipe); nil: the validation set chose them.
     public var crossValidation: ClassifierCrossValidation.Report?
+    /// What chose each setting — "recipe", "epoch", "temperature", "threshold" — and what the
+    /// validation figures therefore mean ("validation").
+    public var choices: [String: String]?
 
     public struct Epoch: Codable, Sendable {
         public var epoch: Int
@@ -73,7 +76,7 @@ public struct ModelManifest: Codable, Sendable {
                 data: DataUsed, options: ClassifierTrainingOptions, parameters: Int, bestEpoch: Int,
                 validation: ClassifierEvaluation, validationBeforeCalibration: ClassifierEvaluation, temperature: Float,
                 threshold: Float?, trainingSeconds: Double, machine: String, history: [Epoch],
-                crossValidation: ClassifierCrossValidation.Report? = nil) {
+                crossValidation: ClassifierCrossValidation.Report? = nil, choices: [String: String]? = nil) {
         self.model = model
         self.version = version
         self.weights = weights
@@ -92,6 +95,7 @@ public struct ModelManifest: Codable, Sendable {
         self.machine = machine
         self.history = history
         self.crossValidation = crossValidation
+        self.choices = choices
     }
 
     public static let fileName = ManifestFile.name

@@ -187,6 +187,7 @@ struct CommandLineTests {
         #expect((folds["threshold"] as? Double).map { Float($0) } == (manifest["threshold"] as? Double).map { Float($0) })
         #expect((folds["temperature"] as? Double).map { Float($0) } == (manifest["temperature"] as? Double).map { Float($0) })
         #expect((manifest["validation"] as? [String: Any])?["balancedAccuracy"] is Double)
+        #expect((manifest["choices"] as? [String: String])?["threshold"]?.contains("out-of-fold") == true)
 
         let only = out.appending(path: "folds-only")
         #expect(try ChildProcess.run(Paths.binary.path, common + ["--out", only.path, "--cross-validate-only"]).status == 0)

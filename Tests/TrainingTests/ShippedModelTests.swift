@@ -32,6 +32,10 @@ struct ShippedModelTests {
         #expect(folds.perFold.count == folds.folds && folds.folds >= 5)
         #expect(folds.temperature == classifier.settings.temperature && folds.threshold == classifier.settings.threshold)
         #expect(!manifest.commit.hasSuffix("-dirty"))
+        // And the manifest says what chose what: a recipe compared elsewhere, and `val` only measured.
+        let choices = try #require(manifest.choices)
+        #expect(choices["recipe"]?.contains("cross-validation") == true && choices["validation"]?.hasPrefix("measured only") == true)
+        #expect(choices["temperature"]?.contains("folds") == true && (choices["threshold"] != nil) == classifier.settings.isBinary)
     }
 
     /// The pneumonia model's decision holds when prevalence changes: its validation films

@@ -50,6 +50,8 @@ struct TrainClassifierCommand: ParsableCommand {
     var folds = 5
     @Option(help: "Seed of the fold assignment.") var foldSeed: UInt64 = 1
     @Flag(help: "Stop after the cross-validation: write cross-validation.json, no model.") var crossValidateOnly = false
+    @Option(help: "What chose this recipe (its options), for the manifest, e.g. where the comparison of recipes is recorded.")
+    var recipeChosenBy = "the command line as given; no comparison recorded"
     @Option(help: "Channels of the three stages, comma-separated.") var channels = "16,32,64"
     @Option(help: "Input side in pixels (centre crop, area average).") var side = 28
     @Option(help: "Add a global self-attention block with this many heads after the last stage (0: none).")
@@ -150,7 +152,8 @@ struct TrainClassifierCommand: ParsableCommand {
             trainingSeconds: outcome.seconds, machine: "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(threads) engine threads",
             history: outcome.history.map { .init(epoch: $0.epoch, trainingLoss: $0.trainingLoss, validationAUC: $0.validationAUC,
                                                  validationAccuracy: $0.validationAccuracy) },
-            crossValidation: crossValidation)
+            crossValidation: crossValidation,
+            choices: choices(binary: outcome.classifier.settings.isBinary, selectsEpoch: options.selectEpochOnValidation ?? false))
         try manifest.write(to: directory)
         let v = outcome.validation
         let binary = v.balancedAccuracy.map { String(format: " (balanced %.4f) at threshold %.3f", $0, outcome.classifier.settings.threshold ?? .nan) }
@@ -162,6 +165,19 @@ struct TrainClassifierCommand: ParsableCommand {
     }
 
     static let crossValidationFileName = "cross-validation.json"
+
+    /// What chose each setting of the model this run writes.
+    func choices(binary: Bool, selectsEpoch: Bool) -> [String: String] {
+        let folds = "the out-of-fold predictions of \(self.folds) folds over the training split (stratified, by patient)"
+        var choices = [
+            "recipe": recipeChosenBy,
+            "epoch": selectsEpoch ? "the best validation AUC" : "none: the last epoch of the fixed schedule",
+            "temperature": (self.folds >= 2 ? folds : "the validation set") + ", by negative log-likelihood",
+            "validation": self.folds >= 2 && !selectsEpoch ? "measured only: it chose nothing" : "it chose what is said here: optimistic",
+        ]
+        if binary { choices["threshold"] = (self.folds >= 2 ? folds : "the validation set") + ", by best balanced accuracy" }
+        return choices
+    }
 
     static func logEpoch(_ progress: TrainingProgress, of prefix: String, watched: String, to log: StandardError) {
         log.line(String(format: "%@epoch %d/%d  loss %.4f  %@ AUC %.4f  acc %.4f  %.0f s, ~%.0f s left", prefix,
