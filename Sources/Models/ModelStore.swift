@@ -71,4 +71,19 @@ extension ModelStore {
         }
         return gates
     }
+
+    /// The classifiers at `location`, each with the gate beside it where that gate was fitted for
+    /// its version; a gate left over from an earlier version is not used (its features mean
+    /// nothing to this one), and `stale` hears of it.
+    public static func gatedClassifiers(at location: URL, stale: (String) -> Void = { _ in }) throws -> [GatedClassifier] {
+        let gates = try applicabilityGates(at: location)
+        return try classifiers(at: location).map { classifier in
+            let gate = gates[classifier.settings.name]
+            if let gate, gate.modelVersion != classifier.settings.version {
+                stale("the applicability gate of \(gate.model) was fitted for version \(gate.modelVersion), "
+                      + "not \(classifier.settings.version): not used")
+            }
+            return GatedClassifier(classifier, gate: gate?.modelVersion == classifier.settings.version ? gate : nil)
+        }
+    }
 }

@@ -15,10 +15,12 @@ public struct RoundProgress: Sendable {
 }
 
 /// What a round made: the candidate (the teacher at the end of the round, calibrated on the
-/// validation set) and the figures of both models there.
+/// validation set, with an applicability gate of its own) and the figures of both models there.
 public struct RoundOutcome {
-    public let candidate: ImageClassifier
+    public let candidate: GatedClassifier
     public let candidateValidation: ClassifierEvaluation
+    /// The share of the validation films the candidate's gate finds applicable.
+    public let candidateApplicableShare: Double
     public let currentValidation: ClassifierEvaluation
     public let steps: Int
     public let labeledImages: Int
@@ -36,7 +38,9 @@ public struct RoundOutcome {
 ///   labels keep correcting what the teacher gets wrong;
 /// - after every step the teacher follows the student as an exponential moving average;
 /// - at the end, the teacher — the smoother of the two — is the candidate, calibrated on the
-///   validation set as `train classifier` calibrates, and both models are measured there.
+///   validation set as `train classifier` calibrates, and both models are measured there;
+/// - the candidate gets an applicability gate fitted to its own features on the labeled films,
+///   keeping the current version's population check (which reads pixels, not the model).
 ///
 /// Nothing here reads a database: the pools come in as pixels, so a round is tested on its own.
 public struct DistillationRound {
@@ -48,9 +52,10 @@ public struct DistillationRound {
 
     /// `pace` runs after every step with the step's duration: the daemon sleeps there to keep
     /// its share of the CPU, and throws there to end a round early (the daemon is stopping).
-    public func run(current: ImageClassifier, labeled: LabeledImageSet, unlabeled: [[UInt8]], validation: LabeledImageSet,
+    public func run(current served: GatedClassifier, labeled: LabeledImageSet, unlabeled: [[UInt8]], validation: LabeledImageSet,
                     pace: (Duration) throws -> Void = { _ in }, progress: (RoundProgress) -> Void = { _ in }) throws -> RoundOutcome {
         try options.validate()
+        let current = served.classifier
         let settings = current.settings, side = settings.inputSide
         guard labeled.classes == settings.classes, validation.classes == settings.classes else {
             throw SelfTrainingError("the labeled sets' classes \(labeled.classes) are not the model's \(settings.classes)")
@@ -115,10 +120,26 @@ public struct DistillationRound {
                                           batchSize: batchSize, generator: &generator)
         }
         let calibrated = try ClassifierCalibration.calibrate(teacher, settings: settings, on: validation, intervals: false)
-        return RoundOutcome(candidate: calibrated.classifier, candidateValidation: calibrated.validation,
+        let gate = Self.gate(for: calibrated.classifier, labeled: labeled, keeping: served.gate)
+        return RoundOutcome(candidate: GatedClassifier(calibrated.classifier, gate: gate), candidateValidation: calibrated.validation,
+                            candidateApplicableShare: ApplicabilityFitting.applicableShare(of: validation.images.map(\.pixels),
+                                                                                           classifier: calibrated.classifier, gate: gate),
                             currentValidation: ClassifierEvaluation(classifier: current, set: validation, intervals: false),
                             steps: steps, labeledImages: labeled.count, unlabeledImages: unlabeled.count,
                             seconds: ClassifierTrainer.seconds(since: start))
+    }
+
+    /// A gate for the candidate: its own features' distances fitted on the labeled films (the
+    /// current version's gate means nothing to the candidate's trunk), with the current gate's
+    /// thresholds and population check, which reads the pixels and holds for any version.
+    static func gate(for candidate: ImageClassifier, labeled: LabeledImageSet, keeping current: ApplicabilityGate?) -> ApplicabilityGate {
+        var options = ApplicabilityFitting.Options()
+        if let current {
+            options.minimumScore = current.minimumScore
+            options.minimumPixelSpread = current.minimumPixelSpread
+        }
+        let fitted = ApplicabilityFitting.fit(candidate, training: labeled, options: options).gate
+        return current?.populationCheck.map(fitted.with(populationCheck:)) ?? fitted
     }
 
     /// Batch-norm running statistics measured again on plain (unaugmented) images: the moving

@@ -15,6 +15,8 @@ public struct RegisteredModel: Sendable, Equatable {
     public let metrics: String
     public let createdAt: String
     public let weightBytes: Int
+    /// Whether it has an applicability gate (without one its films are not judged).
+    public let gated: Bool
 }
 
 /// The model registry in PostgreSQL (`model_registry`, `model_activations`): every version of
@@ -40,12 +42,13 @@ public struct ModelRegistry {
 
     public func versions(of model: String? = nil) throws -> [RegisteredModel] {
         let rows = try connection.execute("""
-            SELECT model, version, parent_version, origin, status, metrics::text, created_at::text, length(weights)
+            SELECT model, version, parent_version, origin, status, metrics::text, created_at::text, length(weights),
+                   applicability IS NOT NULL
             FROM model_registry WHERE $1::text IS NULL OR model = $1 ORDER BY model, created_at, version
             """, [.optional(model)])
         return rows.rows.map { row in
             RegisteredModel(model: row[0]!, version: row[1]!, parentVersion: row[2], origin: row[3]!, status: row[4]!,
-                            metrics: row[5]!, createdAt: row[6]!, weightBytes: Int(row[7]!) ?? 0)
+                            metrics: row[5]!, createdAt: row[6]!, weightBytes: Int(row[7]!) ?? 0, gated: row[8] == "t")
         }
     }
 
@@ -54,12 +57,14 @@ public struct ModelRegistry {
         try connection.execute("SELECT version FROM model_registry WHERE model = $1 AND status = 'active'", [.text(model)]).scalar
     }
 
-    /// A registered version, ready to serve, once its weights match the digest recorded with them
-    /// (PostgreSQL computes it over the stored bytes: weights altered in place, by hand or by a
-    /// fault of the storage, are refused rather than served).
-    public func classifier(_ model: String, version: String) throws -> ImageClassifier {
+    /// A registered version, ready to serve with its gate, once its weights and its gate match
+    /// the digests recorded with them (PostgreSQL computes them over the stored bytes: weights
+    /// altered in place, by hand or by a fault of the storage, are refused rather than served).
+    public func classifier(_ model: String, version: String) throws -> GatedClassifier {
         let rows = try connection.execute("""
-            SELECT weights, weights_sha256, encode(sha256(weights), 'hex') FROM model_registry WHERE model = $1 AND version = $2
+            SELECT weights, weights_sha256, encode(sha256(weights), 'hex'), applicability, applicability_population,
+                   applicability_sha256, encode(sha256(applicability || coalesce(applicability_population, ''::bytea)), 'hex')
+            FROM model_registry WHERE model = $1 AND version = $2
             """, [.text(model), .text(version)])
         guard let row = rows.rows.first, let bytes = PostgresRows.bytes(row[0]) else {
             throw SelfTrainingError("the registry has no version \(version) of \(model)")
@@ -74,22 +79,36 @@ public struct ModelRegistry {
         guard classifier.settings.name == model, classifier.settings.version == version else {
             throw SelfTrainingError("the registry's \(model) \(version) holds \(classifier.settings.name) \(classifier.settings.version)")
         }
-        return classifier
+        guard let gateBytes = PostgresRows.bytes(row[3]) else { return GatedClassifier(classifier, gate: nil) }
+        guard row[5] == row[6] else {
+            throw SelfTrainingError("the registry's gate of \(model) \(version) does not match its recorded digest: refused, not served")
+        }
+        let gate = try ApplicabilityGate(checkpoint: try Safetensors.read(gateBytes),
+                                         populationCheck: try PostgresRows.bytes(row[4]).map(Safetensors.read),
+                                         source: "the registry's gate of \(model) \(version)")
+        guard gate.model == model, gate.modelVersion == version else {
+            throw SelfTrainingError("the registry's gate of \(model) \(version) was fitted for \(gate.model) \(gate.modelVersion)")
+        }
+        return GatedClassifier(classifier, gate: gate)
     }
 
-    /// The version to serve for `classifier`'s model: the registry's active one; or, when the model
-    /// is not registered yet, `classifier` itself, registered now as the first active version.
-    public func adopt(_ classifier: ImageClassifier, metrics: ClassifierEvaluation?) throws -> ImageClassifier {
-        let model = classifier.settings.name
+    /// The version to serve for `served`'s model: the registry's active one; or, when the model
+    /// is not registered yet, `served` itself, registered now as the first active version. A
+    /// version registered before the registry kept gates gets `served`'s gate when it is that
+    /// version's.
+    public func adopt(_ served: GatedClassifier, metrics: ClassifierEvaluation?) throws -> GatedClassifier {
+        let model = served.name
         return try connection.transaction { connection in
             try Self.lock(model, on: connection)
             let registry = ModelRegistry(connection: connection)
             if let active = try registry.activeVersion(of: model) {
-                return active == classifier.settings.version ? classifier : try registry.classifier(model, version: active)
+                guard active == served.version else { return try registry.classifier(model, version: active) }
+                if let gate = served.gate { try registry.storeGateIfMissing(gate) }
+                return served
             }
-            try registry.insert(classifier, parent: nil, origin: .trained, status: "retired", metrics: metrics)
-            try registry.activate(model, version: classifier.settings.version, cause: .registered)
-            return classifier
+            try registry.insert(served, parent: nil, origin: .trained, status: "retired", metrics: metrics)
+            try registry.activate(model, version: served.version, cause: .registered)
+            return served
         }
     }
 
@@ -106,16 +125,16 @@ public struct ModelRegistry {
     /// `parent` is still the served version — a compare-and-set, so that a person's promote or
     /// rollback during a long round is not silently undone by it; kept as a candidate otherwise.
     @discardableResult
-    public func record(candidate: ImageClassifier, parent: String, metrics: ClassifierEvaluation, promote: Bool) throws -> Recorded {
+    public func record(candidate: GatedClassifier, parent: String, metrics: ClassifierEvaluation, promote: Bool) throws -> Recorded {
         try connection.transaction { connection in
-            let model = candidate.settings.name
+            let model = candidate.name
             try Self.lock(model, on: connection)
             let registry = ModelRegistry(connection: connection)
             let served = try registry.activeVersion(of: model)
             let outcome: Recorded = !promote ? .kept : served == parent ? .promoted : .servedVersionChanged(to: served)
             try registry.insert(candidate, parent: parent, origin: .selfTraining, status: outcome == .promoted ? "retired" : "candidate",
                                 metrics: metrics)
-            if outcome == .promoted { try registry.activate(model, version: candidate.settings.version, cause: .selfTraining) }
+            if outcome == .promoted { try registry.activate(model, version: candidate.version, cause: .selfTraining) }
             return outcome
         }
     }
@@ -167,19 +186,35 @@ public struct ModelRegistry {
         try connection.execute("SELECT pg_advisory_xact_lock(hashtext('radstream.registry.' || $1))", [.text(model)])
     }
 
-    /// Adds a version; one already registered (a round repeated on the same pools from the same
-    /// model makes the same weights, hence the same version) is left as it is.
-    private func insert(_ classifier: ImageClassifier, parent: String?, origin: Origin, status: String,
+    /// Adds a version with its gate; one already registered (a round repeated on the same pools
+    /// from the same model makes the same weights, hence the same version) is left as it is.
+    private func insert(_ served: GatedClassifier, parent: String?, origin: Origin, status: String,
                         metrics: ClassifierEvaluation?) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let figures = try metrics.map { String(decoding: try encoder.encode($0), as: UTF8.self) } ?? "{}"
+        let gate = try served.gate?.checkpoints()
         try connection.execute("""
-            INSERT INTO model_registry (model, version, parent_version, origin, status, metrics, weights, weights_sha256)
-            VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, encode(sha256($7), 'hex'))
+            INSERT INTO model_registry (model, version, parent_version, origin, status, metrics, weights, weights_sha256,
+                                        applicability, applicability_population, applicability_sha256)
+            VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, encode(sha256($7), 'hex'),
+                    $8, $9, encode(sha256($8 || coalesce($9, ''::bytea)), 'hex'))
             ON CONFLICT (model, version) DO NOTHING
-            """, [.text(classifier.settings.name), .text(classifier.settings.version), .optional(parent), .text(origin.rawValue),
-                  .text(status), .text(figures), .bytea(try classifier.checkpoint().serialized())])
+            """, [.text(served.name), .text(served.version), .optional(parent), .text(origin.rawValue),
+                  .text(status), .text(figures), .bytea(try served.classifier.checkpoint().serialized()),
+                  try gate.map { .bytea(try $0.gate.serialized()) } ?? .null,
+                  try gate?.populationCheck.map { .bytea(try $0.serialized()) } ?? .null])
+    }
+
+    /// Gives a version registered without a gate (before the registry kept them) its gate.
+    private func storeGateIfMissing(_ gate: ApplicabilityGate) throws {
+        let (checkpoint, population) = try gate.checkpoints()
+        try connection.execute("""
+            UPDATE model_registry SET applicability = $3, applicability_population = $4,
+                applicability_sha256 = encode(sha256($3 || coalesce($4, ''::bytea)), 'hex')
+            WHERE model = $1 AND version = $2 AND applicability IS NULL
+            """, [.text(gate.model), .text(gate.modelVersion), .bytea(try checkpoint.serialized()),
+                  try population.map { .bytea(try $0.serialized()) } ?? .null])
     }
 
     private func activate(_ model: String, version: String, cause: Cause) throws {

@@ -63,38 +63,41 @@ public final class SelfTrainer {
     /// Runs one round if this instance can lead its group; nil when another instance holds the
     /// leadership (it is training). `served` is the classifier the caller serves now: the
     /// registry's active version wins, and `served` is registered when its model is not yet.
-    public func runRound(trigger: Trigger, served: ImageClassifier, pace: (Duration) throws -> Void = { _ in },
+    public func runRound(trigger: Trigger, served: GatedClassifier, pace: (Duration) throws -> Void = { _ in },
                          progress: (String) -> Void = { _ in }) throws -> Record? {
         guard try leadership(take: true) else { return nil }
         defer { _ = try? leadership(take: false) }
         let started = Date()
         let registry = ModelRegistry(connection: connection)
         let current = try registry.adopt(served, metrics: nil)
+        let side = current.classifier.settings.inputSide
         do {
-            let data = try TrainingData.load(settings.labeledData, side: current.settings.inputSide)
+            let data = try TrainingData.load(settings.labeledData, side: side)
             let pools = StreamImagePools(connection: connection)
             var labeled = data.training.fraction(settings.labelFraction, seed: settings.labelSeed)
-            labeled.images += try pools.labeled(for: settings.model, side: current.settings.inputSide)
-            let (unlabeled, lastImageID) = try pools.unlabeled(for: settings.model, side: current.settings.inputSide,
+            labeled.images += try pools.labeled(for: settings.model, side: side)
+            let (unlabeled, lastImageID) = try pools.unlabeled(for: settings.model, side: side,
                                                                limit: settings.maxUnlabeledImages)
             progress("round on \(labeled.count) labeled and \(unlabeled.count) unlabeled images, "
-                     + "\(settings.round.steps(unlabeled: unlabeled.count)) steps, from \(current.settings.name) \(current.settings.version)")
+                     + "\(settings.round.steps(unlabeled: unlabeled.count)) steps, from \(current.name) \(current.version)")
             let outcome = try DistillationRound(options: settings.round).run(
                 current: current, labeled: labeled, unlabeled: unlabeled, validation: data.validation, pace: pace,
                 progress: { step in
                     progress(String(format: "step %d/%d  distillation %.4f  correction %.4f  %.0f s left", step.step, step.steps,
                                     step.distillationLoss, step.correctionLoss, step.remainingSeconds))
                 })
+            progress("candidate \(outcome.candidate.version): its applicability gate finds "
+                     + String(format: "%.1f%%", 100 * outcome.candidateApplicableShare) + " of the validation films applicable")
             let decision = settings.gate.decide(current: outcome.currentValidation, candidate: outcome.candidateValidation)
-            let recorded = try registry.record(candidate: outcome.candidate, parent: current.settings.version,
+            let recorded = try registry.record(candidate: outcome.candidate, parent: current.version,
                                                metrics: outcome.candidateValidation, promote: decision.promote)
             var reason = decision.reason
             if case .servedVersionChanged(let served) = recorded {
                 reason += "; not promoted: \(settings.model) served \(served ?? "nothing") by the round's end, not "
-                    + "\(current.settings.version), which it trained from (promoted or rolled back meanwhile); kept as a candidate"
+                    + "\(current.version), which it trained from (promoted or rolled back meanwhile); kept as a candidate"
             }
             let record = Record(trigger: trigger, labeledImages: labeled.count, unlabeledImages: unlabeled.count,
-                                teacherVersion: current.settings.version, candidateVersion: outcome.candidate.settings.version,
+                                teacherVersion: current.version, candidateVersion: outcome.candidate.version,
                                 teacherValidation: outcome.currentValidation, candidateValidation: outcome.candidateValidation,
                                 decision: recorded == .promoted ? "promoted" : "rejected", reason: reason,
                                 seconds: Date().timeIntervalSince(started))
@@ -102,7 +105,7 @@ public final class SelfTrainer {
             return record
         } catch {
             // A failed round is recorded too (when PostgreSQL still answers), then reported.
-            let record = Record(trigger: trigger, labeledImages: 0, unlabeledImages: 0, teacherVersion: current.settings.version,
+            let record = Record(trigger: trigger, labeledImages: 0, unlabeledImages: 0, teacherVersion: current.version,
                                 candidateVersion: nil, teacherValidation: nil, candidateValidation: nil, decision: "failed",
                                 reason: "\(error)", seconds: Date().timeIntervalSince(started))
             try? write(record, started: started, lastImageID: 0, steps: 0)

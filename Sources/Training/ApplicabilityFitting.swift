@@ -61,6 +61,12 @@ public enum ApplicabilityFitting {
         return (gate, foldShares)
     }
 
+    /// The share of `images` the gate finds applicable.
+    public static func applicableShare(of images: [[UInt8]], classifier: ImageClassifier, gate: ApplicabilityGate) -> Double {
+        let features = pooledFeatures(of: classifier, images, pooling: gate.pooling)
+        return Double(gate.assess(pixels: images, features: features).filter(\.applicable).count) / Double(max(images.count, 1))
+    }
+
     /// The classifier's pooled features of every image, in batches.
     public static func pooledFeatures(of classifier: ImageClassifier, _ images: [[UInt8]], pooling: ApplicabilityPooling) -> [[Float]] {
         stride(from: 0, to: images.count, by: 256).flatMap { start in

@@ -287,10 +287,14 @@ struct CommandLineTests {
         #expect(round.output.contains("100 unlabeled images") && round.output.contains("step 8/8"))
         let decision = try #require(round.output.split(separator: "\n").first { $0.hasPrefix("self-train: promoted") || $0.hasPrefix("self-train: rejected") })
         let candidate = String(decision.split(separator: " ")[2])
-        let shipped = try SelfTrainingIntegrationTests.shipped().settings.version
+        let shipped = try SelfTrainingIntegrationTests.shipped().version
 
         let listed = try ChildProcess.run(Paths.binary.path, ["models", "list", "--postgres", conninfo])
         #expect(listed.status == 0 && listed.output.contains(shipped) && listed.output.contains(candidate))
+        // Both with a gate: the shipped one's from its folder, the candidate's fitted in the round.
+        let rows = listed.output.split(separator: "\n").filter { $0.contains(shipped) || $0.contains(candidate) }
+        #expect(rows.count == 2 && rows.allSatisfy { $0.contains(" yes ") }, "\(listed.output)")
+        #expect(round.output.contains("its applicability gate finds"))
         let registry = ModelRegistry(connection: database)
         if decision.hasPrefix("self-train: rejected") {
             let promoted = try ChildProcess.run(Paths.binary.path, ["models", "promote", candidate, "--postgres", conninfo])

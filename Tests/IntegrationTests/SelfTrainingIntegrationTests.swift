@@ -16,9 +16,9 @@ import Training
 struct SelfTrainingIntegrationTests {
     static let pneumoniaData = Paths.data.appending(path: "pneumoniamnist")
 
-    /// The shipped pneumonia classifier, as the daemon loads it.
-    static func shipped() throws -> ImageClassifier {
-        try ImageClassifier(contentsOf: TestData.packageRoot.appending(path: "models/pneumonia/model.safetensors"))
+    /// The shipped pneumonia classifier with its gate, as the daemon loads it.
+    static func shipped() throws -> GatedClassifier {
+        try #require(try ModelStore.gatedClassifiers(at: TestData.packageRoot.appending(path: "models/pneumonia")).first)
     }
 
     /// Settings for rounds of a few seconds: 2% of the labels, a few steps.
@@ -64,20 +64,28 @@ struct SelfTrainingIntegrationTests {
 
         let labeled = try BinaryLabelFolder.load(Self.pneumoniaData.appending(path: "train"), side: 28).fraction(0.02, seed: 1).count
         #expect(record.decision == "promoted" && record.unlabeledImages == 200 && record.labeledImages == labeled)
-        #expect(lines.first?.contains("200 unlabeled") == true && lines.last?.contains("step 8/8") == true)
+        #expect(lines.first?.contains("200 unlabeled") == true && lines.contains { $0.contains("step 8/8") })
         let round = try database.execute("""
             SELECT trigger, labeled_images, unlabeled_images, steps, teacher_version, candidate_version, decision,
                    (teacher_metrics->>'auc')::float8 > 0.9, (candidate_metrics->>'images')::int, last_image_id
             FROM self_training_rounds
             """)
-        #expect(round.rows == [["manual", String(labeled), "200", "8", try Self.shipped().settings.version, record.candidateVersion, "promoted",
+        #expect(round.rows == [["manual", String(labeled), "200", "8", try Self.shipped().version, record.candidateVersion, "promoted",
                                 "t", "524", "200"]])
         // The registry: the shipped model (registered by the round) retired, the candidate served, its parent the shipped one.
         let versions = try ModelRegistry(connection: database).versions(of: "pneumonia")
         #expect(versions.map(\.status) == ["retired", "active"])
         #expect(versions.last?.version == record.candidateVersion && versions.last?.parentVersion == record.teacherVersion)
         let served = try ModelRegistry(connection: database).classifier("pneumonia", version: record.candidateVersion!)
-        #expect(served.settings.version == record.candidateVersion)
+        #expect(served.version == record.candidateVersion)
+        // Served with a gate of its own, keeping the shipped gate's population check; the shipped
+        // version's gate is in the registry too, for a rollback.
+        let shipped = try Self.shipped()
+        #expect(served.gate?.modelVersion == record.candidateVersion && served.gate?.populationCheck?.refuses == shipped.gate?.populationCheck?.refuses)
+        #expect(served.gate?.populationCheck?.classifier.settings.version == shipped.gate?.populationCheck?.classifier.settings.version)
+        #expect(lines.contains { $0.contains("its applicability gate finds") })
+        let teacher = try ModelRegistry(connection: database).classifier("pneumonia", version: shipped.version)
+        #expect(try teacher.gate?.checkpoints().gate.serialized() == shipped.gate?.checkpoints().gate.serialized())
         // Every instance hears of it.
         let heard = try listener.notifications(timeout: .seconds(5))
         #expect(heard.last?.channel == ModelRegistry.channel
@@ -103,7 +111,7 @@ struct SelfTrainingIntegrationTests {
         #expect(record.decision == "rejected", "\(record.reason)")
         #expect(record.candidateValidation!.auc < record.teacherValidation!.auc)
         let registry = ModelRegistry(connection: database)
-        #expect(try registry.activeVersion(of: "pneumonia") == Self.shipped().settings.version)
+        #expect(try registry.activeVersion(of: "pneumonia") == Self.shipped().version)
         #expect(try registry.versions(of: "pneumonia").map(\.status) == ["active", "candidate"])
         #expect(try database.execute("SELECT decision, reason FROM self_training_rounds").rows == [["rejected", record.reason]])
     }
@@ -144,10 +152,10 @@ struct SelfTrainingIntegrationTests {
         let listener = try PostgresConnection(conninfo)
         try listener.listen(ModelRegistry.channel)
         let shipped = try Self.shipped()
-        #expect(try registry.adopt(shipped, metrics: nil).settings.version == shipped.settings.version)
+        #expect(try registry.adopt(shipped, metrics: nil).version == shipped.version)
         let second = Self.version(of: shipped, "second"), third = Self.version(of: shipped, "third")
-        try registry.record(candidate: second, parent: shipped.settings.version, metrics: Self.figures, promote: false)
-        #expect(try registry.record(candidate: third, parent: shipped.settings.version, metrics: Self.figures, promote: true) == .promoted)
+        try registry.record(candidate: second, parent: shipped.version, metrics: Self.figures, promote: false)
+        #expect(try registry.record(candidate: third, parent: shipped.version, metrics: Self.figures, promote: true) == .promoted)
         #expect(try registry.activeVersion(of: "pneumonia") == "third")
 
         try registry.promote("second")
@@ -156,13 +164,13 @@ struct SelfTrainingIntegrationTests {
         #expect(throws: SelfTrainingError.self) { try registry.promote("no-such-version") }
         // Rollbacks undo in order: second → third → the shipped one; then nothing is left to undo.
         #expect(try registry.rollback("pneumonia").to.version == "third")
-        #expect(try registry.rollback("pneumonia").to.version == shipped.settings.version)
+        #expect(try registry.rollback("pneumonia").to.version == shipped.version)
         #expect(throws: SelfTrainingError.self) { try registry.rollback("pneumonia") }
         let heard = try listener.notifications(timeout: .seconds(5)).map(\.payload)
-        #expect(heard.count == 5 && heard.last == #"{"model":"pneumonia","version":"\#(shipped.settings.version)"}"#)
+        #expect(heard.count == 5 && heard.last == #"{"model":"pneumonia","version":"\#(shipped.version)"}"#)
         // A restarting daemon serves the registry's choice, not the file's.
         try registry.promote("third")
-        #expect(try registry.adopt(shipped, metrics: nil).settings.version == "third")
+        #expect(try registry.adopt(shipped, metrics: nil).version == "third")
     }
 
     /// A person rolls back while a round trains from the version served then: when the round
@@ -174,12 +182,12 @@ struct SelfTrainingIntegrationTests {
         let shipped = try Self.shipped()
         _ = try registry.adopt(shipped, metrics: nil)
         let second = Self.version(of: shipped, "second"), third = Self.version(of: shipped, "third")
-        #expect(try registry.record(candidate: second, parent: shipped.settings.version, metrics: Self.figures, promote: true) == .promoted)
+        #expect(try registry.record(candidate: second, parent: shipped.version, metrics: Self.figures, promote: true) == .promoted)
         // A round starts from "second"; meanwhile a person returns to the shipped version.
         try registry.rollback("pneumonia")
         let recorded = try registry.record(candidate: third, parent: "second", metrics: Self.figures, promote: true)
-        #expect(recorded == .servedVersionChanged(to: shipped.settings.version))
-        #expect(try registry.activeVersion(of: "pneumonia") == shipped.settings.version, "the person's choice stands")
+        #expect(recorded == .servedVersionChanged(to: shipped.version))
+        #expect(try registry.activeVersion(of: "pneumonia") == shipped.version, "the person's choice stands")
         #expect(try registry.versions(of: "pneumonia").first { $0.version == "third" }?.status == "candidate", "kept, to promote by hand")
     }
 
@@ -191,9 +199,9 @@ struct SelfTrainingIntegrationTests {
         let registry = ModelRegistry(connection: database)
         let shipped = try Self.shipped()
         _ = try registry.adopt(shipped, metrics: nil)
-        try registry.record(candidate: Self.version(of: shipped, "second"), parent: shipped.settings.version, metrics: Self.figures,
+        try registry.record(candidate: Self.version(of: shipped, "second"), parent: shipped.version, metrics: Self.figures,
                             promote: false)
-        #expect(try registry.classifier("pneumonia", version: "second").settings.version == "second")
+        #expect(try registry.classifier("pneumonia", version: "second").version == "second")
         // One byte of the stored weights flipped (its header's first byte stays: the file still parses).
         try database.execute("""
             UPDATE model_registry SET weights = set_byte(weights, length(weights) - 1, 255 - get_byte(weights, length(weights) - 1))
@@ -201,6 +209,13 @@ struct SelfTrainingIntegrationTests {
             """)
         let error = #expect(throws: SelfTrainingError.self) { try registry.classifier("pneumonia", version: "second") }
         #expect(error.map { "\($0)".contains("does not match its recorded digest") } == true, "\(String(describing: error))")
+        // So is a gate changed in place.
+        #expect(try registry.classifier("pneumonia", version: shipped.version).gate != nil)
+        try database.execute("""
+            UPDATE model_registry SET applicability = set_byte(applicability, length(applicability) - 1, 0) WHERE version = $1
+            """, [.text(shipped.version)])
+        let gateError = #expect(throws: SelfTrainingError.self) { try registry.classifier("pneumonia", version: shipped.version) }
+        #expect(gateError.map { "\($0)".contains("gate") } == true, "\(String(describing: gateError))")
         try registry.promote("second")
         #expect(throws: SelfTrainingError.self, "a daemon starting on it refuses it") { try registry.adopt(shipped, metrics: nil) }
     }
@@ -216,7 +231,7 @@ struct SelfTrainingIntegrationTests {
         let registry = ModelRegistry(connection: try PostgresConnection(conninfo))
         _ = try registry.adopt(shipped, metrics: nil)
         let next = Self.version(of: shipped, "hot-swapped")
-        try registry.record(candidate: next, parent: shipped.settings.version, metrics: Self.figures, promote: false)
+        try registry.record(candidate: next, parent: shipped.version, metrics: Self.figures, promote: false)
 
         let daemon = try InProcessDaemon(configuration: configuration)
         let factory = try EventFactory()
@@ -243,14 +258,14 @@ struct SelfTrainingIntegrationTests {
         let versions = try database.execute("""
             SELECT model_version, count(*) FROM image_predictions WHERE model = 'pneumonia' GROUP BY model_version ORDER BY 1
             """).rows
-        #expect(versions.count == 2 && versions.map { $0[0]! }.sorted() == ["hot-swapped", shipped.settings.version].sorted())
+        #expect(versions.count == 2 && versions.map { $0[0]! }.sorted() == ["hot-swapped", shipped.version].sorted())
         #expect(versions.reduce(0) { $0 + Int($1[1]!)! } == 1000)
-        // The shipped version's gate judged its predictions; the swapped-in version has none of its own.
+        // The shipped version's gate judged its predictions; the version registered without a gate is not judged.
         let judged = try database.execute("""
             SELECT model_version, bool_and(applicable IS NOT NULL), bool_and(applicable IS NULL) FROM image_predictions
             WHERE model = 'pneumonia' GROUP BY model_version
             """).rows
-        #expect(judged.first { $0[0] == shipped.settings.version }?[1] == "t")
+        #expect(judged.first { $0[0] == shipped.version }?[1] == "t")
         #expect(judged.first { $0[0] == "hot-swapped" }?[2] == "t")
     }
 
@@ -294,10 +309,11 @@ struct SelfTrainingIntegrationTests {
         let done = try eventually(timeout: .seconds(120)) { try Counts.read(conninfo).images >= 400 }
         for daemon in daemons { daemon.stop() }
         #expect(done && daemons.allSatisfy { $0.failure == nil })
-        // The last 200 images, spread over both daemons' partitions, all by the promoted version.
+        // The last 200 images, spread over both daemons' partitions, all by the promoted version,
+        // and each judged by the gate the round fitted for it.
         #expect(try database.execute("""
             SELECT count(*) FROM image_predictions p JOIN images i ON i.id = p.image_id
-            WHERE p.model_version = $1 AND split_part(i.event_id, '-', 2)::int >= 200
+            WHERE p.model_version = $1 AND split_part(i.event_id, '-', 2)::int >= 200 AND p.applicable IS NOT NULL
             """, [.text(candidate)]).scalarInt == 200)
         #expect(try database.execute("SELECT count(DISTINCT kafka_partition) FROM images WHERE split_part(event_id, '-', 2)::int >= 200")
             .scalarInt == 4)
@@ -316,10 +332,11 @@ struct SelfTrainingIntegrationTests {
         {"images": 524, "auc": 0.99, "accuracy": 0.97, "negativeLogLikelihood": 0.1, "expectedCalibrationError": 0.01}
         """.utf8))
 
-    /// The same weights under another version name: a second version to register and swap to.
-    static func version(of classifier: ImageClassifier, _ version: String) -> ImageClassifier {
-        var settings = classifier.settings
+    /// The same weights under another version name, without a gate: a second version to
+    /// register and swap to.
+    static func version(of served: GatedClassifier, _ version: String) -> GatedClassifier {
+        var settings = served.classifier.settings
         settings.version = version
-        return ImageClassifier(network: classifier.network, settings: settings)
+        return GatedClassifier(ImageClassifier(network: served.classifier.network, settings: settings), gate: nil)
     }
 }

@@ -33,19 +33,22 @@ struct SelfTrainingConfigurationTests {
     }
 
     /// A new version waits until the consumer takes it, between batches; offering what is
-    /// already served or waiting changes nothing; the processor then runs the new version.
+    /// already served or waiting changes nothing; the processor then runs the new version, with
+    /// the gate that version came with (none: its films are not judged), and a version swapped
+    /// back brings its own again.
     @Test func aNewVersionWaitsForTheNextBatch() throws {
-        let shipped = try ModelStore.classifiers(at: Self.models).first { $0.settings.name == "pneumonia" }!
-        var settings = shipped.settings
+        let shipped = try #require(try ModelStore.gatedClassifiers(at: Self.models).first { $0.name == "pneumonia" })
+        #expect(shipped.gate?.modelVersion == shipped.version)
+        var settings = shipped.classifier.settings
         settings.version = "next"
-        let next = ImageClassifier(network: shipped.network, settings: settings)
+        let next = GatedClassifier(ImageClassifier(network: shipped.classifier.network, settings: settings), gate: nil)
         let served = ServedModels([shipped])
         #expect(!served.offer(shipped))
         #expect(served.offer(next) && !served.offer(next))
-        #expect(served.classifier(named: "pneumonia")?.settings.version == shipped.settings.version)
+        #expect(served.classifier(named: "pneumonia")?.version == shipped.version)
         #expect(served.latestVersion(of: "pneumonia") == "next")
-        #expect(served.takeWaiting().map(\.settings.version) == ["next"] && served.takeWaiting().isEmpty)
-        #expect(served.classifier(named: "pneumonia")?.settings.version == "next")
+        #expect(served.takeWaiting().map(\.version) == ["next"] && served.takeWaiting().isEmpty)
+        #expect(served.classifier(named: "pneumonia")?.version == "next")
 
         var configuration = RadStreamConfiguration.standard
         configuration.models.directory = Self.models.path
@@ -53,13 +56,12 @@ struct SelfTrainingConfigurationTests {
         configuration.models.captionImages = false
         let processor = try EventProcessor(configuration: configuration)
         let swapped = processor.replacing(next)
-        #expect(processor.classifiers.map(\.settings.version) == [try ModelStore.classifiers(at: Self.models).first!.settings.version, shipped.settings.version])
-        #expect(swapped.classifiers.map(\.settings.name) == ["covid", "pneumonia"] && swapped.classifiers.last?.settings.version == "next")
-        // The shipped version's gate is unused by another version and back when it returns (a rollback).
+        #expect(processor.classifiers.map(\.version) == [try ModelStore.classifiers(at: Self.models).first!.settings.version, shipped.version])
+        #expect(swapped.classifiers.map(\.name) == ["covid", "pneumonia"] && swapped.classifiers.last?.version == "next")
         func gate(_ processor: EventProcessor) -> ApplicabilityGate? {
             processor.imageBatchStages.compactMap { $0 as? ClassifierStage }.first { $0.classifier.settings.name == "pneumonia" }?.gate
         }
-        #expect(gate(processor)?.modelVersion == shipped.settings.version && gate(swapped) == nil)
-        #expect(gate(swapped.replacing(shipped))?.modelVersion == shipped.settings.version)
+        #expect(gate(processor)?.modelVersion == shipped.version && gate(swapped) == nil)
+        #expect(gate(swapped.replacing(shipped))?.modelVersion == shipped.version)
     }
 }

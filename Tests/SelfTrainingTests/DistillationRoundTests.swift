@@ -10,8 +10,9 @@ import Testing
 struct DistillationRoundTests {
     static let pneumonia = TestData.root.appending(path: "pneumoniamnist")
 
-    /// A small classifier trained on a few labels, the rest of the images as the unlabeled pool.
-    static func startingPoint() throws -> (current: ImageClassifier, labeled: LabeledImageSet, unlabeled: [[UInt8]],
+    /// A small classifier trained on a few labels, with a gate fitted to it, the rest of the
+    /// images as the unlabeled pool.
+    static func startingPoint() throws -> (current: GatedClassifier, labeled: LabeledImageSet, unlabeled: [[UInt8]],
                                            validation: LabeledImageSet) {
         let validation = try BinaryLabelFolder.load(pneumonia.appending(path: "val"), side: 28)
         let pool = try BinaryLabelFolder.load(pneumonia.appending(path: "train"), side: 28).fraction(0.15, seed: 3)
@@ -22,7 +23,12 @@ struct DistillationRoundTests {
         options.batchSize = 32
         options.channels = [4, 8, 8]
         let outcome = try ClassifierTrainer(name: "pneumonia", options: options).train(training: labeled, validation: validation)
-        return (outcome.classifier, labeled, pool.images.filter { !labeledFiles.contains($0.file) }.map(\.pixels), validation)
+        // A stand-in population check would do for carrying it over; a trained classifier (its
+        // own, refusing nothing) is what the gate can hold.
+        let population = ApplicabilityGate.PopulationCheck(refuses: "nothing", classifier: outcome.classifier, minimumOwnProbability: 0)
+        let gate = ApplicabilityFitting.fit(outcome.classifier, training: labeled).gate.with(populationCheck: population)
+        return (GatedClassifier(outcome.classifier, gate: gate), labeled,
+                pool.images.filter { !labeledFiles.contains($0.file) }.map(\.pixels), validation)
     }
 
     @Test func aRoundTrainsACalibratedCandidateAndMeasuresBothModels() throws {
@@ -39,10 +45,15 @@ struct DistillationRoundTests {
         #expect(outcome.steps == options.steps(unlabeled: unlabeled.count) && paced == outcome.steps)
         #expect(reports.last?.step == outcome.steps && reports.allSatisfy { $0.distillationLoss > 0 && $0.correctionLoss > 0 })
         #expect(outcome.unlabeledImages == unlabeled.count && outcome.labeledImages == labeled.count)
-        #expect(outcome.candidate.settings.version != current.settings.version)
-        #expect(outcome.candidate.settings.threshold != nil)
+        #expect(outcome.candidate.version != current.version)
+        #expect(outcome.candidate.classifier.settings.threshold != nil)
+        // The candidate's own gate, on its own features, with the current population check.
+        let gate = try #require(outcome.candidate.gate)
+        #expect(gate.modelVersion == outcome.candidate.version && gate.minimumScore == current.gate?.minimumScore)
+        #expect(gate.populationCheck?.classifier.settings.version == current.version && gate.populationCheck?.refuses == "nothing")
+        #expect(outcome.candidateApplicableShare > 0.9, "\(outcome.candidateApplicableShare)")
         // The current model is measured as it is served: its own temperature and threshold.
-        let served = ClassifierEvaluation(classifier: current, set: validation, intervals: false)
+        let served = ClassifierEvaluation(classifier: current.classifier, set: validation, intervals: false)
         #expect(outcome.currentValidation == served)
         #expect(outcome.candidateValidation.auc > 0.8, "candidate AUC \(outcome.candidateValidation.auc)")
     }
@@ -92,20 +103,22 @@ struct DistillationRoundTests {
         let (current, _, unlabeled, _) = try Self.startingPoint()
         let images = Array(unlabeled.prefix(64))
         func recomputed(startingFrom garbage: Float) throws -> ResidualCNN {
-            let network = try ResidualCNN(configuration: current.network.configuration, tensors: current.network.checkpointTensors())
+            let network = try ResidualCNN(configuration: current.classifier.network.configuration,
+                                          tensors: current.classifier.network.checkpointTensors())
             for layer in network.runningStatistics.keys {
                 let channels = network.runningStatistics[layer]!.mean.count
                 network.runningStatistics[layer] = ([Float](repeating: garbage, count: channels), [Float](repeating: garbage * garbage, count: channels))
             }
             var generator = SeededGenerator(seed: 1)
-            DistillationRound.recomputeBatchStatistics(of: network, on: images, settings: current.settings, batchSize: 64, generator: &generator)
+            DistillationRound.recomputeBatchStatistics(of: network, on: images, settings: current.classifier.settings, batchSize: 64,
+                                                       generator: &generator)
             return network
         }
         let first = try recomputed(startingFrom: 5), second = try recomputed(startingFrom: -3)
         #expect(first.runningStatistics["stem.bn"]!.mean == second.runningStatistics["stem.bn"]!.mean)
         #expect(first.runningStatistics["stage3.bn2"]!.variance == second.runningStatistics["stage3.bn2"]!.variance)
         var generator = SeededGenerator(seed: 2)
-        let input = InputBatch.make(images, side: 28, settings: current.settings, augmentation: nil, generator: &generator)
+        let input = InputBatch.make(images, side: 28, settings: current.classifier.settings, augmentation: nil, generator: &generator)
         let evaluated = first.frozen()(input, training: false).data
         let trained = first(input, training: true).data
         // Running variances are unbiased (n − 1), batch variances not: close, not equal.

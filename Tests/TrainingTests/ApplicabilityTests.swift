@@ -77,11 +77,34 @@ struct ApplicabilityTests {
         let manifest = try ModelManifest.read(from: folder)
         let validation = try TrainingData.load(TestData.packageRoot.appending(path: manifest.data.source).path, side: classifier.settings.inputSide,
                                                validationShare: manifest.data.validationShare, splitSeed: manifest.data.splitSeed).validation
-        let features = ApplicabilityFitting.pooledFeatures(of: classifier, validation.images.map(\.pixels), pooling: gate.pooling)
-        let share = Double(gate.assess(pixels: validation.images.map(\.pixels), features: features).filter(\.applicable).count)
-            / Double(validation.count)
+        let share = ApplicabilityFitting.applicableShare(of: validation.images.map(\.pixels), classifier: classifier, gate: gate)
         #expect(abs(share - (record["validationShareApplicable"] as? Double ?? -1)) < 1e-9)
         #expect(share >= 0.97, "the aim: at least 97% of the model's own validation films applicable")
+    }
+
+    /// A model folder's gate goes with its classifier only while it was fitted for that version;
+    /// a gate left over from an earlier version is not used, and the reader hears why. Its two
+    /// checkpoints read back to the same gate (as the registry stores them).
+    @Test func aGateLeftFromAnotherVersionIsNotUsed() throws {
+        let shipped = ShippedModelTests.models.appending(path: "pneumonia")
+        let gated = try #require(try ModelStore.gatedClassifiers(at: shipped).first)
+        let gate = try #require(gated.gate)
+        let (checkpoint, population) = try gate.checkpoints()
+        let read = try ApplicabilityGate(checkpoint: checkpoint, populationCheck: population, source: "test")
+        #expect(try read.checkpoints().gate.serialized() == checkpoint.serialized() && read.populationCheck?.refuses == gate.populationCheck?.refuses)
+        #expect(throws: CheckpointError.self) { try ApplicabilityGate(checkpoint: checkpoint, populationCheck: nil, source: "test") }
+
+        let folder = FileManager.default.temporaryDirectory.appending(path: "stale-gate-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var settings = gated.classifier.settings
+        settings.version = "retrained"
+        try ImageClassifier(network: gated.classifier.network, settings: settings).save(to: folder.appending(path: ModelStore.weightsFileName))
+        try gate.save(to: folder.appending(path: ApplicabilityGate.fileName))
+        var heard: [String] = []
+        let loaded = try ModelStore.gatedClassifiers(at: folder, stale: { heard.append($0) })
+        #expect(loaded.map(\.version) == ["retrained"] && loaded.first?.gate == nil)
+        #expect(heard.count == 1 && heard[0].contains(gate.modelVersion) && heard[0].contains("not used"), "\(heard)")
     }
 
     /// Each shipped gate refuses the other population's held-out films: the paediatric model the

@@ -163,9 +163,12 @@ public struct ApplicabilityGate: Sendable {
 }
 
 extension ApplicabilityGate {
-    public func save(to url: URL) throws {
+    /// The gate as the files it is kept in: its own checkpoint, and its population check's
+    /// classifier in the classifier checkpoint format (nil without one). The model folder and
+    /// the model registry keep the same two.
+    public func checkpoints() throws -> (gate: Safetensors, populationCheck: Safetensors?) {
         let d = featureCount
-        var tensors = [
+        let tensors = [
             "class_means": Tensor(shape: [classMeans.count, d], data: classMeans.flatMap { $0 }),
             "precision": Tensor(shape: [d, d], data: precision),
             "reference_distances": Tensor(shape: [referenceDistances.count], data: referenceDistances),
@@ -175,17 +178,15 @@ extension ApplicabilityGate {
             "minimum_score": "\(minimumScore)", "minimum_pixel_spread": "\(minimumPixelSpread)",
         ]
         if let populationCheck {
-            // Beside the gate, in the classifier's own checkpoint format.
-            try populationCheck.classifier.save(to: url.deletingLastPathComponent().appending(path: PopulationCheck.fileName))
             metadata["population_refuses"] = populationCheck.refuses
             metadata["population_version"] = populationCheck.classifier.settings.version
             metadata["population_minimum_own_probability"] = "\(populationCheck.minimumOwnProbability)"
         }
-        try Safetensors(tensors: tensors, metadata: metadata).write(to: url)
+        return (Safetensors(tensors: tensors, metadata: metadata), try populationCheck?.classifier.checkpoint())
     }
 
-    public init(contentsOf url: URL) throws {
-        let file = try Safetensors.read(contentsOf: url)
+    /// Reads a gate from its checkpoints; `source` names where they came from, for the errors.
+    public init(checkpoint file: Safetensors, populationCheck population: Safetensors?, source: String) throws {
         let metadata = file.metadata
         guard metadata["format"] == Self.format, let model = metadata["model"], let version = metadata["model_version"],
               let pooling = metadata["pooling"].flatMap(ApplicabilityPooling.init(rawValue:)),
@@ -193,21 +194,38 @@ extension ApplicabilityGate {
               let spread = metadata["minimum_pixel_spread"].flatMap(Float.init),
               let means = file.tensors["class_means"], means.rank == 2, let precision = file.tensors["precision"],
               precision.shape == [means.shape[1], means.shape[1]], let reference = file.tensors["reference_distances"] else {
-            throw CheckpointError("\(url.path) is not an applicability gate (\(Self.format))")
+            throw CheckpointError("\(source) is not an applicability gate (\(Self.format))")
         }
         let d = means.shape[1]
         var populationCheck: PopulationCheck?
         if let refuses = metadata["population_refuses"] {
-            let file = url.deletingLastPathComponent().appending(path: PopulationCheck.fileName)
-            let classifier = try ImageClassifier(contentsOf: file)
+            guard let population else { throw CheckpointError("\(source) names a population check, but it is missing") }
+            let classifier = try ImageClassifier(checkpoint: population)
             guard classifier.settings.version == metadata["population_version"], classifier.settings.classes.count >= 2,
                   let floor = metadata["population_minimum_own_probability"].flatMap(Float.init) else {
-                throw CheckpointError("\(file.path) is not the population check \(url.path) was fitted with")
+                throw CheckpointError("the population check beside \(source) is not the one it was fitted with")
             }
             populationCheck = PopulationCheck(refuses: refuses, classifier: classifier, minimumOwnProbability: floor)
         }
         self.init(model: model, modelVersion: version, pooling: pooling, minimumScore: minimumScore, minimumPixelSpread: spread,
                   classMeans: (0..<means.shape[0]).map { Array(means.data[($0 * d)..<(($0 + 1) * d)]) },
                   precision: precision.data, referenceDistances: reference.data, populationCheck: populationCheck)
+    }
+
+    /// Writes the gate to `url`, and its population check beside it.
+    public func save(to url: URL) throws {
+        let (gate, population) = try checkpoints()
+        if let population {
+            try population.write(to: url.deletingLastPathComponent().appending(path: PopulationCheck.fileName))
+        }
+        try gate.write(to: url)
+    }
+
+    public init(contentsOf url: URL) throws {
+        let file = try Safetensors.read(contentsOf: url)
+        let beside = url.deletingLastPathComponent().appending(path: PopulationCheck.fileName)
+        let population = file.metadata["population_refuses"] == nil || !FileManager.default.fileExists(atPath: beside.path)
+            ? nil : try Safetensors.read(contentsOf: beside)
+        try self.init(checkpoint: file, populationCheck: population, source: url.path)
     }
 }

@@ -32,7 +32,7 @@ public struct EventProcessor: Sendable {
     /// The daemon's processor: thumbnails for every image, and the models the configuration turns on.
     public init(configuration: RadStreamConfiguration) throws {
         let models = try ModelSet(configuration: configuration.models)
-        let batchStages: [any ImageBatchStage] = models.classifiers.map { ClassifierStage(classifier: $0, gate: models.gates[$0.settings.name]) }
+        let batchStages: [any ImageBatchStage] = models.classifiers.map(ClassifierStage.init)
             + (models.captioner.map { [CaptionerStage(captioner: $0)] } ?? [])
         self.init(parser: EventParser(maxInlineImageBytes: configuration.images.maxInlineBytes),
                   fetcher: ImageFetcher(allowedRoots: configuration.images.allowedRoots,
@@ -45,19 +45,18 @@ public struct EventProcessor: Sendable {
                   reportBatchStages: models.summarizer.map { [SummarizerStage(summarizer: $0, decoding: configuration.models.summaryDecoding.decoding)] } ?? [])
     }
 
-    /// The image classifiers the batch stages run, in order.
-    public var classifiers: [ImageClassifier] {
-        imageBatchStages.compactMap { ($0 as? ClassifierStage)?.classifier }
+    /// The image classifiers the batch stages run, in order, with their gates.
+    public var classifiers: [GatedClassifier] {
+        imageBatchStages.compactMap { ($0 as? ClassifierStage)?.served }
     }
 
-    /// The same processor with `classifier` in place of the served classifier of its name: how
-    /// a promoted version is swapped in, between two batches.
-    public func replacing(_ classifier: ImageClassifier) -> EventProcessor {
+    /// The same processor with `classifier` (and its own gate) in place of the served classifier
+    /// of its name: how a promoted version is swapped in, between two batches.
+    public func replacing(_ classifier: GatedClassifier) -> EventProcessor {
         var copy = self
         copy.imageBatchStages = imageBatchStages.map { stage in
-            guard let served = stage as? ClassifierStage, served.classifier.settings.name == classifier.settings.name else { return stage }
-            // The served version's gate stays: used again should that version come back, unused by another.
-            return ClassifierStage(classifier: classifier, gate: served.availableGate)
+            guard let served = stage as? ClassifierStage, served.served.name == classifier.name else { return stage }
+            return ClassifierStage(classifier)
         }
         return copy
     }

@@ -5,20 +5,16 @@ import Models
 /// probabilities, its decision, the Grad-CAM map of that decision and, where the model's version
 /// has an applicability gate, whether the model is fit to read the film.
 public struct ClassifierStage: ImageBatchStage {
-    public let classifier: ImageClassifier
-    /// The gate the stage was given, kept whatever version it was fitted for: a version swapped
-    /// out and back in (a promotion, then a rollback) finds its gate again.
-    public let availableGate: ApplicabilityGate?
-    /// Only a gate fitted for this very version: another version's features mean nothing to it.
-    public var gate: ApplicabilityGate? { availableGate?.modelVersion == classifier.settings.version ? availableGate : nil }
-    public var name: String { "\(classifier.settings.name) \(classifier.settings.version)" }
+    public let served: GatedClassifier
+    public var classifier: ImageClassifier { served.classifier }
+    public var gate: ApplicabilityGate? { served.gate }
+    public var name: String { "\(served.name) \(served.version)" }
     public var inputSides: Set<Int> { [classifier.settings.inputSide] }
 
     static let slice = 256
 
-    public init(classifier: ImageClassifier, gate: ApplicabilityGate? = nil) {
-        self.classifier = classifier
-        availableGate = gate
+    public init(_ served: GatedClassifier) {
+        self.served = served
     }
 
     public func run(_ records: inout [ImageRecord]) {

@@ -6,16 +6,14 @@ import Summarization
 /// The models the daemon runs, loaded once when it starts: a model that cannot be loaded stops
 /// the start with the reason, rather than leaving a daemon that silently classifies nothing.
 struct ModelSet {
-    let classifiers: [ImageClassifier]
-    /// The classifiers' applicability gates, by model name (the stage uses one of its version only).
-    let gates: [String: ApplicabilityGate]
+    /// The image classifiers, each with its version's applicability gate where it has one.
+    let classifiers: [GatedClassifier]
     let summarizer: Summarizer?
     let captioner: Captioner?
 
     init(configuration: RadStreamConfiguration.ModelOptions) throws {
         let directory = configuration.directory.isEmpty ? ModelStore.defaultDirectory() : URL(filePath: configuration.directory)
         classifiers = try Self.classifiers(configuration, in: directory)
-        gates = configuration.classifyImages ? try ModelStore.applicabilityGates(at: directory) : [:]
         summarizer = try Self.load("summarizer", if: configuration.summarizeReports, switch: "models.summarizeReports") {
             try Summarizer(contentsOf: directory.appending(path: "summarizer"))
         }
@@ -37,11 +35,11 @@ struct ModelSet {
         }
     }
 
-    private static func classifiers(_ configuration: RadStreamConfiguration.ModelOptions, in directory: URL) throws -> [ImageClassifier] {
+    private static func classifiers(_ configuration: RadStreamConfiguration.ModelOptions, in directory: URL) throws -> [GatedClassifier] {
         guard configuration.classifyImages else { return [] }
-        let found: [ImageClassifier]
+        let found: [GatedClassifier]
         do {
-            found = try ModelStore.classifiers(at: directory)
+            found = try ModelStore.gatedClassifiers(at: directory)
         } catch {
             throw ConfigurationError("""
                 cannot load the image classifiers (\(error)); set models.directory or RADSTREAM_MODELS, \
@@ -49,9 +47,9 @@ struct ModelSet {
                 """)
         }
         let wanted = configuration.classifiers
-        if let missing = wanted.first(where: { name in !found.contains { $0.settings.name == name } }) {
-            throw ConfigurationError("models.classifiers names \(missing), but \(directory.path) holds \(found.map(\.settings.name))")
+        if let missing = wanted.first(where: { name in !found.contains { $0.name == name } }) {
+            throw ConfigurationError("models.classifiers names \(missing), but \(directory.path) holds \(found.map(\.name))")
         }
-        return wanted.isEmpty ? found : found.filter { wanted.contains($0.settings.name) }
+        return wanted.isEmpty ? found : found.filter { wanted.contains($0.name) }
     }
 }

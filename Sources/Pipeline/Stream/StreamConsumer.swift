@@ -117,7 +117,7 @@ final class StreamConsumer: RebalanceHandler {
         for classifier in processor.classifiers {
             let chosen = try registry.adopt(classifier, metrics: nil)
             if served.offer(chosen) {
-                logger.notice("model \(chosen.settings.name): serving the registry's active version \(chosen.settings.version)")
+                logger.notice("model \(chosen.name): serving the registry's active version \(chosen.version)")
             }
         }
         swapInWaitingVersions()
@@ -128,8 +128,8 @@ final class StreamConsumer: RebalanceHandler {
     private func swapInWaitingVersions() {
         for classifier in served.takeWaiting() {
             processor = processor.replacing(classifier)
-            metrics.modelSwapped(model: classifier.settings.name, version: classifier.settings.version)
-            logger.notice("model \(classifier.settings.name) \(classifier.settings.version) now serving")
+            metrics.modelSwapped(model: classifier.name, version: classifier.version)
+            logger.notice("model \(classifier.name) \(classifier.version) now serving\(classifier.gate == nil ? " (no applicability gate: its films are not judged)" : "")")
         }
     }
 

@@ -42,16 +42,11 @@ struct ClassifyCommand: ParsableCommand {
     func run() throws {
         BLAS.setThreads(threads)
         let location = model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory()
-        let classifiers = try ModelStore.classifiers(at: location)
-        let gates = try ModelStore.applicabilityGates(at: location).filter { name, gate in
-            let current = classifiers.contains { $0.settings.name == name && $0.settings.version == gate.modelVersion }
-            if !current { StandardError().line("classify: the applicability gate of \(name) was fitted for version \(gate.modelVersion), not the one here: not used") }
-            return current
-        }
+        let served = try ModelStore.gatedClassifiers(at: location, stale: { StandardError().line("classify: \($0)") })
         let files = try ImageFiles.list(in: URL(filePath: images))
         let writer = try JSONLinesWriter(path: out)
         let decoder = ImageDecoder()
-        let sides = Set(classifiers.map(\.settings.inputSide))
+        let sides = Set(served.map(\.classifier.settings.inputSide))
         var succeeded = 0
         for chunk in stride(from: 0, to: files.count, by: 64).map({ files[$0..<min($0 + 64, files.count)] }) {
             // Decoding dominates with full-size files; it runs on every core, the models then
@@ -65,10 +60,9 @@ struct ClassifyCommand: ParsableCommand {
                 if case .failure(let error) = input { lines[index].error = "\(error)" }
             }
             let readable = inputs.indices.filter { (try? inputs[$0].get()) != nil }
-            for classifier in classifiers where !readable.isEmpty {
+            for (classifier, gate) in served.map({ ($0.classifier, $0.gate) }) where !readable.isEmpty {
                 let batch = readable.map { try! inputs[$0].get()[classifier.settings.inputSide]! }
                 let settings = classifier.settings
-                let gate = gates[settings.name]
                 let outputs = gate.map { classifier.probabilitiesAndFeatures(batch, pooling: $0.pooling) }
                     ?? classifier.probabilities(batch).map { ($0, []) }
                 let assessments = gate.map { $0.assess(pixels: batch, features: outputs.map(\.1)) }
@@ -85,7 +79,7 @@ struct ClassifyCommand: ParsableCommand {
             succeeded += readable.count
         }
         try writer.close()
-        StandardError().line("classify: \(succeeded) of \(files.count) images (\(classifiers.map { "\($0.settings.name) \($0.settings.version)" }.joined(separator: ", ")))")
+        StandardError().line("classify: \(succeeded) of \(files.count) images (\(served.map { "\($0.name) \($0.version)" }.joined(separator: ", ")))")
         if succeeded == 0 { throw ExitCode.failure }
     }
 }

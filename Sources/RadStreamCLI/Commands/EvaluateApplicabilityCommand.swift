@@ -26,12 +26,12 @@ struct EvaluateApplicabilityCommand: ParsableCommand {
     func run() throws {
         BLAS.setThreads(threads)
         let location = model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory()
-        let gates = try ModelStore.applicabilityGates(at: location)
         let dataURL = URL(filePath: data)
         print("| material | model | images | share applicable | should be |")
         print("|---|---|---|---|---|")
-        for classifier in try ModelStore.classifiers(at: location) {
-            guard let gate = gates[classifier.settings.name], gate.modelVersion == classifier.settings.version else {
+        for served in try ModelStore.gatedClassifiers(at: location, stale: { StandardError().line($0) }) {
+            let classifier = served.classifier
+            guard let gate = served.gate else {
                 StandardError().line("\(classifier.settings.name) \(classifier.settings.version): no applicability gate fitted for this version")
                 continue
             }
@@ -42,9 +42,7 @@ struct EvaluateApplicabilityCommand: ParsableCommand {
             let paediatric = manifest.data.source.contains("pneumoniamnist")
             for material in try ApplicabilityMaterials.sets(own: own, data: dataURL, side: classifier.settings.inputSide,
                                                             includeCovid: paediatric, includePaediatric: !paediatric) {
-                let features = ApplicabilityFitting.pooledFeatures(of: classifier, material.images, pooling: gate.pooling)
-                let applicable = gate.assess(pixels: material.images, features: features).filter(\.applicable).count
-                let share = Double(applicable) / Double(max(material.images.count, 1))
+                let share = ApplicabilityFitting.applicableShare(of: material.images, classifier: classifier, gate: gate)
                 print("| \(material.name) | \(classifier.settings.name) | \(material.images.count) | \(String(format: "%.3f", share)) | \(material.name == "its validation films" ? "applicable" : "not") |")
             }
         }

@@ -47,12 +47,13 @@ struct ModelsCommand: ParsableCommand {
                 print("no registered versions: the daemon registers each classifier it serves when it starts")
                 return
             }
-            print(TextTable.render(header: ["model", "version", "status", "origin", "parent", "AUC", "ECE", "created"],
+            print(TextTable.render(header: ["model", "version", "status", "origin", "parent", "AUC", "ECE", "gate", "created"],
                                    rows: versions.map { version in
                 let figures = (try? JSONSerialization.jsonObject(with: Data(version.metrics.utf8))) as? [String: Any]
                 func figure(_ key: String) -> String { (figures?[key] as? Double).map { String(format: "%.4f", $0) } ?? "-" }
                 return [version.model, version.version, version.status, version.origin, version.parentVersion ?? "-",
-                        figure("auc"), figure("expectedCalibrationError"), String(version.createdAt.prefix(19))]
+                        figure("auc"), figure("expectedCalibrationError"), version.gated ? "yes" : "no",
+                        String(version.createdAt.prefix(19))]
             }))
         }
     }

@@ -75,10 +75,11 @@ struct SelfTrainCommand: ParsableCommand {
                      record.seconds))
     }
 
-    /// The classifier of that name in the models folder (the registry's version wins if it has one).
-    static func servedClassifier(named name: String, directory: String) throws -> ImageClassifier {
+    /// The classifier of that name in the models folder, with its gate (the registry's version
+    /// wins if it has one).
+    static func servedClassifier(named name: String, directory: String) throws -> GatedClassifier {
         let folder = directory.isEmpty ? ModelStore.defaultDirectory() : URL(filePath: directory)
-        guard let classifier = try ModelStore.classifiers(at: folder).first(where: { $0.settings.name == name }) else {
+        guard let classifier = try ModelStore.gatedClassifiers(at: folder).first(where: { $0.name == name }) else {
             throw ValidationError("\(folder.path) holds no image classifier named \(name)")
         }
         return classifier

@@ -79,7 +79,7 @@ struct SelfTrainingExperimentCommand: ParsableCommand {
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         let loaded = try TrainingData.load(dataURL.path, side: 28)
         let shipped = try SelfTrainCommand.servedClassifier(named: loaded.name, directory: "")
-        let full = ClassifierEvaluation(classifier: shipped, set: loaded.validation, intervals: false)
+        let full = ClassifierEvaluation(classifier: shipped.classifier, set: loaded.validation, intervals: false)
         var rows: [Row] = []
 
         let stack = try LocalStack.start(directory: work.appending(path: "postgres"), partitions: 6, durable: false, log: { log.line("experiment: \($0)") })

@@ -34,7 +34,7 @@ enum Daemon {
         let metrics = DaemonMetrics()
         let processor = try EventProcessor(configuration: configuration)
         for stage in processor.imageBatchStages { logger.info("model \(stage.name)") }
-        try SelfTrainingScheduler.check(configuration, serving: processor.classifiers.map(\.settings.name))
+        try SelfTrainingScheduler.check(configuration, serving: processor.classifiers.map(\.name))
         let consumer = DaemonService(configuration: configuration, processor: processor,
                                      status: status, metrics: metrics, logger: logger)
         let http = HealthServer.application(configuration: configuration, status: status, metrics: metrics, logger: logger,
