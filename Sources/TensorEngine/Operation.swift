@@ -37,6 +37,11 @@ enum Operation {
     /// when the statistics say so: fused, since batch norm sits after every convolution and its
     /// composed form took ten passes over the activations.
     case batchNorm(Tensor, scale: Tensor, shift: Tensor, residual: Tensor?, statistics: BatchNormStatistics)
+    /// Group normalisation of (N, C, …) with a per-channel affine, and a SiLU when the statistics
+    /// say so: fused, as it sits in every residual block of a diffusion U-Net.
+    case groupNorm(Tensor, scale: Tensor, shift: Tensor, statistics: GroupNormStatistics)
+    /// A value per (image, channel) plane, of shape [C] or [N, C], added to (N, C, …).
+    case planeBias(Tensor, Tensor)
 
     var inputs: [Tensor] {
         switch self {
@@ -47,8 +52,10 @@ enum Operation {
              .reshape(let a), .transpose(let a), .permute(let a, _), .sqrt(let a), .erf(let a), .slice(let a, _, _),
              .embedding(let a, _), .maxPool2d(let a, _), .averagePool2d(let a, _), .upsample2d(let a, _):
             [a]
-        case .conv2d(let a, let b, _):
+        case .conv2d(let a, let b, _), .planeBias(let a, let b):
             [a, b]
+        case .groupNorm(let a, let scale, let shift, _):
+            [a, scale, shift]
         case .batchNorm(let a, let scale, let shift, let residual, _):
             [a, scale, shift] + (residual.map { [$0] } ?? [])
         case .concat(let tensors, _):

@@ -137,6 +137,10 @@ extension Tensor {
             a.accumulate(back)
         case .batchNorm(let input, let scale, let shift, let residual, let statistics):
             batchNormBackward(input, scale, shift, residual, statistics, output: result.data, gradient: output)
+        case .groupNorm(let input, let scale, let shift, let statistics):
+            groupNormBackward(input, scale, shift, statistics, gradient: output)
+        case .planeBias(let input, let bias):
+            planeBiasBackward(input, bias, gradient: output)
         case .upsample2d(let a, let factor):
             // Each input pixel receives the sum of the gradients of its factor² copies.
             let (planes, height, width) = (a.shape[0] * a.shape[1], a.shape[2], a.shape[3])

@@ -10,8 +10,8 @@ struct BatchNormStatistics {
     let relu: Bool
 }
 
-// Normalisations. Batch norm is a fused primitive; layer and group norm are composed of the
-// primitives (their gradients follow from the primitives' rules).
+// Normalisations. Batch norm is a fused primitive (group norm too, in Tensor+GroupNorm.swift);
+// layer norm is composed of the primitives (its gradient follows from their rules).
 extension Tensor {
     /// Mean and biased variance over `axes` (each kept with size 1).
     func moments(over axes: [Int]) -> (mean: Tensor, variance: Tensor) {
@@ -87,18 +87,6 @@ extension Tensor {
     public func layerNorm(scale: Tensor, shift: Tensor, epsilon: Float = 1e-5) -> Tensor {
         let (mean, variance) = moments(over: [rank - 1])
         return (self - mean) / (variance + epsilon).sqrt() * scale + shift
-    }
-
-    /// Group normalisation of NCHW: channels in `groups` groups, each normalised over its
-    /// channels and pixels, then a per-channel affine.
-    public func groupNorm(groups: Int, scale: Tensor, shift: Tensor, epsilon: Float = 1e-5) -> Tensor {
-        let (n, c) = (shape[0], shape[1])
-        precondition(c % groups == 0, "\(c) channels in \(groups) groups")
-        let grouped = reshaped([n, groups, count / (n * groups)])
-        let (mean, variance) = grouped.moments(over: [2])
-        let normalised = ((grouped - mean) / (variance + epsilon).sqrt()).reshaped(shape)
-        let affine = [1, c] + [Int](repeating: 1, count: rank - 2)
-        return normalised * scale.reshaped(affine) + shift.reshaped(affine)
     }
 }
 

@@ -12,7 +12,8 @@ struct GradientCheckTests {
         case permute, sqrt, erf, concat, slice, embedding
         case conv2d, conv2dStridedPadded, conv2dOneImagePerChunk, conv2dUnevenChunks, conv2dPerImage, conv2dPerImageStrided
         case maxPool2d, averagePool2d, globalAveragePool, upsample2d
-        case batchNorm, batchNormEvaluation, batchNormResidualReLU, layerNorm, groupNorm, gelu, silu, dropout
+        case batchNorm, batchNormEvaluation, batchNormResidualReLU, layerNorm, groupNorm, groupNormSiLU, groupNormOneGroup, gelu, silu, dropout
+        case planeBias, planeBiasPerImage
         case binaryCrossEntropy, klDivergence, attention, attentionMasked
 
         var testDescription: String { rawValue }
@@ -42,6 +43,9 @@ struct GradientCheckTests {
             case .maxPool2d, .averagePool2d, .globalAveragePool: ([[2, 2, 4, 4]], -1...1)
             case .upsample2d: ([[2, 2, 3, 2]], -1...1)
             case .batchNorm, .batchNormEvaluation, .groupNorm: ([[3, 4, 2, 2], [4], [4]], -1...1)
+            case .groupNormSiLU, .groupNormOneGroup: ([[2, 6, 3, 2], [6], [6]], -1...1)
+            case .planeBias: ([[2, 3, 2, 2], [3]], -1...1)
+            case .planeBiasPerImage: ([[2, 3, 2, 2], [2, 3]], -1...1)
             case .batchNormResidualReLU: ([[3, 4, 2, 2], [4], [4], [3, 4, 2, 2]], -1...1)
             case .layerNorm: ([[3, 5], [5], [5]], -1...1)
             case .binaryCrossEntropy: ([[4, 3], [4, 3]], -2...2)
@@ -97,6 +101,9 @@ struct GradientCheckTests {
             case .batchNormResidualReLU: x[0].batchNorm(scale: x[1], shift: x[2], adding: x[3], relu: true).output
             case .layerNorm: x[0].layerNorm(scale: x[1], shift: x[2])
             case .groupNorm: x[0].groupNorm(groups: 2, scale: x[1], shift: x[2])
+            case .groupNormSiLU: x[0].groupNorm(groups: 3, scale: x[1], shift: x[2], silu: true)
+            case .groupNormOneGroup: x[0].groupNorm(groups: 1, scale: x[1], shift: x[2], silu: true)
+            case .planeBias, .planeBiasPerImage: x[0].addingPlaneBias(x[1])
             case .gelu: x[0].gelu()
             case .silu: x[0].silu()
             case .dropout:
