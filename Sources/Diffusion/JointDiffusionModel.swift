@@ -83,11 +83,25 @@ public final class JointDiffusionModel: @unchecked Sendable {  // read-only once
                   settings: try decoder.decode(ImageClassifier.Settings.self, from: Data(classifier.utf8)))
     }
 
+    /// Whether `url` (a model file, or a folder holding `model.safetensors`) is a joint diffusion
+    /// model's checkpoint: reads the header only.
+    public static func isCheckpoint(at url: URL) -> Bool {
+        guard let handle = try? FileHandle(forReadingFrom: weightsFile(at: url)), let length = try? handle.read(upToCount: 8),
+              length.count == 8 else { return false }
+        let size = length.enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        guard size > 0, size < 1 << 24, let header = try? handle.read(upToCount: size) else { return false }
+        return String(decoding: header, as: UTF8.self).contains("\"\(checkpointFormat)\"")
+    }
+
+    static func weightsFile(at url: URL) -> URL {
+        var isFolder: ObjCBool = false
+        return FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) && isFolder.boolValue
+            ? url.appending(path: ModelStore.weightsFileName) : url
+    }
+
     /// A model file, or a model folder holding `model.safetensors`.
     public convenience init(contentsOf url: URL) throws {
-        var isFolder: ObjCBool = false
-        let file = FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) && isFolder.boolValue
-            ? url.appending(path: ModelStore.weightsFileName) : url
+        let file = Self.weightsFile(at: url)
         do {
             try self.init(checkpoint: try Safetensors.read(contentsOf: file))
         } catch let error as CheckpointError {

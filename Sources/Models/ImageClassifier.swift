@@ -74,18 +74,9 @@ public final class ImageClassifier: @unchecked Sendable {
         return (0..<logits.shape[0]).map { Array(probabilities.data[($0 * classes)..<(($0 + 1) * classes)]) }
     }
 
-    /// The class decided for one row of probabilities: the positive class of a binary model
-    /// when it reaches the threshold, otherwise the most probable.
-    public func decision(_ probabilities: [Float]) -> Int {
-        if settings.isBinary, let threshold = settings.threshold { return probabilities[1] >= threshold ? 1 : 0 }
-        return probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
-    }
+    public func decision(_ probabilities: [Float]) -> Int { settings.decision(probabilities) }
 
-    /// One row of probabilities as the command line reports it: a binary model gives its
-    /// finding's probability under its name ("pneumonia"), a model of more classes one per class.
-    public func reported(_ probabilities: [Float]) -> [String: Float] {
-        settings.isBinary ? [settings.name: probabilities[1]] : Dictionary(uniqueKeysWithValues: zip(settings.classes, probabilities))
-    }
+    public func reported(_ probabilities: [Float]) -> [String: Float] { settings.reported(probabilities) }
 
     /// Probabilities, the decided class, and a Grad-CAM map for it, per image; with a pooling,
     /// also the features an applicability gate of that pooling reads, from the same pass.
@@ -111,5 +102,20 @@ public final class ImageClassifier: @unchecked Sendable {
         public let saliency: SaliencyMap
         /// What an applicability gate reads, when asked for.
         public let applicabilityFeatures: [Float]?
+    }
+}
+
+extension ImageClassifier.Settings {
+    /// The class decided for one row of probabilities: the positive class of a binary model
+    /// when it reaches the threshold, otherwise the most probable.
+    public func decision(_ probabilities: [Float]) -> Int {
+        if isBinary, let threshold { return probabilities[1] >= threshold ? 1 : 0 }
+        return probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
+    }
+
+    /// One row of probabilities as the command line reports it: a binary model gives its
+    /// finding's probability under its name ("pneumonia"), a model of more classes one per class.
+    public func reported(_ probabilities: [Float]) -> [String: Float] {
+        isBinary ? [name: probabilities[1]] : Dictionary(uniqueKeysWithValues: zip(classes, probabilities))
     }
 }

@@ -21,7 +21,8 @@ struct RadStream: AsyncParsableCommand {
             ReplayCommand.self, DemoCommand.self, BenchmarkCommand.self, TrainCommand.self,
             ClassifyCommand.self, ExplainCommand.self, EvaluateCommand.self, LabelCommand.self, SummarizeCommand.self,
             CaptionCommand.self, EvaluateLabelerCommand.self, EvaluateSummarizerCommand.self, EvaluateApplicabilityCommand.self,
-            ModelsCommand.self,
+            ModelsCommand.self, GenerateCommand.self, CounterfactualCommand.self, EvaluateCounterfactualsCommand.self,
+            EvaluateGenerationCommand.self,
             SelfTrainCommand.self, ExperimentCommand.self, DrillCommand.self,
         ])
 

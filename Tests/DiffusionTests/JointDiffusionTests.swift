@@ -51,25 +51,82 @@ struct JointDiffusionTests {
         #expect(schedule.ddimSteps(from: 250, count: 1) == [250])
     }
 
-    /// A few epochs on a few hundred films lower the denoising loss well below the loss of
-    /// predicting no noise at all (1, the noise's variance), and the head learns from its labels.
-    @Test func trainingLowersTheDenoisingLossAndTeachesTheHead() throws {
-        let training = try BinaryLabelFolder.load(Self.pneumonia.appending(path: "train"), side: 28).fraction(0.08, seed: 4)
-        let validation = try BinaryLabelFolder.load(Self.pneumonia.appending(path: "val"), side: 28).fraction(0.3, seed: 4)
-        var options = Self.tinyOptions()
+    /// A tiny model trained once for the suite: a few epochs on a few hundred films.
+    struct Trained: @unchecked Sendable {  // read only, once made
+        let outcome: JointDiffusionOutcome
+        let reports: [DiffusionProgress]
+        let training: LabeledImageSet
+        let validation: LabeledImageSet
+    }
+
+    static let trained: Trained = {
+        let training = try! BinaryLabelFolder.load(pneumonia.appending(path: "train"), side: 28).fraction(0.08, seed: 4)
+        let validation = try! BinaryLabelFolder.load(pneumonia.appending(path: "val"), side: 28).fraction(0.3, seed: 4)
+        var options = tinyOptions()
         options.epochs = 8
         options.batchSize = 16
         options.emaDecay = 0.9
         options.classificationWeight = 0.1
         var reports: [DiffusionProgress] = []
-        let outcome = try JointDiffusionTrainer(name: "pneumonia", options: options).train(training: training, validation: validation,
-                                                                                           progress: { reports.append($0) })
+        let outcome = try! JointDiffusionTrainer(name: "pneumonia", options: options).train(training: training, validation: validation,
+                                                                                            progress: { reports.append($0) })
+        return Trained(outcome: outcome, reports: reports, training: training, validation: validation)
+    }()
+
+    /// Training lowers the denoising loss well below the loss of predicting no noise at all (1,
+    /// the noise's variance), and the head learns from its labels.
+    @Test func trainingLowersTheDenoisingLossAndTeachesTheHead() throws {
+        let (outcome, reports) = (Self.trained.outcome, Self.trained.reports)
         #expect(reports.last?.step == reports.last?.steps && reports.count >= 2)
         #expect(reports.last!.denoisingLoss < reports.first!.denoisingLoss, "\(reports.map(\.denoisingLoss))")
         #expect(outcome.validationDenoisingLoss < 0.2, "\(outcome.validationDenoisingLoss)")
         #expect(outcome.validation.auc > 0.85, "AUC \(outcome.validation.auc)")
         #expect(outcome.model.settings.threshold != nil && outcome.model.settings.version != "untrained")
-        #expect(outcome.labelledImages + outcome.calibration.images == training.count)
+        #expect(outcome.labelledImages + outcome.calibration.images == Self.trained.training.count)
+    }
+
+    /// DDIM without guidance from a step that adds little noise gives the film back, nearly.
+    @Test func unguidedDDIMFromASmallStepReturnsNearlyTheFilm() throws {
+        let model = Self.trained.outcome.model
+        let films = Self.trained.validation.images.prefix(16).map(\.pixels)
+        let made = DiffusionSampler(model: model).counterfactuals(films, targets: [Int](repeating: 0, count: films.count),
+                                                                  startStep: 5, steps: 5, guidance: 0, seed: 3)
+        func meanChange(_ a: [UInt8], _ b: [UInt8]) -> Double { zip(a, b).map { abs(Double($0) - Double($1)) / 255 }.reduce(0, +) / 784 }
+        let l1 = zip(films, made).map(meanChange)
+        #expect(l1.allSatisfy { $0 < 0.03 }, "\(l1)")
+        // From the middle of the schedule it is a different film.
+        let far = DiffusionSampler(model: model).counterfactuals(films, targets: [Int](repeating: 0, count: films.count),
+                                                                 startStep: 600, steps: 10, guidance: 0, seed: 3)
+        let farL1 = zip(films, far).map(meanChange)
+        let (near, farther): (Double, Double) = (l1.reduce(0, +) / Double(l1.count), farL1.reduce(0, +) / Double(farL1.count))
+        #expect(farther > 2 * near, "from step 600 \(farther), from step 5 \(near)")
+    }
+
+    /// The head's guidance raises the probability of the class asked for, over the same films
+    /// denoised from the same noise without it, and flips more of them.
+    @Test func guidanceRaisesTheTargetClassProbability() throws {
+        let model = Self.trained.outcome.model
+        let films = Self.trained.validation.images.prefix(32).map(\.pixels)
+        func run(_ guidance: Float) throws -> [Counterfactual] {
+            try CounterfactualExplainer(model: model, options: .init(startStep: 300, steps: 10, guidance: guidance, seed: 5)).explain(films)
+        }
+        let (plain, guided) = (try run(0), try run(20))
+        func towardTarget(_ made: [Counterfactual]) -> Double {
+            made.map { Double($0.to == 1 ? $0.probabilityAfter : 1 - $0.probabilityAfter) }.reduce(0, +) / Double(made.count)
+        }
+        #expect(towardTarget(guided) > towardTarget(plain) + 0.05, "guided \(towardTarget(guided)), plain \(towardTarget(plain))")
+        #expect(guided.filter(\.flipped).count > plain.filter(\.flipped).count)
+        let wellFormed = guided.allSatisfy { (made: Counterfactual) -> Bool in
+            made.from != made.to && made.pixels.count == 784 && made.l1 >= 0 && made.changedFraction >= 0 && made.changedFraction <= 1
+        }
+        #expect(wellFormed)
+    }
+
+    @Test func theDifferenceMapIsRedWhereBrighterAndBlueWhereDarker() {
+        let map = CounterfactualExplainer.differenceMap(original: [100, 100, 100], counterfactual: [100, 200, 0])
+        #expect(Array(map[0..<3]) == [100, 100, 100])
+        #expect(map[3] == 255 && map[4] == 0 && map[5] == 0)
+        #expect(map[6] == 0 && map[7] == 0 && map[8] == 255)
     }
 
     @Test func aCheckpointReadsBackToTheSameModel() throws {
@@ -85,5 +142,26 @@ struct JointDiffusionTests {
         let films = [[UInt8](repeating: 100, count: 784), (0..<784).map { UInt8($0 % 256) }]
         #expect(read.logits(films) == model.logits(films))
         #expect(throws: CheckpointError.self) { try JointDiffusionModel(checkpoint: Safetensors(tensors: [:], metadata: ["format": "other"])) }
+    }
+}
+
+@Suite("The shipped joint diffusion model")
+struct ShippedDiffusionModelTests {
+    static let folder = TestData.packageRoot.appending(path: "models/diffusion")
+
+    /// Its head on `val`, and its denoising loss there, are what its manifest records; the
+    /// manifest says what chose each setting and how it was made.
+    @Test func theShippedModelReproducesItsManifest() throws {
+        let model = try JointDiffusionModel(contentsOf: Self.folder)
+        let manifest = try ManifestFile.read(DiffusionManifest.self, from: Self.folder)
+        #expect(manifest.version == model.settings.version && manifest.parameters == model.network.parameterCount)
+        #expect(manifest.command.contains("train diffusion") && manifest.commit != "unknown" && !manifest.commit.hasSuffix("-dirty"))
+        #expect(manifest.choices["validation"]?.contains("chose nothing") == true)
+        let validation = try TrainingData.load(TestData.packageRoot.appending(path: manifest.data.source).path, side: 28).validation
+        let evaluation = ClassifierEvaluation(settings: model.settings, logits: model.logits(validation.images.map(\.pixels)),
+                                              labels: validation.images.map(\.label), intervals: false)
+        #expect(abs(evaluation.auc - manifest.validation.auc) < 1e-6 && abs(evaluation.accuracy - manifest.validation.accuracy) < 1e-6)
+        let loss = JointDiffusionTrainer.denoisingLoss(of: model, on: validation.images.map(\.pixels), seed: manifest.options.seed)
+        #expect(abs(loss - manifest.validationDenoisingLoss) < 1e-4, "\(loss) against \(manifest.validationDenoisingLoss)")
     }
 }

@@ -11,7 +11,8 @@ struct BenchmarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "benchmark",
         abstract: "Benchmarks (build in release mode first: ops/setup.sh).",
-        subcommands: [StreamBenchmarkCommand.self, ClassifyBenchmarkCommand.self, ReportsBenchmarkCommand.self, EngineBenchmarkCommand.self])
+        subcommands: [StreamBenchmarkCommand.self, ClassifyBenchmarkCommand.self, ReportsBenchmarkCommand.self, EngineBenchmarkCommand.self,
+                      DiffusionBenchmarkCommand.self])
 }
 
 struct StreamBenchmarkCommand: ParsableCommand {

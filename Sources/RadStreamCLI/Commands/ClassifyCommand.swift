@@ -1,8 +1,10 @@
 import ArgumentParser
+import Diffusion
 import Foundation
 import Imaging
 import Models
 import TensorEngine
+import Training
 
 struct ClassifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,14 +41,30 @@ struct ClassifyCommand: ParsableCommand {
         var error: String?
     }
 
+    /// What one model says of a film, as a line reports it.
+    struct Reading {
+        var probabilities: [String: Float]
+        var decision: String
+        var assessment: ApplicabilityGate.Assessment?
+    }
+
+    /// A model the command runs: its name (the lines' key), what the log calls it, its input
+    /// side, and its readings of a batch of films.
+    struct Reader {
+        let name: String
+        let label: String
+        let side: Int
+        let read: ([[UInt8]]) -> [Reading]
+    }
+
     func run() throws {
         BLAS.setThreads(threads)
         let location = model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory()
-        let served = try ModelStore.gatedClassifiers(at: location, stale: { StandardError().line("classify: \($0)") })
+        let readers = try Self.readers(at: location)
         let files = try ImageFiles.list(in: URL(filePath: images))
         let writer = try JSONLinesWriter(path: out)
         let decoder = ImageDecoder()
-        let sides = Set(served.map(\.classifier.settings.inputSide))
+        let sides = Set(readers.map(\.side))
         var succeeded = 0
         for chunk in stride(from: 0, to: files.count, by: 64).map({ files[$0..<min($0 + 64, files.count)] }) {
             // Decoding dominates with full-size files; it runs on every core, the models then
@@ -60,27 +78,50 @@ struct ClassifyCommand: ParsableCommand {
                 if case .failure(let error) = input { lines[index].error = "\(error)" }
             }
             let readable = inputs.indices.filter { (try? inputs[$0].get()) != nil }
-            for (classifier, gate) in served.map({ ($0.classifier, $0.gate) }) where !readable.isEmpty {
-                let batch = readable.map { try! inputs[$0].get()[classifier.settings.inputSide]! }
-                let settings = classifier.settings
-                let outputs = gate.map { classifier.probabilitiesAndFeatures(batch, pooling: $0.pooling) }
-                    ?? classifier.probabilities(batch).map { ($0, []) }
-                let assessments = gate.map { $0.assess(pixels: batch, features: outputs.map(\.1)) }
-                for (position, (row, (probabilities, _))) in zip(readable, outputs).enumerated() {
-                    lines[row].probabilities = (lines[row].probabilities ?? [:]).merging(classifier.reported(probabilities)) { $1 }
-                    lines[row].decisions = (lines[row].decisions ?? [:])
-                        .merging([settings.name: settings.classes[classifier.decision(probabilities)]]) { $1 }
-                    guard let assessment = assessments?[position] else { continue }
-                    lines[row].applicable = (lines[row].applicable ?? [:]).merging([settings.name: assessment.applicable]) { $1 }
-                    lines[row].applicability = (lines[row].applicability ?? [:]).merging([settings.name: assessment.score]) { $1 }
+            for reader in readers where !readable.isEmpty {
+                let readings = reader.read(readable.map { try! inputs[$0].get()[reader.side]! })
+                for (row, reading) in zip(readable, readings) {
+                    lines[row].probabilities = (lines[row].probabilities ?? [:]).merging(reading.probabilities) { $1 }
+                    lines[row].decisions = (lines[row].decisions ?? [:]).merging([reader.name: reading.decision]) { $1 }
+                    guard let assessment = reading.assessment else { continue }
+                    lines[row].applicable = (lines[row].applicable ?? [:]).merging([reader.name: assessment.applicable]) { $1 }
+                    lines[row].applicability = (lines[row].applicability ?? [:]).merging([reader.name: assessment.score]) { $1 }
                 }
             }
             for line in lines { try writer.write(line) }
             succeeded += readable.count
         }
         try writer.close()
-        StandardError().line("classify: \(succeeded) of \(files.count) images (\(served.map { "\($0.name) \($0.version)" }.joined(separator: ", ")))")
+        StandardError().line("classify: \(succeeded) of \(files.count) images (\(readers.map(\.label).joined(separator: ", ")))")
         if succeeded == 0 { throw ExitCode.failure }
+    }
+
+    /// The models at `location`: a joint diffusion model's head, or the image classifiers with
+    /// their gates.
+    static func readers(at location: URL) throws -> [Reader] {
+        if JointDiffusionModel.isCheckpoint(at: location) {
+            let joint = try JointDiffusionModel(contentsOf: location)
+            let settings = joint.settings
+            return [Reader(name: settings.name, label: "\(settings.name) \(settings.version) (joint diffusion head)",
+                           side: settings.inputSide) { films in
+                ClassifierCalibration.probabilities(logits: joint.logits(films), temperature: settings.temperature).map { probabilities in
+                    Reading(probabilities: settings.reported(probabilities), decision: settings.classes[settings.decision(probabilities)])
+                }
+            }]
+        }
+        return try ModelStore.gatedClassifiers(at: location, stale: { StandardError().line("classify: \($0)") }).map { served in
+            let (classifier, gate) = (served.classifier, served.gate)
+            let settings = classifier.settings
+            return Reader(name: settings.name, label: "\(settings.name) \(settings.version)", side: settings.inputSide) { batch in
+                let outputs = gate.map { classifier.probabilitiesAndFeatures(batch, pooling: $0.pooling) }
+                    ?? classifier.probabilities(batch).map { ($0, []) }
+                let assessments = gate.map { $0.assess(pixels: batch, features: outputs.map(\.1)) }
+                return outputs.enumerated().map { position, output in
+                    Reading(probabilities: classifier.reported(output.0), decision: settings.classes[classifier.decision(output.0)],
+                            assessment: assessments?[position])
+                }
+            }
+        }
     }
 }
 

@@ -1,0 +1,102 @@
+import Foundation
+import TensorEngine
+import Training
+
+/// How counterfactuals are made: what `radstream counterfactual` exposes.
+public struct CounterfactualOptions: Codable, Sendable, Equatable {
+    /// The step the film is noised to: later changes more, and keeps less of the patient.
+    public var startStep = 250
+    /// DDIM steps from there to a clean film.
+    public var steps = 25
+    /// The scale of the head's gradient added to the predicted noise.
+    public var guidance: Float = 2
+    public var seed: UInt64 = 1
+
+    public init(startStep: Int = 250, steps: Int = 25, guidance: Float = 2, seed: UInt64 = 1) {
+        (self.startStep, self.steps, self.guidance, self.seed) = (startStep, steps, guidance, seed)
+    }
+}
+
+/// A film's counterfactual toward the other class, and what it took.
+public struct Counterfactual: Sendable {
+    /// Classes (indices) the head decides for the film, and the one asked for.
+    public let from: Int
+    public let to: Int
+    /// The head's calibrated probability of the model's finding (its second class, as the
+    /// classifiers report it) for the film and for its counterfactual.
+    public let probabilityBefore: Float
+    public let probabilityAfter: Float
+    /// Whether the head now decides the class asked for.
+    public let flipped: Bool
+    /// Mean absolute change of intensity (0–1), and the share of pixels changed by more than 0.1.
+    public let l1: Double
+    public let changedFraction: Double
+    /// The counterfactual film (side × side grey).
+    public let pixels: [UInt8]
+}
+
+/// Counterfactual explanations by the joint model: each film noised to `startStep` and denoised
+/// with the head's guidance toward the class it does not decide (for a binary model, the other
+/// one); what changed is what the model needed to see otherwise.
+public struct CounterfactualExplainer {
+    public let model: JointDiffusionModel
+    public var options: CounterfactualOptions
+    let sampler: DiffusionSampler
+
+    public init(model: JointDiffusionModel, options: CounterfactualOptions = CounterfactualOptions()) throws {
+        guard options.startStep >= 1, options.startStep < model.schedule.steps, options.steps >= 1, options.guidance >= 0 else {
+            throw DiffusionError("the start step must be in 1..<\(model.schedule.steps), the steps at least 1 and the guidance not negative")
+        }
+        self.model = model
+        self.options = options
+        sampler = DiffusionSampler(model: model)
+    }
+
+    /// The counterfactual of every film, in slices of 64.
+    public func explain(_ films: [[UInt8]]) -> [Counterfactual] {
+        stride(from: 0, to: films.count, by: 64).flatMap { start in
+            explainSlice(Array(films[start..<min(start + 64, films.count)]), seed: options.seed &+ UInt64(start))
+        }
+    }
+
+    private func explainSlice(_ films: [[UInt8]], seed: UInt64) -> [Counterfactual] {
+        let settings = model.settings
+        let before = probabilities(films)
+        let from = before.map(decision)
+        // Toward the most probable other class (for a binary model, the other one).
+        let to = zip(before, from).map { probabilities, decided in
+            probabilities.indices.filter { $0 != decided }.max { probabilities[$0] < probabilities[$1] }!
+        }
+        let made = sampler.counterfactuals(films, targets: to, startStep: options.startStep, steps: options.steps,
+                                           guidance: options.guidance, seed: seed)
+        let after = probabilities(made)
+        let finding = settings.classes.count == 2 ? 1 : 0
+        return films.indices.map { index in
+            let changes = zip(films[index], made[index]).map { abs(Double($0) - Double($1)) / 255 }
+            return Counterfactual(from: from[index], to: to[index], probabilityBefore: before[index][finding],
+                                  probabilityAfter: after[index][finding], flipped: decision(after[index]) == to[index],
+                                  l1: changes.reduce(0, +) / Double(max(changes.count, 1)),
+                                  changedFraction: Double(changes.filter { $0 > 0.1 }.count) / Double(max(changes.count, 1)),
+                                  pixels: made[index])
+        }
+    }
+
+    /// The head's calibrated probabilities.
+    public func probabilities(_ films: [[UInt8]]) -> [[Float]] {
+        ClassifierCalibration.probabilities(logits: model.logits(films), temperature: model.settings.temperature)
+    }
+
+    func decision(_ probabilities: [Float]) -> Int { model.settings.decision(probabilities) }
+
+    /// An RGB picture of what changed: the original film in grey, red where the counterfactual is
+    /// brighter, blue where darker, the colour's strength the size of the change (full at 0.25).
+    public static func differenceMap(original: [UInt8], counterfactual: [UInt8]) -> [UInt8] {
+        zip(original, counterfactual).flatMap { before, after -> [UInt8] in
+            let change = (Double(after) - Double(before)) / 255
+            let strength = min(1, abs(change) * 4)
+            let grey = Double(before) * (1 - strength)
+            let colour = 255 * strength
+            return change >= 0 ? [UInt8(grey + colour), UInt8(grey), UInt8(grey)] : [UInt8(grey), UInt8(grey), UInt8(grey + colour)]
+        }
+    }
+}

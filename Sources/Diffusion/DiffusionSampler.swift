@@ -1,0 +1,90 @@
+import Foundation
+import TensorEngine
+
+/// Deterministic DDIM sampling (Song et al., 2021; η = 0) with the joint model's own classifier
+/// as guidance. At each step the network predicts the noise ε̂ and from it the clean image
+/// x̂₀ = (xₜ − √(1 − ᾱₜ)·ε̂)/√ᾱₜ; the head reads x̂₀ (at step 0, as it was trained), and ε̂ is
+/// moved along the gradient of its cross-entropy toward the wanted class, scaled by `guidance`
+/// — which moves x̂₀ down that loss. Then x_{t'} = √ᾱ_{t'}·x̂₀ + √(1 − ᾱ_{t'})·ε̂.
+///
+/// Generation starts from pure noise at the last step; a counterfactual starts from a film
+/// noised to `startStep` (200–300: enough noise to change what the finding needs, little enough
+/// to keep the patient), so that closeness to the original comes from the start step alone.
+public struct DiffusionSampler {
+    public let model: JointDiffusionModel
+    let network: DiffusionUNet
+
+    public init(model: JointDiffusionModel) {
+        self.model = model
+        network = model.network.frozen()
+    }
+
+    /// Denoises `images` (N × 1 × side × side, in [−1, 1]) that stand at `startStep` down to a
+    /// clean estimate in `steps` DDIM steps, guided toward `targets` (one class per image) when
+    /// `guidance` > 0. `onStep` hears after each step (for progress).
+    public func denoise(_ images: Tensor, from startStep: Int, steps: Int, guidance: Float, targets: [Int]?,
+                        onStep: (Int) -> Void = { _ in }) -> Tensor {
+        let schedule = model.schedule.ddimSteps(from: startStep, count: steps)
+        let alphaBars = model.alphaBars
+        var x = images.data
+        let shape = images.shape, batch = shape[0]
+        for (index, step) in schedule.enumerated() {
+            let current = Tensor(shape: shape, data: x)
+            var noise = network(current, steps: [Int](repeating: step, count: batch)).data
+            let (a, b) = (Float(alphaBars[step].squareRoot()), Float((1 - alphaBars[step]).squareRoot()))
+            var clean = (0..<x.count).map { min(1, max(-1, (x[$0] - b * noise[$0]) / a)) }
+            if guidance > 0, let targets {
+                let gradient = classifierGradient(Tensor(shape: shape, data: clean), toward: targets)
+                for i in noise.indices { noise[i] += guidance * gradient[i] }
+                clean = (0..<x.count).map { min(1, max(-1, (x[$0] - b * noise[$0]) / a)) }
+            }
+            let next = index + 1 < schedule.count ? schedule[index + 1] : nil
+            let (nextA, nextB) = next.map { (Float(alphaBars[$0].squareRoot()), Float((1 - alphaBars[$0]).squareRoot())) } ?? (1, 0)
+            for i in 0..<x.count { x[i] = nextA * clean[i] + nextB * noise[i] }
+            onStep(index + 1)
+        }
+        return Tensor(shape: shape, data: x)
+    }
+
+    /// ∇ of the head's cross-entropy toward `targets` with respect to the images it reads (summed
+    /// over the batch: each image's gradient is its own).
+    func classifierGradient(_ images: Tensor, toward targets: [Int]) -> [Float] {
+        // The frozen weights record nothing: the graph runs from the input alone.
+        let input = Tensor(shape: images.shape, data: images.data, requiresGrad: true)
+        let logits = network.logits(input)
+        let classes = logits.shape[1]
+        var oneHot = [Float](repeating: 0, count: targets.count * classes)
+        for (row, target) in targets.enumerated() { oneHot[row * classes + target] = 1 }
+        (logits.crossEntropy(targets: Tensor(shape: logits.shape, data: oneHot)) * Float(targets.count)).backward()
+        return input.grad ?? [Float](repeating: 0, count: images.count)
+    }
+
+    /// `count` films of `label`, from seeded noise.
+    public func generate(label: Int, count: Int, steps: Int, guidance: Float, seed: UInt64,
+                         onStep: (Int) -> Void = { _ in }) -> [[UInt8]] {
+        var generator = SeededGenerator(seed: seed)
+        let side = model.settings.inputSide
+        let noise = Tensor(shape: [count, 1, side, side], data: (0..<(count * side * side)).map { _ in generator.normal() })
+        let images = denoise(noise, from: model.schedule.steps - 1, steps: steps, guidance: guidance,
+                             targets: [Int](repeating: label, count: count), onStep: onStep)
+        return bytes(images)
+    }
+
+    /// Each film noised to `startStep` (seeded noise) and denoised toward `targets`.
+    public func counterfactuals(_ films: [[UInt8]], targets: [Int], startStep: Int, steps: Int, guidance: Float,
+                                seed: UInt64) -> [[UInt8]] {
+        var generator = SeededGenerator(seed: seed)
+        let clean = model.input(films)
+        let (a, b) = (Float(model.alphaBars[startStep].squareRoot()), Float((1 - model.alphaBars[startStep]).squareRoot()))
+        let noised = Tensor(shape: clean.shape, data: clean.data.map { a * $0 + b * generator.normal() })
+        return bytes(denoise(noised, from: startStep, steps: steps, guidance: guidance, targets: targets))
+    }
+
+    /// Images in [−1, 1] back to bytes, one array per image.
+    func bytes(_ images: Tensor) -> [[UInt8]] {
+        let pixels = images.count / max(images.shape[0], 1)
+        return (0..<images.shape[0]).map { n in
+            (0..<pixels).map { UInt8(clamping: Int(((images.data[n * pixels + $0] + 1) * 127.5).rounded())) }
+        }
+    }
+}
