@@ -54,6 +54,7 @@ let package = Package(
         .target(name: "Pipeline",
                 dependencies: [
                     "Events", "Kafka", "Postgres", "Reports", "Imaging", "Schemas", "Models", "Summarization", "Captioning", "SelfTraining",
+                    "Diffusion", "Explanations",
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "Prometheus", package: "swift-prometheus"),
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -66,6 +67,7 @@ let package = Package(
         .target(name: "Summarization", dependencies: ["Reports", "TensorEngine", "Models"], swiftSettings: numeric),
         .target(name: "Captioning", dependencies: ["Summarization", "Reports", "TensorEngine", "Models", "Training"], swiftSettings: numeric),
         .target(name: "Diffusion", dependencies: ["TensorEngine", "Training", "Models", "Imaging"], swiftSettings: numeric),
+        .target(name: "Explanations", dependencies: ["Postgres"], swiftSettings: strict),
         .target(name: "SelfTraining", dependencies: ["Training", "Models", "TensorEngine", "Postgres"], swiftSettings: numeric),
         .target(name: "Replay", dependencies: ["Events", "Kafka", "Reports"], swiftSettings: strict),
         // Local servers started together (the embedded broker, a private PostgreSQL) and what runs

@@ -41,6 +41,7 @@ struct CaptionerStageTests {
         let error = #expect(throws: ConfigurationError.self) { try EventProcessor(configuration: configuration) }
         #expect(error?.description.contains("captioner") == true)
         configuration.models.captionImages = false
+        configuration.counterfactuals.enabled = false
         #expect((try? EventProcessor(configuration: configuration))?.imageBatchStages.isEmpty == true)
     }
 }

@@ -69,6 +69,7 @@ struct ClassifierStageTests {
         configuration.models.classifyImages = false
         configuration.models.summarizeReports = false
         configuration.models.captionImages = false
+        configuration.counterfactuals.enabled = false
         #expect((try? EventProcessor(configuration: configuration))?.imageBatchStages.isEmpty == true)
     }
 

@@ -99,6 +99,32 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         case beam, greedy, mbr
     }
 
+    /// The background worker that explains every positive call by a counterfactual film.
+    public struct Counterfactuals: Codable, Sendable, Equatable {
+        public var enabled: Bool
+        /// The joint diffusion model: a folder under `models.directory`, or a path.
+        public var model: String
+        /// The classifier whose positive calls it explains; empty: the joint model's own name.
+        public var explains: String
+        /// The share of one core the worker may take (it runs on one core, at a lower priority,
+        /// and rests between batches to keep to it); the stream keeps the rest.
+        public var cpuShare: Double
+        /// Images per batch (one transaction holds them while they are made).
+        public var batchSize: Int
+        /// How long the worker waits before looking again when nothing is pending.
+        public var checkSeconds: Int
+        public var startStep: Int
+        public var steps: Int
+        public var guidance: Float
+
+        func validate() throws {
+            guard cpuShare > 0, cpuShare <= 1 else { throw ConfigurationError("counterfactuals.cpuShare must be in (0, 1]") }
+            guard batchSize > 0, checkSeconds > 0, steps > 0, startStep > 0, guidance >= 0 else {
+                throw ConfigurationError("counterfactuals.batchSize, checkSeconds, steps and startStep must be positive, guidance not negative")
+            }
+        }
+    }
+
     public var kafka: Kafka
     public var postgres: Postgres
     public var batch: Batch
@@ -106,6 +132,7 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
     public var http: HTTP
     public var models: ModelOptions
     public var selfTraining: SelfTrainingSettings
+    public var counterfactuals: Counterfactuals
 
     public var topics: [String] { [kafka.imageTopic, kafka.reportTopic] }
 
@@ -124,7 +151,9 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         models: ModelOptions(directory: "", classifyImages: true, classifiers: [], labelReports: true,
                              summarizeReports: true, summaryDecoding: .beam,
                              captionImages: true),
-        selfTraining: .standard)
+        selfTraining: .standard,
+        counterfactuals: Counterfactuals(enabled: true, model: "diffusion", explains: "", cpuShare: 0.25, batchSize: 8, checkSeconds: 5,
+                                         startStep: 250, steps: 25, guidance: 2))
 
     /// Reads a JSON file (any key may be left out: the standard value stands), then the environment.
     public static func load(file: URL?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RadStreamConfiguration {
@@ -194,6 +223,8 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         ("RADSTREAM_CAPTION_IMAGES", "models.captionImages: true or false"),
         ("RADSTREAM_SELF_TRAINING", "selfTraining.enabled: true or false"),
         ("RADSTREAM_SELF_TRAINING_DATA", "selfTraining.labeledData: a folder with train/ and val/"),
+        ("RADSTREAM_COUNTERFACTUALS", "counterfactuals.enabled: true or false"),
+        ("RADSTREAM_COUNTERFACTUALS_CPU_SHARE", "counterfactuals.cpuShare: the share of one core, in (0, 1]"),
         ("RADSTREAM_KAFKA_<PROPERTY>", "a librdkafka property, e.g. RADSTREAM_KAFKA_SESSION_TIMEOUT_MS=6000"),
     ]
 
@@ -236,6 +267,13 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         }
         if let value = try flag("RADSTREAM_SELF_TRAINING") { selfTraining.enabled = value }
         if let value = environment["RADSTREAM_SELF_TRAINING_DATA"] { selfTraining.labeledData = value }
+        if let value = try flag("RADSTREAM_COUNTERFACTUALS") { counterfactuals.enabled = value }
+        if let text = environment["RADSTREAM_COUNTERFACTUALS_CPU_SHARE"] {
+            guard let value = Double(text), value > 0, value <= 1 else {
+                throw ConfigurationError("RADSTREAM_COUNTERFACTUALS_CPU_SHARE=\(text) is not a share in (0, 1]")
+            }
+            counterfactuals.cpuShare = value
+        }
         if let value = environment["RADSTREAM_CLASSIFIERS"] { models.classifiers = value.split(separator: ",").map(String.init) }
         let reserved: Set = ["RADSTREAM_KAFKA_BOOTSTRAP", "RADSTREAM_KAFKA_GROUP"]
         for (name, value) in environment where name.hasPrefix("RADSTREAM_KAFKA_") && !reserved.contains(name) {

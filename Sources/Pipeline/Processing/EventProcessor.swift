@@ -1,3 +1,4 @@
+import Diffusion
 import Dispatch
 import Events
 import Foundation
@@ -16,6 +17,9 @@ public struct EventProcessor: Sendable {
     public var imageBatchStages: [any ImageBatchStage]
     public var reportStages: [any ReportStage]
     public var reportBatchStages: [any ReportBatchStage]
+    /// The joint diffusion model the counterfactual worker explains positive calls with (loaded
+    /// with the other models, so that one that cannot load stops the start); not a stage.
+    public var explainer: JointDiffusionModel?
 
     public init(parser: EventParser, fetcher: ImageFetcher, decoder: ImageDecoder,
                 imageStages: [any ImageStage], imageBatchStages: [any ImageBatchStage] = [],
@@ -31,7 +35,7 @@ public struct EventProcessor: Sendable {
 
     /// The daemon's processor: thumbnails for every image, and the models the configuration turns on.
     public init(configuration: RadStreamConfiguration) throws {
-        let models = try ModelSet(configuration: configuration.models)
+        let models = try ModelSet(configuration: configuration.models, counterfactuals: configuration.counterfactuals)
         let batchStages: [any ImageBatchStage] = models.classifiers.map(ClassifierStage.init)
             + (models.captioner.map { [CaptionerStage(captioner: $0)] } ?? [])
         self.init(parser: EventParser(maxInlineImageBytes: configuration.images.maxInlineBytes),
@@ -43,6 +47,7 @@ public struct EventProcessor: Sendable {
                   imageBatchStages: batchStages,
                   reportStages: configuration.models.labelReports ? [LabelerStage()] : [],
                   reportBatchStages: models.summarizer.map { [SummarizerStage(summarizer: $0, decoding: configuration.models.summaryDecoding.decoding)] } ?? [])
+        explainer = models.explainer
     }
 
     /// The image classifiers the batch stages run, in order, with their gates.

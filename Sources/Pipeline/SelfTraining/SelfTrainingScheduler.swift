@@ -57,7 +57,7 @@ public final class SelfTrainingScheduler {
 
     /// Until the daemon stops.
     func run() {
-        Self.lowerThreadPriority()
+        DaemonThreads.lowerPriorityOfCallingThread()
         let started = Date()
         var trainer: SelfTrainer?
         logger.info("self-training \(settings.model): a round every \(settings.newImages) new unlabeled images or \(settings.intervalMinutes) min")
@@ -99,13 +99,5 @@ public final class SelfTrainingScheduler {
         guard settings.cpuShare < 1 else { return }
         status.sleep(step * ((1 - settings.cpuShare) / settings.cpuShare))
         if status.stopRequested { throw Stopping() }
-    }
-
-    /// Nice 10 for this thread only (Linux schedules threads by their own id, read from
-    /// /proc/thread-self): the stream's threads come first when both want a core.
-    private static func lowerThreadPriority() {
-        guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self"),
-              let thread = link.split(separator: "/").last.flatMap({ id_t($0) }) else { return }
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), thread, 10)
     }
 }

@@ -27,7 +27,7 @@ public struct DaemonService: Service {
     public func run() async throws {
         let (status, logger) = (self.status, self.logger)
         let deadline = Duration.seconds(configuration.batch.shutdownSeconds)
-        let threads = DaemonThreads(configuration: configuration, processor: processor, status: status, metrics: metrics,
+        let threads = try DaemonThreads(configuration: configuration, processor: processor, status: status, metrics: metrics,
                                     logger: logger)
         let shutdown = ShutdownDeadline(deadline, logger: logger)
         try await withGracefulShutdownHandler {

@@ -3,7 +3,7 @@ import Logging
 
 /// The daemon's threads (librdkafka and libpq block, so each loop has one): the consumer; the
 /// model watcher, which hears of newly served versions; and, when turned on, the self-training
-/// scheduler. They share `status`: a stop request ends them all.
+/// scheduler and the counterfactual worker. They share `status`: a stop request ends them all.
 final class DaemonThreads: @unchecked Sendable {  // started once, from one thread; the threads share only Sendable state
     private let consumer: StreamConsumer
     private var helpers: [(name: String, run: () -> Void)] = []
@@ -11,7 +11,7 @@ final class DaemonThreads: @unchecked Sendable {  // started once, from one thre
     private let status: DaemonStatus
 
     init(configuration: RadStreamConfiguration, processor: EventProcessor, status: DaemonStatus, metrics: DaemonMetrics,
-         logger: Logger) {
+         logger: Logger) throws {
         self.status = status
         let served = ServedModels(processor.classifiers)
         consumer = StreamConsumer(configuration: configuration, processor: processor, served: served, status: status,
@@ -25,6 +25,11 @@ final class DaemonThreads: @unchecked Sendable {  // started once, from one thre
                                                   conninfo: configuration.postgres.conninfo, served: served, status: status,
                                                   metrics: metrics, logger: logger)
             helpers.append(("radstream-self-training", scheduler.run))
+        }
+        if configuration.counterfactuals.enabled, let model = processor.explainer {
+            let worker = try CounterfactualWorker(settings: configuration.counterfactuals, model: model, conninfo: configuration.postgres.conninfo,
+                                                  status: status, metrics: metrics, logger: logger)
+            helpers.append(("radstream-counterfactuals", worker.run))
         }
     }
 
@@ -40,6 +45,15 @@ final class DaemonThreads: @unchecked Sendable {  // started once, from one thre
             status.requestStop()
             ended(failure)
         }, group: nil)
+    }
+
+    /// Nice 10 for the calling thread only (Linux schedules threads by their own id, read from
+    /// /proc/thread-self): the stream's threads come first when a background helper (a
+    /// self-training round, the counterfactual worker) and they both want a core.
+    static func lowerPriorityOfCallingThread() {
+        guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self"),
+              let thread = link.split(separator: "/").last.flatMap({ id_t($0) }) else { return }
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), thread, 10)
     }
 
     /// Waits for the helpers to end (after a stop request).

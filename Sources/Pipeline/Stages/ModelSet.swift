@@ -1,4 +1,5 @@
 import Captioning
+import Diffusion
 import Foundation
 import Models
 import Summarization
@@ -10,8 +11,10 @@ struct ModelSet {
     let classifiers: [GatedClassifier]
     let summarizer: Summarizer?
     let captioner: Captioner?
+    /// The joint diffusion model the counterfactual worker explains positive calls with.
+    let explainer: JointDiffusionModel?
 
-    init(configuration: RadStreamConfiguration.ModelOptions) throws {
+    init(configuration: RadStreamConfiguration.ModelOptions, counterfactuals: RadStreamConfiguration.Counterfactuals) throws {
         let directory = configuration.directory.isEmpty ? ModelStore.defaultDirectory() : URL(filePath: configuration.directory)
         classifiers = try Self.classifiers(configuration, in: directory)
         summarizer = try Self.load("summarizer", if: configuration.summarizeReports, switch: "models.summarizeReports") {
@@ -19,6 +22,11 @@ struct ModelSet {
         }
         captioner = try Self.load("captioner", if: configuration.captionImages, switch: "models.captionImages") {
             try Captioner(contentsOf: directory.appending(path: "captioner"))
+        }
+        explainer = try Self.load("counterfactual explainer", if: counterfactuals.enabled, switch: "counterfactuals.enabled (RADSTREAM_COUNTERFACTUALS)") {
+            try counterfactuals.validate()
+            let model = counterfactuals.model.hasPrefix("/") ? URL(filePath: counterfactuals.model) : directory.appending(path: counterfactuals.model)
+            return try JointDiffusionModel(contentsOf: model)
         }
     }
 

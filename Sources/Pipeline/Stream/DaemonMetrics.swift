@@ -74,6 +74,16 @@ public final class DaemonMetrics: Sendable {
                            help: "Assigned partitions not consumed because their stored offset lies past their end").set(Double(count))
     }
 
+    func counterfactualMade(status: String) {
+        registry.makeCounter(name: "radstream_counterfactuals_total", labels: [("status", status)],
+                             help: "Positive calls explained by a counterfactual (done) or that could not be (failed)").increment()
+    }
+
+    func counterfactualsPending(_ count: Int) {
+        registry.makeGauge(name: "radstream_counterfactuals_pending",
+                           help: "Positive calls still waiting for their counterfactual explanation").set(Double(count))
+    }
+
     func lag(_ lags: [TopicPartition: Int64]) {
         consumerLag.set(Double(lags.values.reduce(0, +)))
     }

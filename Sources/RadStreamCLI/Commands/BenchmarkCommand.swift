@@ -30,7 +30,11 @@ struct StreamBenchmarkCommand: ParsableCommand {
             "images-pneumonia-only" the pneumonia model alone (the reference CNN: the Python peer's
             setup); "images-self-training" the same while a self-training round runs beside the
             stream (due after 200 images, at the configured share of a core, long enough to last
-            the whole measurement); "images-without-models" the same events with them turned off, for the ratio.
+            the whole measurement); "images-with-counterfactuals" the classifiers while the
+            counterfactual worker explains their positive calls beside the stream (at its
+            configured share of a core; every other scenario has it off, and this one is measured
+            against "images-without-captioner"); "images-without-models" the same events with the
+            models turned off, for the ratio.
             "reports" runs the labeler and the summarizer as configured by default (beam search),
             "reports-greedy" the summarizer greedy, "reports-without-summarizer" the labeler alone.
             Build in release mode first: ops/setup.sh.
@@ -44,7 +48,10 @@ struct StreamBenchmarkCommand: ParsableCommand {
     var scenarios = Self.knownScenarios.joined(separator: ",")
 
     static let knownScenarios = ["reports", "reports-greedy", "reports-without-summarizer", "images", "images-without-captioner",
-                                 "images-pneumonia-only", "images-self-training", "images-without-models", "mixed"]
+                                 "images-pneumonia-only", "images-self-training", "images-with-counterfactuals", "images-without-models",
+                                 "mixed"]
+    static let imageScenarios: Set = ["images", "images-without-captioner", "images-pneumonia-only", "images-self-training",
+                                      "images-with-counterfactuals", "images-without-models"]
 
     func validate() throws {
         let known = Set(Self.knownScenarios)
@@ -82,7 +89,8 @@ struct StreamBenchmarkCommand: ParsableCommand {
         configuration.models.classifiers = ["images-pneumonia-only", "images-self-training"].contains(scenario) ? ["pneumonia"] : []
         configuration.models.summarizeReports = scenario != "reports-without-summarizer"
         configuration.models.captionImages = !["images-without-captioner", "images-pneumonia-only", "images-self-training",
-                                                "images-without-models"].contains(scenario)
+                                                "images-with-counterfactuals", "images-without-models"].contains(scenario)
+        configuration.counterfactuals.enabled = scenario == "images-with-counterfactuals"
         if scenario == "images-self-training" {
             configuration.selfTraining.enabled = true
             configuration.selfTraining.labeledData = URL(filePath: data).appending(path: "pneumoniamnist").standardizedFileURL.path
@@ -108,8 +116,7 @@ struct StreamBenchmarkCommand: ParsableCommand {
             for index in range {
                 let event = switch scenario {
                 case "reports", "reports-greedy", "reports-without-summarizer": source.report(index)
-                case "images", "images-without-captioner", "images-pneumonia-only", "images-self-training", "images-without-models":
-                    source.image(index)
+                case _ where Self.imageScenarios.contains(scenario): source.image(index)
                 default: index % 2 == 0 ? source.report(index) : source.image(index)
                 }
                 let topic = if case .image = event { configuration.kafka.imageTopic } else { configuration.kafka.reportTopic }

@@ -15,7 +15,7 @@ final class InProcessDaemon: @unchecked Sendable {
         status = DaemonStatus(stallAfter: .seconds(configuration.batch.stallSeconds))
         var logger = Logger(label: "test-daemon")
         logger.logLevel = logLevel
-        threads = DaemonThreads(configuration: configuration, processor: try EventProcessor(configuration: configuration),
+        threads = try DaemonThreads(configuration: configuration, processor: try EventProcessor(configuration: configuration),
                                 status: status, metrics: metrics, logger: logger)
         threads.start { [self] error in
             failure = error

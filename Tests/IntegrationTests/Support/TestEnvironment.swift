@@ -112,6 +112,8 @@ final class TestEnvironment: Sendable {
         configuration.models.directory = TestData.packageRoot.appending(path: "models").path
         // Greedy: the tests run the debug build, where a beam search on every report is slow.
         configuration.models.summaryDecoding = .greedy
+        // The counterfactual worker's own tests turn it on; elsewhere it would only share the cores.
+        configuration.counterfactuals.enabled = false
         for topic in configuration.topics {
             try broker.createTopic(topic, partitions: partitions)
             try broker.createTopic(configuration.deadLetterTopic(for: topic), partitions: partitions)
