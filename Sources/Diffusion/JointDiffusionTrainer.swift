@@ -17,6 +17,9 @@ public struct JointDiffusionOptions: Codable, Sendable, Equatable {
     /// step by its own gradients, so the head learns at its full rate whatever this is; what it
     /// sets is how much the labels shape the shared trunk against the denoising.
     public var classificationWeight: Float = 1e-3
+    /// The weight of the denoising loss; 0 trains the same encoder and head on the labelled films
+    /// alone (the supervised-only baseline of the semi-supervised experiment), without denoising.
+    public var denoisingWeight: Float = 1
     /// The share of the training labels the head learns from (stratified, seeded); the films
     /// themselves are all denoised.
     public var labelFraction = 1.0
@@ -108,10 +111,15 @@ public struct JointDiffusionTrainer {
             order.shuffle(using: &generator)
             for batchStart in stride(from: 0, to: stepsPerEpoch * batchSize, by: batchSize) {
                 optimizer.learningRate = schedule.rate(at: step)
-                let films = order[batchStart..<(batchStart + batchSize)].map { training.images[$0].pixels }
-                let clean = InputBatch.make(films, side: training.side, settings: settings, augmentation: nil, generator: &generator)
-                let (noised, noise, timesteps) = Self.noised(clean, alphaBars: alphaBars, generator: &generator)
-                let denoising = Self.meanSquaredError(network(noised, steps: timesteps), noise)
+                let denoising: Tensor
+                if options.denoisingWeight > 0 {
+                    let films = order[batchStart..<(batchStart + batchSize)].map { training.images[$0].pixels }
+                    let clean = InputBatch.make(films, side: training.side, settings: settings, augmentation: nil, generator: &generator)
+                    let (noised, noise, timesteps) = Self.noised(clean, alphaBars: alphaBars, generator: &generator)
+                    denoising = Self.meanSquaredError(network(noised, steps: timesteps), noise)
+                } else {
+                    denoising = Tensor(scalar: 0)
+                }
                 var members: [LabeledImage] = []
                 while members.count < min(options.labelledBatchSize, head.count) {
                     if labelledPosition == labelled.count { labelled.shuffle(using: &generator); labelledPosition = 0 }
@@ -121,7 +129,7 @@ public struct JointDiffusionTrainer {
                 let input = InputBatch.make(members.map(\.pixels), side: training.side, settings: settings,
                                             augmentation: options.augmentation, generator: &generator)
                 let classification = network.logits(input).crossEntropy(targets: Self.oneHot(members.map(\.label), classes: training.classes.count))
-                let loss = denoising + classification * options.classificationWeight
+                let loss = denoising * options.denoisingWeight + classification * options.classificationWeight
                 loss.backward()
                 optimizer.step()
                 average.update(from: parameters)

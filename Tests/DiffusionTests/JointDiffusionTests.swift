@@ -122,6 +122,24 @@ struct JointDiffusionTests {
         #expect(wellFormed)
     }
 
+    /// The experiment trains the three models on the same labelled films and measures each on
+    /// `val`; the supervised-only encoder learns nothing of denoising.
+    @Test func theSemiSupervisedExperimentComparesThreeModelsOnTheSameLabels() throws {
+        var options = Self.tinyOptions()
+        options.epochs = 1
+        var classifierOptions = ClassifierTrainingOptions()
+        classifierOptions.epochs = 2
+        classifierOptions.batchSize = 32
+        var lines: [String] = []
+        let rows = try SemiSupervisedExperiment(options: options, classifierOptions: classifierOptions)
+            .run(name: "pneumonia", training: Self.trained.training, validation: Self.trained.validation, fractions: [0.5],
+                 progress: { lines.append($0) })
+        #expect(rows.map(\.model) == SemiSupervisedExperiment.models)
+        #expect(Set(rows.map(\.labelledImages)).count == 1 && rows[0].labelledImages < Self.trained.training.count / 2)
+        #expect(rows.allSatisfy { $0.validation.images == Self.trained.validation.count && $0.validation.aucInterval != nil })
+        #expect(lines.contains { $0.contains("labels only") })
+    }
+
     @Test func theDifferenceMapIsRedWhereBrighterAndBlueWhereDarker() {
         let map = CounterfactualExplainer.differenceMap(original: [100, 100, 100], counterfactual: [100, 200, 0])
         #expect(Array(map[0..<3]) == [100, 100, 100])

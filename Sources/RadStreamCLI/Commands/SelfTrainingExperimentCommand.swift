@@ -15,7 +15,7 @@ struct ExperimentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "experiment",
         abstract: "Experiments that measure what RadStream's models gain, reproducible by one command.",
-        subcommands: [SelfTrainingExperimentCommand.self])
+        subcommands: [SelfTrainingExperimentCommand.self, DiffusionExperimentCommand.self])
 }
 
 /// Few labels, then the rest of the images unlabeled through the daemon: does self-training in
