@@ -19,7 +19,8 @@ public struct CounterfactualOptions: Codable, Sendable, Equatable {
 
 /// A film's counterfactual toward the other class, and what it took.
 public struct Counterfactual: Sendable {
-    /// Classes (indices) the head decides for the film, and the one asked for.
+    /// The class (index) the film was called — by the head, or by the classifier whose call is
+    /// explained — and the one its counterfactual is asked to be.
     public let from: Int
     public let to: Int
     /// The head's calibrated probability of the model's finding (its second class, as the
@@ -52,17 +53,21 @@ public struct CounterfactualExplainer {
         sampler = DiffusionSampler(model: model)
     }
 
-    /// The counterfactual of every film, in slices of 64.
-    public func explain(_ films: [[UInt8]]) -> [Counterfactual] {
-        stride(from: 0, to: films.count, by: 64).flatMap { start in
-            explainSlice(Array(films[start..<min(start + 64, films.count)]), seed: options.seed &+ UInt64(start))
+    /// The counterfactual of every film, in slices of 64, toward the most probable class other
+    /// than the one it was called: `calls` (one class per film, as another classifier called it),
+    /// or else the head's own decision.
+    public func explain(_ films: [[UInt8]], calls: [Int]? = nil) -> [Counterfactual] {
+        precondition(calls.map { $0.count == films.count } ?? true, "one call per film")
+        return stride(from: 0, to: films.count, by: 64).flatMap { start in
+            let end = min(start + 64, films.count)
+            return explainSlice(Array(films[start..<end]), calls: calls.map { Array($0[start..<end]) }, seed: options.seed &+ UInt64(start))
         }
     }
 
-    private func explainSlice(_ films: [[UInt8]], seed: UInt64) -> [Counterfactual] {
+    private func explainSlice(_ films: [[UInt8]], calls: [Int]?, seed: UInt64) -> [Counterfactual] {
         let settings = model.settings
         let before = probabilities(films)
-        let from = before.map(decision)
+        let from = calls ?? before.map(decision)
         // Toward the most probable other class (for a binary model, the other one).
         let to = zip(before, from).map { probabilities, decided in
             probabilities.indices.filter { $0 != decided }.max { probabilities[$0] < probabilities[$1] }!

@@ -120,6 +120,10 @@ struct JointDiffusionTests {
             made.from != made.to && made.pixels.count == 784 && made.l1 >= 0 && made.changedFraction >= 0 && made.changedFraction <= 1
         }
         #expect(wellFormed)
+        // Explaining another classifier's calls: from the class it called, toward the other one.
+        let called = try CounterfactualExplainer(model: model, options: .init(startStep: 300, steps: 2, guidance: 20, seed: 5))
+            .explain(Array(films.prefix(4)), calls: [1, 1, 0, 1])
+        #expect(called.map(\.from) == [1, 1, 0, 1] && called.map(\.to) == [0, 0, 1, 0])
     }
 
     /// The experiment trains the three models on the same labelled films and measures each on

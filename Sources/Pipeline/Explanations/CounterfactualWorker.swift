@@ -27,8 +27,10 @@ final class CounterfactualWorker {
         explainer = try CounterfactualExplainer(model: model, options: .init(startStep: settings.startStep, steps: settings.steps,
                                                                              guidance: settings.guidance))
         let classes = model.settings.classes
-        scope = .init(model: settings.explains.isEmpty ? model.settings.name : settings.explains, positive: classes[classes.count == 2 ? 1 : 0],
-                      side: model.settings.inputSide)
+        guard classes.count == 2 else {
+            throw ConfigurationError("the counterfactual worker explains the positive calls of a two-class model; \(model.settings.name) has \(classes)")
+        }
+        scope = .init(model: settings.explains.isEmpty ? model.settings.name : settings.explains, positive: classes[1], side: model.settings.inputSide)
         session = DatabaseSession("counterfactual worker", conninfo: conninfo, status: status, logger: logger)
         (self.status, self.metrics, self.logger) = (status, metrics, logger)
     }
@@ -64,7 +66,8 @@ final class CounterfactualWorker {
             guard !pending.isEmpty else { return 0 }
             let side = scope.side
             let readable = pending.filter { $0.pixels.count == side * side }
-            let made = explainer.explain(readable.map(\.pixels))
+            // Toward the other class of the call explained, whatever the joint head would call the film.
+            let made = explainer.explain(readable.map(\.pixels), calls: [Int](repeating: 1, count: readable.count))
             var results: [Int: CounterfactualStore.Outcome] = [:]
             for (call, counterfactual) in zip(readable, made) {
                 results[call.imageID] = try Self.outcome(call, counterfactual, classes: explainer.model.settings.classes, side: side)
