@@ -179,6 +179,7 @@ struct ShippedDiffusionModelTests {
         #expect(manifest.version == model.settings.version && manifest.parameters == model.network.parameterCount)
         #expect(manifest.command.contains("train diffusion") && manifest.commit != "unknown" && !manifest.commit.hasSuffix("-dirty"))
         #expect(manifest.choices["validation"]?.contains("chose nothing") == true)
+        #expect(manifest.history.map(\.epoch) == Array(1...manifest.options.epochs))
         let validation = try TrainingData.load(TestData.packageRoot.appending(path: manifest.data.source).path, side: 28).validation
         let evaluation = ClassifierEvaluation(settings: model.settings, logits: model.logits(validation.images.map(\.pixels)),
                                               labels: validation.images.map(\.label), intervals: false)

@@ -75,10 +75,10 @@ struct TrainDiffusionCommand: ParsableCommand {
         let outcome = try JointDiffusionTrainer(name: name ?? loaded.name, options: options).train(training: training, validation: validation) { step in
             log.line(String(format: "epoch %d/%d  step %d/%d  denoising %.4f  classification %.4f  %.0f s left", step.epoch, step.epochs,
                             step.step, step.steps, step.denoisingLoss, step.classificationLoss, step.remainingSeconds))
-            if step.step % max(1, step.steps / step.epochs) == 0 || step.step == step.steps {
-                history.append(.init(epoch: step.epoch, denoisingLoss: step.denoisingLoss, classificationLoss: step.classificationLoss,
-                                     seconds: step.elapsedSeconds))
-            }
+            // The last report of each epoch (reports come every 20 steps, epochs end where they end).
+            if history.last?.epoch == step.epoch { history.removeLast() }
+            history.append(.init(epoch: step.epoch, denoisingLoss: step.denoisingLoss, classificationLoss: step.classificationLoss,
+                                 seconds: step.elapsedSeconds))
         }
         let model = outcome.model
         try model.save(to: directory.appending(path: ModelStore.weightsFileName))
