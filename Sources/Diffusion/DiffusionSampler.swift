@@ -22,7 +22,9 @@ public struct DiffusionSampler {
     /// Denoises `images` (N × 1 × side × side, in [−1, 1]) that stand at `startStep` down to a
     /// clean estimate in `steps` DDIM steps, guided toward `targets` (one class per image) when
     /// `guidance` > 0. `onStep` hears after each step (for progress).
-    public func denoise(_ images: Tensor, from startStep: Int, steps: Int, guidance: Float, targets: [Int]?,
+    /// `gradientBlur` (a Gaussian's σ in pixels; 0: none) smooths the head's gradient before it is
+    /// added: the head alone would as soon move single pixels (an adversarial speckle) as anatomy.
+    public func denoise(_ images: Tensor, from startStep: Int, steps: Int, guidance: Float, targets: [Int]?, gradientBlur: Float = 0,
                         onStep: (Int) -> Void = { _ in }) -> Tensor {
         let schedule = model.schedule.ddimSteps(from: startStep, count: steps)
         let alphaBars = model.alphaBars
@@ -34,7 +36,8 @@ public struct DiffusionSampler {
             let (a, b) = (Float(alphaBars[step].squareRoot()), Float((1 - alphaBars[step]).squareRoot()))
             var clean = (0..<x.count).map { min(1, max(-1, (x[$0] - b * noise[$0]) / a)) }
             if guidance > 0, let targets {
-                let gradient = classifierGradient(Tensor(shape: shape, data: clean), toward: targets)
+                var gradient = classifierGradient(Tensor(shape: shape, data: clean), toward: targets)
+                if gradientBlur > 0 { gradient = Self.blurred(gradient, side: shape[3], sigma: gradientBlur) }
                 for i in noise.indices { noise[i] += guidance * gradient[i] }
                 clean = (0..<x.count).map { min(1, max(-1, (x[$0] - b * noise[$0]) / a)) }
             }
@@ -70,14 +73,67 @@ public struct DiffusionSampler {
         return bytes(images)
     }
 
-    /// Each film noised to `startStep` (seeded noise) and denoised toward `targets`.
+    /// Each film brought to `startStep` — noised there with seeded noise, or, with `inversion`,
+    /// encoded there by running DDIM backwards (so that, unguided, it comes back nearly as it was)
+    /// — and denoised toward `targets`.
     public func counterfactuals(_ films: [[UInt8]], targets: [Int], startStep: Int, steps: Int, guidance: Float,
-                                seed: UInt64) -> [[UInt8]] {
-        var generator = SeededGenerator(seed: seed)
+                                seed: UInt64, inversion: Bool = false, gradientBlur: Float = 0) -> [[UInt8]] {
         let clean = model.input(films)
-        let (a, b) = (Float(model.alphaBars[startStep].squareRoot()), Float((1 - model.alphaBars[startStep]).squareRoot()))
-        let noised = Tensor(shape: clean.shape, data: clean.data.map { a * $0 + b * generator.normal() })
-        return bytes(denoise(noised, from: startStep, steps: steps, guidance: guidance, targets: targets))
+        let start: Tensor
+        if inversion {
+            start = invert(clean, to: startStep, steps: steps)
+        } else {
+            var generator = SeededGenerator(seed: seed)
+            let (a, b) = (Float(model.alphaBars[startStep].squareRoot()), Float((1 - model.alphaBars[startStep]).squareRoot()))
+            start = Tensor(shape: clean.shape, data: clean.data.map { a * $0 + b * generator.normal() })
+        }
+        return bytes(denoise(start, from: startStep, steps: steps, guidance: guidance, targets: targets, gradientBlur: gradientBlur))
+    }
+
+    /// DDIM run backwards (Song et al., 2021, §4.3): clean images to the noised images at
+    /// `startStep` that unguided DDIM would denoise back to them, over the same steps.
+    func invert(_ images: Tensor, to startStep: Int, steps: Int) -> Tensor {
+        let schedule = Array(model.schedule.ddimSteps(from: startStep, count: steps).reversed())
+        let alphaBars = model.alphaBars
+        var x = images.data
+        var previous: (a: Float, b: Float) = (1, 0)
+        for step in schedule {
+            let noise = network(Tensor(shape: images.shape, data: x), steps: [Int](repeating: step, count: images.shape[0])).data
+            let (a, b) = (Float(alphaBars[step].squareRoot()), Float((1 - alphaBars[step]).squareRoot()))
+            for i in x.indices {
+                let clean = (x[i] - previous.b * noise[i]) / previous.a
+                x[i] = a * clean + b * noise[i]
+            }
+            previous = (a, b)
+        }
+        return Tensor(shape: images.shape, data: x)
+    }
+
+    /// Each side × side plane convolved with a Gaussian of `sigma` pixels (separable, edges clamped).
+    static func blurred(_ planes: [Float], side: Int, sigma: Float) -> [Float] {
+        let radius = max(1, Int((2 * sigma).rounded(.up)))
+        var kernel = (-radius...radius).map { Foundation.exp(-Float($0 * $0) / (2 * sigma * sigma)) }
+        let total = kernel.reduce(0, +)
+        kernel = kernel.map { $0 / total }
+        var across = [Float](repeating: 0, count: planes.count), out = across
+        let area = side * side
+        for base in stride(from: 0, to: planes.count, by: area) {
+            for y in 0..<side {
+                for x in 0..<side {
+                    var sum: Float = 0
+                    for k in -radius...radius { sum += kernel[k + radius] * planes[base + y * side + min(side - 1, max(0, x + k))] }
+                    across[base + y * side + x] = sum
+                }
+            }
+            for y in 0..<side {
+                for x in 0..<side {
+                    var sum: Float = 0
+                    for k in -radius...radius { sum += kernel[k + radius] * across[base + min(side - 1, max(0, y + k)) * side + x] }
+                    out[base + y * side + x] = sum
+                }
+            }
+        }
+        return out
     }
 
     /// Images in [−1, 1] back to bytes, one array per image.

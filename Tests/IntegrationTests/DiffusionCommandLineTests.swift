@@ -46,6 +46,8 @@ struct DiffusionCommandLineTests {
             let stem = (name as NSString).deletingPathExtension
             #expect(FileManager.default.fileExists(atPath: out.appending(path: "\(stem).difference.png").path))
         }
+        let grid = try ImageDecoder().decode([UInt8](Data(contentsOf: out.appending(path: "grid.png"))))
+        #expect(grid.image.width == 3 * 112 + 2 * 4 && grid.image.height == 3 * 112 + 2 * 4, "three rows of three")
         for name in films + [dicom] { try FileManager.default.removeItem(at: images.appending(path: name)) }
         #expect(try ChildProcess.run(Paths.binary.path, ["counterfactual", "--images", images.path, "--out", out.path,
                                                          "--model", TestData.packageRoot.appending(path: Self.model).path]).status != 0)

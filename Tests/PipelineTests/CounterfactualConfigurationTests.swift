@@ -27,7 +27,7 @@ struct CounterfactualConfigurationTests {
         #expect(try EventProcessor(configuration: configuration).explainer?.settings.name == "pneumonia")
         configuration.counterfactuals.model = "no-such-model"
         let error = #expect(throws: ConfigurationError.self) { try EventProcessor(configuration: configuration) }
-        #expect(error?.description.contains("no-such-model") == true && error?.description.contains("RADSTREAM_COUNTERFACTUALS") == true)
+        #expect(error?.description.contains("no-such-model") == true && error?.description.contains("counterfactuals.enabled=false") == true)
         configuration.counterfactuals.enabled = false
         #expect(try EventProcessor(configuration: configuration).explainer == nil)
         configuration.counterfactuals = RadStreamConfiguration.standard.counterfactuals

@@ -1,3 +1,4 @@
+import Diffusion
 import Foundation
 import SelfTraining
 
@@ -116,6 +117,8 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         public var startStep: Int
         public var steps: Int
         public var guidance: Float
+        /// Bring each film to the start step by DDIM inversion rather than by seeded noise.
+        public var inversion: Bool
 
         func validate() throws {
             guard cpuShare > 0, cpuShare <= 1 else { throw ConfigurationError("counterfactuals.cpuShare must be in (0, 1]") }
@@ -153,7 +156,8 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
                              captionImages: true),
         selfTraining: .standard,
         counterfactuals: Counterfactuals(enabled: true, model: "diffusion", explains: "", cpuShare: 0.25, batchSize: 8, checkSeconds: 5,
-                                         startStep: 250, steps: 25, guidance: 2))
+                                         startStep: CounterfactualOptions().startStep, steps: CounterfactualOptions().steps,
+                                         guidance: CounterfactualOptions().guidance, inversion: CounterfactualOptions().inversion))
 
     /// Reads a JSON file (any key may be left out: the standard value stands), then the environment.
     public static func load(file: URL?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RadStreamConfiguration {

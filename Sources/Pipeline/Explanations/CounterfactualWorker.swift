@@ -25,7 +25,7 @@ final class CounterfactualWorker {
          metrics: DaemonMetrics, logger: Logger) throws {
         self.settings = settings
         explainer = try CounterfactualExplainer(model: model, options: .init(startStep: settings.startStep, steps: settings.steps,
-                                                                             guidance: settings.guidance))
+                                                                             guidance: settings.guidance, inversion: settings.inversion))
         let classes = model.settings.classes
         guard classes.count == 2 else {
             throw ConfigurationError("the counterfactual worker explains the positive calls of a two-class model; \(model.settings.name) has \(classes)")

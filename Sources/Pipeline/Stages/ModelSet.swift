@@ -23,7 +23,7 @@ struct ModelSet {
         captioner = try Self.load("captioner", if: configuration.captionImages, switch: "models.captionImages") {
             try Captioner(contentsOf: directory.appending(path: "captioner"))
         }
-        explainer = try Self.load("counterfactual explainer", if: counterfactuals.enabled, switch: "counterfactuals.enabled (RADSTREAM_COUNTERFACTUALS)") {
+        explainer = try Self.load("counterfactual explainer", if: counterfactuals.enabled, switch: "counterfactuals.enabled") {
             try counterfactuals.validate()
             let model = counterfactuals.model.hasPrefix("/") ? URL(filePath: counterfactuals.model) : directory.appending(path: counterfactuals.model)
             return try JointDiffusionModel(contentsOf: model)

@@ -26,15 +26,23 @@ struct EvaluateCounterfactualsCommand: ParsableCommand {
     @Option(help: "Start steps, comma-separated.") var startSteps = "150,250,350"
     @Option(help: "Guidance scales, comma-separated.") var guidances = "0,2,5,10"
     @Option(help: "DDIM steps.") var steps = CounterfactualOptions().steps
+    @Option(help: "Inversion: noise (seeded), ddim (DDIM inversion), or both, comma-separated.") var inversion = "ddim"
+    @Option(help: "σ of the Gaussian smoothing the head's gradient, in pixels, comma-separated (0: none).") var gradientBlurs = "0"
     @Option(help: "Seed of the sample and the noise.") var seed: UInt64 = 1
     @Option(help: "Write the rows as JSON here.") var json: String?
     @Option(help: "Threads the tensor engine uses.") var threads = 2
 
     func validate() throws {
         guard ["train", "val"].contains(split) else { throw ValidationError("--split must be train or val") }
+        guard inversion.split(separator: ",").allSatisfy({ ["noise", "ddim"].contains($0) }) else {
+            throw ValidationError("--inversion must be noise, ddim, or both, comma-separated")
+        }
         guard films >= 1, steps >= 1 else { throw ValidationError("--films and --steps must be positive") }
         guard Self.numbers(startSteps).map({ !$0.isEmpty && $0.allSatisfy { $0 >= 1 && $0 < 1000 } }) == true else {
             throw ValidationError("--start-steps must be steps in 1…999, comma-separated")
+        }
+        guard Self.numbers(gradientBlurs).map({ !$0.isEmpty && $0.allSatisfy { $0 >= 0 } }) == true else {
+            throw ValidationError("--gradient-blurs must be σ ≥ 0, comma-separated")
         }
         guard Self.numbers(guidances).map({ !$0.isEmpty && $0.allSatisfy { $0 >= 0 } }) == true else {
             throw ValidationError("--guidances must be scales ≥ 0, comma-separated")
@@ -59,19 +67,27 @@ struct EvaluateCounterfactualsCommand: ParsableCommand {
         let chosen = sample.prefix(films).map(\.pixels)
         let log = StandardError()
         var rows: [CounterfactualFigures] = []
-        print("| start step | guidance | films | flips (joint head) | flips (\(independent.settings.name) CNN) | mean L1 | changed > 0.1 | s |")
-        print("|---|---|---|---|---|---|---|---|")
-        for start in Self.numbers(startSteps)!.map({ Int($0) }) {
-            for guidance in Self.numbers(guidances)!.map({ Float($0) }) {
-                let explainer = try CounterfactualExplainer(model: joint, options: .init(startStep: start, steps: steps, guidance: guidance,
-                                                                                         seed: seed))
-                let figures = CounterfactualFigures.measure(Array(chosen), explainer: explainer, independent: independent)
-                rows.append(figures)
-                print(String(format: "| %d | %g | %d | %.3f | %.3f (of %d) | %.4f | %.3f | %.0f |", start, guidance, figures.films,
-                             figures.flipRate, figures.independentFlipRate, figures.independentFilms, figures.meanL1,
-                             figures.meanChangedFraction, figures.seconds))
-                log.line("evaluate-counterfactuals: start \(start), guidance \(guidance) done")
+        print("| start | start step | guidance | gradient blur | films | flips (joint head) | flips (\(independent.settings.name) CNN) | mean L1 | changed > 0.1 | s |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        let grid = inversion.split(separator: ",").map { $0 == "ddim" }.flatMap { inverts in
+            Self.numbers(startSteps)!.flatMap { start in
+                Self.numbers(guidances)!.flatMap { guidance in
+                    Self.numbers(gradientBlurs)!.map { blur in
+                        CounterfactualOptions(startStep: Int(start), steps: steps, guidance: Float(guidance), inversion: inverts,
+                                              gradientBlur: Float(blur), seed: seed)
+                    }
+                }
             }
+        }
+        for options in grid {
+            let figures = CounterfactualFigures.measure(Array(chosen), explainer: try CounterfactualExplainer(model: joint, options: options),
+                                                        independent: independent)
+            rows.append(figures)
+            print(String(format: "| %@ | %d | %g | %g | %d | %.3f | %.3f (of %d) | %.4f | %.3f | %.0f |",
+                         options.inversion ? "DDIM inversion" : "noise", options.startStep, options.guidance, options.gradientBlur,
+                         figures.films, figures.flipRate, figures.independentFlipRate, figures.independentFilms, figures.meanL1,
+                         figures.meanChangedFraction, figures.seconds))
+            log.line("evaluate-counterfactuals: \(rows.count) of \(grid.count) settings done")
         }
         if let json {
             let encoder = JSONEncoder()
