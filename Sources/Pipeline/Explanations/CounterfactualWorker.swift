@@ -9,9 +9,10 @@ import TensorEngine
 /// Explains every positive call of a classifier by a counterfactual film, in the background:
 /// takes the pending calls from PostgreSQL a batch at a time (`CounterfactualStore.take`, which
 /// locks them so that another instance's worker skips them), makes their counterfactuals with
-/// the joint diffusion model, and writes them in the same transaction. It runs on one core at a
-/// lower priority and rests after each batch for as long as keeps it to `cpuShare` of that core,
-/// so the stream's batches are not delayed by it.
+/// the joint diffusion model, and writes them in the same transaction. It runs on one core in
+/// Linux's idle scheduling class (only when a core would otherwise idle) and rests after each
+/// batch for as long as keeps it to `cpuShare` of that core, so the stream's batches are not
+/// delayed by it.
 final class CounterfactualWorker {
     private let settings: RadStreamConfiguration.Counterfactuals
     private let explainer: CounterfactualExplainer
@@ -37,7 +38,7 @@ final class CounterfactualWorker {
 
     /// Until the daemon stops.
     func run() {
-        DaemonThreads.lowerPriorityOfCallingThread()
+        DaemonThreads.idleSchedulingOfCallingThread()
         logger.info("counterfactuals: explaining \(scope.model)'s \(scope.positive) calls with \(explainer.model.settings.name) \(explainer.model.settings.version) on \(Int(settings.cpuShare * 100))% of a core")
         while !status.stopRequested {
             do {

@@ -56,6 +56,18 @@ final class DaemonThreads: @unchecked Sendable {  // started once, from one thre
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), thread, 10)
     }
 
+    /// SCHED_IDLE for the calling thread only: it runs when a core would otherwise idle. The
+    /// stream's passes are split evenly over both cores and wait for their slowest share, so a
+    /// merely niced thread that takes its slices of one core delays whole batches; an idle-class
+    /// thread yields at once. Falls back to nice 10 where the class is refused.
+    static func idleSchedulingOfCallingThread() {
+        guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self"),
+              let thread = link.split(separator: "/").last.flatMap({ pid_t($0) }) else { return }
+        var parameters = sched_param(sched_priority: 0)
+        let idle: Int32 = 5  // SCHED_IDLE, which Glibc's module does not export
+        if sched_setscheduler(thread, idle, &parameters) != 0 { lowerPriorityOfCallingThread() }
+    }
+
     /// Waits for the helpers to end (after a stop request).
     func waitForHelpers() {
         helpersDone.wait()

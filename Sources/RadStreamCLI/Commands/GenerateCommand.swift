@@ -2,6 +2,7 @@ import ArgumentParser
 import Diffusion
 import Foundation
 import Imaging
+import Models
 import TensorEngine
 
 struct GenerateCommand: ParsableCommand {
@@ -15,7 +16,7 @@ struct GenerateCommand: ParsableCommand {
             read films) and OUT/<class>-grid.png, all of them side by side for a person to look at.
             """)
 
-    @Option(help: "The joint diffusion model (file or folder).") var model = "models/diffusion"
+    @Option(help: "The joint diffusion model (file or folder; default: the shipped models/diffusion).") var model: String?
     @Option(name: .customLong("class"), help: "The class to generate (one of the model's classes, e.g. normal or pneumonia).") var label: String
     @Option(help: "How many films.") var count = 16
     @Option(help: "Output folder.") var out: String
@@ -32,9 +33,10 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
-        let joint = try JointDiffusionModel(contentsOf: URL(filePath: model))
+        let location = model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory().appending(path: "diffusion")
+        let joint = try JointDiffusionModel(contentsOf: location)
         guard let index = joint.settings.classes.firstIndex(of: label) else {
-            throw ValidationErrorText("\(model) knows the classes \(joint.settings.classes.joined(separator: ", ")), not \(label)")
+            throw ValidationErrorText("\(location.path) knows the classes \(joint.settings.classes.joined(separator: ", ")), not \(label)")
         }
         let folder = URL(filePath: out)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
