@@ -61,6 +61,7 @@ struct SummarizerStageTests {
         #expect(error?.description.contains("summarizer") == true)
         configuration.models.summarizeReports = false
         configuration.models.captionImages = false
+        configuration.counterfactuals.enabled = false
         #expect((try? EventProcessor(configuration: configuration))?.reportBatchStages.isEmpty == true)
     }
 }

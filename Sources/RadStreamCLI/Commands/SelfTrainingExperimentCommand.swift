@@ -133,6 +133,8 @@ struct SelfTrainingExperimentCommand: ParsableCommand {
         configuration.models.classifiers = [data.name]
         configuration.models.summarizeReports = false
         configuration.models.captionImages = false
+        // Its models folder holds the baseline classifier alone; the experiment measures self-training.
+        configuration.counterfactuals.enabled = false
         configuration.selfTraining.enabled = true
         configuration.selfTraining.model = data.name
         configuration.selfTraining.labeledData = dataURL.path
