@@ -7,9 +7,10 @@ import TensorEngine
 /// moved along the gradient of its cross-entropy toward the wanted class, scaled by `guidance`
 /// — which moves x̂₀ down that loss. Then x_{t'} = √ᾱ_{t'}·x̂₀ + √(1 − ᾱ_{t'})·ε̂.
 ///
-/// Generation starts from pure noise at the last step; a counterfactual starts from a film
-/// noised to `startStep` (200–300: enough noise to change what the finding needs, little enough
-/// to keep the patient), so that closeness to the original comes from the start step alone.
+/// Generation starts from pure noise at the last step. A counterfactual starts from the film
+/// brought to `startStep` — noised there, as the authors do (closeness to the original then comes
+/// from the start step alone), or encoded there by DDIM inversion (unguided, it then returns the
+/// film nearly as it was, and what changes is the guidance's work).
 public struct DiffusionSampler {
     public let model: JointDiffusionModel
     let network: DiffusionUNet
@@ -21,9 +22,9 @@ public struct DiffusionSampler {
 
     /// Denoises `images` (N × 1 × side × side, in [−1, 1]) that stand at `startStep` down to a
     /// clean estimate in `steps` DDIM steps, guided toward `targets` (one class per image) when
-    /// `guidance` > 0. `onStep` hears after each step (for progress).
-    /// `gradientBlur` (a Gaussian's σ in pixels; 0: none) smooths the head's gradient before it is
-    /// added: the head alone would as soon move single pixels (an adversarial speckle) as anatomy.
+    /// `guidance` > 0; `gradientBlur` (a Gaussian's σ in pixels; 0: none) smooths the head's
+    /// gradient before it is added (the head alone would as soon move single pixels as anatomy).
+    /// `onStep` hears after each step (for progress).
     public func denoise(_ images: Tensor, from startStep: Int, steps: Int, guidance: Float, targets: [Int]?, gradientBlur: Float = 0,
                         onStep: (Int) -> Void = { _ in }) -> Tensor {
         let schedule = model.schedule.ddimSteps(from: startStep, count: steps)
