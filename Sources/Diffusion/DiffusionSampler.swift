@@ -56,10 +56,7 @@ public struct DiffusionSampler {
         // The frozen weights record nothing: the graph runs from the input alone.
         let input = Tensor(shape: images.shape, data: images.data, requiresGrad: true)
         let logits = network.logits(input)
-        let classes = logits.shape[1]
-        var oneHot = [Float](repeating: 0, count: targets.count * classes)
-        for (row, target) in targets.enumerated() { oneHot[row * classes + target] = 1 }
-        (logits.crossEntropy(targets: Tensor(shape: logits.shape, data: oneHot)) * Float(targets.count)).backward()
+        (logits.crossEntropy(targets: Tensor.oneHot(targets, classes: logits.shape[1])) * Float(targets.count)).backward()
         return input.grad ?? [Float](repeating: 0, count: images.count)
     }
 

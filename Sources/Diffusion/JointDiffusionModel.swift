@@ -8,6 +8,8 @@ import TensorEngine
 /// own terms, so that its calls read as any other classifier's.
 public final class JointDiffusionModel: @unchecked Sendable {  // read-only once built: the network is frozen
     public static let checkpointFormat = "radstream.joint-diffusion.v1"
+    /// Its folder among the shipped models.
+    public static let folderName = "diffusion"
 
     public let network: DiffusionUNet
     public let schedule: NoiseSchedule

@@ -128,7 +128,7 @@ public struct JointDiffusionTrainer {
                 }
                 let input = InputBatch.make(members.map(\.pixels), side: training.side, settings: settings,
                                             augmentation: options.augmentation, generator: &generator)
-                let classification = network.logits(input).crossEntropy(targets: Self.oneHot(members.map(\.label), classes: training.classes.count))
+                let classification = network.logits(input).crossEntropy(targets: Tensor.oneHot(members.map(\.label), classes: training.classes.count))
                 let loss = denoising * options.denoisingWeight + classification * options.classificationWeight
                 loss.backward()
                 optimizer.step()
@@ -194,11 +194,6 @@ public struct JointDiffusionTrainer {
         return (difference * difference).mean()
     }
 
-    static func oneHot(_ labels: [Int], classes: Int) -> Tensor {
-        var data = [Float](repeating: 0, count: labels.count * classes)
-        for (row, label) in labels.enumerated() { data[row * classes + label] = 1 }
-        return Tensor(shape: [labels.count, classes], data: data)
-    }
 
     /// The mean denoising loss of a model on films, at steps and noise fixed by `seed` (ten steps
     /// across the schedule for every film), so that two models compare on the same draws.

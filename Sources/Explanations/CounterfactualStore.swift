@@ -54,6 +54,12 @@ public struct CounterfactualStore {
         }
     }
 
+    /// A prediction `p` that is pending: `$1`'s call of `$2`, not marked inapplicable, without an explanation.
+    static let pending = """
+        p.model = $1 AND p.decision = $2 AND p.applicable IS NOT FALSE
+          AND NOT EXISTS (SELECT 1 FROM counterfactual_explanations c WHERE c.image_id = p.image_id AND c.model = p.model)
+        """
+
     /// Takes up to `limit` pending calls, oldest first, locking their prediction rows until the
     /// transaction ends: another worker's `take` skips them; should this one die, the locks go
     /// with its connection and the calls are pending again. Call inside `connection.transaction`.
@@ -62,8 +68,7 @@ public struct CounterfactualStore {
             SELECT p.image_id, p.model_version, x.pixels
             FROM image_predictions p
             JOIN image_pixels x ON x.image_id = p.image_id AND x.side = $3
-            WHERE p.model = $1 AND p.decision = $2 AND p.applicable IS NOT FALSE
-              AND NOT EXISTS (SELECT 1 FROM counterfactual_explanations c WHERE c.image_id = p.image_id AND c.model = p.model)
+            WHERE \(Self.pending)
             ORDER BY p.image_id
             LIMIT $4
             FOR UPDATE OF p SKIP LOCKED
@@ -93,9 +98,7 @@ public struct CounterfactualStore {
     /// Positive calls still without an explanation.
     public func pendingCount(_ scope: Scope) throws -> Int {
         try connection.execute("""
-            SELECT count(*) FROM image_predictions p
-            WHERE p.model = $1 AND p.decision = $2 AND p.applicable IS NOT FALSE
-              AND NOT EXISTS (SELECT 1 FROM counterfactual_explanations c WHERE c.image_id = p.image_id AND c.model = p.model)
+            SELECT count(*) FROM image_predictions p WHERE \(Self.pending)
             """, [.text(scope.model), .text(scope.positive)]).scalarInt ?? 0
     }
 

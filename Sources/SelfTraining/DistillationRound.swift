@@ -89,7 +89,7 @@ public struct DistillationRound {
                 let members = labeledOrder.next(min(batchSize, labeled.count), using: &generator).map { labeled.images[$0] }
                 let input = InputBatch.make(members.map(\.pixels), side: side, settings: settings, augmentation: options.weak,
                                             generator: &generator)
-                loss = student(input, training: true).crossEntropy(targets: Self.oneHot(members.map(\.label), classes: settings.classes.count))
+                loss = student(input, training: true).crossEntropy(targets: Tensor.oneHot(members.map(\.label), classes: settings.classes.count))
                 sums.correction += Double(loss.item)
                 sums.correctionSteps += 1
             } else {
@@ -167,11 +167,6 @@ public struct DistillationRound {
         teacher.average(towards: student, decay: decay)
     }
 
-    static func oneHot(_ labels: [Int], classes: Int) -> Tensor {
-        var data = [Float](repeating: 0, count: labels.count * classes)
-        for (row, label) in labels.enumerated() { data[row * classes + label] = 1 }
-        return Tensor(shape: [labels.count, classes], data: data)
-    }
 }
 
 /// Indices 0..<count in a seeded shuffled order, reshuffled at each pass: every image once per pass.

@@ -29,6 +29,13 @@ extension Tensor {
         return exponentials / exponentials.sum(axis: axis)
     }
 
+    /// One-hot targets (labels × classes) for `crossEntropy`.
+    public static func oneHot(_ labels: [Int], classes: Int) -> Tensor {
+        var data = [Float](repeating: 0, count: labels.count * classes)
+        for (row, label) in labels.enumerated() { data[row * classes + label] = 1 }
+        return Tensor(shape: [labels.count, classes], data: data)
+    }
+
     /// Mean cross-entropy of logits (batch × classes) against target distributions (one-hot or
     /// soft), with optional label smoothing toward the uniform distribution.
     public func crossEntropy(targets: Tensor, labelSmoothing: Float = 0) -> Tensor {

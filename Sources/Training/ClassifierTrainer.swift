@@ -178,11 +178,9 @@ public struct ClassifierTrainer {
     /// An input batch (augmented when asked) and its one-hot targets.
     private func batch(_ members: [LabeledImage], side: Int, classes: Int, settings: ImageClassifier.Settings,
                        generator: inout SeededGenerator) -> (Tensor, Tensor) {
-        var targets = [Float](repeating: 0, count: members.count * classes)
-        for (index, member) in members.enumerated() { targets[index * classes + member.label] = 1 }
         let input = InputBatch.make(members.map(\.pixels), side: side, settings: settings, augmentation: options.augmentation,
                                     generator: &generator)
-        return (input, Tensor(shape: [members.count, classes], data: targets))
+        return (input, Tensor.oneHot(members.map(\.label), classes: classes))
     }
 
     public static func seconds(since start: ContinuousClock.Instant) -> Double {

@@ -155,7 +155,7 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
                              summarizeReports: true, summaryDecoding: .beam,
                              captionImages: true),
         selfTraining: .standard,
-        counterfactuals: Counterfactuals(enabled: true, model: "diffusion", explains: "", cpuShare: 0.25, batchSize: 8, checkSeconds: 5,
+        counterfactuals: Counterfactuals(enabled: true, model: JointDiffusionModel.folderName, explains: "", cpuShare: 0.25, batchSize: 8, checkSeconds: 5,
                                          startStep: CounterfactualOptions().startStep, steps: CounterfactualOptions().steps,
                                          guidance: CounterfactualOptions().guidance, inversion: CounterfactualOptions().inversion))
 

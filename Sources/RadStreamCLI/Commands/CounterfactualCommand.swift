@@ -65,7 +65,7 @@ struct CounterfactualCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
-        let location = model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory().appending(path: "diffusion")
+        let location = model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory().appending(path: JointDiffusionModel.folderName)
         let joint = try JointDiffusionModel(contentsOf: location)
         let explainer = try CounterfactualExplainer(model: joint, options: .init(startStep: startStep, steps: steps, guidance: guidance,
                                                                                  inversion: inversion, gradientBlur: gradientBlur, seed: seed))

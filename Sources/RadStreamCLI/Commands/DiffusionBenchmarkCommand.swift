@@ -28,9 +28,7 @@ struct DiffusionBenchmarkCommand: ParsableCommand {
         }
         let (noised, noise, clean) = (films(64), films(64), films(32))
         let steps = (0..<64).map { ($0 * 997) % 1000 }
-        var targets = [Float](repeating: 0, count: 64)
-        for row in 0..<32 { targets[row * 2 + row % 2] = 1 }
-        let labels = Tensor(shape: [32, 2], data: targets)
+        let labels = Tensor.oneHot((0..<32).map { $0 % 2 }, classes: 2)
         let parameters = network.parameters.keys.sorted().map { network.parameters[$0]! }
         var optimizer = AdamW(parameters: parameters, learningRate: 1e-4, weightDecay: 0)
         let training = BenchmarkClock.callsPerSecond(for: seconds) {

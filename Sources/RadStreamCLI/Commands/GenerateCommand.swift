@@ -33,7 +33,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
-        let location = model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory().appending(path: "diffusion")
+        let location = model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory().appending(path: JointDiffusionModel.folderName)
         let joint = try JointDiffusionModel(contentsOf: location)
         guard let index = joint.settings.classes.firstIndex(of: label) else {
             throw ValidationErrorText("\(location.path) knows the classes \(joint.settings.classes.joined(separator: ", ")), not \(label)")
