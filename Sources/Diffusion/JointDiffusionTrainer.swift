@@ -28,6 +28,10 @@ public struct JointDiffusionOptions: Codable, Sendable, Equatable {
     public var calibrationShare = 0.1
     /// The decay per step of the moving average of the weights that is kept.
     public var emaDecay: Float = 0.999
+    /// Whether the average starts with a short memory (decay (1 + n)/(10 + n) at step n, up to
+    /// `emaDecay`): without it, a run of fewer than a few thousand steps keeps much of its
+    /// initialisation (0.999⁷³⁰ ≈ 0.48). Manifests written before it existed read as `false`.
+    public var emaWarmUp = true
     public var seed: UInt64 = 1
     /// For the head's films only: the denoising learns the films as they are.
     public var augmentation: Augmentation? = Augmentation()
@@ -35,6 +39,31 @@ public struct JointDiffusionOptions: Codable, Sendable, Equatable {
     public var schedule = NoiseSchedule()
 
     public init() {}
+
+    /// Every field falls back to its default when absent, except the warm-up, which models
+    /// trained before it existed did without, and the augmentation, which is absent when none.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func value<T: Decodable>(_ key: CodingKeys, or fallback: T) throws -> T {
+            try container.decodeIfPresent(T.self, forKey: key) ?? fallback
+        }
+        let defaults = JointDiffusionOptions()
+        epochs = try value(.epochs, or: defaults.epochs)
+        batchSize = try value(.batchSize, or: defaults.batchSize)
+        labelledBatchSize = try value(.labelledBatchSize, or: defaults.labelledBatchSize)
+        learningRate = try value(.learningRate, or: defaults.learningRate)
+        weightDecay = try value(.weightDecay, or: defaults.weightDecay)
+        classificationWeight = try value(.classificationWeight, or: defaults.classificationWeight)
+        denoisingWeight = try value(.denoisingWeight, or: defaults.denoisingWeight)
+        labelFraction = try value(.labelFraction, or: defaults.labelFraction)
+        calibrationShare = try value(.calibrationShare, or: defaults.calibrationShare)
+        emaDecay = try value(.emaDecay, or: defaults.emaDecay)
+        emaWarmUp = try value(.emaWarmUp, or: false)
+        seed = try value(.seed, or: defaults.seed)
+        augmentation = try container.decodeIfPresent(Augmentation.self, forKey: .augmentation)  // absent: none, as written
+        network = try value(.network, or: defaults.network)
+        schedule = try value(.schedule, or: defaults.schedule)
+    }
 }
 
 /// Where training stands, every few steps.
@@ -97,7 +126,7 @@ public struct JointDiffusionTrainer {
         let names = network.parameters.keys.sorted()
         let parameters = names.map { network.parameters[$0]! }
         var optimizer = AdamW(parameters: parameters, learningRate: options.learningRate, weightDecay: options.weightDecay)
-        var average = ExponentialMovingAverage(of: parameters, decay: options.emaDecay)
+        var average = ExponentialMovingAverage(of: parameters, decay: options.emaDecay, warmUp: options.emaWarmUp)
         let batchSize = min(options.batchSize, training.count)
         let stepsPerEpoch = max(1, training.count / batchSize), steps = stepsPerEpoch * options.epochs
         let schedule = CosineSchedule(peak: options.learningRate, warmupSteps: stepsPerEpoch, totalSteps: steps)

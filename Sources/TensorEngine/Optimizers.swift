@@ -111,17 +111,33 @@ public struct CosineSchedule: Sendable {
 }
 
 /// An exponential moving average of parameters: the self-training teacher follows its student so.
+///
+/// With `warmUp`, update n (from 1) uses min(decay, (1 + n) / (10 + n)) instead of `decay`: the
+/// average forgets the initial weights within the first few hundred steps rather than carrying
+/// decayⁿ of them to the end (0.999⁷³⁰ ≈ 0.48 of a 730-step run would still be initialisation),
+/// as TensorFlow's `num_updates` and timm's warm-up do.
 public struct ExponentialMovingAverage {
     public let decay: Float
+    public let warmUp: Bool
     public private(set) var shadow: [[Float]]
+    public private(set) var updates = 0
 
-    public init(of parameters: [Tensor], decay: Float) {
+    public init(of parameters: [Tensor], decay: Float, warmUp: Bool = false) {
         self.decay = decay
+        self.warmUp = warmUp
         shadow = parameters.map(\.data)
     }
 
+    /// The decay the next update uses.
+    public var currentDecay: Float {
+        guard warmUp else { return decay }
+        let n = Float(updates + 1)
+        return min(decay, (1 + n) / (10 + n))
+    }
+
     public mutating func update(from parameters: [Tensor]) {
-        let decay = decay
+        let decay = currentDecay
+        updates += 1
         for (index, p) in parameters.enumerated() {
             precondition(p.count == shadow[index].count, "parameter \(index) changed size")
             shadow[index].withUnsafeMutableBufferPointer { shadow in

@@ -39,7 +39,7 @@ public struct ClassifierCrossValidation {
         public var mean: Double
         public var standardDeviation: Double
 
-        init(_ values: [Double]) {
+        public init(_ values: [Double]) {
             let mean = values.reduce(0, +) / Double(max(values.count, 1))
             let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(values.count - 1, 1))
             self.mean = mean

@@ -140,8 +140,40 @@ struct JointDiffusionTests {
                  progress: { lines.append($0) })
         #expect(rows.map(\.model) == SemiSupervisedExperiment.models)
         #expect(Set(rows.map(\.labelledImages)).count == 1 && rows[0].labelledImages < Self.trained.training.count / 2)
-        #expect(rows.allSatisfy { $0.validation.images == Self.trained.validation.count && $0.validation.aucInterval != nil })
+        #expect(rows.allSatisfy { $0.fold == nil && $0.evaluation.images == Self.trained.validation.count && $0.evaluation.aucInterval != nil })
         #expect(lines.contains { $0.contains("labels only") })
+    }
+
+    /// Cross-validated, every model of a fold is measured on that fold's films, which its
+    /// training set left out, and the summary pairs the models fold by fold.
+    @Test func theSemiSupervisedExperimentCrossValidatesOverTrain() throws {
+        var options = Self.tinyOptions()
+        options.epochs = 1
+        var classifierOptions = ClassifierTrainingOptions()
+        classifierOptions.epochs = 1
+        classifierOptions.batchSize = 32
+        let training = Self.trained.training
+        let rows = try SemiSupervisedExperiment(options: options, classifierOptions: classifierOptions)
+            .crossValidate(name: "pneumonia", training: training, folds: 2, fractions: [0.5])
+        #expect(rows.map(\.fold) == [1, 1, 1, 2, 2, 2])
+        let measured = [1, 2].map { fold in rows.first { $0.fold == fold }!.evaluation.images }
+        #expect(measured.reduce(0, +) == training.count)
+        // Half the labels of the other fold (about a quarter of train), less the calibration tenth.
+        #expect(rows.allSatisfy { $0.labelledImages < training.count / 4 + 2 })
+        let summary = SemiSupervisedExperiment.summarize(rows)
+        #expect(summary.map(\.model) == SemiSupervisedExperiment.models && summary.allSatisfy { $0.folds == 2 })
+        let joint = summary[0], cnn = rows.filter { $0.model == SemiSupervisedExperiment.models[2] }
+        let expected = zip(rows.filter { $0.model == SemiSupervisedExperiment.models[0] }, cnn).map { $0.evaluation.auc - $1.evaluation.auc }
+        #expect(abs(joint.aucAbove[SemiSupervisedExperiment.models[2]]!.mean - expected.reduce(0, +) / 2) < 1e-12)
+    }
+
+    @Test func optionsWrittenBeforeTheAverageWarmedUpReadWithoutIt() throws {
+        #expect(JointDiffusionOptions().emaWarmUp)
+        var written = try JSONSerialization.jsonObject(with: JSONEncoder().encode(JointDiffusionOptions())) as! [String: Any]
+        written["emaWarmUp"] = nil
+        written["augmentation"] = nil
+        let read = try JSONDecoder().decode(JointDiffusionOptions.self, from: JSONSerialization.data(withJSONObject: written))
+        #expect(!read.emaWarmUp && read.augmentation == nil && read.epochs == JointDiffusionOptions().epochs)
     }
 
     @Test func theDifferenceMapIsRedWhereBrighterAndBlueWhereDarker() {

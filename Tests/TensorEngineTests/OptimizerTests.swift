@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import TensorEngine
 
@@ -58,6 +59,22 @@ struct OptimizerTests {
         teacher.update(from: [p])
         teacher.update(from: [p])
         #expect(abs(teacher.shadow[0][0] - 0.19) < 1e-6)
+    }
+
+    @Test func aWarmedUpAverageForgetsTheInitialWeights() {
+        let p = Tensor(shape: [1], data: [0], requiresGrad: true)
+        var plain = ExponentialMovingAverage(of: [p], decay: 0.999)
+        var warm = ExponentialMovingAverage(of: [p], decay: 0.999, warmUp: true)
+        #expect(abs(warm.currentDecay - 2.0 / 11.0) < 1e-6)
+        p.data = [1]
+        for _ in 0..<730 {
+            plain.update(from: [p])
+            warm.update(from: [p])
+        }
+        // Without the warm-up about half of the average is still the initial 0; with it, almost none.
+        #expect(abs(plain.shadow[0][0] - (1 - Float(pow(0.999, 730.0)))) < 1e-3)
+        #expect(warm.shadow[0][0] > 0.999)
+        #expect(warm.currentDecay < 0.999 && warm.currentDecay > 0.98)
     }
 
     @Test func theSameSeedGivesTheSameNumbers() {
