@@ -20,24 +20,26 @@ struct StreamBenchmarkCommand: ParsableCommand {
         commandName: "stream",
         abstract: "Measure the daemon's end-to-end events/s: reports, images, and both mixed.",
         discussion: """
-            For each scenario: a fresh database and topics on the embedded broker and a private
-            PostgreSQL; N events published first, then `radstream serve` started as a process of its
-            own. Throughput is measured from its first committed batch to its last (the group join,
-            about 3 s on the embedded broker, is reported apart), and its peak memory (VmHWM) is read
-            from /proc. Images are PneumoniaMNIST PNGs (28×28) sent inline; reports are IU XML.
-            "images" runs the shipped classifiers (probabilities, decision, Grad-CAM PNG per image)
-            and the captioner (greedy); "images-without-captioner" the classifiers alone;
-            "images-pneumonia-only" the pneumonia model alone (the reference CNN: the Python peer's
-            setup); "images-self-training" the same while a self-training round runs beside the
-            stream (due after 200 images, at the configured share of a core, long enough to last
-            the whole measurement); "images-with-counterfactuals" the classifiers while the
-            counterfactual worker explains their positive calls beside the stream (at its
-            configured share of a core; every other scenario has it off, and this one is measured
-            against "images-without-captioner"); "images-without-models" the same events with the
-            models turned off, for the ratio.
-            "reports" runs the labeler and the summarizer as configured by default (beam search),
-            "reports-greedy" the summarizer greedy, "reports-without-summarizer" the labeler alone.
+            For each scenario: a fresh database and topics on the embedded broker and a private \
+            PostgreSQL; N events published first, then `radstream serve` started as a process of its \
+            own. Throughput is measured from its first committed batch to its last (the group join, \
+            about 3 s on the embedded broker, is reported apart), and its peak memory (VmHWM) is read \
+            from /proc. Images are PneumoniaMNIST PNGs (28×28) sent inline; reports are IU XML. \
+            "images" runs the shipped classifiers (probabilities, decision, Grad-CAM PNG per image) \
+            and the captioner (greedy); "images-without-captioner" the classifiers alone; \
+            "images-pneumonia-only" the pneumonia model alone (the reference CNN: the Python peer's \
+            setup); "images-self-training" the same while a self-training round runs beside the \
+            stream (due after 200 images, at the configured share of a core, long enough to last \
+            the whole measurement); "images-with-counterfactuals" the classifiers while the \
+            counterfactual worker explains their positive calls beside the stream (at its \
+            configured share of a core; every other scenario has it off, and this one is measured \
+            against "images-without-captioner"); "images-without-models" the same events with the \
+            models turned off, for the ratio. \
+            "reports" runs the labeler and the summarizer as configured by default (beam search), \
+            "reports-greedy" the summarizer greedy, "reports-without-summarizer" the labeler alone. \
             Build in release mode first: ops/setup.sh.
+
+            Example: radstream benchmark stream --events 4000 --scenarios images,reports
             """)
 
     @Option(help: "Events per scenario.") var events = 5000

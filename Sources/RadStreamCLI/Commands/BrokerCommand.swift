@@ -12,8 +12,10 @@ struct BrokerCommand: AsyncParsableCommand {
         discussion: """
             Prints the bootstrap address; any Kafka client can produce to it and consume from it, e.g.
               kcat -b <bootstrap> -L
-            It keeps its log in memory only, about 5 MB per partition: pace a replay, or send large
+            It keeps its log in memory only, about 5 MB per partition: pace a replay, or send large \
             images by URI. The topics of the configuration and their .dlq twins are created.
+
+            Example: radstream broker --brokers 3 --partitions 6
             """)
 
     @OptionGroup var options: ConfigurationOptions

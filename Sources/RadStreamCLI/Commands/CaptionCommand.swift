@@ -10,13 +10,15 @@ struct CaptionCommand: ParsableCommand {
         commandName: "caption",
         abstract: "Write an IMPRESSION for each chest X-ray image, with the trained captioner.",
         discussion: """
-            Reads every *.png, *.jpg and *.dcm file of a folder and writes one JSON line per file:
-            {"file": <file name>, "impression": "<generated>"}. Each image is reduced to the
-            captioner's input side (centre crop, area average) as the classifiers' input is. A file
-            that cannot be read gives {"file": …, "error": …}; the exit status is non-zero only when
-            no image could be captioned. Without --model, the shipped captioner (models/captioner).
-            The captioner learnt from images paired with reports of other patients that state the
+            Reads every *.png, *.jpg and *.dcm file of a folder and writes one JSON line per file: \
+            {"file": <file name>, "impression": "<generated>"}. Each image is reduced to the \
+            captioner's input side (centre crop, area average) as the classifiers' input is. A file \
+            that cannot be read gives {"file": …, "error": …}; the exit status is non-zero only when \
+            no image could be captioned. Without --model, the shipped captioner (models/captioner). \
+            The captioner learnt from images paired with reports of other patients that state the \
             same finding: its impression says what it sees of pneumonia, in a radiologist's words.
+
+            Example: radstream caption --images ../shared/data/pneumoniamnist/val --out captions.jsonl
             """)
 
     @Option(help: "Folder of images.") var images: String

@@ -10,11 +10,13 @@ struct ClassifyBenchmarkCommand: ParsableCommand {
         commandName: "classify",
         abstract: "Measure classification images/s: 28×28 PNGs and the full-size DICOM, decoding included.",
         discussion: """
-            The files are read into memory first (the disk is not measured); then, as `classify` does,
-            each chunk of images is decoded and reduced on every core and classified as one batch.
-            Also given: the model alone on ready 28×28 inputs at batch 1 and batch 256, and with its
-            Grad-CAM maps (what the daemon computes per image), and the shipped captioner's
+            The files are read into memory first (the disk is not measured); then, as `classify` does, \
+            each chunk of images is decoded and reduced on every core and classified as one batch. \
+            Also given: the model alone on ready 28×28 inputs at batch 1 and batch 256, and with its \
+            Grad-CAM maps (what the daemon computes per image), and the shipped captioner's \
             captions/s, greedy (as the daemon writes them) and with beam search.
+
+            Example: radstream benchmark classify
             """)
 
     @Option(help: "The shared data folder.") var data = ProcessInfo.processInfo.environment["RADSTREAM_DATA"] ?? "../shared/data"

@@ -11,13 +11,13 @@ struct ClassifyCommand: ParsableCommand {
         commandName: "classify",
         abstract: "Run the image classifiers on every *.png, *.jpg and *.dcm file of a folder.",
         discussion: """
-            Writes one JSON line per file: {"file": <name>, "probabilities": {"pneumonia": 0.93, ...},
-            "decisions": {"pneumonia": "pneumonia"}}. A binary model gives the probability of its
-            finding; a model of more classes gives one per class. Probabilities are calibrated
-            (temperature scaling) and decisions use the threshold chosen on the validation set.
-            Images of any size go through the training's preprocessing: decoded to 8-bit grey
-            (DICOM windowed, MONOCHROME1 inverted), the centred square, area-averaged to the model's side.
-            A file that cannot be read gives {"file": ..., "error": ...} and the command goes on; the
+            Writes one JSON line per file: {"file": <name>, "probabilities": {"pneumonia": 0.93, ...}, \
+            "decisions": {"pneumonia": "pneumonia"}}. A binary model gives the probability of its \
+            finding; a model of more classes gives one per class. Probabilities are calibrated \
+            (temperature scaling) and decisions use the threshold chosen on the validation set. \
+            Images of any size go through the training's preprocessing: decoded to 8-bit grey \
+            (DICOM windowed, MONOCHROME1 inverted), the centred square, area-averaged to the model's side. \
+            A file that cannot be read gives {"file": ..., "error": ...} and the command goes on; the \
             exit status is non-zero only when no file could be processed.
 
             Each model with an applicability gate beside it (applicability.safetensors, written by \
@@ -25,6 +25,8 @@ struct ClassifyCommand: ParsableCommand {
             film at all: "applicable": {"pneumonia": true} and "applicability": {"pneumonia": 0.42}, \
             the share of its training films that lie farther from what it was trained on (a blank \
             film scores 0). A model without a gate is left out of both.
+
+            Example: radstream classify --images ../shared/data/pneumoniamnist/val --out predictions.jsonl
             """)
 
     @Option(help: "Folder of images.") var images: String

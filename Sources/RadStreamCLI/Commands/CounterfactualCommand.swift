@@ -10,22 +10,24 @@ struct CounterfactualCommand: ParsableCommand {
         commandName: "counterfactual",
         abstract: "Explain the joint model's call on each *.png, *.jpg and *.dcm file by its counterfactual toward the other class.",
         discussion: """
-            Each film, read as the classifiers read it (8-bit grey, the centred square, area-averaged
-            to 28×28), is brought to --start-step (by DDIM inversion, or with --no-inversion by
-            seeded noise) and denoised in --steps DDIM steps with the joint model's head guiding it
+            Each film, read as the classifiers read it (8-bit grey, the centred square, area-averaged \
+            to 28×28), is brought to --start-step (by DDIM inversion, or with --no-inversion by \
+            seeded noise) and denoised in --steps DDIM steps with the joint model's head guiding it \
             toward the class it does not decide (--guidance scales the head's gradient). What changed is what the model would have needed to see otherwise.
 
-            Writes OUT/<file name> (the counterfactual: a 28×28 grey PNG, under the input's own file
-            name), OUT/<stem>.difference.png (the film in grey, red where the counterfactual is
-            brighter, blue where darker) and one line per file in OUT/counterfactuals.jsonl:
-            {"file", "from", "to", "probability_before", "probability_after", "l1", "changed_fraction"}
-            — the classes decided before and asked for, the head's probability of the finding for
-            the film and for its counterfactual, the mean absolute change of intensity (0–1) and the
-            share of pixels changed by more than 0.1. OUT/grid.png puts the first 32 side by side
-            for a person to look at: each row the film, its counterfactual and the difference map,
-            four times their size. A file that cannot be read gives
-            {"file", "error"} and the command goes on; the exit status is non-zero only when no
+            Writes OUT/<file name> (the counterfactual: a 28×28 grey PNG, under the input's own file \
+            name), OUT/<stem>.difference.png (the film in grey, red where the counterfactual is \
+            brighter, blue where darker) and one line per file in OUT/counterfactuals.jsonl: \
+            {"file", "from", "to", "probability_before", "probability_after", "l1", "changed_fraction"} \
+            — the classes decided before and asked for, the head's probability of the finding for \
+            the film and for its counterfactual, the mean absolute change of intensity (0–1) and the \
+            share of pixels changed by more than 0.1. OUT/grid.png puts the first 32 side by side \
+            for a person to look at: each row the film, its counterfactual and the difference map, \
+            four times their size. A file that cannot be read gives \
+            {"file", "error"} and the command goes on; the exit status is non-zero only when no \
             file could be processed.
+
+            Example: radstream counterfactual --images ../shared/data/pneumoniamnist/val --out /tmp/counterfactuals
             """)
 
     @Option(help: "Folder of images.") var images: String

@@ -13,11 +13,13 @@ struct DemoCommand: AsyncParsableCommand {
         commandName: "demo",
         abstract: "Start an embedded broker, a private PostgreSQL and the daemon; replay the shared data; summarise.",
         discussion: """
-            Everything runs on this machine: the broker on loopback, PostgreSQL in --work-dir as an
-            unprivileged user, the daemon in this process. The IU reports and every image under
-            --data are replayed; when all are processed a summary is printed, with the commands to
-            look at what is running (psql, kcat). Run from a terminal, it then keeps running until
+            Everything runs on this machine: the broker on loopback, PostgreSQL in --work-dir as an \
+            unprivileged user, the daemon in this process. The IU reports and every image under \
+            --data are replayed; when all are processed a summary is printed, with the commands to \
+            look at what is running (psql, kcat). Run from a terminal, it then keeps running until \
             Ctrl-C; run from a script (no terminal on standard input), it exits after the summary.
+
+            Example: radstream demo --exit-when-done
             """)
 
     @Option(help: "The shared data folder (IU reports under openi/reports, images anywhere below).")

@@ -8,11 +8,13 @@ struct DiffusionBenchmarkCommand: ParsableCommand {
         commandName: "diffusion",
         abstract: "Measure the joint diffusion U-Net: its training step, its denoising pass and a guided sampling step.",
         discussion: """
-            On random films, with the shipped configuration (channels 32/64/64, one block per level):
-            the training step as `train diffusion` takes it (64 films denoised, 32 through the head,
-            Adam), the denoising pass alone (inference, batch 64), and one guided DDIM step (the
-            denoising pass and the head's gradient). scripts/compare_unet_with_pytorch.py runs the
+            On random films, with the shipped configuration (channels 32/64/64, one block per level): \
+            the training step as `train diffusion` takes it (64 films denoised, 32 through the head, \
+            Adam), the denoising pass alone (inference, batch 64), and one guided DDIM step (the \
+            denoising pass and the head's gradient). scripts/compare_unet_with_pytorch.py runs the \
             same network in PyTorch beside it.
+
+            Example: radstream benchmark diffusion
             """)
 
     @Option(help: "Seconds per figure.") var seconds = 5.0

@@ -9,16 +9,18 @@ struct DiffusionExperimentCommand: ParsableCommand {
         commandName: "diffusion-ssl",
         abstract: "Semi-supervised classification: the joint diffusion model against the same encoder and the CNN on the same few labels.",
         discussion: """
-            For each label fraction, the same stratified, seeded labelled films train the joint model
-            (denoising every training film, the head on the labelled ones), the same U-Net encoder
-            and head on the labelled films alone (same labelled batches, no denoising) and the
-            residual CNN; each is calibrated on a tenth of the labelled films kept back and measured
-            on val (AUC and accuracy with bootstrap intervals). With --folds K, the same in k-fold
-            cross-validation over train instead (trained on the other folds, measured on the one
-            left out; patients never split), with each model's mean and spread over the folds and
-            its AUC above the others' on the same folds. Prints tables; --json FILE writes the rows.
-            Long: at the default 30 epochs, about 25 minutes per joint model on two cores; folds
+            For each label fraction, the same stratified, seeded labelled films train the joint model \
+            (denoising every training film, the head on the labelled ones), the same U-Net encoder \
+            and head on the labelled films alone (same labelled batches, no denoising) and the \
+            residual CNN; each is calibrated on a tenth of the labelled films kept back and measured \
+            on val (AUC and accuracy with bootstrap intervals). With --folds K, the same in k-fold \
+            cross-validation over train instead (trained on the other folds, measured on the one \
+            left out; patients never split), with each model's mean and spread over the folds and \
+            its AUC above the others' on the same folds. Prints tables; --json FILE writes the rows. \
+            Long: at the default 30 epochs, about 25 minutes per joint model on two cores; folds \
             multiply that by K (less (K-1)/K of the films to learn from).
+
+            Example: radstream experiment diffusion-ssl --label-fractions 0.05,0.2 --folds 3 --epochs 10
             """)
 
     @Option(help: "PneumoniaMNIST folder.") var data = "../shared/data/pneumoniamnist"

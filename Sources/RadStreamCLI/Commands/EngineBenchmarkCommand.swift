@@ -8,10 +8,12 @@ struct EngineBenchmarkCommand: ParsableCommand {
         commandName: "engine",
         abstract: "Measure the tensor engine: sgemm, conv2d, and the reference network's training and inference.",
         discussion: """
-            Each figure is a ratio measured in this run: the engine's matmul against OpenBLAS's sgemm
-            called directly; conv2d forward and backward in effective GFLOPS as a share of sgemm's on
-            the same machine; the reference residual CNN (16/32/64, 28×28 grey) in images/s, to set
+            Each figure is a ratio measured in this run: the engine's matmul against OpenBLAS's sgemm \
+            called directly; conv2d forward and backward in effective GFLOPS as a share of sgemm's on \
+            the same machine; the reference residual CNN (16/32/64, 28×28 grey) in images/s, to set \
             beside scripts/bench_pytorch.py run on the same machine with 2 threads.
+
+            Example: radstream benchmark engine --threads 2
             """)
 
     @Option(help: "Threads: the engine's workers, and OpenBLAS's own threads for the direct sgemm.") var threads = 2

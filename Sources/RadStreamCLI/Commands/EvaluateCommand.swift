@@ -9,10 +9,12 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate",
         abstract: "Measure a classifier on a labelled folder: AUC, accuracy, calibration, with 95% bootstrap intervals.",
         discussion: """
-            --data is a folder in the PneumoniaMNIST layout (images and labels.csv). With --against,
-            a second model is measured on the same images and the difference of their AUCs is given
-            with a paired bootstrap interval (the same resampled images for both): the way to tell
+            --data is a folder in the PneumoniaMNIST layout (images and labels.csv). With --against, \
+            a second model is measured on the same images and the difference of their AUCs is given \
+            with a paired bootstrap interval (the same resampled images for both): the way to tell \
             whether one model is better or the difference is noise.
+
+            Example: radstream evaluate --data ../shared/data/pneumoniamnist/val --model models/pneumonia --against /tmp/candidate
             """)
 
     @Option(help: "Labelled image folder.") var data: String

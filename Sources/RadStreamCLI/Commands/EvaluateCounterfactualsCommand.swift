@@ -10,12 +10,14 @@ struct EvaluateCounterfactualsCommand: ParsableCommand {
         commandName: "evaluate-counterfactuals",
         abstract: "The counterfactuals' trade-off: flips under the joint head and an independent classifier, against how much changed.",
         discussion: """
-            For every start step × guidance given, the counterfactuals of --films films of --split
-            (a seeded sample; train to choose the defaults, val to report them): the share the joint
-            head decides as the class asked for; the same under the shipped pneumonia classifier,
-            which the counterfactuals were not made against (over the films it decided as the head
-            did); the mean L1 change (intensities 0–1) and the share of pixels changed by more
+            For every start step × guidance given, the counterfactuals of --films films of --split \
+            (a seeded sample; train to choose the defaults, val to report them): the share the joint \
+            head decides as the class asked for; the same under the shipped pneumonia classifier, \
+            which the counterfactuals were not made against (over the films it decided as the head \
+            did); the mean L1 change (intensities 0–1) and the share of pixels changed by more \
             than 0.1. Prints a table; --json FILE writes the rows.
+
+            Example: radstream evaluate-counterfactuals --split val --start-steps 100,150,200 --guidances 4,8
             """)
 
     @Option(help: "The joint diffusion model.") var model = "models/diffusion"

@@ -10,12 +10,14 @@ struct EvaluateGenerationCommand: ParsableCommand {
         commandName: "evaluate-generation",
         abstract: "How real the joint model's films look: Fréchet distances on a classifier's features, and its agreement with the class asked for.",
         discussion: """
-            Generates --count films in the proportions of val's classes (DDIM, --steps, the head's
-            --guidance) and measures, on the shipped pneumonia classifier's trunk (its stages,
-            globally pooled): the Fréchet distance of the generated films to val; of as many train
-            films to val (the floor: two samples of one population); of noise films to val (the
-            ceiling); and per class, how often the classifier decides a generated film as the class
+            Generates --count films in the proportions of val's classes (DDIM, --steps, the head's \
+            --guidance) and measures, on the shipped pneumonia classifier's trunk (its stages, \
+            globally pooled): the Fréchet distance of the generated films to val; of as many train \
+            films to val (the floor: two samples of one population); of noise films to val (the \
+            ceiling); and per class, how often the classifier decides a generated film as the class \
             it was asked for.
+
+            Example: radstream evaluate-generation --count 512
             """)
 
     @Option(help: "The joint diffusion model.") var model = "models/diffusion"

@@ -9,12 +9,14 @@ struct EvaluateLabelerCommand: ParsableCommand {
         commandName: "evaluate-labeler",
         abstract: "Measure the report labeler against the IU reports' manual MeSH terms: per-observation F1.",
         discussion: """
-            Each IU report's MeSH/major terms name observations (the mapping is in
-            Sources/Reports/Labeling/MeSHObservations.swift); MeSH lists only what is present, so an
-            observation counts as present when MeSH names it and predicted when the labeler says
-            positive (and, in the second F1, positive or uncertain). The split is fixed by report id:
-            ids divisible by 5 are the test split (rules were written looking at the others).
+            Each IU report's MeSH/major terms name observations (the mapping is in \
+            Sources/Reports/Labeling/MeSHObservations.swift); MeSH lists only what is present, so an \
+            observation counts as present when MeSH names it and predicted when the labeler says \
+            positive (and, in the second F1, positive or uncertain). The split is fixed by report id: \
+            ids divisible by 5 are the test split (rules were written looking at the others). \
             --disagreements N prints N seeded random disagreements to read by hand.
+
+            Example: radstream evaluate-labeler --reports ../shared/data/openi/reports --split test
             """)
 
     @Option(help: "Folder of IU XML reports.") var reports: String

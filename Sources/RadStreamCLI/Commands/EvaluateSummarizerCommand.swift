@@ -10,12 +10,14 @@ struct EvaluateSummarizerCommand: ParsableCommand {
         commandName: "evaluate-summarizer",
         abstract: "ROUGE-1/2/L F1 of FINDINGS → IMPRESSION on the fixed test split: the summarizer beside the baselines.",
         discussion: """
-            Reports with both sections; ids divisible by 5 are the test split, the rest train the
-            baselines. ROUGE is F1, stemmed, exactly as Google's rouge-score computes it (checked
-            against it by the tests). Baselines: the most frequent training impression for every
-            report, and the impression of the training report whose findings are nearest by TF-IDF.
-            The summarizer (the shipped one unless --model says otherwise) is measured greedy, with
+            Reports with both sections; ids divisible by 5 are the test split, the rest train the \
+            baselines. ROUGE is F1, stemmed, exactly as Google's rouge-score computes it (checked \
+            against it by the tests). Baselines: the most frequent training impression for every \
+            report, and the impression of the training report whose findings are nearest by TF-IDF. \
+            The summarizer (the shipped one unless --model says otherwise) is measured greedy, with \
             beam search and with minimum-Bayes-risk decoding; --baselines-only skips it.
+
+            Example: radstream evaluate-summarizer --reports ../shared/data/openi/reports
             """)
 
     @Option(help: "Folder of IU XML reports.") var reports: String

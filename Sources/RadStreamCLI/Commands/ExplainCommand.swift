@@ -9,11 +9,13 @@ struct ExplainCommand: ParsableCommand {
         commandName: "explain",
         abstract: "Draw a classifier's Grad-CAM saliency over an image, as a PNG.",
         discussion: """
-            Classifies the image as `classify` does and draws, over the centred square the model
-            reads, where the evidence for the decided class lies (Grad-CAM on the last residual
-            stage: red is strongest). Prints the probabilities and the decision as one JSON line.
-            With several models (the shipped folder holds one per finding), --finding picks one;
+            Classifies the image as `classify` does and draws, over the centred square the model \
+            reads, where the evidence for the decided class lies (Grad-CAM on the last residual \
+            stage: red is strongest). Prints the probabilities and the decision as one JSON line. \
+            With several models (the shipped folder holds one per finding), --finding picks one; \
             the default is pneumonia.
+
+            Example: radstream explain --image ../shared/data/samples/00000001_000.png --out gradcam.png
             """)
 
     @Option(help: "Image file (PNG, JPEG or DICOM).") var image: String

@@ -10,10 +10,12 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Generate films of a class with the joint diffusion model (DDIM, guided by its own head).",
         discussion: """
-            Starts from seeded noise at the schedule's last step and denoises it in --steps DDIM
-            steps, the predicted noise moved along the head's gradient toward --class (scaled by
-            --guidance; 0: unguided). Writes OUT/<class>-0001.png … (28×28 grey, as the classifiers
+            Starts from seeded noise at the schedule's last step and denoises it in --steps DDIM \
+            steps, the predicted noise moved along the head's gradient toward --class (scaled by \
+            --guidance; 0: unguided). Writes OUT/<class>-0001.png … (28×28 grey, as the classifiers \
             read films) and OUT/<class>-grid.png, all of them side by side for a person to look at.
+
+            Example: radstream generate --class pneumonia --count 16 --out /tmp/generated
             """)
 
     @Option(help: "The joint diffusion model (file or folder; default: the shipped models/diffusion).") var model: String?

@@ -8,13 +8,15 @@ struct LabelCommand: ParsableCommand {
         commandName: "label",
         abstract: "Label reports with the 14 CheXpert observations: positive, negative, uncertain or absent.",
         discussion: """
-            Reads every *.xml (IU/OpenI) and *.txt file of a folder and writes one JSON line per file:
-            {"report_id": <file stem>, "labels": {"Atelectasis": "negative", …}} with all 14
-            observations. The labeler reads the FINDINGS and IMPRESSION; it finds each observation's
-            mentions and synonyms and decides from the words around each whether it is negated
-            ("no pleural effusion") or uncertain ("may represent atelectasis"), as the CheXpert
-            labeler does. A report that cannot be read, or has neither section, gives
+            Reads every *.xml (IU/OpenI) and *.txt file of a folder and writes one JSON line per file: \
+            {"report_id": <file stem>, "labels": {"Atelectasis": "negative", …}} with all 14 \
+            observations. The labeler reads the FINDINGS and IMPRESSION; it finds each observation's \
+            mentions and synonyms and decides from the words around each whether it is negated \
+            ("no pleural effusion") or uncertain ("may represent atelectasis"), as the CheXpert \
+            labeler does. A report that cannot be read, or has neither section, gives \
             {"report_id": …, "error": …}; the exit status is non-zero only when nothing could be labelled.
+
+            Example: radstream label --reports ../shared/data/openi/reports --out labels.jsonl
             """)
 
     @Option(help: "Folder of report files.") var reports: String

@@ -6,7 +6,7 @@ struct MigrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate",
         abstract: "Apply the SQL migrations of schemas/migrations that the database lacks.",
-        discussion: "Each migration runs in its own transaction and is recorded in schema_migrations; running it again changes nothing.")
+        discussion: "Each migration runs in its own transaction and is recorded in schema_migrations; running it again changes nothing.\n\nExample: radstream migrate --postgres \"host=db.example dbname=radstream user=radstream\"")
 
     @OptionGroup var options: ConfigurationOptions
     @Option(help: "libpq connection string; overrides the configuration.") var postgres: String?

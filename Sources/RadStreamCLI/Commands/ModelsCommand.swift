@@ -14,6 +14,8 @@ struct ModelsCommand: ParsableCommand {
             the first one the daemon served, and every candidate a self-training round made, with \
             its parent, its validation figures and its weights. A change of the served version is \
             announced to every running daemon, which swaps to it between two batches.
+
+            Example: radstream models list, then radstream models promote <version> or radstream models rollback
             """,
         subcommands: [List.self, Promote.self, Rollback.self, Rounds.self])
 

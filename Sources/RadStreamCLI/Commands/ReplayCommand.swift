@@ -10,10 +10,12 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Publish folders of reports and images as a hospital's event stream (also the load generator).",
         discussion: """
-            Reports (*.xml IU/OpenI, *.txt) become report events keyed by study id (the file stem).
-            Images (*.png, *.jpg, *.dcm, searched recursively) become image events: inline when small,
-            by file:// URI otherwise (the daemon must allow their folder: images.allowedRoots).
+            Reports (*.xml IU/OpenI, *.txt) become report events keyed by study id (the file stem). \
+            Images (*.png, *.jpg, *.dcm, searched recursively) become image events: inline when small, \
+            by file:// URI otherwise (the daemon must allow their folder: images.allowedRoots). \
             A labels.csv beside images (file,<label>...) gives their labels unless --withhold-labels.
+
+            Example: radstream replay --images ../shared/data/pneumoniamnist/val --reports ../shared/data/openi/reports --rate 200
             """)
 
     @OptionGroup var options: ConfigurationOptions

@@ -10,10 +10,12 @@ struct ReportsBenchmarkCommand: ParsableCommand {
         commandName: "reports",
         abstract: "Measure reports/s of the labeler and of the summarizer (greedy and beam).",
         discussion: """
-            The IU test-split reports (ids divisible by 5) with FINDINGS, read into memory first. The
-            labeler reads findings and impression; the summarizer writes an impression from the
-            findings, greedy in batches of 32, or by beam search or minimum Bayes risk one report
+            The IU test-split reports (ids divisible by 5) with FINDINGS, read into memory first. The \
+            labeler reads findings and impression; the summarizer writes an impression from the \
+            findings, greedy in batches of 32, or by beam search or minimum Bayes risk one report \
             at a time; either way on every core, as the daemon does. The daemon's report events/s with both on: `radstream benchmark stream --scenarios reports`.
+
+            Example: radstream benchmark reports
             """)
 
     @Option(help: "The shared data folder.") var data = ProcessInfo.processInfo.environment["RADSTREAM_DATA"] ?? "../shared/data"

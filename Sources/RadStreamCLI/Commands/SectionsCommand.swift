@@ -8,10 +8,12 @@ struct SectionsCommand: ParsableCommand {
         commandName: "sections",
         abstract: "Split reports into FINDINGS, IMPRESSION, INDICATION, COMPARISON (and TECHNIQUE).",
         discussion: """
-            Reads every *.xml (IU/OpenI) and *.txt (free text) file of a folder and writes one JSON
-            line per file: {"report_id": <file stem>, "sections": {...}}, absent sections omitted.
-            A file that cannot be read gives {"report_id": ..., "error": ...} and the command goes on;
+            Reads every *.xml (IU/OpenI) and *.txt (free text) file of a folder and writes one JSON \
+            line per file: {"report_id": <file stem>, "sections": {...}}, absent sections omitted. \
+            A file that cannot be read gives {"report_id": ..., "error": ...} and the command goes on; \
             the exit status is non-zero only when no file could be processed.
+
+            Example: radstream sections --reports ../shared/data/openi/reports --out sections.jsonl
             """)
 
     @Option(help: "Folder of report files.") var reports: String

@@ -26,6 +26,8 @@ struct SelfTrainCommand: ParsableCommand {
             trained on. Only one instance per consumer group trains at a time: if another holds the \
             leadership, this command says so and exits with status 3. `radstream serve` runs the \
             same rounds on its own when selfTraining.enabled is set.
+
+            Example: radstream self-train --now --data ../shared/data/pneumoniamnist --label-fraction 0.05
             """)
 
     @OptionGroup var options: ConfigurationOptions

@@ -35,6 +35,8 @@ struct SelfTrainingExperimentCommand: ParsableCommand {
             val/, the gate's decision, and the served model's figures. Beside them: the model of that \
             fraction alone, and the shipped model, trained by the same recipe on every label. \
             Prints a Markdown table; --out writes the rows as JSON.
+
+            Example: radstream experiment self-training --label-fractions 0.05,0.10
             """)
 
     @Option(help: "PneumoniaMNIST folder (train/ and val/).") var data = "../shared/data/pneumoniamnist"

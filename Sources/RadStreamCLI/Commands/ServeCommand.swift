@@ -9,10 +9,22 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the daemon: consume events, write results and offsets to PostgreSQL, serve /healthz /readyz /metrics.",
         discussion: """
-            Configuration: config/radstream.json (or --config), overridden by:
-            \(RadStreamConfiguration.environmentVariables.map { "  \($0.name): \($0.meaning)" }.joined(separator: "\n"))
+            Configuration: config/radstream.json (or --config), overridden by these variables \
+            (every setting, its default and its variable: docs/configuration.md):
+            \(environmentList)
+
             SIGTERM or SIGINT: the batch in hand is finished and committed, then the daemon exits.
+
+            Example: radstream serve --config /etc/radstream/radstream.json --migrate
             """)
+
+    /// One variable a line, its meaning on the next when both do not fit the 80 columns `--help` wraps at.
+    private static var environmentList: String {
+        RadStreamConfiguration.environmentVariables.map { variable in
+            let line = "  \(variable.name): \(variable.meaning)"
+            return line.count <= 78 ? line : "  \(variable.name):\n      \(variable.meaning)"
+        }.joined(separator: "\n")
+    }
 
     @OptionGroup var options: ConfigurationOptions
     @Flag(help: "Apply pending migrations before consuming.") var migrate = false

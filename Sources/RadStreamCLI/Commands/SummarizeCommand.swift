@@ -11,12 +11,14 @@ struct SummarizeCommand: ParsableCommand {
         commandName: "summarize",
         abstract: "Write each report's IMPRESSION from its FINDINGS alone, with the trained summarizer.",
         discussion: """
-            Reads every *.xml (IU/OpenI) and *.txt file of a folder and writes one JSON line per file:
-            {"report_id": <file stem>, "findings": "…", "impression": "<generated>"}. Only the
-            FINDINGS section reaches the model: an IMPRESSION in the file is never read. A report that
-            cannot be read, or has no FINDINGS, gives {"report_id": …, "error": …}; the exit status
-            is non-zero only when nothing could be summarized. Without --model, the shipped
+            Reads every *.xml (IU/OpenI) and *.txt file of a folder and writes one JSON line per file: \
+            {"report_id": <file stem>, "findings": "…", "impression": "<generated>"}. Only the \
+            FINDINGS section reaches the model: an IMPRESSION in the file is never read. A report that \
+            cannot be read, or has no FINDINGS, gives {"report_id": …, "error": …}; the exit status \
+            is non-zero only when nothing could be summarized. Without --model, the shipped \
             summarizer (models/summarizer).
+
+            Example: radstream summarize --reports ../shared/data/openi/reports --out impressions.jsonl
             """)
 
     @Option(help: "Folder of report files.") var reports: String

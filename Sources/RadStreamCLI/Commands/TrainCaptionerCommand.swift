@@ -12,16 +12,18 @@ struct TrainCaptionerCommand: ParsableCommand {
         commandName: "captioner",
         abstract: "Train the image → IMPRESSION captioner, with the summarizer distilled into it.",
         discussion: """
-            Pairs each PneumoniaMNIST train image with a random IU training-split report of the same
-            finding (pneumonia images with reports whose IMPRESSION states pneumonia or a
-            consolidation, normal images with reports the labeler reads as "No Finding"; seeded) —
-            not the same patients. The captioner reads the image with the pneumonia classifier's
-            frozen trunk and writes with a decoder started from the summarizer's; it learns from the
-            paired impression (cross-entropy) and from the frozen summarizer reading the paired
-            FINDINGS (KL divergence at each step, at --temperature; --distillation-weight 0 is the
-            ablation without it). Measured on PneumoniaMNIST val (paired with test-split reports):
-            clinical efficacy (does the labeler read pneumonia in the generated impression exactly
+            Pairs each PneumoniaMNIST train image with a random IU training-split report of the same \
+            finding (pneumonia images with reports whose IMPRESSION states pneumonia or a \
+            consolidation, normal images with reports the labeler reads as "No Finding"; seeded) — \
+            not the same patients. The captioner reads the image with the pneumonia classifier's \
+            frozen trunk and writes with a decoder started from the summarizer's; it learns from the \
+            paired impression (cross-entropy) and from the frozen summarizer reading the paired \
+            FINDINGS (KL divergence at each step, at --temperature; --distillation-weight 0 is the \
+            ablation without it). Measured on PneumoniaMNIST val (paired with test-split reports): \
+            clinical efficacy (does the labeler read pneumonia in the generated impression exactly \
             when the image is pneumonia?) beside the classifier's accuracy, and ROUGE-L.
+
+            Example: radstream train captioner --data ../shared/data/pneumoniamnist --reports ../shared/data/openi/reports --out /tmp/captioner
             """)
 
     @Option(help: "PneumoniaMNIST folder (train/ and val/).") var data: String

@@ -10,26 +10,28 @@ struct TrainClassifierCommand: ParsableCommand {
         commandName: "classifier",
         abstract: "Train an image classifier (a compact residual CNN) and calibrate it on the validation set.",
         discussion: """
-            --data is a folder with train/ and val/ subfolders in the PneumoniaMNIST layout (images
-            and a labels.csv of file,<finding> with 0/1 rows), or the COVID-19 collection (metadata.csv
-            and images/: COVID-19 vs other pneumonia vs no finding, split by patient with
-            --validation-share and --split-seed; images whose finding is unknown, "todo", are left
+            --data is a folder with train/ and val/ subfolders in the PneumoniaMNIST layout (images \
+            and a labels.csv of file,<finding> with 0/1 rows), or the COVID-19 collection (metadata.csv \
+            and images/: COVID-19 vs other pneumonia vs no finding, split by patient with \
+            --validation-share and --split-seed; images whose finding is unknown, "todo", are left \
             out and counted in the manifest).
 
-            With --folds K (default 5), the recipe is first cross-validated over the training
-            set: K models, each trained on the other folds (stratified, never splitting a
-            patient), measured on their own fold. Their out-of-fold predictions fit the
-            temperature (softmax calibration) and the decision threshold (best balanced accuracy,
-            so that it holds when prevalence changes); then the final model is trained on the
-            whole training set and served with them, and the validation set is only measured: the
-            final check. --cross-validate-only stops after the folds (to compare recipes). With
+            With --folds K (default 5), the recipe is first cross-validated over the training \
+            set: K models, each trained on the other folds (stratified, never splitting a \
+            patient), measured on their own fold. Their out-of-fold predictions fit the \
+            temperature (softmax calibration) and the decision threshold (best balanced accuracy, \
+            so that it holds when prevalence changes); then the final model is trained on the \
+            whole training set and served with them, and the validation set is only measured: the \
+            final check. --cross-validate-only stops after the folds (to compare recipes). With \
             --folds 0 the validation set fits the temperature and threshold instead (quick runs).
 
-            Training keeps the last epoch's weights (or, with --ema, their moving average).
-            --out receives model.safetensors and manifest.json (data, command, commit, options,
-            the cross-validation's fold table, validation figures with 95% bootstrap intervals,
-            time), or only cross-validation.json with --cross-validate-only. Progress (fold,
+            Training keeps the last epoch's weights (or, with --ema, their moving average). \
+            --out receives model.safetensors and manifest.json (data, command, commit, options, \
+            the cross-validation's fold table, validation figures with 95% bootstrap intervals, \
+            time), or only cross-validation.json with --cross-validate-only. Progress (fold, \
             epoch, loss, held-out AUC, time left) goes to standard error.
+
+            Example: radstream train classifier --data ../shared/data/pneumoniamnist --out /tmp/pneumonia --folds 5
             """)
 
     @Option(help: "Data folder (train/ and val/ inside, or the COVID-19 collection's metadata.csv and images/).") var data: String

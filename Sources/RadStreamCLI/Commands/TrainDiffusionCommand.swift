@@ -10,14 +10,16 @@ struct TrainDiffusionCommand: ParsableCommand {
         commandName: "diffusion",
         abstract: "Train the joint diffusion model (Mediffusion): a denoising U-Net whose encoder also classifies.",
         discussion: """
-            Every training film is noised at a random step of a 1,000-step linear schedule and the
-            U-Net learns to predict the noise (the denoising loss needs no label); each step the
-            classifier head — reading the pooled outputs of the encoder blocks and the middle —
-            also learns from a batch of labelled films (clean, lightly augmented), weighted by
-            --classification-weight. --label-fraction keeps that share of the labels (stratified,
-            seeded); a tenth of them is kept back to fit the head's temperature and threshold, so
-            that val chooses nothing. The moving average of the weights is kept. Writes
+            Every training film is noised at a random step of a 1,000-step linear schedule and the \
+            U-Net learns to predict the noise (the denoising loss needs no label); each step the \
+            classifier head — reading the pooled outputs of the encoder blocks and the middle — \
+            also learns from a batch of labelled films (clean, lightly augmented), weighted by \
+            --classification-weight. --label-fraction keeps that share of the labels (stratified, \
+            seeded); a tenth of them is kept back to fit the head's temperature and threshold, so \
+            that val chooses nothing. The moving average of the weights is kept. Writes \
             model.safetensors and manifest.json to --out.
+
+            Example: radstream train diffusion --data ../shared/data/pneumoniamnist --out /tmp/diffusion --label-fraction 0.05
             """)
 
     @Option(help: "Data folder (train/ and val/ of class folders, or a collection with metadata.csv).") var data: String

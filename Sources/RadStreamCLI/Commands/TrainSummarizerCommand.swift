@@ -10,13 +10,15 @@ struct TrainSummarizerCommand: ParsableCommand {
         commandName: "summarizer",
         abstract: "Train the FINDINGS → IMPRESSION summarizer (a transformer with a copy head) on IU reports.",
         discussion: """
-            --reports is a folder of IU XML reports; those with both FINDINGS and IMPRESSION are used.
-            Report ids divisible by 5 are the test split and are never trained on; of the rest, ids
-            equal to 1 modulo 20 are held out to choose the epoch (greedy ROUGE-L). The vocabulary is
-            built from the training reports. At the end the model is measured on the test split
-            (greedy, beam search and minimum Bayes risk) beside the two baselines built from the same training reports.
-            --out receives model.safetensors, vocabulary.txt and manifest.json (data, command, commit,
+            --reports is a folder of IU XML reports; those with both FINDINGS and IMPRESSION are used. \
+            Report ids divisible by 5 are the test split and are never trained on; of the rest, ids \
+            equal to 1 modulo 20 are held out to choose the epoch (greedy ROUGE-L). The vocabulary is \
+            built from the training reports. At the end the model is measured on the test split \
+            (greedy, beam search and minimum Bayes risk) beside the two baselines built from the same training reports. \
+            --out receives model.safetensors, vocabulary.txt and manifest.json (data, command, commit, \
             options, figures, history). Progress goes to standard error.
+
+            Example: radstream train summarizer --reports ../shared/data/openi/reports --out /tmp/summarizer
             """)
 
     @Option(help: "Folder of IU XML reports.") var reports: String

@@ -5,7 +5,7 @@ import Foundation
 /// in its clause, and keeps per observation the strongest status among its mentions (positive,
 /// then uncertain, then negative; absent when never mentioned). "No Finding" is positive when no
 /// observation other than support devices is positive or uncertain, absent otherwise — as the
-/// CheXpert labeler does. The rules are in `MentionRules`; their limits are in README.md.
+/// CheXpert labeler does. The rules are in `MentionRules`; their limits are in docs/models/labeler.md.
 public struct ReportLabeler: Sendable {
     /// Changes whenever the rules change: stored beside every label the daemon writes.
     public static let version = "rules-1"
