@@ -53,7 +53,7 @@ let package = Package(
                 swiftSettings: strict),
         .target(name: "Pipeline",
                 dependencies: [
-                    "Events", "Kafka", "Postgres", "Reports", "Imaging", "Schemas", "Models", "Summarization", "Captioning", "SelfTraining",
+                    "Events", "Kafka", "Postgres", "Reports", "Imaging", "Schemas", "Models", "Summarization", "Captioning", "SelfTraining", "Registry",
                     "Diffusion", "Explanations",
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "Prometheus", package: "swift-prometheus"),
@@ -68,7 +68,9 @@ let package = Package(
         .target(name: "Captioning", dependencies: ["Summarization", "Reports", "TensorEngine", "Models", "Training"], swiftSettings: numeric),
         .target(name: "Diffusion", dependencies: ["TensorEngine", "Training", "Models", "Imaging"], swiftSettings: numeric),
         .target(name: "Explanations", dependencies: ["Postgres"], swiftSettings: strict),
-        .target(name: "SelfTraining", dependencies: ["Training", "Models", "TensorEngine", "Postgres"], swiftSettings: numeric),
+        .target(name: "SelfTraining", dependencies: ["Training", "Models", "TensorEngine"], swiftSettings: numeric),
+        // The home of the model registry and the round log (and the leadership's lock), on PostgreSQL.
+        .target(name: "Registry", dependencies: ["SelfTraining", "Postgres", "Models", "Training", "TensorEngine"], swiftSettings: strict),
         .target(name: "Replay", dependencies: ["Events", "Kafka", "Reports"], swiftSettings: strict),
         // Local servers started together (the embedded broker, a private PostgreSQL) and what runs
         // on them beside the daemon: the reliability drill.
@@ -78,7 +80,7 @@ let package = Package(
             name: "RadStreamCLI",
             dependencies: [
                 "Harness", "Pipeline", "Events", "Kafka", "Postgres", "Reports", "Imaging", "Replay", "ChildProcesses",
-                "TensorEngine", "Models", "Training", "Summarization", "Captioning", "SelfTraining", "Diffusion",
+                "TensorEngine", "Models", "Training", "Summarization", "Captioning", "SelfTraining", "Registry", "Diffusion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -115,6 +117,6 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka", "Models", "Imaging", "Reports", "Summarization", "Captioning", "TestSupport"]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Replay", "Reports", "ChildProcesses", "Models", "Summarization", "Captioning",
-                                   "SelfTraining", "Training", "Imaging", "Explanations", "TestSupport"]),
+                                   "SelfTraining", "Registry", "Training", "Imaging", "Explanations", "TestSupport"]),
     ]
 )

@@ -68,14 +68,24 @@ public struct CounterfactualExplainer {
     /// than the one it was called: `calls` (one class per film, as another classifier called it),
     /// or else the head's own decision.
     public func explain(_ films: [[UInt8]], calls: [Int]? = nil) -> [Counterfactual] {
-        precondition(calls.map { $0.count == films.count } ?? true, "one call per film")
-        return stride(from: 0, to: films.count, by: 64).flatMap { start in
-            let end = min(start + 64, films.count)
-            return explainSlice(Array(films[start..<end]), calls: calls.map { Array($0[start..<end]) }, seed: options.seed &+ UInt64(start))
-        }
+        explain(films, calls: calls, unless: { false })!
     }
 
-    private func explainSlice(_ films: [[UInt8]], calls: [Int]?, seed: UInt64) -> [Counterfactual] {
+    /// The same, unless `stop` says so before it is done (checked at every sampling step): then
+    /// nil, so that a daemon stopping need not wait for a whole batch.
+    public func explain(_ films: [[UInt8]], calls: [Int]? = nil, unless stop: () -> Bool) -> [Counterfactual]? {
+        precondition(calls.map { $0.count == films.count } ?? true, "one call per film")
+        var made: [Counterfactual] = []
+        for start in stride(from: 0, to: films.count, by: 64) {
+            let end = min(start + 64, films.count)
+            made += explainSlice(Array(films[start..<end]), calls: calls.map { Array($0[start..<end]) }, seed: options.seed &+ UInt64(start),
+                                 stop: stop)
+            if stop() { return nil }
+        }
+        return made
+    }
+
+    private func explainSlice(_ films: [[UInt8]], calls: [Int]?, seed: UInt64, stop: () -> Bool) -> [Counterfactual] {
         let settings = model.settings
         let before = probabilities(films)
         let from = calls ?? before.map(decision)
@@ -85,7 +95,7 @@ public struct CounterfactualExplainer {
         }
         let made = sampler.counterfactuals(films, targets: to, startStep: options.startStep, steps: options.steps,
                                            guidance: options.guidance, seed: seed, inversion: options.inversion,
-                                           gradientBlur: options.gradientBlur)
+                                           gradientBlur: options.gradientBlur, stop: stop)
         let after = probabilities(made)
         let finding = settings.classes.count == 2 ? 1 : 0
         return films.indices.map { index in

@@ -24,14 +24,16 @@ public struct DiffusionSampler {
     /// clean estimate in `steps` DDIM steps, guided toward `targets` (one class per image) when
     /// `guidance` > 0; `gradientBlur` (a Gaussian's σ in pixels; 0: none) smooths the head's
     /// gradient before it is added (the head alone would as soon move single pixels as anatomy).
-    /// `onStep` hears after each step (for progress).
+    /// `onStep` hears after each step (for progress); once `stop` says so, the steps end early
+    /// and what is returned is no longer a denoised image (the caller that asks must discard it).
     public func denoise(_ images: Tensor, from startStep: Int, steps: Int, guidance: Float, targets: [Int]?, gradientBlur: Float = 0,
-                        onStep: (Int) -> Void = { _ in }) -> Tensor {
+                        stop: () -> Bool = { false }, onStep: (Int) -> Void = { _ in }) -> Tensor {
         let schedule = model.schedule.ddimSteps(from: startStep, count: steps)
         let alphaBars = model.alphaBars
         var x = images.data
         let shape = images.shape, batch = shape[0]
         for (index, step) in schedule.enumerated() {
+            if stop() { break }
             let current = Tensor(shape: shape, data: x)
             var noise = network(current, steps: [Int](repeating: step, count: batch)).data
             let (a, b) = (Float(alphaBars[step].squareRoot()), Float((1 - alphaBars[step]).squareRoot()))
@@ -75,27 +77,30 @@ public struct DiffusionSampler {
     /// encoded there by running DDIM backwards (so that, unguided, it comes back nearly as it was)
     /// — and denoised toward `targets`.
     public func counterfactuals(_ films: [[UInt8]], targets: [Int], startStep: Int, steps: Int, guidance: Float,
-                                seed: UInt64, inversion: Bool = false, gradientBlur: Float = 0) -> [[UInt8]] {
+                                seed: UInt64, inversion: Bool = false, gradientBlur: Float = 0,
+                                stop: () -> Bool = { false }) -> [[UInt8]] {
         let clean = model.input(films)
         let start: Tensor
         if inversion {
-            start = invert(clean, to: startStep, steps: steps)
+            start = invert(clean, to: startStep, steps: steps, stop: stop)
         } else {
             var generator = SeededGenerator(seed: seed)
             let (a, b) = (Float(model.alphaBars[startStep].squareRoot()), Float((1 - model.alphaBars[startStep]).squareRoot()))
             start = Tensor(shape: clean.shape, data: clean.data.map { a * $0 + b * generator.normal() })
         }
-        return bytes(denoise(start, from: startStep, steps: steps, guidance: guidance, targets: targets, gradientBlur: gradientBlur))
+        return bytes(denoise(start, from: startStep, steps: steps, guidance: guidance, targets: targets, gradientBlur: gradientBlur,
+                             stop: stop))
     }
 
     /// DDIM run backwards (Song et al., 2021, §4.3): clean images to the noised images at
     /// `startStep` that unguided DDIM would denoise back to them, over the same steps.
-    func invert(_ images: Tensor, to startStep: Int, steps: Int) -> Tensor {
+    func invert(_ images: Tensor, to startStep: Int, steps: Int, stop: () -> Bool = { false }) -> Tensor {
         let schedule = Array(model.schedule.ddimSteps(from: startStep, count: steps).reversed())
         let alphaBars = model.alphaBars
         var x = images.data
         var previous: (a: Float, b: Float) = (1, 0)
         for step in schedule {
+            if stop() { break }
             let noise = network(Tensor(shape: images.shape, data: x), steps: [Int](repeating: step, count: images.shape[0])).data
             let (a, b) = (Float(alphaBars[step].squareRoot()), Float((1 - alphaBars[step]).squareRoot()))
             for i in x.indices {

@@ -1,17 +1,16 @@
 import Foundation
 import Models
-import Postgres
 import Training
 
-/// Runs self-training rounds against PostgreSQL: takes the leadership of its consumer group,
-/// reads the pools, runs a `DistillationRound`, lets the `PromotionGate` decide, and records the
-/// candidate in the registry (served at once when promoted, with a notification every instance
-/// hears) and the round in `self_training_rounds`. `radstream serve` and `self-train --now` both
-/// call it.
+/// Runs self-training rounds: takes the leadership of its consumer group, reads the pools, runs
+/// a `DistillationRound`, lets the `PromotionGate` decide, and records the candidate with the
+/// model versions (served at once when promoted) and the round in the round log. `radstream
+/// serve` and `self-train --now` both call it, on PostgreSQL (`SelfTrainer.connected` in
+/// Pipeline); the tests call it on memory.
 public final class SelfTrainer {
     public enum Trigger: String, Sendable { case newImages = "new-images", interval, manual }
 
-    /// A round as `self_training_rounds` records it.
+    /// What a round reports to its caller.
     public struct Record: Sendable {
         public let trigger: Trigger
         public let labeledImages: Int
@@ -33,28 +32,29 @@ public final class SelfTrainer {
 
     let settings: SelfTrainingSettings
     let group: String
-    /// The round's own connection: it holds the leader's advisory lock for as long as the round runs.
-    let connection: PostgresConnection
+    let pools: any ImagePools
+    let log: any RoundLog
+    let versions: any ModelVersions
+    let leadership: any Leadership
 
-    public init(settings: SelfTrainingSettings, group: String, conninfo: String) throws {
+    public init(settings: SelfTrainingSettings, group: String, pools: any ImagePools, log: any RoundLog,
+                versions: any ModelVersions, leadership: any Leadership) throws {
         try settings.validate()
         self.settings = settings
         self.group = group
-        connection = try PostgresConnection(conninfo)
+        self.pools = pools
+        self.log = log
+        self.versions = versions
+        self.leadership = leadership
     }
 
     /// Whether a round is due: enough new unlabeled images since the last round, or the interval
     /// passed (counted from `since` when no round has run yet) with at least one.
     public func due(since start: Date) throws -> Due {
-        let last = try connection.execute("""
-            SELECT last_image_id, extract(epoch FROM finished_at) FROM self_training_rounds
-            WHERE model = $1 AND consumer_group = $2 AND decision <> 'failed' ORDER BY id DESC LIMIT 1
-            """, [.text(settings.model), .text(group)])
-        let lastImage = last.rows.first.flatMap { Int($0[0]!) } ?? 0
-        let lastTime = last.rows.first.flatMap { Double($0[1]!) }.map { Date(timeIntervalSince1970: $0) } ?? start
-        let count = try StreamImagePools(connection: connection).unlabeledCount(for: settings.model, after: lastImage)
+        let last = try log.lastCompleted(model: settings.model, group: group)
+        let count = try pools.unlabeledCount(for: settings.model, after: last?.lastImageID ?? 0)
         if count >= settings.newImages { return Due(trigger: .newImages, newImages: count) }
-        if count > 0, Date().timeIntervalSince(lastTime) >= Double(settings.intervalMinutes) * 60 {
+        if count > 0, Date().timeIntervalSince(last?.finishedAt ?? start) >= Double(settings.intervalMinutes) * 60 {
             return Due(trigger: .interval, newImages: count)
         }
         return Due(trigger: nil, newImages: count)
@@ -65,15 +65,14 @@ public final class SelfTrainer {
     /// registry's active version wins, and `served` is registered when its model is not yet.
     public func runRound(trigger: Trigger, served: GatedClassifier, pace: (Duration) throws -> Void = { _ in },
                          progress: (String) -> Void = { _ in }) throws -> Record? {
-        guard try leadership(take: true) else { return nil }
-        defer { _ = try? leadership(take: false) }
+        let key = "radstream.self-training.\(group).\(settings.model)"
+        guard try leadership.take(key) else { return nil }
+        defer { try? leadership.release(key) }
         let started = Date()
-        let registry = ModelRegistry(connection: connection)
-        let current = try registry.adopt(served, metrics: nil)
+        let current = try versions.adopt(served, metrics: nil)
         let side = current.classifier.settings.inputSide
         do {
             let data = try TrainingData.load(settings.labeledData, side: side)
-            let pools = StreamImagePools(connection: connection)
             var labeled = data.training.fraction(settings.labelFraction, seed: settings.labelSeed)
             labeled.images += try pools.labeled(for: settings.model, side: side)
             let (unlabeled, lastImageID) = try pools.unlabeled(for: settings.model, side: side,
@@ -89,7 +88,7 @@ public final class SelfTrainer {
             progress("candidate \(outcome.candidate.version): its applicability gate finds "
                      + String(format: "%.1f%%", 100 * outcome.candidateApplicableShare) + " of the validation films applicable")
             let decision = settings.gate.decide(current: outcome.currentValidation, candidate: outcome.candidateValidation)
-            let recorded = try registry.record(candidate: outcome.candidate, parent: current.version,
+            let recorded = try versions.record(candidate: outcome.candidate, parent: current.version,
                                                metrics: outcome.candidateValidation, promote: decision.promote)
             var reason = decision.reason
             if case .servedVersionChanged(let served) = recorded {
@@ -101,41 +100,23 @@ public final class SelfTrainer {
                                 teacherValidation: outcome.currentValidation, candidateValidation: outcome.candidateValidation,
                                 decision: recorded == .promoted ? "promoted" : "rejected", reason: reason,
                                 seconds: Date().timeIntervalSince(started))
-            try write(record, started: started, lastImageID: lastImageID, steps: outcome.steps)
+            try log.append(entry(record, started: started, lastImageID: lastImageID, steps: outcome.steps))
             return record
         } catch {
-            // A failed round is recorded too (when PostgreSQL still answers), then reported.
+            // A failed round is recorded too (when the log still answers), then reported.
             let record = Record(trigger: trigger, labeledImages: 0, unlabeledImages: 0, teacherVersion: current.version,
                                 candidateVersion: nil, teacherValidation: nil, candidateValidation: nil, decision: "failed",
                                 reason: "\(error)", seconds: Date().timeIntervalSince(started))
-            try? write(record, started: started, lastImageID: 0, steps: 0)
+            try? log.append(entry(record, started: started, lastImageID: 0, steps: 0))
             throw error
         }
     }
 
-    /// Takes (without waiting) or releases the group's leadership: a session advisory lock held
-    /// on this connection, so that it ends with the connection should the process die.
-    private func leadership(take: Bool) throws -> Bool {
-        let key = "radstream.self-training.\(group).\(settings.model)"
-        let function = take ? "pg_try_advisory_lock" : "pg_advisory_unlock"
-        return try connection.execute("SELECT \(function)(hashtext($1))", [.text(key)]).scalar == "t"
-    }
-
-    private func write(_ record: Record, started: Date, lastImageID: Int, steps: Int) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        func json(_ evaluation: ClassifierEvaluation?) throws -> PostgresValue {
-            try evaluation.map { .text(String(decoding: try encoder.encode($0), as: UTF8.self)) } ?? .null
-        }
-        try connection.execute("""
-            INSERT INTO self_training_rounds (model, consumer_group, trigger, started_at, duration_seconds, labeled_images,
-                unlabeled_images, last_image_id, steps, teacher_version, candidate_version, teacher_metrics, candidate_metrics,
-                decision, reason)
-            VALUES ($1, $2, $3, to_timestamp($4), $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15)
-            """, [.text(settings.model), .text(group), .text(record.trigger.rawValue), .text(String(started.timeIntervalSince1970)),
-                  .text(String(record.seconds)), .int(record.labeledImages), .int(record.unlabeledImages), .int(lastImageID),
-                  .int(steps), .text(record.teacherVersion), .optional(record.candidateVersion),
-                  try json(record.teacherValidation), try json(record.candidateValidation), .text(record.decision),
-                  .text(record.reason)])
+    private func entry(_ record: Record, started: Date, lastImageID: Int, steps: Int) -> RoundEntry {
+        RoundEntry(model: settings.model, group: group, trigger: record.trigger, startedAt: started, seconds: record.seconds,
+                   labeledImages: record.labeledImages, unlabeledImages: record.unlabeledImages, lastImageID: lastImageID,
+                   steps: steps, teacherVersion: record.teacherVersion, candidateVersion: record.candidateVersion,
+                   teacherValidation: record.teacherValidation, candidateValidation: record.candidateValidation,
+                   decision: record.decision, reason: record.reason)
     }
 }

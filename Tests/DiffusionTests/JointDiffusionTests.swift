@@ -126,6 +126,18 @@ struct JointDiffusionTests {
         #expect(called.map(\.from) == [1, 1, 0, 1] && called.map(\.to) == [0, 0, 1, 0])
     }
 
+    /// Asked to stop, an explanation ends within a sampling step and gives nothing (a daemon that
+    /// is stopping abandons its batch rather than wait for it, or store half-made films).
+    @Test func anExplanationAskedToStopEndsWithinAStep() throws {
+        let explainer = try CounterfactualExplainer(model: Self.trained.outcome.model,
+                                                    options: .init(startStep: 300, steps: 10, guidance: 8, inversion: true, seed: 5))
+        let films = Array(Self.trained.validation.images.prefix(4).map(\.pixels))
+        var asked = 0
+        #expect(explainer.explain(films, unless: { asked += 1; return asked > 3 }) == nil)
+        #expect(asked <= 6, "sampling went on for \(asked) checks after the stop")  // 20 steps (inversion and denoising) unstopped
+        #expect(explainer.explain(films, unless: { false })?.count == 4)
+    }
+
     /// The experiment trains the three models on the same labelled films and measures each on
     /// `val`; the supervised-only encoder learns nothing of denoising.
     @Test func theSemiSupervisedExperimentComparesThreeModelsOnTheSameLabels() throws {

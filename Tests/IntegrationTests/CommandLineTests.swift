@@ -2,6 +2,7 @@ import ChildProcesses
 import Foundation
 import Imaging
 import Postgres
+import Registry
 import SelfTraining
 import Testing
 @testable import Pipeline

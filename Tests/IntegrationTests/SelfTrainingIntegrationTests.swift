@@ -3,6 +3,7 @@ import Foundation
 import Kafka
 import Models
 import Postgres
+import Registry
 import Replay
 import SelfTraining
 import TestSupport
@@ -57,7 +58,7 @@ struct SelfTrainingIntegrationTests {
         try listener.listen(ModelRegistry.channel)
         var settings = Self.settings()
         settings.gate = PromotionGate(minimumAUCGain: -1, calibrationTolerance: 1)  // the mechanics, not the figures
-        let trainer = try SelfTrainer(settings: settings, group: "round-group", conninfo: conninfo)
+        let trainer = try SelfTrainer.connected(settings: settings, group: "round-group", conninfo: conninfo)
         #expect(try trainer.due(since: Date()).trigger == nil)  // 200 new images, 1000 wanted
         var lines: [String] = []
         let record = try #require(try trainer.runRound(trigger: .manual, served: Self.shipped(), progress: { lines.append($0) }))
@@ -106,7 +107,7 @@ struct SelfTrainingIntegrationTests {
         // A rate a hundred times too high, and no correction: the student forgets what it knew.
         settings.round.learningRate = 0.5
         settings.round.correctionEvery = 0
-        let record = try #require(try SelfTrainer(settings: settings, group: "gate-group", conninfo: conninfo)
+        let record = try #require(try SelfTrainer.connected(settings: settings, group: "gate-group", conninfo: conninfo)
             .runRound(trigger: .manual, served: Self.shipped()))
         #expect(record.decision == "rejected", "\(record.reason)")
         #expect(record.candidateValidation!.auc < record.teacherValidation!.auc)
@@ -121,8 +122,8 @@ struct SelfTrainingIntegrationTests {
         let conninfo = try environment.makeDatabase("self_training_leader")
         try Self.storeUnlabeledImages(100, on: PostgresConnection(conninfo))
         let settings = Self.settings()
-        nonisolated(unsafe) let first = try SelfTrainer(settings: settings, group: "one-group", conninfo: conninfo)  // used on its thread only
-        let second = try SelfTrainer(settings: settings, group: "one-group", conninfo: conninfo)
+        nonisolated(unsafe) let first = try SelfTrainer.connected(settings: settings, group: "one-group", conninfo: conninfo)  // used on its thread only
+        let second = try SelfTrainer.connected(settings: settings, group: "one-group", conninfo: conninfo)
         let inRound = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
         let served = try Self.shipped()
         nonisolated(unsafe) var firstRecord: SelfTrainer.Record?

@@ -68,7 +68,10 @@ final class CounterfactualWorker {
             let side = scope.side
             let readable = pending.filter { $0.pixels.count == side * side }
             // Toward the other class of the call explained, whatever the joint head would call the film.
-            let made = explainer.explain(readable.map(\.pixels), calls: [Int](repeating: 1, count: readable.count))
+            // A stop request ends the batch within a sampling step; the transaction rolls back and
+            // the calls stay pending for the next start.
+            guard let made = explainer.explain(readable.map(\.pixels), calls: [Int](repeating: 1, count: readable.count),
+                                               unless: { status.stopRequested }) else { throw DatabaseSession.Stopped() }
             var results: [Int: CounterfactualStore.Outcome] = [:]
             for (call, counterfactual) in zip(readable, made) {
                 results[call.imageID] = try Self.outcome(call, counterfactual, classes: explainer.model.settings.classes, side: side)

@@ -33,8 +33,13 @@ public struct DaemonService: Service {
         try await withGracefulShutdownHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 threads.start { failure in
-                    // The helpers stop within a step of a round or a second of listening.
-                    threads.waitForHelpers()
+                    // The helpers stop within a step of a round or a batch, or a second of listening.
+                    if !threads.waitForHelpers(atMost: DaemonThreads.helperStopBound) {
+                        logger.warning("""
+                            a background helper did not stop within \(DaemonThreads.helperStopBound): leaving without it \
+                            (its uncommitted work is rolled back and done again after the restart)
+                            """)
+                    }
                     shutdown.cancel()
                     if let failure { continuation.resume(throwing: failure) } else { continuation.resume() }
                 }

@@ -8,6 +8,8 @@ final class DaemonThreads: @unchecked Sendable {  // started once, from one thre
     private let consumer: StreamConsumer
     private var helpers: [(name: String, run: () -> Void)] = []
     private let helpersDone = DispatchGroup()
+    /// How long the consumer's end waits for the helpers before the daemon exits without them.
+    static let helperStopBound = Duration.seconds(5)
     private let status: DaemonStatus
 
     init(configuration: RadStreamConfiguration, processor: EventProcessor, status: DaemonStatus, metrics: DaemonMetrics,
@@ -68,9 +70,14 @@ final class DaemonThreads: @unchecked Sendable {  // started once, from one thre
         if sched_setscheduler(thread, idle, &parameters) != 0 { lowerPriorityOfCallingThread() }
     }
 
-    /// Waits for the helpers to end (after a stop request).
-    func waitForHelpers() {
-        helpersDone.wait()
+    /// Waits for the helpers to end after a stop request, at most `bound`: each ends within a
+    /// step of its work, but an idle-class thread on a machine kept busy by others may not be
+    /// given the CPU to take that step. The consumer has committed by then, and a helper's
+    /// unfinished work is inside a transaction (a counterfactual batch) or not yet recorded (a
+    /// round), so leaving without it loses nothing: PostgreSQL rolls it back. False if it timed out.
+    func waitForHelpers(atMost bound: Duration) -> Bool {
+        let seconds = Double(bound.components.seconds) + Double(bound.components.attoseconds) / 1e18
+        return helpersDone.wait(timeout: .now() + seconds) == .success
     }
 
     private func start(_ name: String, _ body: @escaping () -> Void, group: DispatchGroup?) {

@@ -3,6 +3,7 @@ import Foundation
 import Kafka
 import Logging
 import Postgres
+import Registry
 import SelfTraining
 
 /// The consuming loop, run on a thread of its own (librdkafka polls and libpq calls block):

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Pipeline
 import Postgres
+import Registry
 import SelfTraining
 
 /// `radstream models`: the model registry in PostgreSQL, and a person's say over what is served.
@@ -91,21 +92,20 @@ struct ModelsCommand: ParsableCommand {
         @Option(help: "Only the last N rounds.") var last = 20
 
         func run() throws {
-            let rows = try database.connect().execute("""
-                SELECT * FROM (
-                    SELECT id, model, consumer_group, trigger, to_char(started_at, 'YYYY-MM-DD HH24:MI:SS'),
-                           round(duration_seconds::numeric, 1), labeled_images, unlabeled_images, teacher_version,
-                           coalesce(candidate_version, '-'), decision, reason
-                    FROM self_training_rounds ORDER BY id DESC LIMIT $1) AS latest
-                ORDER BY id
-                """, [.int(last)])
-            guard rows.count > 0 else {
+            let rounds = try PostgresRoundLog(connection: database.connect()).latest(last)
+            guard !rounds.isEmpty else {
                 print("no self-training rounds yet")
                 return
             }
+            let formatter = ISO8601DateFormatter()
             print(TextTable.render(header: ["round", "model", "group", "trigger", "started", "seconds", "labeled", "unlabeled",
                                             "teacher", "candidate", "decision", "why"],
-                                   rows: rows.rows.map { $0.map { $0 ?? "-" } }))
+                                   rows: rounds.map { round in
+                                       [round.id.map(String.init) ?? "-", round.model, round.group, round.trigger.rawValue,
+                                        formatter.string(from: round.startedAt), String(format: "%.1f", round.seconds),
+                                        String(round.labeledImages), String(round.unlabeledImages), round.teacherVersion,
+                                        round.candidateVersion ?? "-", round.decision, round.reason]
+                                   }))
         }
     }
 }

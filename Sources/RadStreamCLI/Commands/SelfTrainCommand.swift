@@ -67,7 +67,7 @@ struct SelfTrainCommand: ParsableCommand {
         _ = try ModelsCommand.Database.connect(conninfo)
         let served = try Self.servedClassifier(named: settings.model, directory: configuration.models.directory)
         let log = StandardError()
-        let trainer = try SelfTrainer(settings: settings, group: configuration.kafka.groupID, conninfo: conninfo)
+        let trainer = try SelfTrainer.connected(settings: settings, group: configuration.kafka.groupID, conninfo: conninfo)
         guard let record = try trainer.runRound(trigger: .manual, served: served, progress: log.line) else {
             log.line("self-train: another instance of group \(configuration.kafka.groupID) is training \(settings.model); try again later")
             throw ExitCode(3)

@@ -6,6 +6,7 @@ import Harness
 import Models
 import Pipeline
 import Postgres
+import Registry
 import Replay
 import SelfTraining
 import TensorEngine
@@ -183,7 +184,8 @@ struct SelfTrainingExperimentCommand: ParsableCommand {
                               log: StandardError) throws -> Row {
         let started = ContinuousClock.now
         var lastShown = ContinuousClock.now
-        while try database.execute("SELECT count(*) FROM self_training_rounds").scalarInt ?? 0 < number {
+        let rounds = PostgresRoundLog(connection: database)
+        while try rounds.count() < number {
             guard kill(daemon, 0) == 0 else { throw ValidationError("the daemon stopped; see its log in \(workDir)") }
             if ContinuousClock.now - started > .seconds(3600) { throw ValidationError("round \(number) did not end within an hour") }
             if ContinuousClock.now - lastShown > .seconds(15) {
@@ -193,19 +195,15 @@ struct SelfTrainingExperimentCommand: ParsableCommand {
             }
             Thread.sleep(forTimeInterval: 1)
         }
-        let row = try database.execute("""
-            SELECT unlabeled_images, decision, reason, duration_seconds,
-                   (candidate_metrics->>'auc')::float8, (candidate_metrics->>'accuracy')::float8,
-                   (candidate_metrics->>'expectedCalibrationError')::float8,
-                   (teacher_metrics->>'auc')::float8, (teacher_metrics->>'accuracy')::float8
-            FROM self_training_rounds ORDER BY id OFFSET $1 LIMIT 1
-            """, [.int(number - 1)]).rows[0]
-        guard row[1] != "failed" else { throw ValidationError("round \(number) failed: \(row[2] ?? "")") }
-        let promoted = row[1] == "promoted"
-        let values = row.map { $0.flatMap(Double.init) }
-        log.line("experiment: \(label): round \(number): \(row[1]!): \(row[2]!)")
-        return Row(labels: label, model: "after self-training round \(number)", unlabeledImages: Int(row[0]!), auc: values[4]!,
-                   accuracy: values[5]!, expectedCalibrationError: values[6]!, decision: row[1],
-                   servedAUC: promoted ? values[4] : values[7], servedAccuracy: promoted ? values[5] : values[8], seconds: values[3])
+        guard let round = try rounds.round(number) else { throw ValidationError("round \(number) is not in the log") }
+        guard round.decision != "failed", let candidate = round.candidateValidation, let teacher = round.teacherValidation else {
+            throw ValidationError("round \(number) failed: \(round.reason)")
+        }
+        let promoted = round.decision == "promoted"
+        log.line("experiment: \(label): round \(number): \(round.decision): \(round.reason)")
+        return Row(labels: label, model: "after self-training round \(number)", unlabeledImages: round.unlabeledImages,
+                   auc: candidate.auc, accuracy: candidate.accuracy, expectedCalibrationError: candidate.expectedCalibrationError,
+                   decision: round.decision, servedAUC: promoted ? candidate.auc : teacher.auc,
+                   servedAccuracy: promoted ? candidate.accuracy : teacher.accuracy, seconds: round.seconds)
     }
 }

@@ -33,7 +33,7 @@ final class InProcessDaemon: @unchecked Sendable {
     func stop() {
         status.requestStop()
         finished.wait()
-        threads.waitForHelpers()
+        precondition(threads.waitForHelpers(atMost: .seconds(300)), "a helper thread did not stop")
     }
 }
 

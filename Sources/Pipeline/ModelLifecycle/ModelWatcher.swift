@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Postgres
+import Registry
 import SelfTraining
 
 /// Listens, on a connection of its own, for the registry's announcements of a newly served

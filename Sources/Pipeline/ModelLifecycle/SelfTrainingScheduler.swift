@@ -65,7 +65,7 @@ public final class SelfTrainingScheduler {
             status.sleep(.seconds(settings.checkSeconds))
             guard !status.stopRequested else { break }
             do {
-                let current = try trainer ?? SelfTrainer(settings: settings, group: group, conninfo: conninfo)
+                let current = try trainer ?? SelfTrainer.connected(settings: settings, group: group, conninfo: conninfo)
                 trainer = current
                 guard let trigger = try current.due(since: started).trigger else { continue }
                 guard let model = served.classifier(named: settings.model) else {

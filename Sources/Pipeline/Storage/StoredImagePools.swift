@@ -1,9 +1,11 @@
 import Postgres
+import SelfTraining
 import Training
 
-/// The images the stream has kept (their downsampled pixels in `image_pixels`), as self-training
-/// reads them: unlabeled ones, and those whose events carried a label for the model.
-public struct StreamImagePools {
+/// The images the stream has kept (`images`, their downsampled pixels in `image_pixels`, both
+/// written by `ResultWriter`), as self-training reads them: unlabeled ones, and those whose
+/// events carried a label for the model.
+public struct StoredImagePools: ImagePools {
     let connection: PostgresConnection
 
     public init(connection: PostgresConnection) {

@@ -1,6 +1,7 @@
 import Foundation
 import Models
 import Postgres
+import SelfTraining
 import TensorEngine
 import Training
 
@@ -23,7 +24,7 @@ public struct RegisteredModel: Sendable, Equatable {
 /// an image model with its parent, figures and weights; which one is served; and the changes.
 /// A change of the served version is announced on `channel` with `pg_notify`, delivered when
 /// its transaction commits, so an instance never hears of a version it cannot read yet.
-public struct ModelRegistry {
+public struct ModelRegistry: ModelVersions {
     public static let channel = "radstream_models"
     let connection: PostgresConnection
 
@@ -112,26 +113,17 @@ public struct ModelRegistry {
         }
     }
 
-    /// What became of a round's candidate.
-    public enum Recorded: Sendable, Equatable {
-        case promoted
-        case kept
-        /// The gate would have promoted it, but its parent was no longer served when the round
-        /// ended (a person promoted or rolled back meanwhile): kept as a candidate instead.
-        case servedVersionChanged(to: String?)
-    }
-
     /// Records a round's candidate, trained from `parent`: served at once when `promote` and
     /// `parent` is still the served version — a compare-and-set, so that a person's promote or
     /// rollback during a long round is not silently undone by it; kept as a candidate otherwise.
     @discardableResult
-    public func record(candidate: GatedClassifier, parent: String, metrics: ClassifierEvaluation, promote: Bool) throws -> Recorded {
+    public func record(candidate: GatedClassifier, parent: String, metrics: ClassifierEvaluation, promote: Bool) throws -> CandidateOutcome {
         try connection.transaction { connection in
             let model = candidate.name
             try Self.lock(model, on: connection)
             let registry = ModelRegistry(connection: connection)
             let served = try registry.activeVersion(of: model)
-            let outcome: Recorded = !promote ? .kept : served == parent ? .promoted : .servedVersionChanged(to: served)
+            let outcome: CandidateOutcome = !promote ? .kept : served == parent ? .promoted : .servedVersionChanged(to: served)
             try registry.insert(candidate, parent: parent, origin: .selfTraining, status: outcome == .promoted ? "retired" : "candidate",
                                 metrics: metrics)
             if outcome == .promoted { try registry.activate(model, version: candidate.version, cause: .selfTraining) }
