@@ -74,7 +74,8 @@ let package = Package(
         .target(name: "Replay", dependencies: ["Events", "Kafka", "Reports"], swiftSettings: strict),
         // Local servers started together (the embedded broker, a private PostgreSQL) and what runs
         // on them beside the daemon: the reliability drill.
-        .target(name: "Harness", dependencies: ["Pipeline", "Kafka", "Postgres", "Events", "Replay", "Reports", "ChildProcesses"],
+        .target(name: "Harness", dependencies: ["Pipeline", "Kafka", "Postgres", "Events", "Replay", "Reports", "ChildProcesses",
+                                                "Models", "Training", "SelfTraining", "Registry"],
                 swiftSettings: strict),
         .executableTarget(
             name: "RadStreamCLI",

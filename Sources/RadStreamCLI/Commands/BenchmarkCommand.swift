@@ -67,7 +67,7 @@ struct StreamBenchmarkCommand: ParsableCommand {
                                          partitions: 6, durable: true, log: { print("benchmark: \($0)") })
         defer { try? stack.stop() }
         let source = try SampleEvents(data: dataURL)
-        print("benchmark: \(events) events per scenario, batches of \(batchSize), daemon binary \(Self.binary)")
+        print("benchmark: \(events) events per scenario, batches of \(batchSize), daemon binary \(Provenance.binary)")
         print("| scenario | events | events/s (steady) | s to first commit | daemon peak RSS |")
         print("|---|---|---|---|---|")
         for scenario in scenarios.split(separator: ",").map(String.init) {
@@ -75,8 +75,6 @@ struct StreamBenchmarkCommand: ParsableCommand {
             print("| \(scenario) | \(events) | \(Int(result.rate)) | \(String(format: "%.1f", result.startup)) | \(result.peakMiB) MiB |")
         }
     }
-
-    static var binary: String { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0] }
 
     struct Result { let rate: Double; let startup: Double; let peakMiB: Int }
 
@@ -136,7 +134,7 @@ struct StreamBenchmarkCommand: ParsableCommand {
         let configFile = directory.appending(path: "\(name).json")
         try JSONEncoder().encode(configuration).write(to: configFile)
         var started = ContinuousClock.now
-        let pid = try ChildProcess.spawn(Self.binary, ["serve", "--config", configFile.path],
+        let pid = try ChildProcess.spawn(Provenance.binary, ["serve", "--config", configFile.path],
                                          outputPath: directory.appending(path: "\(name).log").path)
         var measuredFrom = 0
         if trainsBeside {

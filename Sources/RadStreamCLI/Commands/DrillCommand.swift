@@ -50,7 +50,7 @@ struct DrillCommand: ParsableCommand {
         let drill = StreamDrill(options: .init(
             minutes: minutes, rate: rate, faultInterval: interval!, badEvery: badEvery, seed: seed,
             data: URL(filePath: data).standardizedFileURL, workDir: URL(filePath: workDir).standardizedFileURL,
-            binary: StreamBenchmarkCommand.binary))
+            binary: Provenance.binary))
         // Progress on standard error, unbuffered: the drill runs for many minutes, often into a log file.
         let report = try drill.run(progress: { ProgressLine.finish($0) })
         print("""

@@ -20,28 +20,9 @@ struct ModelsCommand: ParsableCommand {
             """,
         subcommands: [List.self, Promote.self, Rollback.self, Rounds.self])
 
-    /// The connection the subcommands share.
-    struct Database: ParsableArguments {
-        @OptionGroup var options: ConfigurationOptions
-        @Option(help: "libpq connection string; overrides the configuration.") var postgres: String?
-
-        func connect() throws -> PostgresConnection {
-            try Self.connect(postgres ?? options.load().postgres.conninfo)
-        }
-
-        /// A connection to a database that has the registry (migrations are `migrate`'s to apply, not a listing's).
-        static func connect(_ conninfo: String) throws -> PostgresConnection {
-            let connection = try PostgresConnection(conninfo)
-            guard try connection.execute("SELECT to_regclass('model_registry') IS NOT NULL").scalar == "t" else {
-                throw ValidationError("the database has no model registry yet: run `radstream migrate` (or `serve --migrate`) first")
-            }
-            return connection
-        }
-    }
-
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every registered version, oldest first, with its status and figures.")
-        @OptionGroup var database: Database
+        @OptionGroup var database: RegistryDatabase
         @Option(help: "Only this model's versions.") var model: String?
 
         func run() throws {
@@ -63,7 +44,7 @@ struct ModelsCommand: ParsableCommand {
 
     struct Promote: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Serve VERSION from now on (every running daemon swaps to it).")
-        @OptionGroup var database: Database
+        @OptionGroup var database: RegistryDatabase
         @Argument(help: "The version, as `models list` shows it.") var version: String
         @Option(help: "The model, should several have this version.") var model: String?
 
@@ -77,7 +58,7 @@ struct ModelsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Return a model to the version it served before the current one.",
             discussion: "Each rollback goes one version further back, undoing promotions in the order they happened.")
-        @OptionGroup var database: Database
+        @OptionGroup var database: RegistryDatabase
         @Option(help: "The model.") var model = "pneumonia"
 
         func run() throws {
@@ -88,7 +69,7 @@ struct ModelsCommand: ParsableCommand {
 
     struct Rounds: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The self-training rounds, newest last, with their decisions.")
-        @OptionGroup var database: Database
+        @OptionGroup var database: RegistryDatabase
         @Option(help: "Only the last N rounds.") var last = 20
 
         func run() throws {
@@ -107,17 +88,5 @@ struct ModelsCommand: ParsableCommand {
                                         round.candidateVersion ?? "-", round.decision, round.reason]
                                    }))
         }
-    }
-}
-
-/// Columns padded to their widest cell.
-enum TextTable {
-    static func render(header: [String], rows: [[String]]) -> String {
-        let all = [header] + rows
-        let widths = header.indices.map { column in all.map { $0[column].count }.max()! }
-        return all.map { row in
-            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces)
-        }.joined(separator: "\n")
     }
 }

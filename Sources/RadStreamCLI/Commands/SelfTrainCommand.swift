@@ -64,7 +64,7 @@ struct SelfTrainCommand: ParsableCommand {
             throw ValidationError("no labeled data: give --data or set selfTraining.labeledData (a folder with train/ and val/)")
         }
         let conninfo = postgres ?? configuration.postgres.conninfo
-        _ = try ModelsCommand.Database.connect(conninfo)
+        _ = try RegistryDatabase.connect(conninfo)
         let served = try Self.servedClassifier(named: settings.model, directory: configuration.models.directory)
         let log = StandardError()
         let trainer = try SelfTrainer.connected(settings: settings, group: configuration.kafka.groupID, conninfo: conninfo)

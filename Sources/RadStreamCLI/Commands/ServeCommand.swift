@@ -37,31 +37,3 @@ struct ServeCommand: AsyncParsableCommand {
         try await Daemon.group(configuration: configuration, logger: logger).run()
     }
 }
-
-/// The daemon's services in one group, shut down together on SIGTERM or SIGINT.
-enum Daemon {
-    static func group(configuration: RadStreamConfiguration, logger: Logger,
-                      onHTTPRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> ServiceGroup {
-        let status = DaemonStatus(stallAfter: .seconds(configuration.batch.stallSeconds))
-        let metrics = DaemonMetrics()
-        let processor = try EventProcessor(configuration: configuration)
-        for stage in processor.imageBatchStages { logger.info("model \(stage.name)") }
-        try SelfTrainingScheduler.check(configuration, serving: processor.classifiers.map(\.name))
-        let consumer = DaemonService(configuration: configuration, processor: processor,
-                                     status: status, metrics: metrics, logger: logger)
-        let http = HealthServer.application(configuration: configuration, status: status, metrics: metrics, logger: logger,
-                                            onRunning: { port in
-                                                logger.info("HTTP on \(configuration.http.host):\(port) (/healthz /readyz /metrics)")
-                                                await onHTTPRunning(port)
-                                            })
-        return ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: consumer, successTerminationBehavior: .gracefullyShutdownGroup,
-                          failureTerminationBehavior: .gracefullyShutdownGroup),
-                    .init(service: http),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-    }
-}

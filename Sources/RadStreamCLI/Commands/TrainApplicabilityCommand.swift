@@ -84,7 +84,7 @@ struct TrainApplicabilityCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
-        let commit = TrainClassifierCommand.commit()  // the tree as fitting starts, before the gate is written
+        let commit = Provenance.commit()  // the tree as fitting starts, before the gate is written
         let log = StandardError()
         let folder = URL(filePath: model)
         guard let classifier = try ModelStore.classifiers(at: folder).first else { throw ValidationErrorText("no classifier at \(model)") }
@@ -131,7 +131,7 @@ struct TrainApplicabilityCommand: ParsableCommand {
         let spread = (foldShares.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(foldShares.count - 1, 1))).squareRoot()
         let manifest = Manifest(
             model: classifier.settings.name, modelVersion: classifier.settings.version, createdAt: Date().formatted(.iso8601),
-            command: CommandLine.arguments.map(TrainClassifierCommand.shellQuoted).joined(separator: " "),
+            command: Provenance.command,
             commit: commit, data: source, trainingImages: loaded.training.count, options: options,
             foldShares: foldShares, foldShareMean: mean, foldShareSpread: spread, validationImages: loaded.validation.count,
             validationShareApplicable: Double(applicable) / Double(max(loaded.validation.count, 1)), populationCheck: population)

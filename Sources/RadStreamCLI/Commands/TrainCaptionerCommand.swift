@@ -49,7 +49,7 @@ struct TrainCaptionerCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
-        let commit = TrainClassifierCommand.commit()
+        let commit = Provenance.commit()
         let log = StandardError()
         guard let trunk = try ModelStore.classifiers(at: URL(filePath: classifier)).first(where: { $0.settings.classes.count == 2 }) else {
             throw ValidationErrorText("\(classifier) holds no two-class classifier")
@@ -92,7 +92,7 @@ struct TrainCaptionerCommand: ParsableCommand {
         try captioner.save(to: directory)
         try ManifestFile.write(CaptionerManifest(
             version: captioner.settings.version, createdAt: Date().formatted(.iso8601),
-            command: CommandLine.arguments.map(TrainClassifierCommand.shellQuoted).joined(separator: " "), commit: commit,
+            command: Provenance.command, commit: commit,
             data: "\(data) (train: \(images.training.count) images, val: \(validation.count)); \(reports)",
             pairing: "each image with a random report of its label's kind, seed \(pairingSeed) (val: test-split reports, seed \(pairingSeed &+ 1)); not the same patients",
             pneumoniaReports: trainingPairing.pneumonia.count, normalReports: trainingPairing.normal.count, options: options,

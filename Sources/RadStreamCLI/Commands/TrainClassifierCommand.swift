@@ -84,7 +84,7 @@ struct TrainClassifierCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
-        let commit = Self.commit()  // the tree as training starts, whatever changes while it runs
+        let commit = Provenance.commit()  // the tree as training starts, whatever changes while it runs
         let log = StandardError()
         log.line("reading \(data) at \(side)×\(side)")
         let loaded = try TrainingData.load(data, side: side, validationShare: validationShare, splitSeed: splitSeed)
@@ -129,7 +129,7 @@ struct TrainClassifierCommand: ParsableCommand {
             crossValidation = report
             calibration = .given(temperature: report.temperature, threshold: report.threshold)
             if crossValidateOnly {
-                try Self.write(report, command: CommandLine.arguments.map(Self.shellQuoted).joined(separator: " "), commit: commit,
+                try Self.write(report, command: Provenance.command, commit: commit,
                                options: options, to: directory)
                 log.line("wrote \(directory.path)/\(Self.crossValidationFileName)")
                 return
@@ -143,7 +143,7 @@ struct TrainClassifierCommand: ParsableCommand {
         let manifest = ModelManifest(
             model: outcome.classifier.settings.name, version: outcome.classifier.settings.version,
             weights: ModelManifest.weightsFileName, createdAt: Date().formatted(.iso8601),
-            command: CommandLine.arguments.map(Self.shellQuoted).joined(separator: " "), commit: commit,
+            command: Provenance.command, commit: commit,
             data: .init(source: data, validationShare: validationShare, splitSeed: splitSeed, trainingImages: outcome.trainingImages,
                         validationImages: validation.count, classes: training.classes,
                         trainingClassCounts: outcome.trainingClassCounts,
@@ -212,24 +212,6 @@ struct TrainClassifierCommand: ParsableCommand {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(CrossValidationRecord(command: command, commit: commit, options: options, crossValidation: report))
             .write(to: directory.appendingPathComponent(crossValidationFileName))
-    }
-
-    /// The tree's commit, "-dirty" when it has uncommitted changes; "unknown" outside a git checkout.
-    static func commit() -> String {
-        guard let result = try? ChildProcess.run("/usr/bin/git", ["describe", "--always", "--dirty", "--abbrev=40"]),
-              result.status == 0 else { return "unknown" }
-        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    static func shellQuoted(_ argument: String) -> String {
-        argument.allSatisfy { $0.isLetter || $0.isNumber || "-_./=,:".contains($0) } ? argument : "'\(argument.replacingOccurrences(of: "'", with: "'\\''"))'"
-    }
-}
-
-/// Lines to standard error: progress and summaries, apart from a command's output.
-struct StandardError {
-    func line(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 }
 

@@ -54,7 +54,7 @@ struct TrainDiffusionCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
-        let commit = TrainClassifierCommand.commit()
+        let commit = Provenance.commit()
         let log = StandardError()
         var options = JointDiffusionOptions()
         options.network.channels = parsedChannels!
@@ -86,7 +86,7 @@ struct TrainDiffusionCommand: ParsableCommand {
         try model.save(to: directory.appending(path: ModelStore.weightsFileName))
         let manifest = DiffusionManifest(
             model: model.settings.name, version: model.settings.version, weights: ModelStore.weightsFileName,
-            createdAt: Date().formatted(.iso8601), command: CommandLine.arguments.map(TrainClassifierCommand.shellQuoted).joined(separator: " "),
+            createdAt: Date().formatted(.iso8601), command: Provenance.command,
             commit: commit,
             data: .init(source: data, validationShare: 0.2, splitSeed: 1, trainingImages: training.count, validationImages: validation.count,
                         classes: training.classes, trainingClassCounts: training.classCounts, validationClassCounts: validation.classCounts,

@@ -53,7 +53,7 @@ struct TrainSummarizerCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
-        let commit = TrainClassifierCommand.commit()  // the tree as training starts
+        let commit = Provenance.commit()  // the tree as training starts
         let log = StandardError()
         let (allTraining, test) = try ReportSplit.pairs(in: requireFolder(URL(filePath: reports)))
         let training = allTraining.filter { !ReportSplit.isValidation($0.reportID) }
@@ -95,7 +95,7 @@ struct TrainSummarizerCommand: ParsableCommand {
         let manifest = SummarizerManifest(
             version: summarizer.version, weights: ModelStore.weightsFileName, vocabulary: Summarizer.vocabularyFileName,
             vocabularySize: summarizer.vocabulary.count, createdAt: Date().formatted(.iso8601),
-            command: CommandLine.arguments.map(TrainClassifierCommand.shellQuoted).joined(separator: " "), commit: commit,
+            command: Provenance.command, commit: commit,
             data: .init(source: reports, split: "IU reports with FINDINGS and IMPRESSION; test: id % 5 == 0; validation (epoch choice): id % 20 == 1; training: the rest",
                         trainingReports: training.count, validationReports: validation.count, testReports: test.count),
             options: options, parameters: summarizer.model.parameterCount, bestEpoch: summarizer.bestEpoch,
