@@ -154,16 +154,14 @@ struct DemoCommand: AsyncParsableCommand {
     private func waitUntilProcessed(replay: ReplayOutcome, database: PostgresConnection,
                                     started: ContinuousClock.Instant) async throws -> Totals {
         var totals = Totals()
+        let results = StoredResults(connection: database)
         var summary: ReplayPlan.Summary?
         var lastChange = ContinuousClock.now
         var lastProcessed = -1
         while true {
             try await Task.sleep(for: .milliseconds(500))
-            let counts = try database.execute("""
-                SELECT (SELECT count(*) FROM reports), (SELECT count(*) FROM images),
-                       (SELECT count(*) FROM image_pixels), (SELECT count(*) FROM dead_letters)
-                """).rows[0].map { Int($0 ?? "0") ?? 0 }
-            (totals.reportRows, totals.imageRows, totals.pixelRows, totals.deadLetters) = (counts[0], counts[1], counts[2], counts[3])
+            let counts = try results.counts()
+            (totals.reportRows, totals.imageRows, totals.pixelRows, totals.deadLetters) = (counts.reports, counts.images, counts.pixels, counts.deadLetters)
             // A replay that failed stops the demo with its error rather than waiting forever.
             if summary == nil, let result = replay.result.withLock({ $0 }) { summary = try result.get() }
             if let summary {
@@ -180,26 +178,17 @@ struct DemoCommand: AsyncParsableCommand {
                 break
             }
         }
-        let codes = try database.execute("SELECT error_code, count(*) FROM dead_letters GROUP BY 1 ORDER BY 2 DESC")
-        totals.deadLetterCodes = codes.rows.map { "\($0[0] ?? "?"): \($0[1] ?? "0")" }.joined(separator: ", ")
-        let decisions = try database.execute("SELECT model, decision, count(*) FROM image_predictions GROUP BY 1, 2 ORDER BY 1, 3 DESC")
-        totals.predictions = Dictionary(grouping: decisions.rows, by: { $0[0] ?? "?" }).sorted { $0.key < $1.key }.map { model, rows in
-            "\(model): " + rows.map { "\($0[2] ?? "0") \($0[1] ?? "?")" }.joined(separator: ", ")
+        totals.deadLetterCodes = try results.deadLettersByCode().map { "\($0.code): \($0.count)" }.joined(separator: ", ")
+        totals.predictions = Dictionary(grouping: try results.decisionsByModel(), by: \.model).sorted { $0.key < $1.key }.map { model, rows in
+            "\(model): " + rows.map { "\($0.count) \($0.decision)" }.joined(separator: ", ")
         }.joined(separator: "; ")
-        let impressions = try database.execute("""
-            SELECT count(generated_impression), count(*) FILTER (WHERE jsonb_array_length(impression_disagreements) > 0),
-                   count(impression_disagreements) FROM reports
-            """)
-        if let row = impressions.rows.first, let generated = row[0], generated != "0" {
-            totals.impressions = "\(generated) generated; the labeler reads them differently from the radiologist's in \(row[1] ?? "0") of \(row[2] ?? "0")"
+        let impressions = try results.summarizerAgreement()
+        if impressions.generated > 0 {
+            totals.impressions = "\(impressions.generated) generated; the labeler reads them differently from the radiologist's in \(impressions.disagreeing) of \(impressions.compared)"
         }
-        let captions = try database.execute("""
-            SELECT (SELECT count(generated_impression) FROM images),
-                   (SELECT count(*) FILTER (WHERE disagree_on_pneumonia) FROM study_impressions),
-                   (SELECT count(*) FROM study_impressions)
-            """)
-        if let row = captions.rows.first, let generated = row[0], generated != "0" {
-            totals.captions = "\(generated) images; captioner and radiologist disagree on pneumonia in \(row[1] ?? "0") of \(row[2] ?? "0") image–report pairs of one study"
+        let captions = try results.captionerAgreement()
+        if captions.generated > 0 {
+            totals.captions = "\(captions.generated) images; captioner and radiologist disagree on pneumonia in \(captions.disagreeing) of \(captions.compared) image–report pairs of one study"
         }
         return totals
     }

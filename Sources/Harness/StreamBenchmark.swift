@@ -1,0 +1,164 @@
+import ChildProcesses
+import Foundation
+import Pipeline
+import Postgres
+
+/// The daemon's events/s end to end: for each scenario a fresh database and topics on the local
+/// stack, the events published first, then `radstream serve` started as a process of its own and
+/// measured from its first committed batch to its last, with its peak memory.
+public struct StreamBenchmark {
+    /// What the daemon runs, and on which events.
+    public enum Scenario: String, CaseIterable, Sendable {
+        case reports, reportsGreedy = "reports-greedy", reportsWithoutSummarizer = "reports-without-summarizer"
+        case images, imagesWithoutCaptioner = "images-without-captioner", imagesPneumoniaOnly = "images-pneumonia-only"
+        case imagesSelfTraining = "images-self-training", imagesWithCounterfactuals = "images-with-counterfactuals"
+        case imagesWithoutModels = "images-without-models", mixed
+
+        var streamsReports: Bool { [.reports, .reportsGreedy, .reportsWithoutSummarizer].contains(self) }
+        var streamsImages: Bool { !streamsReports && self != .mixed }
+        /// A self-training round trains beside the measured stream.
+        var trainsBeside: Bool { self == .imagesSelfTraining }
+
+        /// The stack's configuration as the scenario wants it: which models, which helpers.
+        func configure(_ configuration: inout RadStreamConfiguration, labeledData: URL) {
+            configuration.models.classifyImages = self != .imagesWithoutModels
+            configuration.models.classifiers = [.imagesPneumoniaOnly, .imagesSelfTraining].contains(self) ? ["pneumonia"] : []
+            configuration.models.summarizeReports = self != .reportsWithoutSummarizer
+            configuration.models.captionImages = ![.imagesWithoutCaptioner, .imagesPneumoniaOnly, .imagesSelfTraining,
+                                                   .imagesWithCounterfactuals, .imagesWithoutModels].contains(self)
+            configuration.counterfactuals.enabled = self == .imagesWithCounterfactuals
+            if trainsBeside {
+                configuration.selfTraining.enabled = true
+                configuration.selfTraining.labeledData = labeledData.path
+                configuration.selfTraining.newImages = 200
+                configuration.selfTraining.checkSeconds = 1
+                configuration.selfTraining.round.epochs = 1000  // bounded by maxSteps: longer than the stream
+            }
+            configuration.models.summaryDecoding = self == .reportsGreedy ? .greedy : .beam
+        }
+    }
+
+    public struct Options: Sendable {
+        public var events: Int
+        public var data: URL
+        public var workDir: URL
+        public var batchSize: Int
+        /// The `radstream` binary the daemon runs from.
+        public var binary: String
+
+        public init(events: Int, data: URL, workDir: URL, batchSize: Int, binary: String) {
+            (self.events, self.data, self.workDir, self.batchSize, self.binary) = (events, data, workDir, batchSize, binary)
+        }
+    }
+
+    public struct Result: Sendable {
+        public let rate: Double
+        public let startup: Double
+        public let peakMiB: Int
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    let options: Options
+
+    public init(options: Options) {
+        self.options = options
+    }
+
+    /// Each scenario in turn on one local stack; `result` hears each as it is measured.
+    public func run(_ scenarios: [Scenario], log: @escaping (String) -> Void, result: (Scenario, Result) -> Void) throws {
+        let stack = try LocalStack.start(directory: options.workDir.appending(path: "postgres"), partitions: 6, durable: true, log: log)
+        defer { try? stack.stop() }
+        let source = try SampleEvents(data: options.data)
+        for scenario in scenarios { result(scenario, try measure(scenario, stack: stack, source: source)) }
+    }
+
+    private func measure(_ scenario: Scenario, stack: LocalStack, source: SampleEvents) throws -> Result {
+        let (events, batchSize) = (options.events, options.batchSize)
+        var configuration = stack.configuration
+        let name = "bench_\(scenario.rawValue.replacingOccurrences(of: "-", with: "_"))_\(getpid())"
+        configuration.kafka.imageTopic = "\(name).images"
+        configuration.kafka.reportTopic = "\(name).reports"
+        configuration.kafka.groupID = name
+        configuration.batch.maxEvents = batchSize
+        scenario.configure(&configuration, labeledData: options.data.appending(path: "pneumoniamnist"))
+        for topic in configuration.topics {
+            // 12 partitions: the embedded broker keeps ~5 MB per partition, and the events are
+            // all published before the daemon starts.
+            try stack.broker.createTopic(topic, partitions: 12)
+            try stack.broker.createTopic(configuration.deadLetterTopic(for: topic), partitions: 12)
+        }
+        let admin = try PostgresConnection(stack.postgres.conninfo)
+        try admin.execute("CREATE DATABASE \(name)")
+        configuration.postgres.conninfo = stack.postgres.conninfo.replacingOccurrences(of: "dbname=radstream", with: "dbname=\(name)")
+        let database = try PostgresConnection(configuration.postgres.conninfo)
+        try DatabaseMigrations.apply(on: database)
+
+        let producer = try stack.producer()
+        func publish(_ range: Range<Int>) throws {
+            for index in range {
+                let event = scenario.streamsReports ? source.report(index)
+                    : scenario.streamsImages ? source.image(index)
+                    : index % 2 == 0 ? source.report(index) : source.image(index)
+                let topic = if case .image = event { configuration.kafka.imageTopic } else { configuration.kafka.reportTopic }
+                try producer.send(topic: topic, key: Array(event.studyID.utf8), value: event.encoded())
+            }
+            try producer.flush(timeout: .seconds(120))
+        }
+        // With self-training, the images that make the round due go first; the measured stream
+        // is published once the round is training.
+        let trainsBeside = scenario.trainsBeside
+        let firstEvents = trainsBeside ? min(events, 300) : events
+        try publish(0..<firstEvents)
+
+        let directory = options.workDir
+        let configFile = directory.appending(path: "\(name).json")
+        try JSONEncoder().encode(configuration).write(to: configFile)
+        var started = ContinuousClock.now
+        let pid = try ChildProcess.spawn(options.binary, ["serve", "--config", configFile.path],
+                                         outputPath: directory.appending(path: "\(name).log").path)
+        var measuredFrom = 0
+        if trainsBeside {
+            // The round holds its advisory lock from its start; its first seconds read the labeled set.
+            while try database.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted").scalarInt == 0 {
+                if ContinuousClock.now - started > .seconds(120) { throw Failure("\(scenario): no round started") }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            Thread.sleep(forTimeInterval: 10)
+            measuredFrom = try database.execute("SELECT count(*) FROM images").scalarInt ?? 0
+            started = ContinuousClock.now
+            try publish(firstEvents..<events)
+        }
+        var firstCommit: (ContinuousClock.Instant, Int)?
+        var peak = 0
+        while true {
+            let done = try database.execute("SELECT (SELECT count(*) FROM images) + (SELECT count(*) FROM reports) + (SELECT count(*) FROM dead_letters)").scalarInt ?? 0
+            peak = max(peak, Self.peakResidentKiB(of: pid))
+            if done > measuredFrom && firstCommit == nil { firstCommit = (.now, done) }
+            if done >= events { break }
+            if ContinuousClock.now - started > .seconds(600) { throw Failure("\(scenario): only \(done) of \(events) after 10 minutes") }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        let finished = ContinuousClock.now
+        peak = max(peak, Self.peakResidentKiB(of: pid))
+        kill(pid, SIGTERM)
+        _ = ChildProcess.wait(pid)
+        guard let (first, atFirst) = firstCommit else { throw Failure("nothing committed") }
+        return Result(rate: Double(events - atFirst) / Self.seconds(finished - first), startup: Self.seconds(first - started),
+                      peakMiB: peak / 1024)
+    }
+
+    /// VmHWM: the most memory the process has held resident.
+    static func peakResidentKiB(of pid: pid_t) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
