@@ -122,7 +122,7 @@ public struct EventProcessor: Sendable {
             eventID: event.eventID, studyID: event.studyID, imageID: event.imageID,
             source: event.inline != nil ? "inline" : "uri", format: decoded.format.rawValue,
             width: decoded.image.width, height: decoded.image.height, sourceBitDepth: decoded.sourceBitDepth,
-            photometric: decoded.photometric, labelsJSON: event.labels.map(Self.json))
+            photometric: decoded.photometric, labelsJSON: event.labels.map(JSONColumn.text))
         for stage in imageStages { try stage.run(decoded, into: &record) }
         return record
     }
@@ -132,7 +132,7 @@ public struct EventProcessor: Sendable {
         let sections = try ReportReader.sections(of: Array(event.body.utf8), format: event.format)
         var record = ReportRecord(eventID: event.eventID, studyID: event.studyID, reportID: event.reportID,
                                   format: event.format.rawValue, sections: sections,
-                                  labelsJSON: event.labels.map(Self.json))
+                                  labelsJSON: event.labels.map(JSONColumn.text))
         for stage in reportStages { try stage.run(on: &record) }
         return record
     }
@@ -146,11 +146,5 @@ public struct EventProcessor: Sendable {
             ((error.code == .empty ? EventError.Code.reportEmpty : .reportUnreadable).rawValue, error.description)
         default: (EventError.Code.processingFailed.rawValue, "\(error)")
         }
-    }
-
-    static func json<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
     }
 }

@@ -140,7 +140,7 @@ public struct ResultWriter {
                                                applicable, applicability)
                 SELECT image.id, p.model, p.version, p.probabilities, p.decision, p.saliency, p.applicable, p.applicability FROM image,
                 (VALUES \(values(record.predictions.map {
-                    [(.text($0.model), "text"), (.text($0.modelVersion), "text"), (.text(EventProcessor.json($0.probabilities)), "jsonb"),
+                    [(.text($0.model), "text"), (.text($0.modelVersion), "text"), (.text(JSONColumn.text($0.probabilities)), "jsonb"),
                      (.text($0.decision), "text"), (.bytea($0.saliencyPNG), "bytea"),
                      ($0.applicable.map { .text($0 ? "true" : "false") } ?? .null, "boolean"),
                      ($0.applicability.map { .text("\($0)") } ?? .null, "real")]
@@ -155,7 +155,7 @@ public struct ResultWriter {
 
     static func insert(_ record: ReportRecord, from source: EventSource) -> (sql: String, parameters: [PostgresValue]) {
         let sections = record.sections
-        let observations = record.observations.map { EventProcessor.json(Dictionary(uniqueKeysWithValues: $0.map { ($0.key.rawValue, $0.value.rawValue) })) }
+        let observations = record.observations.map { JSONColumn.text(Dictionary(uniqueKeysWithValues: $0.map { ($0.key.rawValue, $0.value.rawValue) })) }
         return ("""
             INSERT INTO reports (topic, kafka_partition, kafka_offset, event_id, study_id, report_id, format,
                                  findings, impression, indication, comparison, technique, labels, observations, labeler_version,
@@ -168,7 +168,7 @@ public struct ResultWriter {
                   .optional(sections.comparison), .optional(sections.technique), .optional(record.labelsJSON),
                   .optional(observations), .optional(record.labelerVersion), .optional(record.generatedImpression),
                   .optional(record.summarizerVersion),
-                  .optional(record.impressionDisagreements.map { EventProcessor.json($0.map(\.rawValue)) })])
+                  .optional(record.impressionDisagreements.map { JSONColumn.text($0.map(\.rawValue)) })])
     }
 
     /// Payloads up to this size are kept whole in the dead-letter row; larger ones only by hash.
