@@ -43,11 +43,6 @@ public struct SelfTrainingExperiment {
         public var seconds: Double?
     }
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-        init(_ description: String) { self.description = description }
-    }
-
     let options: Options
 
     public init(options: Options) {
@@ -60,7 +55,7 @@ public struct SelfTrainingExperiment {
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         let loaded = try TrainingData.load(options.data.path, side: 28)
         guard let shipped = try ModelStore.gatedClassifiers(at: ModelStore.defaultDirectory()).first(where: { $0.name == loaded.name }) else {
-            throw Failure("the shipped models hold no classifier named \(loaded.name)")
+            throw HarnessError("the shipped models hold no classifier named \(loaded.name)")
         }
         let full = ClassifierEvaluation(classifier: shipped.classifier, set: loaded.validation, intervals: false)
         var rows: [Row] = []
@@ -153,8 +148,8 @@ public struct SelfTrainingExperiment {
         var lastShown = ContinuousClock.now
         let rounds = PostgresRoundLog(connection: database)
         while try rounds.count() < number {
-            guard kill(daemon, 0) == 0 else { throw Failure("the daemon stopped; see its log in \(options.workDir.path)") }
-            if ContinuousClock.now - started > .seconds(3600) { throw Failure("round \(number) did not end within an hour") }
+            guard kill(daemon, 0) == 0 else { throw HarnessError("the daemon stopped; see its log in \(options.workDir.path)") }
+            if ContinuousClock.now - started > .seconds(3600) { throw HarnessError("round \(number) did not end within an hour") }
             if ContinuousClock.now - lastShown > .seconds(15) {
                 let stored = try database.execute("SELECT count(*) FROM images").scalarInt ?? 0
                 log("experiment: \(label): waiting for round \(number): \(stored) images stored, \((ContinuousClock.now - started).components.seconds) s")
@@ -162,9 +157,9 @@ public struct SelfTrainingExperiment {
             }
             Thread.sleep(forTimeInterval: 1)
         }
-        guard let round = try rounds.round(number) else { throw Failure("round \(number) is not in the log") }
+        guard let round = try rounds.round(number) else { throw HarnessError("round \(number) is not in the log") }
         guard round.decision != "failed", let candidate = round.candidateValidation, let teacher = round.teacherValidation else {
-            throw Failure("round \(number) failed: \(round.reason)")
+            throw HarnessError("round \(number) failed: \(round.reason)")
         }
         let promoted = round.decision == "promoted"
         log("experiment: \(label): round \(number): \(round.decision): \(round.reason)")

@@ -57,11 +57,6 @@ public struct StreamBenchmark {
         public let peakMiB: Int
     }
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-        init(_ description: String) { self.description = description }
-    }
-
     let options: Options
 
     public init(options: Options) {
@@ -124,7 +119,7 @@ public struct StreamBenchmark {
         if trainsBeside {
             // The round holds its advisory lock from its start; its first seconds read the labeled set.
             while try database.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted").scalarInt == 0 {
-                if ContinuousClock.now - started > .seconds(120) { throw Failure("\(scenario): no round started") }
+                if ContinuousClock.now - started > .seconds(120) { throw HarnessError("\(scenario): no round started") }
                 Thread.sleep(forTimeInterval: 0.1)
             }
             Thread.sleep(forTimeInterval: 10)
@@ -139,14 +134,14 @@ public struct StreamBenchmark {
             peak = max(peak, Self.peakResidentKiB(of: pid))
             if done > measuredFrom && firstCommit == nil { firstCommit = (.now, done) }
             if done >= events { break }
-            if ContinuousClock.now - started > .seconds(600) { throw Failure("\(scenario): only \(done) of \(events) after 10 minutes") }
+            if ContinuousClock.now - started > .seconds(600) { throw HarnessError("\(scenario): only \(done) of \(events) after 10 minutes") }
             Thread.sleep(forTimeInterval: 0.02)
         }
         let finished = ContinuousClock.now
         peak = max(peak, Self.peakResidentKiB(of: pid))
         kill(pid, SIGTERM)
         _ = ChildProcess.wait(pid)
-        guard let (first, atFirst) = firstCommit else { throw Failure("nothing committed") }
+        guard let (first, atFirst) = firstCommit else { throw HarnessError("nothing committed") }
         return Result(rate: Double(events - atFirst) / Self.seconds(finished - first), startup: Self.seconds(first - started),
                       peakMiB: peak / 1024)
     }

@@ -140,14 +140,19 @@ struct JointDiffusionTests {
 
     /// The experiment trains the three models on the same labelled films and measures each on
     /// `val`; the supervised-only encoder learns nothing of denoising.
-    @Test func theSemiSupervisedExperimentComparesThreeModelsOnTheSameLabels() throws {
+    /// The experiment with one epoch of the tiny U-Net and a short CNN recipe.
+    static func quickExperiment() -> SemiSupervisedExperiment {
         var options = Self.tinyOptions()
         options.epochs = 1
         var classifierOptions = ClassifierTrainingOptions()
-        classifierOptions.epochs = 2
+        classifierOptions.epochs = 1
         classifierOptions.batchSize = 32
+        return SemiSupervisedExperiment(options: options, classifierOptions: classifierOptions)
+    }
+
+    @Test func theSemiSupervisedExperimentComparesThreeModelsOnTheSameLabels() throws {
         var lines: [String] = []
-        let rows = try SemiSupervisedExperiment(options: options, classifierOptions: classifierOptions)
+        let rows = try Self.quickExperiment()
             .run(name: "pneumonia", training: Self.trained.training, validation: Self.trained.validation, fractions: [0.5],
                  progress: { lines.append($0) })
         #expect(rows.map(\.model) == SemiSupervisedExperiment.models)
@@ -159,13 +164,8 @@ struct JointDiffusionTests {
     /// Cross-validated, every model of a fold is measured on that fold's films, which its
     /// training set left out, and the summary pairs the models fold by fold.
     @Test func theSemiSupervisedExperimentCrossValidatesOverTrain() throws {
-        var options = Self.tinyOptions()
-        options.epochs = 1
-        var classifierOptions = ClassifierTrainingOptions()
-        classifierOptions.epochs = 1
-        classifierOptions.batchSize = 32
         let training = Self.trained.training
-        let rows = try SemiSupervisedExperiment(options: options, classifierOptions: classifierOptions)
+        let rows = try Self.quickExperiment()
             .crossValidate(name: "pneumonia", training: training, folds: 2, fractions: [0.5])
         #expect(rows.map(\.fold) == [1, 1, 1, 2, 2, 2])
         let measured = [1, 2].map { fold in rows.first { $0.fold == fold }!.evaluation.images }
