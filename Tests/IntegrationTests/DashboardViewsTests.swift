@@ -1,0 +1,69 @@
+import ChildProcesses
+import Foundation
+import Postgres
+import Testing
+@testable import Pipeline
+
+/// The reading side: the dashboard's views after a real stream, and the role that reads them
+/// and nothing else.
+@Suite("Dashboard views and their reader", .serialized)
+struct DashboardViewsTests {
+    @Test func theReaderRoleReadsTheViewsAndNothingUnderThem() throws {
+        let environment = try TestEnvironment.get()
+        let conninfo = try environment.makeDatabase("dashboard_views")
+        let configuration = try environment.deliveryConfiguration(name: "dashboard-views", conninfo: conninfo)
+        try environment.publish(0..<200, factory: try EventFactory(), configuration: configuration)
+        let producer = try EventFactory.producer(for: environment.broker.bootstrapServers)
+        for index in 0..<5 { try producer.send(topic: configuration.kafka.imageTopic, key: Array("bad-\(index)".utf8), value: Array("{not json".utf8)) }
+        try producer.flush()
+        let daemon = try InProcessDaemon(configuration: configuration)
+        let done = try eventually(timeout: .seconds(120)) { try Counts.read(conninfo).total >= 205 }
+        daemon.stop()
+        #expect(done && daemon.failure == nil)
+
+        // The role, by the command an operator runs; twice changes nothing.
+        let folder = FileManager.default.temporaryDirectory.appending(path: "reader-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let passwordFile = folder.appending(path: "password")
+        try "s3cret-reader\n".write(to: passwordFile, atomically: true, encoding: .utf8)
+        for _ in 0..<2 {
+            let result = try ChildProcess.run(Paths.binary.path, ["migrate", "--postgres", conninfo, "--create-reader-role", "dash_reader",
+                                                                  "--reader-password-file", passwordFile.path])
+            #expect(result.status == 0, "\(result.output)")
+            #expect(result.output.contains("dash_reader reads the views") && !result.output.contains("s3cret"))
+        }
+        #expect(try ChildProcess.run(Paths.binary.path, ["migrate", "--postgres", conninfo, "--create-reader-role", "Robert'); DROP"]).status != 0)
+
+        let reader = try PostgresConnection(conninfo.replacingOccurrences(of: "user=radstream", with: "user=dash_reader"))
+        let owner = try PostgresConnection(conninfo)
+        let views = try DashboardReader.views(on: owner)
+        #expect(views.count >= 9)
+        for view in views { #expect(throws: Never.self) { try reader.execute("SELECT * FROM dashboard.\(view) LIMIT 5") } }
+        // What the views say is what the stream wrote.
+        let kinds = Dictionary(uniqueKeysWithValues: try reader.execute(
+            "SELECT kind, sum(events)::bigint FROM dashboard.events_per_hour GROUP BY kind").rows.map { ($0[0]!, Int($0[1]!)!) })
+        #expect(kinds == ["image": 100, "report": 100, "dead letter": 5])
+        #expect(try reader.execute("SELECT sum(dead_letters) FROM dashboard.dead_letters_per_hour WHERE error_code = 'malformed_json'").scalarInt == 5)
+        #expect(try reader.execute("SELECT count(*) FROM dashboard.dead_letters WHERE payload_sha256 <> ''").scalarInt == 5)
+        let shares = try reader.execute("""
+            SELECT model, sum(share), sum(predictions) FROM dashboard.decisions_per_day GROUP BY model, model_version, day ORDER BY model
+            """).rows
+        #expect(shares.map { $0[0]! } == ["covid", "pneumonia"])
+        #expect(shares.allSatisfy { abs(Double($0[1]!)! - 1) < 1e-9 })
+        #expect(try reader.execute("SELECT count(*) FROM dashboard.report_image_discrepancies WHERE pneumonia_probability BETWEEN 0 AND 1").scalarInt ?? 0 > 0)
+        #expect(try reader.execute("SELECT count(*) FROM dashboard.model_versions WHERE status = 'active'").scalarInt == 2)
+
+        // Nothing under the views: no table read, no write, no payload, no weights.
+        func refused(_ sql: String) -> Bool {
+            do { _ = try reader.execute(sql); return false } catch { return error.sqlState == "42501" }
+        }
+        #expect(refused("SELECT payload FROM dead_letters"))
+        #expect(refused("SELECT weights FROM model_registry"))
+        #expect(refused("SELECT * FROM images LIMIT 1"))
+        #expect(refused("INSERT INTO dead_letters (topic, kafka_partition, kafka_offset, payload_sha256, payload_bytes, error_code, error) VALUES ('t', 0, 0, '', 0, 'x', 'x')"))
+        #expect(refused("DELETE FROM model_registry"))
+        #expect(refused("CREATE TABLE dashboard.mine (x int)"))
+        #expect(try reader.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'dashboard' AND column_name IN ('payload', 'weights')").scalarInt == 0)
+    }
+}
