@@ -1,6 +1,7 @@
 import ChildProcesses
 import Foundation
 import Postgres
+import TestSupport
 import Testing
 @testable import Pipeline
 
@@ -65,5 +66,37 @@ struct DashboardViewsTests {
         #expect(refused("DELETE FROM model_registry"))
         #expect(refused("CREATE TABLE dashboard.mine (x int)"))
         #expect(try reader.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'dashboard' AND column_name IN ('payload', 'weights')").scalarInt == 0)
+
+        // Every panel of the Grafana dashboard runs, as the reader, on what the stream wrote; the
+        // stream's own panels have rows.
+        let panels = try Self.grafanaPanels()
+        #expect(panels.count >= 10)
+        for panel in panels {
+            let rows = try #require(try? reader.execute(Self.expandingGrafanaMacros(panel.sql)), "panel \(panel.title) fails")
+            if ["Events per hour", "Dead letters per hour, by code", "Model registry", "Latest dead letters"].contains(panel.title) {
+                #expect(rows.count > 0, "panel \(panel.title) has no rows")
+            }
+        }
+        #expect(panels.allSatisfy { $0.datasource == "radstream" })
+    }
+
+    /// Each panel's title, data source and SQL, from ops/grafana/dashboards/radstream.json.
+    static func grafanaPanels() throws -> [(title: String, datasource: String, sql: String)] {
+        let file = TestData.packageRoot.appending(path: "ops/grafana/dashboards/radstream.json")
+        let dashboard = try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any]
+        let panels = dashboard?["panels"] as? [[String: Any]] ?? []
+        return panels.flatMap { panel in
+            (panel["targets"] as? [[String: Any]] ?? []).map { target in
+                (panel["title"] as? String ?? "?", (target["datasource"] as? [String: Any])?["uid"] as? String ?? "?",
+                 target["rawSql"] as? String ?? "")
+            }
+        }
+    }
+
+    /// Grafana's `$__timeFilter(column)`, as Grafana expands it for the last seven days.
+    static func expandingGrafanaMacros(_ sql: String) -> String {
+        sql.replacing(/\$__timeFilter\(([a-z_]+)\)/) { match in
+            "\(match.output.1) BETWEEN now() - interval '7 days' AND now() + interval '1 minute'"
+        }
     }
 }
