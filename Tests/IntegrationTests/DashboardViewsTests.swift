@@ -54,6 +54,10 @@ struct DashboardViewsTests {
         #expect(shares.allSatisfy { abs(Double($0[1]!)! - 1) < 1e-9 })
         #expect(try reader.execute("SELECT count(*) FROM dashboard.report_image_discrepancies WHERE pneumonia_probability BETWEEN 0 AND 1").scalarInt ?? 0 > 0)
         #expect(try reader.execute("SELECT count(*) FROM dashboard.model_versions WHERE status = 'active'").scalarInt == 2)
+        let studies = try reader.execute("SELECT count(*), sum(images), sum(reports) FROM dashboard.studies").rows[0].map { Int($0 ?? "") }
+        #expect(studies == [97, 100, 100])  // the factory's studies are the event's index modulo 97
+        #expect(try reader.execute("SELECT count(*) FROM dashboard.films WHERE length(pixels) = side * side").scalarInt == 100)
+        #expect(try reader.execute("SELECT count(*) FROM dashboard.predictions WHERE length(saliency_png) > 0").scalarInt == 200)
 
         // Nothing under the views: no table read, no write, no payload, no weights.
         func refused(_ sql: String) -> Bool {

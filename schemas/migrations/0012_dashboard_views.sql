@@ -93,6 +93,51 @@ SELECT model, version, parent_version, origin, status,
        applicability IS NOT NULL AS gated, length(weights) AS weight_bytes, created_at
 FROM model_registry;
 
+-- What a study page shows: its reports (sections, the labeler's observations, the generated
+-- impression and where the two disagree), its films (the 128-pixel grey copy the stream kept),
+-- each film's predictions with their Grad-CAM maps, and the counterfactuals of positive calls.
+CREATE VIEW dashboard.reports AS
+SELECT id, study_id, report_id, processed_at, findings, impression, generated_impression, summarizer_version,
+       observations, impression_disagreements AS disagreements
+FROM reports;
+
+CREATE VIEW dashboard.films AS
+SELECT i.id, i.study_id, i.image_id, i.processed_at, i.format, i.width, i.height, i.generated_impression AS captioner_impression,
+       i.captioner_version, i.generated_states_pneumonia AS captioner_states_pneumonia, p.side, p.pixels
+FROM images i LEFT JOIN image_pixels p ON p.image_id = i.id AND p.side = (SELECT max(side) FROM image_pixels q WHERE q.image_id = i.id);
+
+CREATE VIEW dashboard.predictions AS
+SELECT p.image_id, i.study_id, i.processed_at, p.model, p.model_version, p.probabilities, p.decision, p.applicable,
+       p.applicability, p.saliency_png
+FROM image_predictions p JOIN images i ON i.id = p.image_id;
+
+CREATE VIEW dashboard.counterfactuals AS
+SELECT image_id, model, model_version, explainer_version, status, from_class, to_class, probability_before,
+       probability_after, flipped, l1, changed_fraction, counterfactual_png, difference_png, error, made_at
+FROM counterfactual_explanations;
+
+-- One line per study: when it came, what it holds, what the pneumonia model called, which
+-- model versions read it, and whether anything disagrees.
+CREATE VIEW dashboard.studies AS
+WITH content AS (
+    SELECT study_id, min(processed_at) AS first_seen, max(processed_at) AS last_seen,
+           count(*) FILTER (WHERE kind = 'image') AS images, count(*) FILTER (WHERE kind = 'report') AS reports
+    FROM (SELECT study_id, processed_at, 'image' AS kind FROM images
+          UNION ALL SELECT study_id, processed_at, 'report' FROM reports) AS rows
+    GROUP BY study_id
+)
+SELECT c.study_id, c.first_seen, c.last_seen, c.images, c.reports,
+       EXISTS (SELECT 1 FROM image_predictions p JOIN images i ON i.id = p.image_id
+               WHERE i.study_id = c.study_id AND p.model = 'pneumonia' AND p.decision = 'pneumonia'
+                 AND p.applicable IS DISTINCT FROM false) AS pneumonia_called,
+       ARRAY(SELECT DISTINCT p.model || ' ' || p.model_version FROM image_predictions p JOIN images i ON i.id = p.image_id
+             WHERE i.study_id = c.study_id ORDER BY 1) AS model_versions,
+       EXISTS (SELECT 1 FROM dashboard.report_image_discrepancies d
+               WHERE d.study_id = c.study_id AND (d.image_model_disagrees OR d.captioner_disagrees)) AS report_image_disagree,
+       EXISTS (SELECT 1 FROM reports r
+               WHERE r.study_id = c.study_id AND jsonb_array_length(r.impression_disagreements) > 0) AS summarizer_disagrees
+FROM content c;
+
 -- The time ranges dashboards ask for.
 CREATE INDEX images_processed_at ON images (processed_at);
 CREATE INDEX reports_processed_at ON reports (processed_at);
