@@ -68,6 +68,9 @@ let package = Package(
         .target(name: "Captioning", dependencies: ["Summarization", "Reports", "TensorEngine", "Models", "Training"], swiftSettings: numeric),
         .target(name: "Diffusion", dependencies: ["TensorEngine", "Training", "Models", "Imaging"], swiftSettings: numeric),
         .target(name: "Explanations", dependencies: ["Postgres"], swiftSettings: strict),
+        // The web dashboard: server-rendered pages over the dashboard views, behind a login.
+        .target(name: "Dashboard", dependencies: ["Postgres", "Imaging", .product(name: "Hummingbird", package: "hummingbird")],
+                swiftSettings: strict),
         .target(name: "SelfTraining", dependencies: ["Training", "Models", "TensorEngine"], swiftSettings: numeric),
         // The home of the model registry and the round log (and the leadership's lock), on PostgreSQL.
         .target(name: "Registry", dependencies: ["SelfTraining", "Postgres", "Models", "Training", "TensorEngine"], swiftSettings: strict),
@@ -81,7 +84,7 @@ let package = Package(
             name: "RadStreamCLI",
             dependencies: [
                 "Harness", "Pipeline", "Events", "Kafka", "Postgres", "Reports", "Imaging", "Replay", "ChildProcesses",
-                "TensorEngine", "Models", "Training", "Summarization", "Captioning", "SelfTraining", "Registry", "Diffusion",
+                "TensorEngine", "Models", "Training", "Summarization", "Captioning", "SelfTraining", "Registry", "Diffusion", "Dashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

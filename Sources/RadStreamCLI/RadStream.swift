@@ -17,7 +17,7 @@ struct RadStream: AsyncParsableCommand {
             `evaluate-summarizer`.
             """,
         subcommands: [
-            SectionsCommand.self, ServeCommand.self, MigrateCommand.self, BrokerCommand.self,
+            SectionsCommand.self, ServeCommand.self, MigrateCommand.self, DashboardCommand.self, BrokerCommand.self,
             ReplayCommand.self, DemoCommand.self, BenchmarkCommand.self, TrainCommand.self,
             ClassifyCommand.self, ExplainCommand.self, EvaluateCommand.self, LabelCommand.self, SummarizeCommand.self,
             CaptionCommand.self, EvaluateLabelerCommand.self, EvaluateSummarizerCommand.self, EvaluateApplicabilityCommand.self,

@@ -1,0 +1,91 @@
+import ChildProcesses
+import Foundation
+import Postgres
+import Testing
+@testable import Pipeline
+
+/// `radstream dashboard` over a real stream, read as the reader role, behind its login.
+@Suite("The web dashboard", .serialized)
+struct DashboardPagesTests {
+    @Test func everyPageShowsTheStreamBehindALoginAndFetchesNothingFromElsewhere() throws {
+        let environment = try TestEnvironment.get()
+        let conninfo = try environment.makeDatabase("dashboard_pages")
+        let configuration = try environment.deliveryConfiguration(name: "dashboard-pages", conninfo: conninfo)
+        try environment.publish(0..<200, factory: try EventFactory(), configuration: configuration)
+        let producer = try EventFactory.producer(for: environment.broker.bootstrapServers)
+        for index in 0..<3 { try producer.send(topic: configuration.kafka.reportTopic, key: Array("bad-\(index)".utf8), value: Array("{}".utf8)) }
+        try producer.flush()
+        let daemon = try InProcessDaemon(configuration: configuration)
+        #expect(try eventually(timeout: .seconds(120)) { try Counts.read(conninfo).total >= 203 })
+        daemon.stop()
+        try DashboardReader.create("pages_reader", password: nil, on: PostgresConnection(conninfo))
+
+        let folder = FileManager.default.temporaryDirectory.appending(path: "dashboard-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let credentials = folder.appending(path: "users")
+        try "# who may log in\nquality:pw-1\n".write(to: credentials, atomically: true, encoding: .utf8)
+        let output = folder.appending(path: "dashboard.log")
+        let pid = try ChildProcess.spawn(Paths.binary.path, [
+            "dashboard", "--postgres", conninfo.replacingOccurrences(of: "user=radstream", with: "user=pages_reader"),
+            "--credentials-file", credentials.path, "--port", "0"], outputPath: output.path)
+        defer {
+            kill(pid, SIGTERM)
+            _ = ChildProcess.wait(pid)
+        }
+        var base: String?
+        _ = try eventually(timeout: .seconds(30)) {
+            let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+            base = text.firstMatch(of: /dashboard: (http:\/\/127\.0\.0\.1:\d+)\//).map { String($0.output.1) }
+            return base != nil
+        }
+        let address = try #require(base, "the dashboard did not say where it listens")
+        let login = ["Authorization": "Basic " + Data("quality:pw-1".utf8).base64EncodedString()]
+
+        // No login, or a wrong one: nothing shown.
+        #expect(httpGet(address + "/")?.status == 401)
+        #expect(httpGet(address + "/studies", headers: ["Authorization": "Basic " + Data("quality:wrong".utf8).base64EncodedString()])?.status == 401)
+        #expect(httpGet(address + "/films/1.png")?.status == 401)
+
+        var pages: [String: String] = [:]
+        for path in ["/", "/studies", "/studies?disagreement=any&finding=pneumonia", "/models", "/dead-letters"] {
+            let page = try #require(httpGet(address + path, headers: login))
+            #expect(page.status == 200, "\(path): \(page.status)")
+            pages[path] = page.body
+        }
+        let overview = try #require(pages["/"])
+        #expect(overview.contains("<svg") && overview.matches(of: /class="point"/).count >= 2, "the overview's charts have no points")
+        #expect(overview.contains("pneumonia") && overview.contains("covid"))
+        let studies = try #require(pages["/studies"])
+        let links = studies.matches(of: /href="\/studies\/([^"]+)"/).map { String($0.output.1) }
+        #expect(links.count == 97)
+        #expect(try #require(pages["/dead-letters"]).contains("malformed_json") || pages["/dead-letters"]!.contains("schema"))
+        #expect(try #require(pages["/models"]).contains("active"))
+
+        // A study with a report and a film: both impressions, the observations, the film and its maps.
+        let study = try #require(links.first { link in
+            let page = httpGet(address + "/studies/" + link, headers: login)?.body ?? ""
+            return page.contains("alt=\"film\"") && page.contains("radiologist's impression")
+        })
+        let page = try #require(httpGet(address + "/studies/" + study, headers: login))
+        #expect(page.status == 200 && page.body.contains("summarizer's impression") && page.body.contains("Observations"))
+        #expect(page.body.contains("Pleural Effusion"))
+        let images = page.body.matches(of: /<img alt="[^"]*" src="([^"]+)"/).map { String($0.output.1) }
+        #expect(images.count >= 3, "the film and a Grad-CAM map per model")
+        for image in images {
+            let fetched = try #require(httpFetch(address + image, headers: login))
+            #expect(fetched.status == 200 && fetched.contentType == "image/png" && fetched.data.starts(with: [0x89, 0x50, 0x4E, 0x47]),
+                    "\(image) is not a PNG")
+        }
+        #expect(httpGet(address + "/studies/no-such-study", headers: login)?.status == 404)
+        #expect(httpGet(address + "/studies?from=yesterday", headers: login)?.body.contains("YYYY-MM-DD") == true)
+
+        // Nothing from elsewhere: every src and href stays on the dashboard.
+        for (path, body) in pages.merging(["study": page.body], uniquingKeysWith: { $1 }) {
+            let outside = body.matches(of: /(?:src|href)="([^"]*)"/).map { String($0.output.1) }.filter { !$0.hasPrefix("/") }
+            #expect(outside.isEmpty, "\(path) points outside: \(outside)")
+        }
+        // The password is in no log line.
+        #expect(!((try? String(contentsOf: output, encoding: .utf8)) ?? "").contains("pw-1"))
+    }
+}
