@@ -16,6 +16,7 @@ packages=(
   libjpeg62-turbo-dev
   libdcmtk-dev     # DICOM
   kcat             # to look at the broker by hand
+  chromium         # headless: the dashboard's pages in a real browser (the tests)
 )
 
 missing=()

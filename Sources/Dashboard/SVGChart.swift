@@ -24,7 +24,8 @@ struct SVGChart {
         let span = max(last.timeIntervalSince(first), 1)
         let top = max(points.map(\.value).max() ?? 1, 1e-9) * 1.1
         let (plotWidth, plotHeight) = (width - Self.margin.left - Self.margin.right, height - Self.margin.top - Self.margin.bottom)
-        func x(_ time: Date) -> Double { Self.margin.left + plotWidth * (points.count == 1 ? 0.5 : time.timeIntervalSince(first) / span) }
+        // One instant (a stream younger than the chart's step) sits in the middle, not on the axis.
+        func x(_ time: Date) -> Double { Self.margin.left + plotWidth * (first == last ? 0.5 : time.timeIntervalSince(first) / span) }
         func y(_ value: Double) -> Double { Self.margin.top + plotHeight * (1 - value / top) }
         let format = Date.FormatStyle(date: .abbreviated, time: .shortened, timeZone: TimeZone(identifier: "UTC")!)
         var parts: [String] = []

@@ -1,6 +1,7 @@
 import ChildProcesses
 import Foundation
 import Postgres
+import TestSupport
 import Testing
 @testable import Pipeline
 
@@ -85,7 +86,48 @@ struct DashboardPagesTests {
             let outside = body.matches(of: /(?:src|href)="([^"]*)"/).map { String($0.output.1) }.filter { !$0.hasPrefix("/") }
             #expect(outside.isEmpty, "\(path) points outside: \(outside)")
         }
+        // In a real browser (headless Chromium), logged in: every page renders with its content,
+        // and its screenshot is kept as an artifact; without the login, nothing of it.
+        let authority = address.replacingOccurrences(of: "http://", with: "http://quality:pw-1@")
+        let artifacts = TestData.packageRoot.appending(path: ".build/test-artifacts/dashboard")
+        try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
+        let expected = ["/": "Events per hour", "/studies": "first seen", "/studies/\(study)": "radiologist's impression",
+                        "/models": "Self-training rounds", "/dead-letters": "payload SHA-256"]
+        for (path, text) in expected.sorted(by: { $0.key < $1.key }) {
+            let name = path == "/" ? "overview" : path.dropFirst().replacingOccurrences(of: "/", with: "-")
+            let dom = try Chromium.dom(of: authority + path)
+            #expect(dom.contains(text), "\(path) in Chromium: no \(text)")
+            let shot = artifacts.appending(path: "\(name).png")
+            try Chromium.screenshot(of: authority + path, to: shot)
+            #expect(((try? Data(contentsOf: shot))?.count ?? 0) > 5_000, "\(path): no screenshot")
+        }
+        let refused = try Chromium.dom(of: address + "/studies/\(study)")
+        #expect(!refused.contains("radiologist's impression"))
+
         // The password is in no log line.
         #expect(!((try? String(contentsOf: output, encoding: .utf8)) ?? "").contains("pw-1"))
     }
 }
+
+/// Debian's headless Chromium, run as a command (ops/setup.sh installs it).
+enum Chromium {
+    static let binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    static func arguments(_ extra: [String]) -> [String] {
+        ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--hide-scrollbars",
+         "--user-data-dir=\(FileManager.default.temporaryDirectory.appending(path: "chromium-\(getpid())").path)"] + extra
+    }
+
+    /// The page's DOM once it has loaded, as Chromium serialises it.
+    static func dom(of url: String) throws -> String {
+        let binary = try #require(binary, "chromium is not installed (ops/setup.sh installs it)")
+        let result = try ChildProcess.run(binary, arguments(["--virtual-time-budget=3000", "--dump-dom", url]))
+        return result.output
+    }
+
+    static func screenshot(of url: String, to file: URL) throws {
+        let binary = try #require(binary, "chromium is not installed (ops/setup.sh installs it)")
+        _ = try ChildProcess.run(binary, arguments(["--window-size=1280,1400", "--virtual-time-budget=3000", "--screenshot=\(file.path)", url]))
+    }
+}
+

@@ -53,6 +53,11 @@ struct DashboardViewsTests {
         #expect(shares.map { $0[0]! } == ["covid", "pneumonia"])
         #expect(shares.allSatisfy { abs(Double($0[1]!)! - 1) < 1e-9 })
         #expect(try reader.execute("SELECT count(*) FROM dashboard.report_image_discrepancies WHERE pneumonia_probability BETWEEN 0 AND 1").scalarInt ?? 0 > 0)
+        // The captioner is off in this stream: its side is unknown, not a disagreement.
+        #expect(try reader.execute("SELECT count(*) FROM dashboard.report_image_discrepancies WHERE captioner_disagrees IS NOT NULL").scalarInt == 0)
+        #expect(try reader.execute("""
+            SELECT count(*) FROM dashboard.report_image_discrepancies WHERE (image_model_disagrees IS NULL) <> (pneumonia_applicable = false)
+            """).scalarInt == 0)
         #expect(try reader.execute("SELECT count(*) FROM dashboard.model_versions WHERE status = 'active'").scalarInt == 2)
         let studies = try reader.execute("SELECT count(*), sum(images), sum(reports) FROM dashboard.studies").rows[0].map { Int($0 ?? "") }
         #expect(studies == [97, 100, 100])  // the factory's studies are the event's index modulo 97

@@ -53,10 +53,13 @@ SELECT i.study_id, i.image_id, r.report_id, i.processed_at,
        (p.probabilities->>'pneumonia')::double precision AS pneumonia_probability,
        p.decision AS pneumonia_decision,
        p.applicable AS pneumonia_applicable,
-       (r.observations->>'Pneumonia' IN ('positive', 'uncertain') OR r.observations->>'Consolidation' = 'positive')
-           IS DISTINCT FROM (p.decision = 'pneumonia') AS image_model_disagrees,
-       (r.observations->>'Pneumonia' IN ('positive', 'uncertain') OR r.observations->>'Consolidation' = 'positive')
-           IS DISTINCT FROM i.generated_states_pneumonia AS captioner_disagrees
+       -- NULL where a side is missing: no prediction, a film the model is not fit to read, the captioner off.
+       CASE WHEN p.decision IS NOT NULL AND p.applicable IS DISTINCT FROM false THEN
+           (r.observations->>'Pneumonia' IN ('positive', 'uncertain') OR r.observations->>'Consolidation' = 'positive')
+           IS DISTINCT FROM (p.decision = 'pneumonia') END AS image_model_disagrees,
+       CASE WHEN i.generated_states_pneumonia IS NOT NULL THEN
+           (r.observations->>'Pneumonia' IN ('positive', 'uncertain') OR r.observations->>'Consolidation' = 'positive')
+           IS DISTINCT FROM i.generated_states_pneumonia END AS captioner_disagrees
 FROM images i
 JOIN reports r ON r.study_id = i.study_id
 LEFT JOIN image_predictions p ON p.image_id = i.id AND p.model = 'pneumonia'
