@@ -32,7 +32,7 @@ enum DashboardPages {
                 \(SVGChart(series: positive, valueLabel: "share").svg)
                 <h2>Served model versions</h2>
                 \(HTML.table(header: ["model", "version", "origin", "AUC", "accuracy", "gated", "since"],
-                             rows: served.map { row in row.enumerated().map { $0.offset == 5 ? HTML.flag($0.element == "t") : HTML.escape(Self.short($0.element)) } }))
+                             rows: served.map { row in row.enumerated().map { $0.offset == 5 ? ($0.element == "t" ? "yes" : "no") : HTML.escape(Self.short($0.element)) } }))
                 <p>Consumer lag is each daemon's own: <code>radstream_consumer_lag</code> on its <code>/metrics</code>.</p>
                 """
             return HTML.page(title: "Overview", path: "/", body: body)
