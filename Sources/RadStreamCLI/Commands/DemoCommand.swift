@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dashboard
 import Foundation
 import Harness
 import Kafka
@@ -73,6 +74,8 @@ struct DemoCommand: AsyncParsableCommand {
         let httpPort = Mutex(0)
         let group = try Daemon.group(configuration: configuration, logger: logger, onHTTPRunning: { port in httpPort.withLock { $0 = port } })
         let daemon = Task { try await group.run() }
+        let dashboard = try DemoDashboard(stack: stack, workDir: URL(filePath: workDir).standardizedFileURL, logger: logger)
+        defer { dashboard.task.cancel() }
 
         let started = ContinuousClock.now
         let totals: Totals
@@ -106,6 +109,9 @@ struct DemoCommand: AsyncParsableCommand {
               kcat -b \(broker.bootstrapServers) -L
               kcat -b \(broker.bootstrapServers) -C -t \(configuration.kafka.reportTopic) -c 1 -f '%k %s\\n'
               curl -s http://127.0.0.1:\(httpPort.withLock { $0 })/metrics | grep radstream_
+
+            The dashboard: http://127.0.0.1:\(dashboard.port.value.withLock { $0 })/ — log in as demo with the password \(dashboard.password)
+              (kept in \(dashboard.credentials.path); it reads as the role radstream_reader)
             """)
         if staysRunning {
             ProgressLine.finish("Running until Ctrl-C.")
@@ -115,6 +121,33 @@ struct DemoCommand: AsyncParsableCommand {
         }
         try await daemon.value
         return totals
+    }
+
+    /// The web dashboard beside the daemon, as the reader role, with a fresh password for a
+    /// user `demo` (written, readable by this user only, into the work folder).
+    final class DemoDashboard: Sendable {
+        /// The port the server took, once it listens.
+        final class Port: Sendable { let value = Mutex(0) }
+        let port = Port()
+        let password: String
+        let credentials: URL
+        let task: Task<Void, any Error>
+
+        init(stack: LocalStack, workDir: URL, logger: Logger) throws {
+            let reader = "radstream_reader"
+            try DashboardReader.create(reader, password: nil, on: PostgresConnection(stack.postgres.conninfo))
+            let alphabet = Array("abcdefghjkmnpqrstuvwxyz23456789")
+            password = String((0..<16).map { _ in alphabet.randomElement()! })
+            credentials = workDir.appending(path: "dashboard-users")
+            FileManager.default.createFile(atPath: credentials.path, contents: Data("demo:\(password)\n".utf8),
+                                           attributes: [.posixPermissions: 0o600])
+            let port = self.port
+            let application = DashboardServer.application(
+                conninfo: stack.postgres.conninfo.replacingOccurrences(of: "user=radstream", with: "user=\(reader)"),
+                credentials: try DashboardServer.Credentials(file: credentials), host: "127.0.0.1", port: 0, logger: logger,
+                onRunning: { chosen in port.value.withLock { $0 = chosen } })
+            task = Task { try await application.runService() }
+        }
     }
 
     private func step(_ text: String) {
