@@ -104,8 +104,35 @@ struct DashboardPagesTests {
         let refused = try Chromium.dom(of: address + "/studies/\(study)")
         #expect(!refused.contains("radiologist's impression"))
 
+        // The same pages from `serve` itself, when the configuration turns them on.
+        var served = configuration
+        served.dashboard = .init(enabled: true, host: "127.0.0.1", port: 0, credentialsFile: credentials.path,
+                                 conninfo: conninfo.replacingOccurrences(of: "user=radstream", with: "user=pages_reader"))
+        let configFile = folder.appending(path: "serve.json")
+        try JSONEncoder().encode(served).write(to: configFile)
+        let serveLog = folder.appending(path: "serve.log")
+        let server = try ChildProcess.spawn(Paths.binary.path, ["serve", "--config", configFile.path], outputPath: serveLog.path)
+        defer {
+            kill(server, SIGTERM)
+            _ = ChildProcess.wait(server)
+        }
+        var servedAddress: String?
+        _ = try eventually(timeout: .seconds(60)) {
+            let text = (try? String(contentsOf: serveLog, encoding: .utf8)) ?? ""
+            servedAddress = text.firstMatch(of: /dashboard on (http:\/\/127\.0\.0\.1:\d+)\//).map { String($0.output.1) }
+            return servedAddress != nil
+        }
+        let fromServe = try #require(servedAddress, "serve did not start the dashboard")
+        #expect(httpGet(fromServe + "/studies", headers: login)?.body.contains("href=\"/studies/") == true)
+        #expect(httpGet(fromServe + "/studies")?.status == 401)
+        // Turned on without anyone to let in, it refuses to start, saying why.
+        served.dashboard.credentialsFile = ""
+        try JSONEncoder().encode(served).write(to: configFile)
+        let unstarted = try ChildProcess.run(Paths.binary.path, ["serve", "--config", configFile.path])
+        #expect(unstarted.status != 0 && unstarted.output.contains("dashboard.credentialsFile"))
+
         // The password is in no log line.
-        #expect(!((try? String(contentsOf: output, encoding: .utf8)) ?? "").contains("pw-1"))
+        for log in [output, serveLog] { #expect(!((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("pw-1")) }
     }
 }
 

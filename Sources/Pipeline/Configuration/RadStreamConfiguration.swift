@@ -128,6 +128,24 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         }
     }
 
+    /// The web dashboard, served beside the daemon when enabled (`radstream dashboard` serves
+    /// the same pages on their own).
+    public struct Dashboard: Codable, Sendable, Equatable {
+        public var enabled: Bool
+        public var host: String
+        public var port: Int
+        /// Who may log in: lines `user:password`. Required when enabled.
+        public var credentialsFile: String
+        /// The reader role's connection string; empty: `postgres.conninfo`.
+        public var conninfo: String
+
+        func validate() throws {
+            guard enabled else { return }
+            guard !credentialsFile.isEmpty else { throw ConfigurationError("dashboard.credentialsFile is required when the dashboard is enabled") }
+            guard (0...65535).contains(port) else { throw ConfigurationError("dashboard.port must be in 0...65535") }
+        }
+    }
+
     public var kafka: Kafka
     public var postgres: Postgres
     public var batch: Batch
@@ -136,6 +154,7 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
     public var models: ModelOptions
     public var selfTraining: SelfTrainingSettings
     public var counterfactuals: Counterfactuals
+    public var dashboard: Dashboard
 
     public var topics: [String] { [kafka.imageTopic, kafka.reportTopic] }
 
@@ -157,7 +176,8 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         selfTraining: .standard,
         counterfactuals: Counterfactuals(enabled: true, model: JointDiffusionModel.folderName, explains: "", cpuShare: 0.25, batchSize: 8, checkSeconds: 5,
                                          startStep: CounterfactualOptions().startStep, steps: CounterfactualOptions().steps,
-                                         guidance: CounterfactualOptions().guidance, inversion: CounterfactualOptions().inversion))
+                                         guidance: CounterfactualOptions().guidance, inversion: CounterfactualOptions().inversion),
+        dashboard: Dashboard(enabled: false, host: "127.0.0.1", port: 8090, credentialsFile: "", conninfo: ""))
 
     /// Reads a JSON file (any key may be left out: the standard value stands), then the environment.
     public static func load(file: URL?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RadStreamConfiguration {
@@ -229,6 +249,10 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         ("RADSTREAM_SELF_TRAINING_DATA", "selfTraining.labeledData: a folder with train/ and val/"),
         ("RADSTREAM_COUNTERFACTUALS", "counterfactuals.enabled: true or false"),
         ("RADSTREAM_COUNTERFACTUALS_CPU_SHARE", "counterfactuals.cpuShare: the share of one core, in (0, 1]"),
+        ("RADSTREAM_DASHBOARD", "dashboard.enabled: true or false"),
+        ("RADSTREAM_DASHBOARD_PORT", "dashboard.port"),
+        ("RADSTREAM_DASHBOARD_CREDENTIALS", "dashboard.credentialsFile: lines user:password"),
+        ("RADSTREAM_DASHBOARD_POSTGRES", "dashboard.conninfo: the reader role's connection string"),
         ("RADSTREAM_KAFKA_<PROPERTY>", "a librdkafka property, e.g. RADSTREAM_KAFKA_SESSION_TIMEOUT_MS=6000"),
     ]
 
@@ -278,6 +302,10 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
             }
             counterfactuals.cpuShare = value
         }
+        if let value = try flag("RADSTREAM_DASHBOARD") { dashboard.enabled = value }
+        if let value = try integer("RADSTREAM_DASHBOARD_PORT") { dashboard.port = value }
+        if let value = environment["RADSTREAM_DASHBOARD_CREDENTIALS"] { dashboard.credentialsFile = value }
+        if let value = environment["RADSTREAM_DASHBOARD_POSTGRES"] { dashboard.conninfo = value }
         if let value = environment["RADSTREAM_CLASSIFIERS"] { models.classifiers = value.split(separator: ",").map(String.init) }
         let reserved: Set = ["RADSTREAM_KAFKA_BOOTSTRAP", "RADSTREAM_KAFKA_GROUP"]
         for (name, value) in environment where name.hasPrefix("RADSTREAM_KAFKA_") && !reserved.contains(name) {

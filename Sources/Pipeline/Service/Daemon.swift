@@ -1,3 +1,5 @@
+import Dashboard
+import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -19,13 +21,23 @@ public enum Daemon {
                                                 logger.info("HTTP on \(configuration.http.host):\(port) (/healthz /readyz /metrics)")
                                                 await onHTTPRunning(port)
                                             })
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: consumer, successTerminationBehavior: .gracefullyShutdownGroup,
+                  failureTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: http),
+        ]
+        let settings = configuration.dashboard
+        try settings.validate()
+        if settings.enabled {
+            let credentials = try DashboardServer.Credentials(file: URL(filePath: settings.credentialsFile))
+            services.append(.init(service: DashboardServer.application(
+                conninfo: settings.conninfo.isEmpty ? configuration.postgres.conninfo : settings.conninfo, credentials: credentials,
+                host: settings.host, port: settings.port, logger: logger,
+                onRunning: { port in logger.info("dashboard on http://\(settings.host):\(port)/") })))
+        }
         return ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: consumer, successTerminationBehavior: .gracefullyShutdownGroup,
-                          failureTerminationBehavior: .gracefullyShutdownGroup),
-                    .init(service: http),
-                ],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
     }
