@@ -44,6 +44,24 @@ struct ConfigurationTests {
         }
     }
 
+    /// A key the configuration does not have is refused with its path, not silently ignored;
+    /// librdkafka's own properties are taken as they are, and the shipped file has no stray key.
+    @Test func unknownKeysAreRefusedWithTheirPath() throws {
+        let misspelt = #expect(throws: ConfigurationError.self) {
+            try RadStreamConfiguration.standard.merging(json: Data(#"{"batch": {"maxEvent": 10}}"#.utf8), source: "site.json")
+        }
+        #expect(misspelt?.description.contains("site.json: unknown key batch.maxEvent") == true)
+        #expect(misspelt?.description.contains("maxEvents") == true)
+        #expect(throws: ConfigurationError.self) {
+            try RadStreamConfiguration.standard.merging(json: Data(#"{"selfTraining": {"round": {"epoch": 3}}}"#.utf8), source: "x")
+        }
+        #expect(throws: ConfigurationError.self) { try RadStreamConfiguration.standard.merging(json: Data(#"{"dashbaord": {}}"#.utf8), source: "x") }
+        let free = try RadStreamConfiguration.standard.merging(json: Data(#"{"kafka": {"properties": {"any.librdkafka.key": "1"}}}"#.utf8), source: "x")
+        #expect(free.kafka.properties["any.librdkafka.key"] == "1")
+        let shipped = TestData.packageRoot.appending(path: "config/radstream.json")
+        #expect(throws: Never.self) { try RadStreamConfiguration.load(file: shipped, environment: [:]) }
+    }
+
     /// librdkafka refuses a property: the error names it, and shows its value unless the name
     /// could hold a credential — a mistyped one too.
     @Test(arguments: [("sasl.pasword", "hunter2-secret"), ("ssl.key.pasword", "hunter2-secret"),

@@ -200,7 +200,7 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
                 throw ConfigurationError("\(source): the configuration must be a JSON object")
             }
             let base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(self)) as! [String: Any]
-            let merged = Self.merge(base, overlay)
+            let merged = try Self.merge(base, overlay, path: "", source: source)
             return try JSONDecoder().decode(Self.self, from: JSONSerialization.data(withJSONObject: merged))
         } catch let error as ConfigurationError {
             throw error
@@ -209,11 +209,18 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         }
     }
 
-    private static func merge(_ base: [String: Any], _ overlay: [String: Any]) -> [String: Any] {
+    /// `overlay` over `base`, key by key. A key the configuration does not have is refused with
+    /// its path (a misspelt `batch.maxEvent` would otherwise leave the default silently in force);
+    /// `kafka.properties` is librdkafka's own and taken as it is.
+    private static func merge(_ base: [String: Any], _ overlay: [String: Any], path: String, source: String) throws -> [String: Any] {
         var result = base
-        for (key, value) in overlay {
-            if let nested = value as? [String: Any], let existing = base[key] as? [String: Any], key != "properties" {
-                result[key] = merge(existing, nested)
+        for key in overlay.keys.sorted() {
+            let value = overlay[key]!, here = path.isEmpty ? key : path + "." + key
+            guard let existing = base[key] else {
+                throw ConfigurationError("\(source): unknown key \(here) (known here: \(base.keys.sorted().joined(separator: ", ")))")
+            }
+            if let nested = value as? [String: Any], let existingObject = existing as? [String: Any], here != "kafka.properties" {
+                result[key] = try merge(existingObject, nested, path: here, source: source)
             } else {
                 result[key] = value
             }
