@@ -10,17 +10,7 @@ import Testing
 @Suite("Dashboard views and their reader", .serialized)
 struct DashboardViewsTests {
     @Test func theReaderRoleReadsTheViewsAndNothingUnderThem() throws {
-        let environment = try TestEnvironment.get()
-        let conninfo = try environment.makeDatabase("dashboard_views")
-        let configuration = try environment.deliveryConfiguration(name: "dashboard-views", conninfo: conninfo)
-        try environment.publish(0..<200, factory: try EventFactory(), configuration: configuration)
-        let producer = try EventFactory.producer(for: environment.broker.bootstrapServers)
-        for index in 0..<5 { try producer.send(topic: configuration.kafka.imageTopic, key: Array("bad-\(index)".utf8), value: Array("{not json".utf8)) }
-        try producer.flush()
-        let daemon = try InProcessDaemon(configuration: configuration)
-        let done = try eventually(timeout: .seconds(120)) { try Counts.read(conninfo).total >= 205 }
-        daemon.stop()
-        #expect(done && daemon.failure == nil)
+        let (conninfo, _) = try Self.stream("dashboard_views", bad: Array("{not json".utf8), on: \.imageTopic)
 
         // The role, by the command an operator runs; twice changes nothing.
         let folder = FileManager.default.temporaryDirectory.appending(path: "reader-\(UUID().uuidString)")
@@ -87,6 +77,24 @@ struct DashboardViewsTests {
             }
         }
         #expect(panels.allSatisfy { $0.datasource == "radstream" })
+    }
+
+    /// A database filled by a real stream: 200 good events (100 images, 100 reports, in 97
+    /// studies) and 5 `bad` records on `topic`, as the daemon wrote them.
+    static func stream(_ name: String, bad: [UInt8], on topic: KeyPath<RadStreamConfiguration.Kafka, String>) throws
+        -> (conninfo: String, configuration: RadStreamConfiguration) {
+        let environment = try TestEnvironment.get()
+        let conninfo = try environment.makeDatabase(name)
+        let configuration = try environment.deliveryConfiguration(name: name.replacingOccurrences(of: "_", with: "-"), conninfo: conninfo)
+        try environment.publish(0..<200, factory: try EventFactory(), configuration: configuration)
+        let producer = try EventFactory.producer(for: environment.broker.bootstrapServers)
+        for index in 0..<5 { try producer.send(topic: configuration.kafka[keyPath: topic], key: Array("bad-\(index)".utf8), value: bad) }
+        try producer.flush()
+        let daemon = try InProcessDaemon(configuration: configuration)
+        let done = try eventually(timeout: .seconds(120)) { try Counts.read(conninfo).total >= 205 }
+        daemon.stop()
+        #expect(done && daemon.failure == nil)
+        return (conninfo, configuration)
     }
 
     /// Each panel's title, data source and SQL, from ops/grafana/dashboards/radstream.json.
