@@ -7,7 +7,7 @@ struct BenchmarkCommand: ParsableCommand {
         commandName: "benchmark",
         abstract: "Benchmarks (build in release mode first: ops/setup.sh).",
         subcommands: [StreamBenchmarkCommand.self, ClassifyBenchmarkCommand.self, ReportsBenchmarkCommand.self, EngineBenchmarkCommand.self,
-                      DiffusionBenchmarkCommand.self])
+                      DiffusionBenchmarkCommand.self, DashboardBenchmarkCommand.self])
 }
 
 struct StreamBenchmarkCommand: ParsableCommand {
@@ -60,6 +60,45 @@ struct StreamBenchmarkCommand: ParsableCommand {
         print("|---|---|---|---|---|")
         try benchmark.run(chosen, log: { print("benchmark: \($0)") }) { scenario, result in
             print("| \(scenario.rawValue) | \(events) | \(Int(result.rate)) | \(String(format: "%.1f", result.startup)) | \(result.peakMiB) MiB |")
+        }
+    }
+}
+
+struct DashboardBenchmarkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dashboard",
+        abstract: "The dashboard's queries under EXPLAIN ANALYZE on a database filled by a replay.",
+        discussion: """
+            Replays --events events (half PneumoniaMNIST images, read by both classifiers; half IU \
+            reports, labelled) through `radstream serve` on the embedded broker and a private \
+            PostgreSQL, in chunks the broker can hold; then runs every panel of \
+            ops/grafana/dashboards/radstream.json (the last 7 days) and the web dashboard's main reads \
+            under EXPLAIN ANALYZE, and prints each one's rows, planning and execution time and the \
+            indexes its plan uses. Build in release mode first: ops/setup.sh.
+
+            Example: radstream benchmark dashboard --events 100000
+            """)
+
+    @Option(help: "Events to replay.") var events = 100_000
+    @Option(help: "The shared data folder.") var data = ProcessInfo.processInfo.environment["RADSTREAM_DATA"] ?? "../shared/data"
+    @Option(help: "Where the benchmark keeps its PostgreSQL cluster (recreated).") var workDir = "var/benchmark-dashboard"
+    @Option(help: "The Grafana dashboard whose panels are measured.") var grafana = "ops/grafana/dashboards/radstream.json"
+
+    func validate() throws {
+        guard events > 0 else { throw ValidationError("--events must be positive") }
+    }
+
+    func run() throws {
+        let outcome = try DashboardBenchmark(options: .init(
+            events: events, data: URL(filePath: data).standardizedFileURL, workDir: URL(filePath: workDir).standardizedFileURL,
+            grafanaDashboard: URL(filePath: grafana).standardizedFileURL, binary: Provenance.binary)).run(log: { print("benchmark: \($0)") })
+        let counts = outcome.counts
+        print("benchmark: \(counts.images) images, \(outcome.predictions) predictions, \(counts.reports) reports, \(counts.deadLetters) dead letters")
+        print("| query | rows | planning ms | execution ms | indexes used |")
+        print("|---|---|---|---|---|")
+        for measured in outcome.measured {
+            print(String(format: "| %@ | %d | %.2f | %.2f | %@ |", measured.query, measured.rows, measured.planningMilliseconds,
+                         measured.executionMilliseconds, measured.indexes.isEmpty ? "none" : measured.indexes.joined(separator: ", ")))
         }
     }
 }

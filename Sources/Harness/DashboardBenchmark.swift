@@ -1,0 +1,141 @@
+import ChildProcesses
+import Foundation
+import Pipeline
+import Postgres
+
+/// The dashboard's queries on a database the size a hospital reaches in weeks: a replay of
+/// `events` events (half images, each read by every classifier; half reports, labelled) through
+/// `radstream serve` on the local stack, then every Grafana panel and the pages' main reads run
+/// under `EXPLAIN ANALYZE`: how long each takes and which indexes it uses.
+public struct DashboardBenchmark {
+    public struct Options: Sendable {
+        public var events: Int
+        public var data: URL
+        public var workDir: URL
+        /// The Grafana dashboard whose panels are measured (ops/grafana/dashboards/radstream.json).
+        public var grafanaDashboard: URL
+        public var binary: String
+
+        public init(events: Int, data: URL, workDir: URL, grafanaDashboard: URL, binary: String) {
+            (self.events, self.data, self.workDir, self.grafanaDashboard, self.binary) = (events, data, workDir, grafanaDashboard, binary)
+        }
+    }
+
+    public struct Measured: Sendable {
+        public let query: String
+        public let rows: Int
+        public let planningMilliseconds: Double
+        public let executionMilliseconds: Double
+        public let indexes: [String]
+    }
+
+    public struct Outcome: Sendable {
+        public let counts: StoredResults.Counts
+        public let predictions: Int
+        public let measured: [Measured]
+    }
+
+    let options: Options
+
+    public init(options: Options) {
+        self.options = options
+    }
+
+    public func run(log: @escaping (String) -> Void) throws -> Outcome {
+        try? FileManager.default.removeItem(at: options.workDir)
+        try FileManager.default.createDirectory(at: options.workDir, withIntermediateDirectories: true)
+        let stack = try LocalStack.start(directory: options.workDir.appending(path: "postgres"), partitions: 6, durable: true, log: log)
+        defer { try? stack.stop() }
+        var configuration = stack.configuration
+        let name = "dashboard_bench"
+        configuration.kafka.imageTopic = "\(name).images"
+        configuration.kafka.reportTopic = "\(name).reports"
+        configuration.kafka.groupID = name
+        configuration.models.summarizeReports = false
+        configuration.models.captionImages = false
+        configuration.counterfactuals.enabled = false
+        for topic in configuration.topics {
+            try stack.broker.createTopic(topic, partitions: 12)
+            try stack.broker.createTopic(configuration.deadLetterTopic(for: topic), partitions: 12)
+        }
+        try PostgresConnection(stack.postgres.conninfo).execute("CREATE DATABASE \(name)")
+        configuration.postgres.conninfo = stack.postgres.conninfo.replacingOccurrences(of: "dbname=radstream", with: "dbname=\(name)")
+        let database = try PostgresConnection(configuration.postgres.conninfo)
+        try DatabaseMigrations.apply(on: database)
+        let configFile = options.workDir.appending(path: "\(name).json")
+        try JSONEncoder().encode(configuration).write(to: configFile)
+        let daemon = try ChildProcess.spawn(options.binary, ["serve", "--config", configFile.path],
+                                            outputPath: options.workDir.appending(path: "\(name).log").path)
+        defer {
+            kill(daemon, SIGTERM)
+            _ = ChildProcess.wait(daemon)
+        }
+
+        // The embedded broker keeps about 5 MB per partition: publish in chunks, each once the
+        // daemon has caught up with the one before.
+        let source = try SampleEvents(data: options.data)
+        let producer = try stack.producer()
+        let results = StoredResults(connection: database)
+        let chunk = 5_000
+        for start in stride(from: 0, to: options.events, by: chunk) {
+            let end = min(start + chunk, options.events)
+            for index in start..<end {
+                let event = index % 2 == 0 ? source.image(index) : source.report(index)
+                let topic = if case .image = event { configuration.kafka.imageTopic } else { configuration.kafka.reportTopic }
+                try producer.send(topic: topic, key: Array(event.studyID.utf8), value: event.encoded())
+            }
+            try producer.flush(timeout: .seconds(120))
+            let started = ContinuousClock.now
+            while try results.counts().processed < end {
+                guard kill(daemon, 0) == 0 else { throw HarnessError("the daemon stopped; see its log in \(options.workDir.path)") }
+                if ContinuousClock.now - started > .seconds(600) { throw HarnessError("events \(start)..<\(end) not processed in 10 minutes") }
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+            log("\(end) of \(options.events) events stored")
+        }
+        try database.execute("ANALYZE")
+        let counts = try results.counts()
+        let predictions = try database.execute("SELECT count(*) FROM image_predictions").scalarInt ?? 0
+        return Outcome(counts: counts, predictions: predictions, measured: try queries(database).map { try measure($0, on: database) })
+    }
+
+    /// Every Grafana panel (its `$__timeFilter` as Grafana expands it for the last 7 days) and the
+    /// reads of the dashboard's pages.
+    func queries(_ database: PostgresConnection) throws -> [(name: String, sql: String)] {
+        let dashboard = try JSONSerialization.jsonObject(with: Data(contentsOf: options.grafanaDashboard)) as? [String: Any]
+        let panels = (dashboard?["panels"] as? [[String: Any]] ?? []).flatMap { panel in
+            (panel["targets"] as? [[String: Any]] ?? []).compactMap { target -> (String, String)? in
+                guard let sql = target["rawSql"] as? String else { return nil }
+                return ("Grafana: \(panel["title"] as? String ?? "?")", sql.replacing(/\$__timeFilter\(([a-z_]+)\)/) { match in
+                    "\(match.output.1) BETWEEN now() - interval '7 days' AND now()"
+                })
+            }
+        }
+        let study = try database.execute("SELECT study_id FROM images ORDER BY id DESC LIMIT 1").scalar ?? ""
+        let image = try database.execute("SELECT max(id) FROM images").scalar ?? "0"
+        let quoted = "'" + study.replacingOccurrences(of: "'", with: "''") + "'"
+        return panels + [
+            ("page: studies, newest 200", "SELECT * FROM dashboard.studies ORDER BY first_seen DESC LIMIT 200"),
+            ("page: studies that disagree", "SELECT * FROM dashboard.studies WHERE report_image_disagree OR summarizer_disagrees ORDER BY first_seen DESC LIMIT 200"),
+            ("page: one study's reports", "SELECT * FROM dashboard.reports WHERE study_id = \(quoted)"),
+            ("page: one study's films", "SELECT id, image_id FROM dashboard.films WHERE study_id = \(quoted)"),
+            ("page: one film's predictions", "SELECT model, decision FROM dashboard.predictions WHERE image_id = \(image)"),
+            ("page: overview, events per hour", "SELECT * FROM dashboard.events_per_hour WHERE hour >= now() - interval '7 days'"),
+        ]
+    }
+
+    func measure(_ query: (name: String, sql: String), on database: PostgresConnection) throws -> Measured {
+        let text = try database.execute("EXPLAIN (ANALYZE, FORMAT JSON) \(query.sql)").scalar ?? "[]"
+        let plan = ((try JSONSerialization.jsonObject(with: Data(text.utf8))) as? [[String: Any]])?.first ?? [:]
+        var indexes: Set<String> = []
+        func walk(_ node: [String: Any]) {
+            if let index = node["Index Name"] as? String { indexes.insert(index) }
+            for child in node["Plans"] as? [[String: Any]] ?? [] { walk(child) }
+        }
+        let root = plan["Plan"] as? [String: Any] ?? [:]
+        walk(root)
+        return Measured(query: query.name, rows: root["Actual Rows"] as? Int ?? 0,
+                        planningMilliseconds: plan["Planning Time"] as? Double ?? .nan,
+                        executionMilliseconds: plan["Execution Time"] as? Double ?? .nan, indexes: indexes.sorted())
+    }
+}
