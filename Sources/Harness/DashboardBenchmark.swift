@@ -46,26 +46,13 @@ public struct DashboardBenchmark {
         try FileManager.default.createDirectory(at: options.workDir, withIntermediateDirectories: true)
         let stack = try LocalStack.start(directory: options.workDir.appending(path: "postgres"), partitions: 6, durable: true, log: log)
         defer { try? stack.stop() }
-        var configuration = stack.configuration
         let name = "dashboard_bench"
-        configuration.kafka.imageTopic = "\(name).images"
-        configuration.kafka.reportTopic = "\(name).reports"
-        configuration.kafka.groupID = name
+        let (isolated, database) = try stack.isolatedStream(name, partitions: 12)
+        var configuration = isolated
         configuration.models.summarizeReports = false
         configuration.models.captionImages = false
         configuration.counterfactuals.enabled = false
-        for topic in configuration.topics {
-            try stack.broker.createTopic(topic, partitions: 12)
-            try stack.broker.createTopic(configuration.deadLetterTopic(for: topic), partitions: 12)
-        }
-        try PostgresConnection(stack.postgres.conninfo).execute("CREATE DATABASE \(name)")
-        configuration.postgres.conninfo = stack.postgres.conninfo.replacingOccurrences(of: "dbname=radstream", with: "dbname=\(name)")
-        let database = try PostgresConnection(configuration.postgres.conninfo)
-        try DatabaseMigrations.apply(on: database)
-        let configFile = options.workDir.appending(path: "\(name).json")
-        try JSONEncoder().encode(configuration).write(to: configFile)
-        let daemon = try ChildProcess.spawn(options.binary, ["serve", "--config", configFile.path],
-                                            outputPath: options.workDir.appending(path: "\(name).log").path)
+        let daemon = try LocalStack.startDaemon(options.binary, configuration: configuration, name: name, in: options.workDir)
         defer {
             kill(daemon, SIGTERM)
             _ = ChildProcess.wait(daemon)

@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import Kafka
 import Pipeline
@@ -43,6 +44,33 @@ public struct LocalStack: Sendable {
 
     public func stop() throws {
         try postgres.stop()
+    }
+
+    /// A stream of one run's own on the stack: topics `<name>.images` and `<name>.reports` (and
+    /// their dead-letter twins) of `partitions` each, a consumer group and a migrated database
+    /// named `name`. The configuration pointing at them, and a connection to the database.
+    public func isolatedStream(_ name: String, partitions: Int) throws -> (configuration: RadStreamConfiguration, database: PostgresConnection) {
+        var configuration = self.configuration
+        configuration.kafka.imageTopic = "\(name).images"
+        configuration.kafka.reportTopic = "\(name).reports"
+        configuration.kafka.groupID = name
+        for topic in configuration.topics {
+            try broker.createTopic(topic, partitions: partitions)
+            try broker.createTopic(configuration.deadLetterTopic(for: topic), partitions: partitions)
+        }
+        try PostgresConnection(postgres.conninfo).execute("CREATE DATABASE \(name)")
+        configuration.postgres.conninfo = postgres.conninfo.replacingOccurrences(of: "dbname=radstream", with: "dbname=\(name)")
+        let database = try PostgresConnection(configuration.postgres.conninfo)
+        try DatabaseMigrations.apply(on: database)
+        return (configuration, database)
+    }
+
+    /// `radstream serve` (`binary`) on `configuration`, as a child process: its configuration
+    /// file and its log are `<name>.json` and `<name>.log` in `directory`.
+    public static func startDaemon(_ binary: String, configuration: RadStreamConfiguration, name: String, in directory: URL) throws -> pid_t {
+        let configFile = directory.appending(path: "\(name).json")
+        try JSONEncoder().encode(configuration).write(to: configFile)
+        return try ChildProcess.spawn(binary, ["serve", "--config", configFile.path], outputPath: directory.appending(path: "\(name).log").path)
     }
 }
 

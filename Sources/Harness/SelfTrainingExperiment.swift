@@ -90,10 +90,8 @@ public struct SelfTrainingExperiment {
         let labeled = Set(data.training.fraction(fraction, seed: recipe.seed).images.map(\.file))
         let rest = data.training.images.map(\.file).filter { !labeled.contains($0) }
         let chunkSize = rest.count / chunks
-        var configuration = stack.configuration
-        configuration.kafka.imageTopic = "\(name).images"
-        configuration.kafka.reportTopic = "\(name).reports"
-        configuration.kafka.groupID = name
+        let (isolated, database) = try stack.isolatedStream(name, partitions: 6)
+        var configuration = isolated
         configuration.models.directory = models.path
         configuration.models.classifiers = [data.name]
         configuration.models.summarizeReports = false
@@ -108,18 +106,7 @@ public struct SelfTrainingExperiment {
         configuration.selfTraining.newImages = chunkSize
         configuration.selfTraining.checkSeconds = 2
         configuration.selfTraining.cpuShare = cpuShare
-        for topic in configuration.topics {
-            try stack.broker.createTopic(topic, partitions: 6)
-            try stack.broker.createTopic(configuration.deadLetterTopic(for: topic), partitions: 6)
-        }
-        try PostgresConnection(stack.postgres.conninfo).execute("CREATE DATABASE \(name)")
-        configuration.postgres.conninfo = stack.postgres.conninfo.replacingOccurrences(of: "dbname=radstream", with: "dbname=\(name)")
-        let database = try PostgresConnection(configuration.postgres.conninfo)
-        try DatabaseMigrations.apply(on: database)
-        let configFile = work.appending(path: "\(name).json")
-        try JSONEncoder().encode(configuration).write(to: configFile)
-        let daemon = try ChildProcess.spawn(options.binary, ["serve", "--config", configFile.path],
-                                            outputPath: work.appending(path: "\(name).log").path)
+        let daemon = try LocalStack.startDaemon(options.binary, configuration: configuration, name: name, in: work)
         defer {
             kill(daemon, SIGTERM)
             _ = ChildProcess.wait(daemon)

@@ -73,24 +73,13 @@ public struct StreamBenchmark {
 
     private func measure(_ scenario: Scenario, stack: LocalStack, source: SampleEvents) throws -> Result {
         let (events, batchSize) = (options.events, options.batchSize)
-        var configuration = stack.configuration
         let name = "bench_\(scenario.rawValue.replacingOccurrences(of: "-", with: "_"))_\(getpid())"
-        configuration.kafka.imageTopic = "\(name).images"
-        configuration.kafka.reportTopic = "\(name).reports"
-        configuration.kafka.groupID = name
+        // 12 partitions: the embedded broker keeps ~5 MB per partition, and the events are all
+        // published before the daemon starts.
+        let (isolated, database) = try stack.isolatedStream(name, partitions: 12)
+        var configuration = isolated
         configuration.batch.maxEvents = batchSize
         scenario.configure(&configuration, labeledData: options.data.appending(path: "pneumoniamnist"))
-        for topic in configuration.topics {
-            // 12 partitions: the embedded broker keeps ~5 MB per partition, and the events are
-            // all published before the daemon starts.
-            try stack.broker.createTopic(topic, partitions: 12)
-            try stack.broker.createTopic(configuration.deadLetterTopic(for: topic), partitions: 12)
-        }
-        let admin = try PostgresConnection(stack.postgres.conninfo)
-        try admin.execute("CREATE DATABASE \(name)")
-        configuration.postgres.conninfo = stack.postgres.conninfo.replacingOccurrences(of: "dbname=radstream", with: "dbname=\(name)")
-        let database = try PostgresConnection(configuration.postgres.conninfo)
-        try DatabaseMigrations.apply(on: database)
 
         let producer = try stack.producer()
         func publish(_ range: Range<Int>) throws {
@@ -109,12 +98,8 @@ public struct StreamBenchmark {
         let firstEvents = trainsBeside ? min(events, 300) : events
         try publish(0..<firstEvents)
 
-        let directory = options.workDir
-        let configFile = directory.appending(path: "\(name).json")
-        try JSONEncoder().encode(configuration).write(to: configFile)
         var started = ContinuousClock.now
-        let pid = try ChildProcess.spawn(options.binary, ["serve", "--config", configFile.path],
-                                         outputPath: directory.appending(path: "\(name).log").path)
+        let pid = try LocalStack.startDaemon(options.binary, configuration: configuration, name: name, in: options.workDir)
         var measuredFrom = 0
         if trainsBeside {
             // The round holds its advisory lock from its start; its first seconds read the labeled set.
