@@ -25,16 +25,43 @@ public enum ReportSplit {
 
     /// Every IU XML report of the folder with both sections, split.
     public static func pairs(in folder: URL) throws -> (training: [FindingsImpressionPair], test: [FindingsImpressionPair]) {
+        let all = try allPairs(in: folder)
+        return (all.filter { !isTest($0.reportID) }, all.filter { isTest($0.reportID) })
+    }
+
+    /// Every IU XML report of the folder with both sections, in file-name order.
+    public static func allPairs(in folder: URL) throws -> [FindingsImpressionPair] {
         let files = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
             .filter { $0.pathExtension == "xml" }.sorted { $0.lastPathComponent < $1.lastPathComponent }
-        var training: [FindingsImpressionPair] = [], test: [FindingsImpressionPair] = []
-        for file in files {
+        return files.compactMap { file in
             guard let report = try? IUReport.parse([UInt8](Data(contentsOf: file))),
-                  let findings = report.sections.findings, let impression = report.sections.impression else { continue }
-            let id = file.deletingPathExtension().lastPathComponent
-            let pair = FindingsImpressionPair(reportID: id, findings: findings, impression: impression)
-            if isTest(id) { test.append(pair) } else { training.append(pair) }
+                  let findings = report.sections.findings, let impression = report.sections.impression else { return nil }
+            return FindingsImpressionPair(reportID: file.deletingPathExtension().lastPathComponent, findings: findings, impression: impression)
         }
-        return (training, test)
+    }
+}
+
+/// The cross-validation folds of the report models: report id modulo k. IU has one report per
+/// patient, so no patient is on both sides; with k = 5, fold 0 is the fixed test split, so the
+/// figures of that fold and of the test split are one measurement. A report whose name is not a
+/// number belongs to no fold (and is never measured).
+public struct ReportFolds: Sendable, Equatable {
+    public let count: Int
+
+    public init(count: Int) {
+        precondition(count >= 2, "cross-validation needs at least 2 folds")
+        self.count = count
+    }
+
+    public func fold(of reportID: String) -> Int? { Int(reportID).map { (($0 % count) + count) % count } }
+
+    /// The reports of fold `index` and the others: what a fold's model is measured on and what it learns from.
+    public func split<T>(_ items: [T], id: (T) -> String, holdingOut index: Int) -> (training: [T], heldOut: [T]) {
+        var training: [T] = [], heldOut: [T] = []
+        for item in items {
+            guard let fold = fold(of: id(item)) else { continue }
+            if fold == index { heldOut.append(item) } else { training.append(item) }
+        }
+        return (training, heldOut)
     }
 }

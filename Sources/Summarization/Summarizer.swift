@@ -26,6 +26,9 @@ public struct Summarizer: @unchecked Sendable {
     public private(set) var settings: Settings
     /// The training epoch these weights are from (0 when loaded).
     public let bestEpoch: Int
+    /// How to choose among the model's own impression and those of the nearest earlier reports
+    /// when a memory of reports is given (`reranker.json` beside the weights; nil: the model alone).
+    public var reranker: SummaryReranker?
 
     public init(model: SummarizerTransformer, vocabulary: ReportVocabulary, settings: Settings, bestEpoch: Int = 0) {
         precondition(model.configuration.vocabularySize == vocabulary.count, "a model for \(model.configuration.vocabularySize) words with \(vocabulary.count)")
@@ -111,6 +114,8 @@ public struct Summarizer: @unchecked Sendable {
     public static let checkpointFormat = "radstream.summarizer.v1"
     /// The vocabulary, one token per line in id order, beside the weights.
     public static let vocabularyFileName = "vocabulary.txt"
+    /// The reranker, when there is one, beside the weights.
+    public static let rerankerFileName = "reranker.json"
 
     /// Sets the version from the weights (see `ModelVersion`).
     public mutating func stampVersion() throws {
@@ -130,6 +135,7 @@ public struct Summarizer: @unchecked Sendable {
         ]).write(to: directory.appendingPathComponent(ModelStore.weightsFileName))
         try Data((vocabulary.tokens.joined(separator: "\n") + "\n").utf8)
             .write(to: directory.appendingPathComponent(Self.vocabularyFileName))
+        if let reranker { try reranker.write(to: directory.appendingPathComponent(Self.rerankerFileName)) }
     }
 
     /// Loads a summarizer folder written by `save(to:)`.
@@ -149,6 +155,12 @@ public struct Summarizer: @unchecked Sendable {
                                                   expectedCount: configuration.vocabularySize)
             let model = try SummarizerTransformer(configuration: configuration, tensors: checkpoint.tensors)
             self.init(model: model, vocabulary: vocabulary, settings: settings)
+            let rerankerFile = directory.appendingPathComponent(Self.rerankerFileName)
+            if FileManager.default.fileExists(atPath: rerankerFile.path) {
+                do { reranker = try JSONDecoder().decode(SummaryReranker.self, from: Data(contentsOf: rerankerFile)) } catch {
+                    throw CheckpointError("\(Self.rerankerFileName) cannot be read: \(error)")
+                }
+            }
         } catch let error as CheckpointError {
             throw CheckpointError("\(directory.path): \(error.description)")
         }

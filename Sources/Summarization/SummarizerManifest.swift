@@ -68,6 +68,25 @@ public struct SummarizerManifest: Codable, Sendable {
     public var trainingSeconds: Double
     public var machine: String
     public var history: [Epoch]
+    /// How `reranker.json` was fitted, and the cross-validation that measured it (nil: no reranker).
+    public var reranker: RerankerRecord?
+
+    public struct RerankerRecord: Codable, Sendable {
+        public var command: String
+        public var commit: String
+        public var createdAt: String
+        /// The folds' models (one per fold, trained without it) whose candidates it was fitted on.
+        public var foldModels: [String]
+        public var crossValidation: SummarizerCrossValidation.Result
+
+        public init(command: String, commit: String, createdAt: String, foldModels: [String], crossValidation: SummarizerCrossValidation.Result) {
+            self.command = command
+            self.commit = commit
+            self.createdAt = createdAt
+            self.foldModels = foldModels
+            self.crossValidation = crossValidation
+        }
+    }
 
     public init(version: String, weights: String, vocabulary: String, vocabularySize: Int, createdAt: String, command: String,
                 commit: String, data: DataUsed, options: SummarizerTrainingOptions, parameters: Int, bestEpoch: Int,
@@ -106,7 +125,9 @@ public enum SummarizerEvaluation {
     public static func baselines(training: [FindingsImpressionPair], test: [FindingsImpressionPair]) -> [String: Rouge.Scores] {
         let frequent = SummaryBaselines.mostFrequentImpression(training)
         let nearest = SummaryBaselines.NearestFindings(training)
+        let nearestByPairs = SummaryBaselines.NearestFindings(training, terms: .wordsAndPairs)
         return [
+            "nearestFindingsTFIDFWordPairs": Rouge.mean(test.map { Rouge.scores(reference: $0.impression, prediction: nearestByPairs.impression(for: $0.findings)) }),
             "mostFrequentImpression": Rouge.mean(test.map { Rouge.scores(reference: $0.impression, prediction: frequent) }),
             "nearestFindingsTFIDF": Rouge.mean(test.map { Rouge.scores(reference: $0.impression, prediction: nearest.impression(for: $0.findings)) }),
         ]

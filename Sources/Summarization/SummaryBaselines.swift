@@ -15,42 +15,15 @@ public enum SummaryBaselines {
     }
 
     /// Retrieval: the impression of the training report whose FINDINGS are nearest by TF-IDF
-    /// cosine (log-scaled inverse document frequency over the training findings).
+    /// cosine (`ReportMemory`, by words as the design's baseline is defined, or by words and word
+    /// pairs); the first training report's when none shares a word.
     public struct NearestFindings: Sendable {
-        let vectors: [[String: Double]]
-        let impressions: [String]
-        let idf: [String: Double]
+        let memory: ReportMemory
 
-        public init(_ training: [FindingsImpressionPair]) {
-            let documents = training.map { Rouge.tokens($0.findings) }
-            var frequency: [String: Int] = [:]
-            for document in documents { for term in Set(document) { frequency[term, default: 0] += 1 } }
-            let n = Double(documents.count)
-            let idf = frequency.mapValues { Foundation.log(n / Double($0)) + 1 }
-            self.idf = idf
-            impressions = training.map(\.impression)
-            vectors = documents.map { Self.vector($0, idf: idf) }
-        }
-
-        func vector(_ tokens: [String]) -> [String: Double] { Self.vector(tokens, idf: idf) }
-
-        static func vector(_ tokens: [String], idf: [String: Double]) -> [String: Double] {
-            var weights: [String: Double] = [:]
-            for term in tokens { if let weight = idf[term] { weights[term, default: 0] += weight } }
-            // Summed in term order: a dictionary's order changes from run to run, and so would
-            // the last bits of the sums and the winner of a near tie.
-            let norm = weights.keys.sorted().reduce(0) { $0 + weights[$1]! * weights[$1]! }.squareRoot()
-            return norm > 0 ? weights.mapValues { $0 / norm } : weights
-        }
+        public init(_ training: [FindingsImpressionPair], terms: ReportMemory.Terms = .words) { memory = ReportMemory(training, terms: terms) }
 
         public func impression(for findings: String) -> String {
-            let query = vector(Rouge.tokens(findings)).sorted { $0.key < $1.key }
-            var best = (score: -1.0, index: 0)
-            for (index, candidate) in vectors.enumerated() {
-                let score = query.reduce(0) { $0 + $1.value * (candidate[$1.key] ?? 0) }
-                if score > best.score { best = (score, index) }
-            }
-            return impressions[best.index]
+            memory.nearest(findings, count: 1).first?.entry.impression ?? memory.entries[0].impression
         }
     }
 }

@@ -18,7 +18,12 @@ struct TrainSummarizerCommand: ParsableCommand {
             --out receives model.safetensors, vocabulary.txt and manifest.json (data, command, commit, \
             options, figures, history). Progress goes to standard error.
 
+            With --fold F (of --folds K, default 5) the model is one fold of the cross-validation \
+            instead: it trains on every report whose id modulo K is not F, keeps its last epoch (no \
+            choice is made on held-out reports), and is measured on fold F; fold 0 of 5 is the test split.
+
             Example: radstream train summarizer --reports ../shared/data/openi/reports --out /tmp/summarizer
+            Example: radstream train summarizer --reports ../shared/data/openi/reports --fold 2 --out /tmp/summarizer-fold-2
             """)
 
     @Option(help: "Folder of IU XML reports.") var reports: String
@@ -39,6 +44,8 @@ struct TrainSummarizerCommand: ParsableCommand {
     @Option(help: "Beam width of the test measurement beside greedy decoding.") var beamWidth = 4
     @Option(help: "Samples of the minimum-Bayes-risk test measurement.") var samples = 16
     @Option(help: "Threads the tensor engine uses.") var threads = 2
+    @Option(help: "Train one cross-validation fold's model: held out are the reports whose id modulo --folds is this.") var fold: Int?
+    @Option(help: "Folds of the cross-validation that --fold names.") var folds = 5
 
     func validate() throws {
         guard epochs > 0, batchSize > 0 else { throw ValidationError("--epochs and --batch-size must be positive") }
@@ -46,6 +53,7 @@ struct TrainSummarizerCommand: ParsableCommand {
         guard layers > 0, feedForward > 0, minimumWordCount > 0, beamWidth > 0 else {
             throw ValidationError("--layers, --feed-forward, --minimum-word-count and --beam-width must be positive")
         }
+        if let fold { guard folds >= 2, (0..<folds).contains(fold) else { throw ValidationError("--fold must be in 0..<--folds (at least 2)") } }
         guard (0..<1).contains(dropout), (0..<1).contains(wordDropout), (0..<1).contains(labelSmoothing) else {
             throw ValidationError("--dropout, --word-dropout and --label-smoothing must be in [0, 1)")
         }
@@ -55,9 +63,17 @@ struct TrainSummarizerCommand: ParsableCommand {
         BLAS.setThreads(threads)
         let commit = Provenance.commit()  // the tree as training starts
         let log = StandardError()
-        let (allTraining, test) = try ReportSplit.pairs(in: requireFolder(URL(filePath: reports)))
-        let training = allTraining.filter { !ReportSplit.isValidation($0.reportID) }
-        let validation = allTraining.filter { ReportSplit.isValidation($0.reportID) }
+        let folder = try requireFolder(URL(filePath: reports))
+        let allTraining: [FindingsImpressionPair], test: [FindingsImpressionPair], split: String
+        if let fold {
+            (allTraining, test) = ReportFolds(count: folds).split(try ReportSplit.allPairs(in: folder), id: \.reportID, holdingOut: fold)
+            split = "IU reports with FINDINGS and IMPRESSION; cross-validation fold \(fold) of \(folds): held out (test): id % \(folds) == \(fold); training: the rest; the last epoch kept"
+        } else {
+            (allTraining, test) = try ReportSplit.pairs(in: folder)
+            split = "IU reports with FINDINGS and IMPRESSION; test: id % 5 == 0; validation (epoch choice): id % 20 == 1; training: the rest"
+        }
+        let training = fold == nil ? allTraining.filter { !ReportSplit.isValidation($0.reportID) } : allTraining
+        let validation = fold == nil ? allTraining.filter { ReportSplit.isValidation($0.reportID) } : []
         log.line("reports with both sections: \(training.count) training, \(validation.count) validation, \(test.count) test")
 
         var options = SummarizerTrainingOptions()
@@ -96,7 +112,7 @@ struct TrainSummarizerCommand: ParsableCommand {
             version: summarizer.version, weights: ModelStore.weightsFileName, vocabulary: Summarizer.vocabularyFileName,
             vocabularySize: summarizer.vocabulary.count, createdAt: Date().formatted(.iso8601),
             command: Provenance.command, commit: commit,
-            data: .init(source: reports, split: "IU reports with FINDINGS and IMPRESSION; test: id % 5 == 0; validation (epoch choice): id % 20 == 1; training: the rest",
+            data: .init(source: reports, split: split,
                         trainingReports: training.count, validationReports: validation.count, testReports: test.count),
             options: options, parameters: summarizer.model.parameterCount, bestEpoch: summarizer.bestEpoch,
             test: ["greedy": .init(greedy), "beam\(beamWidth)": .init(beam), "mbr\(samples)": .init(mbr)], baselines: baselines.mapValues { .init($0) },

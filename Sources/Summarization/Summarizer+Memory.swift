@@ -1,0 +1,84 @@
+import Foundation
+import Reports
+import TensorEngine
+
+/// Summarizing with a memory of earlier reports: the candidates are the summarizer's own
+/// impression and the impressions of the nearest earlier reports by the findings; the reranker
+/// chooses among them. Only the FINDINGS are read, as without a memory, and a report is never
+/// its own neighbour (`excluding` names it).
+extension Summarizer {
+    public struct Candidate: Sendable, Equatable {
+        public let text: String
+        public let features: CandidateFeatures
+    }
+
+    /// Every candidate of each FINDINGS text (none for one without a word to read), the model's
+    /// own first.
+    public func candidates(_ findings: [String], excluding ids: [String?], memory: ReportMemory, neighbours: Int,
+                           decoding: Decoding) -> [[Candidate]] {
+        precondition(ids.count == findings.count, "an id (or nil) for each report")
+        let generated = summarize(findings, decoding: decoding)
+        nonisolated(unsafe) let model = model  // shared by the cores: scoring only reads its weights
+        let vocabulary = vocabulary, settings = settings
+        return concurrentMap(findings.count) { index -> [Candidate] in
+            guard let own = generated[index] else { return [] }
+            let source = Self.source(findings[index], vocabulary: vocabulary, settings: settings)
+            let nearest = memory.nearest(findings[index], count: neighbours, excluding: ids[index])
+            // Distinct conclusions, by ROUGE's tokens: the model's own, then the neighbours' in
+            // order of similarity; a neighbour saying what the model said lends it its wording.
+            var texts = [own], keys = [Rouge.tokens(own)]
+            var features = [CandidateFeatures()]
+            features[0].fromModel = 1
+            let neighbourTokens = nearest.map { Rouge.tokens($0.entry.impression) }
+            let totalSimilarity = nearest.reduce(0) { $0 + $1.similarity }
+            for (neighbour, tokens) in zip(nearest, neighbourTokens) {
+                if let existing = keys.firstIndex(of: tokens) {
+                    if features[existing].nearestSimilarity == 0 { texts[existing] = neighbour.entry.impression }
+                    features[existing].nearestSimilarity = max(features[existing].nearestSimilarity, neighbour.similarity)
+                } else {
+                    texts.append(neighbour.entry.impression)
+                    keys.append(tokens)
+                    var added = CandidateFeatures()
+                    added.nearestSimilarity = neighbour.similarity
+                    features.append(added)
+                }
+            }
+            let candidates = texts.map { Array(vocabulary.encode($0).prefix(settings.maximumOutputLength)) }
+            let likelihoods = model.logLikelihoods(of: candidates, source: source)
+            let seen = Self.statedObservations(findings[index])
+            for index in features.indices {
+                features[index].meanLogLikelihood = Double(likelihoods[index]) / Double(candidates[index].count + 1)
+                let concluded = Self.statedObservations(texts[index])
+                features[index].clinicalAgreement = Double(Observation.allCases.filter { seen.contains($0) == concluded.contains($0) }.count)
+                    / Double(Observation.allCases.count)
+                features[index].memoryFrequency = memory.frequency(ofConclusion: keys[index])
+                features[index].length = Double(keys[index].count) / 20
+                guard totalSimilarity > 0 else { continue }
+                var vote = 0.0, consensus = 0.0
+                for (neighbour, tokens) in zip(nearest, neighbourTokens) {
+                    if tokens == keys[index] { vote += neighbour.similarity }
+                    consensus += neighbour.similarity * Rouge.lcsF1(tokens, keys[index])
+                }
+                features[index].neighbourVote = vote / totalSimilarity
+                features[index].consensus = consensus / totalSimilarity
+            }
+            return zip(texts, features).map { Candidate(text: $0, features: $1) }
+        }
+    }
+
+    private static let labeler = ReportLabeler()
+
+    /// The observations the labeler reads as positive or uncertain in a text.
+    static func statedObservations(_ text: String) -> Set<Observation> {
+        Set(labeler.label(text: text).filter { $0.value == .positive || $0.value == .uncertain }.keys)
+    }
+
+    /// The impression of each FINDINGS text chosen by `reranker` among the candidates (nil for one
+    /// without a word to read).
+    public func summarize(_ findings: [String], decoding: Decoding, memory: ReportMemory, reranker: SummaryReranker,
+                          excluding ids: [String?]) -> [String?] {
+        candidates(findings, excluding: ids, memory: memory, neighbours: reranker.neighbours, decoding: decoding).map { candidates in
+            reranker.choose(candidates.map(\.features)).map { candidates[$0].text }
+        }
+    }
+}
