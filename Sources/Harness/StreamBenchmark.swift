@@ -9,18 +9,19 @@ import Postgres
 public struct StreamBenchmark {
     /// What the daemon runs, and on which events.
     public enum Scenario: String, CaseIterable, Sendable {
-        case reports, reportsGreedy = "reports-greedy", reportsWithoutSummarizer = "reports-without-summarizer"
+        case reports, reportsBeam = "reports-beam", reportsWithoutMemory = "reports-without-memory"
+        case reportsWithoutSummarizer = "reports-without-summarizer"
         case images, imagesWithoutCaptioner = "images-without-captioner", imagesPneumoniaOnly = "images-pneumonia-only"
         case imagesSelfTraining = "images-self-training", imagesWithCounterfactuals = "images-with-counterfactuals"
         case imagesWithoutModels = "images-without-models", mixed
 
-        var streamsReports: Bool { [.reports, .reportsGreedy, .reportsWithoutSummarizer].contains(self) }
+        var streamsReports: Bool { [.reports, .reportsBeam, .reportsWithoutMemory, .reportsWithoutSummarizer].contains(self) }
         var streamsImages: Bool { !streamsReports && self != .mixed }
         /// A self-training round trains beside the measured stream.
         var trainsBeside: Bool { self == .imagesSelfTraining }
 
         /// The stack's configuration as the scenario wants it: which models, which helpers.
-        func configure(_ configuration: inout RadStreamConfiguration, labeledData: URL) {
+        func configure(_ configuration: inout RadStreamConfiguration, labeledData: URL, reports: URL) {
             configuration.models.classifyImages = self != .imagesWithoutModels
             configuration.models.classifiers = [.imagesPneumoniaOnly, .imagesSelfTraining].contains(self) ? ["pneumonia"] : []
             configuration.models.summarizeReports = self != .reportsWithoutSummarizer
@@ -34,7 +35,11 @@ public struct StreamBenchmark {
                 configuration.selfTraining.checkSeconds = 1
                 configuration.selfTraining.round.epochs = 1000  // bounded by maxSteps: longer than the stream
             }
-            configuration.models.summaryDecoding = self == .reportsGreedy ? .greedy : .beam
+            configuration.models.summaryDecoding = self == .reportsBeam ? .beam : .greedy
+            // The memory as a stream that has run for a while would have it: the events are all
+            // published before the daemon starts, so PostgreSQL holds none of them yet.
+            configuration.models.summaryMemory.source = self == .reportsWithoutMemory ? .none : .folder
+            configuration.models.summaryMemory.folder = reports.path
         }
     }
 
@@ -79,7 +84,8 @@ public struct StreamBenchmark {
         let (isolated, database) = try stack.isolatedStream(name, partitions: 12)
         var configuration = isolated
         configuration.batch.maxEvents = batchSize
-        scenario.configure(&configuration, labeledData: options.data.appending(path: "pneumoniamnist"))
+        scenario.configure(&configuration, labeledData: options.data.appending(path: "pneumoniamnist"),
+                           reports: options.data.appending(path: "openi/reports"))
 
         let producer = try stack.producer()
         func publish(_ range: Range<Int>) throws {

@@ -6,6 +6,7 @@ import Imaging
 import Kafka
 import Models
 import Reports
+import Summarization
 
 /// Turns consumed records into results or dead letters. Pure apart from reading `file://`
 /// images: no database, no broker, so it is tested on its own.
@@ -46,8 +47,34 @@ public struct EventProcessor: Sendable {
                                                required: batchStages.reduce(into: Set()) { $0.formUnion($1.inputSides) })],
                   imageBatchStages: batchStages,
                   reportStages: configuration.models.labelReports ? [LabelerStage()] : [],
-                  reportBatchStages: models.summarizer.map { [SummarizerStage(summarizer: $0, decoding: configuration.models.summaryDecoding.decoding)] } ?? [])
+                  reportBatchStages: [])
+        let memory = try models.summarizer.flatMap { try Self.reportMemory(configuration.models.summaryMemory, for: $0) }
+        reportBatchStages = models.summarizer.map {
+            [SummarizerStage(summarizer: $0, decoding: configuration.models.summaryDecoding.decoding, memory: memory)]
+        } ?? []
         explainer = models.explainer
+    }
+
+    /// The summarizer's memory the configuration asks for: read from a folder now, or empty
+    /// until the daemon's refresher reads it from PostgreSQL; none for a summarizer without a reranker.
+    static func reportMemory(_ settings: RadStreamConfiguration.SummaryMemory, for summarizer: Summarizer) throws -> ReportMemoryHolder? {
+        try settings.validate()
+        guard summarizer.reranker != nil else { return nil }
+        switch settings.source {
+        case .none: return nil
+        case .database: return ReportMemoryHolder()
+        case .folder:
+            do {
+                return ReportMemoryHolder(try ReportMemory(contentsOf: URL(filePath: settings.folder)))
+            } catch {
+                throw ConfigurationError("models.summaryMemory.folder \(settings.folder) cannot be read: \(error)")
+            }
+        }
+    }
+
+    /// The memory of earlier reports the summarizer stage draws on, if any.
+    public var reportMemory: ReportMemoryHolder? {
+        reportBatchStages.lazy.compactMap { ($0 as? SummarizerStage)?.memory }.first
     }
 
     /// The image classifiers the batch stages run, in order, with their gates.

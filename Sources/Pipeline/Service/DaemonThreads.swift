@@ -2,8 +2,8 @@ import Foundation
 import Logging
 
 /// The daemon's threads (librdkafka and libpq block, so each loop has one): the consumer; the
-/// model watcher, which hears of newly served versions; and, when turned on, the self-training
-/// scheduler and the counterfactual worker. They share `status`: a stop request ends them all.
+/// model watcher, which hears of newly served versions; the refresher of the summarizer's memory;
+/// and, when turned on, the self-training scheduler and the counterfactual worker. They share `status`: a stop request ends them all.
 final class DaemonThreads: @unchecked Sendable {  // started once, from one thread; the threads share only Sendable state
     private let consumer: StreamConsumer
     private var helpers: [(name: String, run: () -> Void)] = []
@@ -21,6 +21,11 @@ final class DaemonThreads: @unchecked Sendable {  // started once, from one thre
         if !served.names.isEmpty {
             let watcher = ModelWatcher(served: served, conninfo: configuration.postgres.conninfo, status: status, logger: logger)
             helpers.append(("radstream-models", watcher.run))
+        }
+        if configuration.models.summaryMemory.source == .database, let memory = processor.reportMemory {
+            let refresher = ReportMemoryRefresher(holder: memory, settings: configuration.models.summaryMemory,
+                                                  conninfo: configuration.postgres.conninfo, status: status, metrics: metrics, logger: logger)
+            helpers.append(("radstream-report-memory", refresher.run))
         }
         if configuration.selfTraining.enabled {
             let scheduler = SelfTrainingScheduler(settings: configuration.selfTraining, group: configuration.kafka.groupID,

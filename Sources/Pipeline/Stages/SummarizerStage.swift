@@ -13,22 +13,33 @@ extension RadStreamConfiguration.SummaryDecoding {
 
 /// Writes every report's IMPRESSION from its FINDINGS alone, for all the reports of a batch at
 /// once, and notes the observations on which the labeler reads the generated impression and
-/// the radiologist's differently.
+/// the radiologist's differently. With a memory of earlier reports (and a summarizer with a
+/// reranker), the impression is chosen among the model's own and the conclusions of the
+/// nearest earlier reports; a study is never its own neighbour.
 public struct SummarizerStage: ReportBatchStage {
     public let summarizer: Summarizer
     public let decoding: Summarizer.Decoding
+    public let memory: ReportMemoryHolder?
     let labeler = ReportLabeler()
-    public var name: String { "summarizer \(summarizer.version) (\(decoding))" }
+    public var name: String { "summarizer \(summarizer.version) (\(decoding)\(memory == nil ? "" : ", reranked with a memory of reports"))" }
 
-    public init(summarizer: Summarizer, decoding: Summarizer.Decoding) {
+    public init(summarizer: Summarizer, decoding: Summarizer.Decoding, memory: ReportMemoryHolder? = nil) {
         self.summarizer = summarizer
         self.decoding = decoding
+        self.memory = memory
     }
 
     public func run(_ records: inout [ReportRecord]) {
         let indices = records.indices.filter { records[$0].sections.findings != nil }
-        // Only the FINDINGS reach the model: the radiologist's IMPRESSION is compared with, never read.
-        let generated = summarizer.summarize(indices.map { records[$0].sections.findings! }, decoding: decoding)
+        // Only the FINDINGS reach the model: the radiologist's IMPRESSION is compared with, never
+        // read — nor is it in the memory, which leaves the record's own study out.
+        let findings = indices.map { records[$0].sections.findings! }
+        let generated = if let reportMemory = memory?.memory, !reportMemory.isEmpty, let reranker = summarizer.reranker {
+            summarizer.summarize(findings, decoding: decoding, memory: reportMemory, reranker: reranker,
+                                 excluding: indices.map { records[$0].studyID })
+        } else {
+            summarizer.summarize(findings, decoding: decoding)
+        }
         for (index, impression) in zip(indices, generated) {
             guard let impression else { continue }
             records[index].generatedImpression = impression

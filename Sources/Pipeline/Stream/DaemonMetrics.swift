@@ -84,6 +84,11 @@ public final class DaemonMetrics: Sendable {
                            help: "Positive calls still waiting for their counterfactual explanation").set(Double(count))
     }
 
+    func summarizerMemory(_ reports: Int) {
+        registry.makeGauge(name: "radstream_summarizer_memory_reports",
+                           help: "Earlier reports the summarizer's reranker draws on (read from PostgreSQL)").set(Double(reports))
+    }
+
     func lag(_ lags: [TopicPartition: Int64]) {
         consumerLag.set(Double(lags.values.reduce(0, +)))
     }

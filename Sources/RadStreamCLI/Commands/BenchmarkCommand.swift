@@ -30,8 +30,10 @@ struct StreamBenchmarkCommand: ParsableCommand {
             configured share of a core; every other scenario has it off, and this one is measured \
             against "images-without-captioner"); "images-without-models" the same events with the \
             models turned off, for the ratio. \
-            "reports" runs the labeler and the summarizer as configured by default (beam search), \
-            "reports-greedy" the summarizer greedy, "reports-without-summarizer" the labeler alone. \
+            "reports" runs the labeler and the summarizer as configured by default (greedy, reranked \
+            with a memory: here the IU reports folder, as a stream that has run a while would have \
+            in PostgreSQL), "reports-beam" the same with beam search, "reports-without-memory" the \
+            model alone (greedy), "reports-without-summarizer" the labeler alone. \
             Build in release mode first: ops/setup.sh.
 
             Example: radstream benchmark stream --events 4000 --scenarios images,reports

@@ -1,0 +1,48 @@
+import Foundation
+import Logging
+import Summarization
+
+/// Reads the summarizer's memory of earlier reports from PostgreSQL again every
+/// `refreshSeconds`, on a connection and a thread of its own (building the index of 50,000
+/// reports takes a second or two, which the consumer should not wait for), and hands it to the
+/// summarizer stage between two batches through the holder.
+final class ReportMemoryRefresher {
+    private let holder: ReportMemoryHolder
+    private let settings: RadStreamConfiguration.SummaryMemory
+    private let session: DatabaseSession
+    private let status: DaemonStatus
+    private let metrics: DaemonMetrics
+    private let logger: Logger
+
+    init(holder: ReportMemoryHolder, settings: RadStreamConfiguration.SummaryMemory, conninfo: String, status: DaemonStatus,
+         metrics: DaemonMetrics, logger: Logger) {
+        self.holder = holder
+        self.metrics = metrics
+        self.settings = settings
+        self.status = status
+        self.logger = logger
+        session = DatabaseSession("report memory", conninfo: conninfo, status: status, logger: logger)
+    }
+
+    /// Until the daemon stops.
+    func run() {
+        DaemonThreads.lowerPriorityOfCallingThread()
+        while !status.stopRequested {
+            do {
+                let start = ContinuousClock.now
+                let memory = try session.run("summarizer's memory") { try StoredReportMemory(connection: $0).load(limit: settings.reports) }
+                let previous = holder.memory?.entries.count
+                holder.replace(with: memory)
+                metrics.summarizerMemory(memory.entries.count)
+                if previous != memory.entries.count {
+                    logger.info("summarizer's memory: \(memory.entries.count) earlier reports (read in \(ContinuousClock.now - start))")
+                }
+            } catch is DatabaseSession.Stopped {
+                return
+            } catch {
+                logger.error("summarizer's memory: \(error)")
+            }
+            status.sleep(.seconds(settings.refreshSeconds))
+        }
+    }
+}
