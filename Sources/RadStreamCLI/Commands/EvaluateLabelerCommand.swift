@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Replay
 import Reports
 import TensorEngine
 
@@ -14,72 +13,74 @@ struct EvaluateLabelerCommand: ParsableCommand {
             observation counts as present when MeSH names it and predicted when the labeler says \
             positive (and, in the second F1, positive or uncertain). The split is fixed by report id: \
             ids divisible by 5 are the test split (rules were written looking at the others). \
-            --disagreements N prints N seeded random disagreements to read by hand.
+            --folds K measures every report instead, fold by fold (report id modulo K, as the \
+            summarizer's cross-validation; the labeler learns nothing, so this is the spread of one \
+            set of rules over K samples of reports). Micro-F1 is given over all 14 observations and \
+            over the 13 findings (No Finding left out). --disagreements N prints N seeded random \
+            disagreements to read by hand.
 
             Example: radstream evaluate-labeler --reports ../shared/data/openi/reports --split test
+            Example: radstream evaluate-labeler --reports ../shared/data/openi/reports --folds 5
             """)
 
     @Option(help: "Folder of IU XML reports.") var reports: String
     @Option(help: "test, development or all.") var split = "test"
+    @Option(help: "Measure every report fold by fold (report id modulo this).") var folds: Int?
     @Option(help: "Disagreements to print.") var disagreements = 0
 
     func validate() throws {
         guard ["test", "development", "all"].contains(split) else { throw ValidationError("--split is test, development or all") }
+        if let folds { guard folds >= 2 else { throw ValidationError("--folds must be at least 2") } }
+        guard disagreements >= 0 else { throw ValidationError("--disagreements must not be negative") }
     }
 
-    struct Counts { var truePositive = 0, falsePositive = 0, falseNegative = 0, loosePositive = 0, looseFalsePositive = 0 }
-
     func run() throws {
+        let folder = try requireFolder(URL(filePath: reports))
         let labeler = ReportLabeler()
-        var counts: [Observation: Counts] = [:]
-        var reportsUsed = 0
-        var misses: [(id: String, observation: Observation, status: ObservationStatus, mesh: [String], text: String)] = []
-        for file in try ReplaySource.reportFiles(in: requireFolder(URL(filePath: reports))) where file.pathExtension == "xml" {
-            let id = file.deletingPathExtension().lastPathComponent
-            guard Int(id) != nil, split == "all" || ReportSplit.isTest(id) == (split == "test") else { continue }
-            guard let report = try? IUReport.parse([UInt8](Data(contentsOf: file))),
-                  report.sections.findings != nil || report.sections.impression != nil else { continue }
-            reportsUsed += 1
-            let present = MeSHObservations.observations(in: report.meshMajor)
-            let labels = labeler.label(report.sections)
-            for observation in Observation.allCases {
-                let status = labels[observation]!, truth = present.contains(observation)
-                var c = counts[observation] ?? Counts()
-                switch (status == .positive, truth) {
-                case (true, true): c.truePositive += 1
-                case (true, false): c.falsePositive += 1
-                case (false, true): c.falseNegative += 1
-                case (false, false): break
-                }
-                if status >= .uncertain { if truth { c.loosePositive += 1 } else { c.looseFalsePositive += 1 } }
-                counts[observation] = c
-                if (status == .positive) != truth {
-                    misses.append((id, observation, status, report.meshMajor,
-                                   [report.sections.findings, report.sections.impression].compactMap { $0 }.joined(separator: " | ")))
-                }
-            }
-        }
-        func f1(_ tp: Int, _ fp: Int, _ fn: Int) -> Double { tp == 0 ? 0 : 2 * Double(tp) / Double(2 * tp + fp + fn) }
-        print("labeler \(ReportLabeler.version) against MeSH/major, \(split) split: \(reportsUsed) reports")
+        if let folds { return try runFolds(folds, folder: folder, labeler: labeler) }
+        let evaluation = try LabelerEvaluation.measure(folder: folder, labeler: labeler) { split == "all" || ReportSplit.isTest($0) == (split == "test") }
+        print("labeler \(ReportLabeler.version) against MeSH/major, \(split) split: \(evaluation.reports) reports")
         print("| observation | MeSH positives | labeler positives | precision | recall | F1 | F1 (uncertain counted positive) |")
         print("|---|---|---|---|---|---|---|")
-        var total = Counts()
         for observation in Observation.allCases {
-            let c = counts[observation] ?? Counts()
-            let support = c.truePositive + c.falseNegative
-            let precision = c.truePositive + c.falsePositive == 0 ? 0 : Double(c.truePositive) / Double(c.truePositive + c.falsePositive)
-            let recall = support == 0 ? 0 : Double(c.truePositive) / Double(support)
-            let loose = f1(c.loosePositive, c.looseFalsePositive, support - c.loosePositive)
-            print(String(format: "| %@ | %d | %d | %.3f | %.3f | %.3f | %.3f |", observation.rawValue, support,
-                         c.truePositive + c.falsePositive, precision, recall, f1(c.truePositive, c.falsePositive, c.falseNegative), loose))
-            total.truePositive += c.truePositive
-            total.falsePositive += c.falsePositive
-            total.falseNegative += c.falseNegative
+            let c = evaluation.strict[observation] ?? .init(), loose = evaluation.loose[observation] ?? .init()
+            print(String(format: "| %@ | %d | %d | %.3f | %.3f | %.3f | %.3f |", observation.rawValue, c.truePositive + c.falseNegative,
+                         c.truePositive + c.falsePositive, c.precision, c.recall, c.f1, loose.f1))
         }
-        print(String(format: "| micro | | | | | %.3f | |", f1(total.truePositive, total.falsePositive, total.falseNegative)))
+        print(String(format: "| micro, all 14 | | | | | %.3f | |", evaluation.microF1))
+        print(String(format: "| micro, the 13 findings | | | | | %.3f | |", evaluation.findingsMicroF1))
+        printDisagreements(evaluation)
+    }
+
+    private func runFolds(_ count: Int, folder: URL, labeler: ReportLabeler) throws {
+        let assignment = ReportFolds(count: count)
+        let evaluations = try (0..<count).map { fold in
+            try LabelerEvaluation.measure(folder: folder, labeler: labeler) { assignment.fold(of: $0) == fold }
+        }
+        func spread(_ values: [Double]) -> String {
+            let mean = values.reduce(0, +) / Double(values.count)
+            let sd = (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)).squareRoot()
+            return String(format: "%.3f ± %.3f", mean, sd)
+        }
+        print("labeler \(ReportLabeler.version) against MeSH/major, \(count) folds of \(evaluations.map { String($0.reports) }.joined(separator: ", ")) reports")
+        print("| observation | MeSH positives | F1 | F1 (uncertain counted positive) | " + (0..<count).map { "fold \($0)" }.joined(separator: " | ") + " |")
+        print("|---|---|---|---|" + String(repeating: "---|", count: count))
+        for observation in Observation.allCases {
+            let strict = evaluations.map { ($0.strict[observation] ?? .init()).f1 }, loose = evaluations.map { ($0.loose[observation] ?? .init()).f1 }
+            let support = evaluations.reduce(0) { $0 + ($1.strict[observation].map { $0.truePositive + $0.falseNegative } ?? 0) }
+            print("| \(observation.rawValue) | \(support) | \(spread(strict)) | \(spread(loose)) | "
+                  + strict.map { String(format: "%.3f", $0) }.joined(separator: " | ") + " |")
+        }
+        for (name, values) in [("micro, all 14", evaluations.map(\.microF1)), ("micro, the 13 findings", evaluations.map(\.findingsMicroF1))] {
+            print("| \(name) | | \(spread(values)) | | " + values.map { String(format: "%.3f", $0) }.joined(separator: " | ") + " |")
+        }
+        printDisagreements(evaluations.reduce(into: LabelerEvaluation()) { $0.merge($1) })
+    }
+
+    private func printDisagreements(_ evaluation: LabelerEvaluation) {
         var generator = SeededGenerator(seed: 11)
-        for miss in misses.shuffled(using: &generator).prefix(disagreements) {
-            print("\n\(miss.id) \(miss.observation.rawValue): labeler \(miss.status.rawValue); MeSH \(miss.mesh)\n  \(miss.text)")
+        for miss in evaluation.disagreements.shuffled(using: &generator).prefix(disagreements) {
+            print("\n\(miss.reportID) \(miss.observation.rawValue): labeler \(miss.status.rawValue); MeSH \(miss.mesh)\n  \(miss.text)")
         }
     }
 }
