@@ -64,3 +64,35 @@ struct ReportLabelerTests {
         #expect(MeSHObservations.observations(in: ["Catheters, Indwelling/right", "Thickening/pleura/apex"]) == [.supportDevices, .pleuralOther])
     }
 }
+
+@Suite("Labeler evaluation against MeSH")
+struct LabelerEvaluationTests {
+    static func report(findings: String, mesh: [String]) throws -> IUReport {
+        try IUReport.parse(Array("""
+            <eCitation><MedlineCitation><Article><Abstract>
+            <AbstractText Label="FINDINGS">\(findings)</AbstractText>
+            </Abstract></Article></MedlineCitation>
+            <MeSH>\(mesh.map { "<major>\($0)</major>" }.joined())</MeSH></eCitation>
+            """.utf8))
+    }
+
+    /// Counted as MeSH would have it: a positive where MeSH names the observation is a true
+    /// positive, an uncertain one counts only loosely, and No Finding is left out of the
+    /// findings' micro-F1.
+    @Test func countsAgainstMeSHStrictlyAndLoosely() throws {
+        var evaluation = LabelerEvaluation()
+        let labeler = ReportLabeler()
+        evaluation.add(try Self.report(findings: "Large right pleural effusion. The heart is enlarged.", mesh: ["Pleural Effusion/right/large", "Cardiomegaly"]),
+                       id: "1", labeler: labeler)
+        evaluation.add(try Self.report(findings: "Possible small left pleural effusion.", mesh: ["Pleural Effusion/left/small"]), id: "2", labeler: labeler)
+        evaluation.add(try Self.report(findings: "The lungs are clear. Heart size is normal.", mesh: ["normal"]), id: "3", labeler: labeler)
+        #expect(evaluation.reports == 3)
+        #expect(evaluation.strict[.pleuralEffusion] == .init(truePositive: 1, falsePositive: 0, falseNegative: 1))
+        #expect(evaluation.loose[.pleuralEffusion] == .init(truePositive: 2, falsePositive: 0, falseNegative: 0))
+        #expect(evaluation.strict[.cardiomegaly] == .init(truePositive: 1, falsePositive: 0, falseNegative: 0))
+        #expect(evaluation.strict[.noFinding]?.truePositive == 1)
+        // Findings: 2 true positives, 1 false negative → 4 / 5.
+        #expect(abs(evaluation.findingsMicroF1 - 0.8) < 1e-12)
+        #expect(evaluation.disagreements.map(\.reportID) == ["2"])
+    }
+}

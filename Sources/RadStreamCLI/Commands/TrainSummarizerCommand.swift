@@ -20,10 +20,11 @@ struct TrainSummarizerCommand: ParsableCommand {
 
             With --fold F (of --folds K, default 5) the model is one fold of the cross-validation \
             instead: it trains on every report whose id modulo K is not F, keeps its last epoch (no \
-            choice is made on held-out reports), and is measured on fold F; fold 0 of 5 is the test split.
+            choice is made on held-out reports), and is measured on fold F; fold 0 of 5 is the test split, \
+            and the shipped summarizer is that fold's model (the procedure the cross-validation measures).
 
             Example: radstream train summarizer --reports ../shared/data/openi/reports --out /tmp/summarizer
-            Example: radstream train summarizer --reports ../shared/data/openi/reports --fold 2 --out /tmp/summarizer-fold-2
+            Example: radstream train summarizer --reports ../shared/data/openi/reports --fold 0 --epochs 20 --threads 1 --out models/summarizer
             """)
 
     @Option(help: "Folder of IU XML reports.") var reports: String

@@ -10,8 +10,8 @@ struct TrainSummarizerRerankerCommand: ParsableCommand {
         commandName: "summarizer-reranker",
         abstract: "Fit the summarizer's reranker by cross-validation and write it beside the model, with the figures.",
         discussion: """
-            The reranker chooses a report's impression among the summarizer's own (beam search) \
-            and the impressions of the reports whose FINDINGS are nearest in a memory of earlier \
+            The reranker chooses a report's impression among the summarizer's own \
+            (greedy; --beam-width for beam search) and the impressions of the reports whose FINDINGS are nearest in a memory of earlier \
             reports. It is fitted on candidates the models never saw: --folds-from DIR holds \
             fold-0 … fold-K−1, each trained by `train summarizer --fold F` without fold F (report id \
             modulo K); each fold is summarized by its own model with the other folds as its memory. \
@@ -27,7 +27,7 @@ struct TrainSummarizerRerankerCommand: ParsableCommand {
     @Option(help: "The summarizer folder that receives reranker.json and the figures.") var model: String
     @Option(help: "Folds of the cross-validation.") var folds = 5
     @Option(help: "Nearest earlier reports whose impressions become candidates.") var neighbours = 20
-    @Option(help: "Beam width of the summarizer's own candidate (0: its greedy output).") var beamWidth = 4
+    @Option(help: "Beam width of the summarizer's own candidate (0, the default: its greedy output, as the daemon decodes by default).") var beamWidth = 0
     @Option(help: "Threads the tensor engine uses.") var threads = 2
 
     func validate() throws {
