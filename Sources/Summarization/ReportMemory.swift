@@ -43,6 +43,9 @@ public struct ReportMemory: Sendable {
     let postings: [String: [(entry: Int, weight: Double)]]
     /// How many entries conclude each impression (by its ROUGE tokens).
     let conclusions: [[String]: Int]
+    /// What the labeler reads as stated in each conclusion: read once here, since the same
+    /// conclusions are candidates of report after report.
+    let statedInConclusion: [[String]: Set<Observation>]
 
     public init(_ entries: [Entry], terms: Terms = .wordsAndPairs) {
         self.entries = entries
@@ -58,7 +61,27 @@ public struct ReportMemory: Sendable {
         }
         self.idf = idf
         self.postings = postings
-        conclusions = entries.reduce(into: [:]) { $0[Rouge.tokens($1.impression), default: 0] += 1 }
+        var conclusions: [[String]: Int] = [:], stated: [[String]: Set<Observation>] = [:]
+        for entry in entries {
+            let key = Rouge.tokens(entry.impression)
+            conclusions[key, default: 0] += 1
+            if stated[key] == nil { stated[key] = Self.statedObservations(entry.impression) }
+        }
+        self.conclusions = conclusions
+        statedInConclusion = stated
+    }
+
+    private static let labeler = ReportLabeler()
+
+    /// The observations the labeler reads as positive or uncertain in a text.
+    static func statedObservations(_ text: String) -> Set<Observation> {
+        Set(labeler.label(text: text).filter { $0.value == .positive || $0.value == .uncertain }.keys)
+    }
+
+    /// What the labeler reads as stated in `text` (whose ROUGE tokens are `tokens`), from the
+    /// memory's reading when an earlier report concluded the same.
+    func statedObservations(_ text: String, tokens: [String]) -> Set<Observation> {
+        statedInConclusion[tokens] ?? Self.statedObservations(text)
     }
 
     /// log(1 + entries concluding `impression`) / log(1 + entries): 0 for a conclusion no

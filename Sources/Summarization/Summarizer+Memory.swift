@@ -45,10 +45,10 @@ extension Summarizer {
             }
             let candidates = texts.map { Array(vocabulary.encode($0).prefix(settings.maximumOutputLength)) }
             let likelihoods = model.logLikelihoods(of: candidates, source: source)
-            let seen = Self.statedObservations(findings[index])
+            let seen = ReportMemory.statedObservations(findings[index])
             for index in features.indices {
                 features[index].meanLogLikelihood = Double(likelihoods[index]) / Double(candidates[index].count + 1)
-                let concluded = Self.statedObservations(texts[index])
+                let concluded = memory.statedObservations(texts[index], tokens: keys[index])
                 features[index].clinicalAgreement = Double(Observation.allCases.filter { seen.contains($0) == concluded.contains($0) }.count)
                     / Double(Observation.allCases.count)
                 features[index].memoryFrequency = memory.frequency(ofConclusion: keys[index])
@@ -64,13 +64,6 @@ extension Summarizer {
             }
             return zip(texts, features).map { Candidate(text: $0, features: $1) }
         }
-    }
-
-    private static let labeler = ReportLabeler()
-
-    /// The observations the labeler reads as positive or uncertain in a text.
-    static func statedObservations(_ text: String) -> Set<Observation> {
-        Set(labeler.label(text: text).filter { $0.value == .positive || $0.value == .uncertain }.keys)
     }
 
     /// The impression of each FINDINGS text chosen by `reranker` among the candidates (nil for one

@@ -21,9 +21,13 @@ struct ConfigurationTests {
             "RADSTREAM_KAFKA_BOOTSTRAP": "k1:9092,k2:9092", "RADSTREAM_POSTGRES": "host=db",
             "RADSTREAM_IMAGE_ROOTS": "/a:/b", "RADSTREAM_BATCH_MAX_EVENTS": "64",
             "RADSTREAM_KAFKA_SESSION_TIMEOUT_MS": "6000", "PATH": "/bin",
-            "RADSTREAM_SUMMARIZE_REPORTS": "true", "RADSTREAM_SUMMARY_DECODING": "Greedy", "RADSTREAM_LABEL_REPORTS": "false",
+            "RADSTREAM_SUMMARIZE_REPORTS": "true", "RADSTREAM_SUMMARY_DECODING": "Beam", "RADSTREAM_LABEL_REPORTS": "false",
+            "RADSTREAM_SUMMARY_MEMORY": "/srv/reports",
         ])
-        #expect(configuration.models.summarizeReports && configuration.models.summaryDecoding == .greedy && !configuration.models.labelReports)
+        #expect(configuration.models.summarizeReports && configuration.models.summaryDecoding == .beam && !configuration.models.labelReports)
+        #expect(configuration.models.summaryMemory.source == .folder && configuration.models.summaryMemory.folder == "/srv/reports")
+        try configuration.apply(environment: ["RADSTREAM_SUMMARY_MEMORY": "None"])
+        #expect(configuration.models.summaryMemory.source == .none)
         #expect(configuration.kafka.bootstrapServers == "k1:9092,k2:9092")
         #expect(configuration.postgres.conninfo == "host=db")
         #expect(configuration.images.allowedRoots == ["/a", "/b"])

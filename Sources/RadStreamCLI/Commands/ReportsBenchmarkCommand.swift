@@ -13,7 +13,10 @@ struct ReportsBenchmarkCommand: ParsableCommand {
             The IU test-split reports (ids divisible by 5) with FINDINGS, read into memory first. The \
             labeler reads findings and impression; the summarizer writes an impression from the \
             findings, greedy in batches of 32, or by beam search or minimum Bayes risk one report \
-            at a time; either way on every core, as the daemon does. The daemon's report events/s with both on: `radstream benchmark stream --scenarios reports`.
+            at a time; either way on every core, as the daemon does. With the reranker (when the \
+            summarizer has one), greedy again with a memory of the other IU reports (those not in \
+            the test split): candidates, their likelihoods and the choice. The daemon's report \
+            events/s with both on: `radstream benchmark stream --scenarios reports`.
 
             Example: radstream benchmark reports
             """)
@@ -37,6 +40,11 @@ struct ReportsBenchmarkCommand: ParsableCommand {
         let labeler = ReportLabeler()
         print("| labeler (findings and impression) | \(Int(rate(sections.count) { for s in sections { _ = labeler.label(s) } })) |")
         print("| summarizer, greedy, batches of 32 | \(String(format: "%.1f", rate(findings.count) { _ = summarizer.summarize(findings) })) |")
+        if let reranker = summarizer.reranker {
+            let memory = ReportMemory(try ReportSplit.pairs(in: URL(filePath: data).appending(path: "openi/reports")).training)
+            let ids = test.map { Optional($0.reportID) }
+            print("| summarizer, greedy, reranked with a memory of \(memory.entries.count) reports (\(reranker.neighbours) neighbours) | \(String(format: "%.1f", rate(findings.count) { _ = summarizer.summarize(findings, decoding: .greedy, memory: memory, reranker: reranker, excluding: ids) })) |")
+        }
         let few = Array(findings.prefix(64))
         print("| summarizer, beam \(beamWidth), one report per core | \(String(format: "%.1f", rate(few.count) { _ = summarizer.summarize(few, decoding: .beam(width: beamWidth)) })) |")
         print("| summarizer, MBR over greedy + \(samples) samples | \(String(format: "%.1f", rate(few.count) { _ = summarizer.summarize(few, decoding: .minimumBayesRisk(samples: samples)) })) |")
