@@ -46,6 +46,28 @@ struct SummarizerStageTests {
         #expect(records[1]?.impressionDisagreements == stage.disagreements("No acute disease.", expected[0]!))
     }
 
+    /// With a memory, each report's impression is the reranker's choice among the model's own and
+    /// the earlier reports' — never its own study's, which the memory may hold too.
+    @Test func withAMemoryTheRerankerChoosesAndAStudyIsNotItsOwnNeighbour() throws {
+        let summarizer = try Summarizer(contentsOf: Self.models.appending(path: "summarizer"))
+        let reranker = try #require(summarizer.reranker, "the shipped summarizer has a reranker")
+        let effusion = "There is a large right pleural effusion with adjacent atelectasis. The heart is normal in size."
+        let memory = ReportMemory([
+            .init(id: "s0", findings: effusion, impression: "Own study: large right effusion."),
+            .init(id: "earlier", findings: effusion, impression: "Large right pleural effusion with atelectasis."),
+        ])
+        let stage = SummarizerStage(summarizer: summarizer, decoding: .greedy, memory: ReportMemoryHolder(memory))
+        var records = [ReportRecord(eventID: "e0", studyID: "s0", reportID: "r0", format: "text", sections: ReportSections(findings: effusion))]
+        stage.run(&records)
+        let expected = summarizer.summarize([effusion], decoding: .greedy, memory: memory, reranker: reranker, excluding: ["s0"])
+        #expect(records[0].generatedImpression == expected[0])
+        #expect(records[0].generatedImpression != "Own study: large right effusion.")
+        // An empty memory (the daemon's before its first read of PostgreSQL) leaves the model alone.
+        let alone = SummarizerStage(summarizer: summarizer, decoding: .greedy, memory: ReportMemoryHolder(ReportMemory([ReportMemory.Entry]())))
+        alone.run(&records)
+        #expect(records[0].generatedImpression == summarizer.summarize([effusion])[0])
+    }
+
     @Test func disagreementsAreTheObservationsOneImpressionStatesAndTheOtherDoesNot() throws {
         let stage = SummarizerStage(summarizer: try Summarizer(contentsOf: Self.models.appending(path: "summarizer")), decoding: .greedy)
         #expect(stage.disagreements("Right lower lobe pneumonia.", "Right lower lobe pneumonia.").isEmpty)
