@@ -39,9 +39,9 @@ public struct SemiSupervisedExperiment {
         public var labelFraction: Double
         public var model: String
         public var folds: Int
-        public var auc: ClassifierCrossValidation.Spread
-        public var accuracy: ClassifierCrossValidation.Spread
-        public var aucAbove: [String: ClassifierCrossValidation.Spread]
+        public var auc: FoldSpread
+        public var accuracy: FoldSpread
+        public var aucAbove: [String: FoldSpread]
     }
 
     public static let models = ["joint diffusion (Mediffusion)", "the same encoder, labels only", "residual CNN, labels only"]
@@ -81,16 +81,16 @@ public struct SemiSupervisedExperiment {
             for model in models {
                 let mine = here.filter { $0.model == model }.sorted { $0.fold! < $1.fold! }
                 guard !mine.isEmpty else { continue }
-                var above: [String: ClassifierCrossValidation.Spread] = [:]
+                var above: [String: FoldSpread] = [:]
                 for other in models where other != model {
                     let differences = mine.compactMap { row in
                         here.first { $0.model == other && $0.fold == row.fold }.map { row.evaluation.auc - $0.evaluation.auc }
                     }
-                    if !differences.isEmpty { above[other] = ClassifierCrossValidation.Spread(differences) }
+                    if !differences.isEmpty { above[other] = FoldSpread(differences) }
                 }
                 summaries.append(Summary(labelFraction: fraction, model: model, folds: mine.count,
-                                         auc: ClassifierCrossValidation.Spread(mine.map(\.evaluation.auc)),
-                                         accuracy: ClassifierCrossValidation.Spread(mine.map(\.evaluation.accuracy)),
+                                         auc: FoldSpread(mine.map(\.evaluation.auc)),
+                                         accuracy: FoldSpread(mine.map(\.evaluation.accuracy)),
                                          aucAbove: above))
             }
         }

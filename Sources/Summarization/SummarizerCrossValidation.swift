@@ -1,4 +1,5 @@
 import Foundation
+import Models
 import Reports
 
 /// The summarizer measured by k-fold cross-validation over every report with both sections:
@@ -115,14 +116,9 @@ public enum SummarizerCrossValidation {
     }
 
     static func spread(_ figures: [Figures]) -> Spread {
-        func meanAndDeviation(_ values: [Double]) -> (Double, Double) {
-            let mean = values.reduce(0, +) / Double(values.count)
-            let variance = values.count > 1 ? values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1) : 0
-            return (mean, variance.squareRoot())
-        }
-        let (m1, s1) = meanAndDeviation(figures.map(\.rouge1)), (m2, s2) = meanAndDeviation(figures.map(\.rouge2))
-        let (mL, sL) = meanAndDeviation(figures.map(\.rougeL))
-        return Spread(mean: Figures(rouge1: m1, rouge2: m2, rougeL: mL), standardDeviation: Figures(rouge1: s1, rouge2: s2, rougeL: sL))
+        let (r1, r2, rL) = (FoldSpread(figures.map(\.rouge1)), FoldSpread(figures.map(\.rouge2)), FoldSpread(figures.map(\.rougeL)))
+        return Spread(mean: Figures(rouge1: r1.mean, rouge2: r2.mean, rougeL: rL.mean),
+                      standardDeviation: Figures(rouge1: r1.standardDeviation, rouge2: r2.standardDeviation, rougeL: rL.standardDeviation))
     }
 }
 

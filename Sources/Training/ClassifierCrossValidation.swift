@@ -35,27 +35,15 @@ public struct ClassifierCrossValidation {
         public var seconds: Double
     }
 
-    public struct Spread: Codable, Sendable, Equatable {
-        public var mean: Double
-        public var standardDeviation: Double
-
-        public init(_ values: [Double]) {
-            let mean = values.reduce(0, +) / Double(max(values.count, 1))
-            let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(values.count - 1, 1))
-            self.mean = mean
-            standardDeviation = variance.squareRoot()
-        }
-    }
-
     public struct Report: Codable, Sendable, Equatable {
         public var folds: Int
         public var seed: UInt64
         public var perFold: [Fold]
-        public var auc: Spread
-        public var accuracy: Spread
-        public var balancedAccuracy: Spread?
-        public var accuracyAtPrevalence40: Spread?
-        public var accuracyAtPrevalence80: Spread?
+        public var auc: FoldSpread
+        public var accuracy: FoldSpread
+        public var balancedAccuracy: FoldSpread?
+        public var accuracyAtPrevalence40: FoldSpread?
+        public var accuracyAtPrevalence80: FoldSpread?
         /// Fitted on every out-of-fold prediction: what the final model is served with.
         public var temperature: Float
         public var threshold: Float?
@@ -126,9 +114,9 @@ public struct ClassifierCrossValidation {
         }
         var served = base
         (served.temperature, served.threshold) = ClassifierCalibration.fit(logits: outOfFold, labels: labels, settings: base)
-        func spread(_ value: (Fold) -> Double?) -> Spread? {
+        func spread(_ value: (Fold) -> Double?) -> FoldSpread? {
             let values = perFold.compactMap(value)
-            return values.count == perFold.count ? Spread(values) : nil
+            return values.count == perFold.count ? FoldSpread(values) : nil
         }
         return Report(folds: folds, seed: seed, perFold: perFold, auc: spread(\.auc)!, accuracy: spread(\.accuracy)!,
                       balancedAccuracy: spread(\.balancedAccuracy), accuracyAtPrevalence40: spread(\.accuracyAtPrevalence40),

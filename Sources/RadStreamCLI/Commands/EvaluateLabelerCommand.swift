@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Models
 import Reports
 import TensorEngine
 
@@ -58,9 +59,8 @@ struct EvaluateLabelerCommand: ParsableCommand {
             try LabelerEvaluation.measure(folder: folder, labeler: labeler) { assignment.fold(of: $0) == fold }
         }
         func spread(_ values: [Double]) -> String {
-            let mean = values.reduce(0, +) / Double(values.count)
-            let sd = (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)).squareRoot()
-            return String(format: "%.3f ± %.3f", mean, sd)
+            let spread = FoldSpread(values)
+            return String(format: "%.3f ± %.3f", spread.mean, spread.standardDeviation)
         }
         print("labeler \(ReportLabeler.version) against MeSH/major, \(count) folds of \(evaluations.map { String($0.reports) }.joined(separator: ", ")) reports")
         print("| observation | MeSH positives | F1 | F1 (uncertain counted positive) | " + (0..<count).map { "fold \($0)" }.joined(separator: " | ") + " |")
