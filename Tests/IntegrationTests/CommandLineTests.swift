@@ -93,9 +93,13 @@ struct CommandLineTests {
         #expect(!generated.contains("Something else"))
         #expect((byID["1000"]?["impression"] as? String)?.isEmpty == false)
         #expect(byID["no-findings"]?["error"] is String && byID["no-findings"]?["impression"] == nil)
-        // Greedy decoding writes the same fields.
-        let greedy = try ChildProcess.run(Paths.binary.path, ["summarize", "--reports", folder.path, "--out", out.path, "--decoding", "greedy"])
-        #expect(greedy.status == 0, "\(greedy.output)")
+        // By default it draws on the IU folder as its memory, where report 1000 is too: a report
+        // is never its own neighbour, so 1000's own (unique) impression is not what it gets.
+        #expect(result.output.contains("greedy, reranked with a memory of"), "\(result.output)")
+        #expect((byID["1000"]?["impression"] as? String)?.contains("Recommend chest CT") == false)
+        // The model alone (beam search by default) writes the same fields.
+        let alone = try ChildProcess.run(Paths.binary.path, ["summarize", "--reports", folder.path, "--out", out.path, "--no-memory"])
+        #expect(alone.status == 0 && alone.output.contains("beam 4, the model alone"), "\(alone.output)")
         #expect(try Self.lines(of: out, by: "report_id")["a"]?["impression"] is String)
 
         for file in ["1000.xml", "a.txt", "b.txt"] { try FileManager.default.removeItem(at: folder.appending(path: file)) }
