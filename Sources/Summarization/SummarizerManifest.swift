@@ -70,6 +70,9 @@ public struct SummarizerManifest: Codable, Sendable {
     public var history: [Epoch]
     /// How `reranker.json` was fitted, and the cross-validation that measured it (nil: no reranker).
     public var reranker: RerankerRecord?
+    /// What chose each setting, by setting: the epoch the weights are from, the reranker's
+    /// weights, its neighbours, terms and decoding (nil in manifests written before it).
+    public var choices: [String: String]?
 
     public struct RerankerRecord: Codable, Sendable {
         public var command: String

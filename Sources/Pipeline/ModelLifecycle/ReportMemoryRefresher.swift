@@ -27,15 +27,26 @@ final class ReportMemoryRefresher {
     /// Until the daemon stops.
     func run() {
         DaemonThreads.lowerPriorityOfCallingThread()
+        // The newest report the memory holds: a quiet stream writes nothing new, and the memory
+        // it has is then neither read nor indexed again.
+        var newestRead: Int?, hasRead = false
         while !status.stopRequested {
             do {
                 let start = ContinuousClock.now
-                let memory = try session.run("summarizer's memory") { try StoredReportMemory(connection: $0).load(limit: settings.reports) }
-                let previous = holder.memory?.entries.count
-                holder.replace(with: memory)
-                metrics.summarizerMemory(memory.entries.count)
-                if previous != memory.entries.count {
-                    logger.info("summarizer's memory: \(memory.entries.count) earlier reports (read in \(ContinuousClock.now - start))")
+                let (newest, memory) = try session.run("summarizer's memory") { connection -> (Int?, ReportMemory?) in
+                    let stored = StoredReportMemory(connection: connection)
+                    let newest = try stored.newestReport()
+                    guard !hasRead || newest != newestRead else { return (newest, nil) }
+                    return (newest, try stored.load(limit: settings.reports))
+                }
+                (newestRead, hasRead) = (newest, true)
+                if let memory {
+                    let previous = holder.memory?.entries.count
+                    holder.replace(with: memory)
+                    metrics.summarizerMemory(memory.entries.count)
+                    if previous != memory.entries.count {
+                        logger.info("summarizer's memory: \(memory.entries.count) earlier reports (read in \(ContinuousClock.now - start))")
+                    }
                 }
             } catch is DatabaseSession.Stopped {
                 return

@@ -39,6 +39,7 @@ public struct EventProcessor: Sendable {
         let models = try ModelSet(configuration: configuration.models, counterfactuals: configuration.counterfactuals)
         let batchStages: [any ImageBatchStage] = models.classifiers.map(ClassifierStage.init)
             + (models.captioner.map { [CaptionerStage(captioner: $0)] } ?? [])
+        let memory = try models.summarizer.flatMap { try Self.reportMemory(configuration.models.summaryMemory, for: $0) }
         self.init(parser: EventParser(maxInlineImageBytes: configuration.images.maxInlineBytes),
                   fetcher: ImageFetcher(allowedRoots: configuration.images.allowedRoots,
                                         maxFileBytes: configuration.images.maxFileBytes),
@@ -47,11 +48,9 @@ public struct EventProcessor: Sendable {
                                                required: batchStages.reduce(into: Set()) { $0.formUnion($1.inputSides) })],
                   imageBatchStages: batchStages,
                   reportStages: configuration.models.labelReports ? [LabelerStage()] : [],
-                  reportBatchStages: [])
-        let memory = try models.summarizer.flatMap { try Self.reportMemory(configuration.models.summaryMemory, for: $0) }
-        reportBatchStages = models.summarizer.map {
-            [SummarizerStage(summarizer: $0, decoding: configuration.models.summaryDecoding.decoding, memory: memory)]
-        } ?? []
+                  reportBatchStages: models.summarizer.map {
+                      [SummarizerStage(summarizer: $0, decoding: configuration.models.summaryDecoding.decoding, memory: memory)]
+                  } ?? [])
         explainer = models.explainer
     }
 

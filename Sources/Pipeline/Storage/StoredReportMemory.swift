@@ -8,6 +8,12 @@ public struct StoredReportMemory {
 
     public init(connection: PostgresConnection) { self.connection = connection }
 
+    /// What changes whenever a report is written: the newest report's row id (nil for none), so
+    /// that the memory is read and indexed again only when there is something new.
+    public func newestReport() throws -> Int? {
+        try connection.execute("SELECT max(id) FROM reports").scalarInt
+    }
+
     /// The `limit` most recently written reports with both sections (one per study: its latest).
     public func load(limit: Int) throws -> ReportMemory {
         let rows = try connection.execute("""

@@ -109,7 +109,7 @@ struct TrainSummarizerCommand: ParsableCommand {
 
         let directory = URL(filePath: out)
         try summarizer.save(to: directory)
-        let manifest = SummarizerManifest(
+        var manifest = SummarizerManifest(
             version: summarizer.version, weights: ModelStore.weightsFileName, vocabulary: Summarizer.vocabularyFileName,
             vocabularySize: summarizer.vocabulary.count, createdAt: Date().formatted(.iso8601),
             command: Provenance.command, commit: commit,
@@ -119,6 +119,9 @@ struct TrainSummarizerCommand: ParsableCommand {
             test: ["greedy": .init(greedy), "beam\(beamWidth)": .init(beam), "mbr\(samples)": .init(mbr)], baselines: baselines.mapValues { .init($0) },
             trainingSeconds: seconds, machine: "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(threads) engine threads",
             history: history)
+        manifest.choices = ["epoch": fold == nil
+            ? "the best greedy ROUGE-L on the validation reports (id % 20 == 1), never trained on"
+            : "none: the last of --epochs, the end of the cosine schedule (no held-out report chooses it)"]
         try manifest.write(to: directory)
         log.line(String(format: "test ROUGE-1/2/L: greedy %.4f/%.4f/%.4f, beam %d %.4f/%.4f/%.4f, MBR %d %.4f/%.4f/%.4f; baselines ROUGE-L: most frequent %.4f, TF-IDF nearest %.4f",
                         greedy.rouge1, greedy.rouge2, greedy.rougeL, beamWidth, beam.rouge1, beam.rouge2, beam.rougeL,

@@ -29,8 +29,11 @@ struct TrainSummarizerRerankerCommand: ParsableCommand {
     @Option(help: "Nearest earlier reports whose impressions become candidates.") var neighbours = 20
     @Option(help: "Beam width of the summarizer's own candidate (0, the default: its greedy output, as the daemon decodes by default).") var beamWidth = 0
     @Option(help: "Threads the tensor engine uses.") var threads = 2
+    @Option(help: "What chose a setting, as SETTING=WHAT (repeatable), recorded under the manifest's choices: for --neighbours, --beam-width and the memory's terms, which this command does not choose itself.")
+    var chosenBy: [String] = []
 
     func validate() throws {
+        guard chosenBy.allSatisfy({ $0.contains("=") }) else { throw ValidationError("--chosen-by takes SETTING=WHAT") }
         guard folds >= 2, neighbours > 0, beamWidth >= 0 else { throw ValidationError("--folds must be at least 2, --neighbours positive, --beam-width not negative (0: greedy)") }
     }
 
@@ -55,6 +58,13 @@ struct TrainSummarizerRerankerCommand: ParsableCommand {
         try result.reranker.write(to: directory.appending(path: Summarizer.rerankerFileName))
         manifest.reranker = .init(command: Provenance.command, commit: commit, createdAt: Date().formatted(.iso8601), foldModels: versions,
                                   crossValidation: result)
+        var choices = manifest.choices ?? [:]
+        choices["rerankerWeights"] = "fitted on out-of-fold candidates: each fold's on the other \(folds - 1) folds (the cross-validation's figures), the shipped ones on all \(folds)"
+        for entry in chosenBy {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            choices[parts[0]] = parts[1]
+        }
+        manifest.choices = choices
         try manifest.write(to: directory)
         log.line("wrote \(directory.appending(path: Summarizer.rerankerFileName).path) and the cross-validation into its manifest")
     }
