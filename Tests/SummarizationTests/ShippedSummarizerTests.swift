@@ -48,5 +48,9 @@ struct ShippedSummarizerTests {
         let recorded = try #require(fold.systems["reranked"])
         #expect(abs(scores.rougeL - recorded.rougeL) < 1e-6, "measured \(scores.rougeL), recorded \(recorded.rougeL)")
         #expect(record.crossValidation.foldsAboveRetrieval == record.crossValidation.folds.count, "above retrieval in every fold")
+        // Every setting says what chose it, and none names the test split.
+        let choices = try #require(manifest.choices)
+        #expect(Set(choices.keys).isSuperset(of: ["epoch", "rerankerWeights", "neighbours", "beamWidth", "memoryTerms"]))
+        #expect(choices.values.allSatisfy { !$0.lowercased().contains("test split") })
     }
 }
