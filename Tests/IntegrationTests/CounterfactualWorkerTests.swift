@@ -61,7 +61,11 @@ struct CounterfactualWorkerTests {
         #expect(firstTaken.allSatisfy { $0.pixels.count == 784 && $0.modelVersion == "v1" })
         // The first worker dies holding its five: its server process ends, as when the daemon is killed.
         try admin.execute("SELECT pg_terminate_backend($1::int)", [.int(firstProcess)])
-        #expect(try eventually(timeout: .seconds(10)) { try reader.pendingCount(Self.scope) == 5 })
+        // pg_terminate_backend only signals: the row locks go when that process has ended.
+        #expect(try eventually(timeout: .seconds(10)) {
+            try admin.execute("SELECT count(*) FROM pg_locks WHERE pid = $1::int", [.int(firstProcess)]).scalarInt == 0
+        })
+        #expect(try reader.pendingCount(Self.scope) == 5)
         let retaken = try second.transaction { try CounterfactualStore(connection: $0).take(Self.scope, limit: 100) }
         #expect(Set(retaken.map(\.imageID)) == Set(firstTaken.map(\.imageID)))
     }
