@@ -28,8 +28,24 @@ struct ReportLabelerTests {
         // Normal phrases are negative mentions.
         ("Heart size is normal. The cardiomediastinal silhouette is within normal limits.",
          [.cardiomegaly: .negative, .enlargedCardiomediastinum: .negative, .noFinding: .positive]),
-        ("Borderline heart size.", [:]),  // CheXpert: borderline is uncertain; here "heart size" is no mention
+        // CheXpert reads "heart size" as a mention, and borderline as uncertain.
+        ("Borderline heart size.", [.cardiomegaly: .uncertain]),
+        ("The heart is borderline in size.", [.cardiomegaly: .uncertain]),
         ("Borderline cardiomegaly.", [.cardiomegaly: .uncertain]),
+        // A sternotomy is an operation, its clips and generators are devices.
+        ("Prior sternotomy. Cholecystectomy clips.", [.supportDevices: .positive]),
+        ("Cardiac XXXX generator overlies the left chest.", [.supportDevices: .positive]),
+        // A nodular opacity is a lesion, not also an opacity; a calcified one too (as MeSH indexes it).
+        ("Nodular opacity in the right upper lobe.", [.lungLesion: .positive]),
+        ("Interstitial markings are increased. Biapical scarring.", [.lungOpacity: .positive, .noFinding: .absent]),
+        // The opacity is seen; what it is, is hedged.
+        ("Streaky opacity at the left base, possibly atelectasis.", [.lungOpacity: .positive, .atelectasis: .uncertain]),
+        ("Patchy opacity concerning for pneumonia.", [.lungOpacity: .positive, .pneumonia: .uncertain]),
+        ("Atelectasis versus scarring at the left base.", [.atelectasis: .uncertain, .lungOpacity: .uncertain]),
+        ("Calcified granuloma. Sequela of prior granulomatous infection.", [.noFinding: .absent]),
+        ("Mild prominence of the superior mediastinum.", [.enlargedCardiomediastinum: .positive]),
+        ("The pulmonary XXXX are engorged.", [.edema: .positive]),
+        ("Biapical pleural thickening.", [.pleuralOther: .positive]),
         // "No change" speaks of change, not of the finding.
         ("No change in the left lower lobe consolidation.", [.consolidation: .positive]),
         ("The previously seen pneumothorax has resolved.", [.pneumothorax: .negative]),
@@ -49,6 +65,20 @@ struct ReportLabelerTests {
         #expect(Self.labeler.label(text: "Pacemaker. Lungs clear.")[.noFinding] == .positive, "devices are not findings")
     }
 
+    /// CheXpert's No Finding: not only none of the 13 findings, nothing else abnormal either —
+    /// and what is said to be absent does not count.
+    @Test(arguments: [
+        ("Lungs are clear. Mild thoracic levoscoliosis.", ObservationStatus.absent),
+        ("Heart size normal. Degenerative changes of the spine.", .absent),
+        ("Lungs are hyperexpanded, consistent with emphysema.", .absent),
+        ("Tortuous calcified aorta. Lungs clear.", .absent),
+        ("No scoliosis. No acute bony abnormality. Lungs are clear.", .positive),
+        ("Lungs are clear. Heart size is normal. No pneumothorax.", .positive),
+    ])
+    func noFindingIsCheXpertsNormal(text: String, expected: ObservationStatus) {
+        #expect(Self.labeler.label(text: text)[.noFinding] == expected, "\(text)")
+    }
+
     @Test func theLabelerReadsFindingsAndImpressionOnly() {
         let sections = ReportSections(findings: "Heart size normal.", impression: "No pneumothorax.",
                                       indication: "Rule out pneumonia.")
@@ -62,6 +92,13 @@ struct ReportLabelerTests {
             == [.cardiomegaly, .pleuralEffusion])
         #expect(MeSHObservations.observations(in: ["Cardiac Shadow", "Calcified Granuloma/lung"]).isEmpty)
         #expect(MeSHObservations.observations(in: ["Catheters, Indwelling/right", "Thickening/pleura/apex"]) == [.supportDevices, .pleuralOther])
+        // CheXpert's definitions: a round opacity is a lesion, interstitial markings and a lung scar are opacity.
+        #expect(MeSHObservations.observations(in: ["Opacity/lung/upper lobe/right/round"]) == [.lungLesion])
+        #expect(MeSHObservations.observations(in: ["Density/thorax/round/multiple"]) == [.lungLesion])
+        #expect(MeSHObservations.observations(in: ["Opacity/lung/base/left"]) == [.lungOpacity])
+        #expect(MeSHObservations.observations(in: ["Opacity/lung/bilateral/interstitial/reticular/round"]) == [.lungLesion, .lungOpacity])
+        #expect(MeSHObservations.observations(in: ["Markings/lung/interstitial/chronic", "Cicatrix/lung/apex"]) == [.lungOpacity])
+        #expect(MeSHObservations.observations(in: ["Density/mediastinum", "Markings/bronchovascular"]).isEmpty)
     }
 }
 
@@ -94,5 +131,24 @@ struct LabelerEvaluationTests {
         // Findings: 2 true positives, 1 false negative → 4 / 5.
         #expect(abs(evaluation.findingsMicroF1 - 0.8) < 1e-12)
         #expect(evaluation.disagreements.map(\.reportID) == ["2"])
+    }
+
+    /// Uncertain reads as positive where that raises F1 on the reports it is chosen on, and the
+    /// counts then take the loose count of those observations only.
+    @Test func uncertainReadsAsTheChoosingReportsSay() throws {
+        let labeler = ReportLabeler()
+        var choosing = LabelerEvaluation()
+        // MeSH indexes borderline hearts as cardiomegaly, and not a pneumonia that cannot be excluded.
+        choosing.add(try Self.report(findings: "Borderline heart size.", mesh: ["Cardiomegaly/borderline"]), id: "1", labeler: labeler)
+        choosing.add(try Self.report(findings: "Pneumonia cannot be excluded.", mesh: ["normal"]), id: "2", labeler: labeler)
+        #expect(choosing.uncertainReadAsPositive == [.cardiomegaly])
+        var measured = LabelerEvaluation()
+        measured.add(try Self.report(findings: "The heart is borderline in size. Possible pneumonia.", mesh: ["Cardiomegaly/borderline"]),
+                     id: "3", labeler: labeler)
+        let counts = measured.counts(uncertainAsPositive: choosing.uncertainReadAsPositive)
+        #expect(counts[.cardiomegaly] == .init(truePositive: 1, falsePositive: 0, falseNegative: 0))
+        #expect(counts[.pneumonia] == .init(truePositive: 0, falsePositive: 0, falseNegative: 0))
+        #expect(measured.microF1(uncertainAsPositive: [.cardiomegaly]).findings == 1)
+        #expect(measured.findingsMicroF1 == 0, "strictly, the uncertain heart is no positive")
     }
 }

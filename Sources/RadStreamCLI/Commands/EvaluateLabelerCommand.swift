@@ -17,8 +17,11 @@ struct EvaluateLabelerCommand: ParsableCommand {
             --folds K measures every report instead, fold by fold (report id modulo K, as the \
             summarizer's cross-validation; the labeler learns nothing, so this is the spread of one \
             set of rules over K samples of reports). Micro-F1 is given over all 14 observations and \
-            over the 13 findings (No Finding left out). --disagreements N prints N seeded random \
-            disagreements to read by hand.
+            over the 13 findings (No Finding left out). MeSH has no uncertainty, so the last \
+            column reads uncertain as positive for the observations where that raised F1 on other \
+            reports (CheXpert's U-Ones for those, U-Zeros for the rest): chosen on the development \
+            split for the test split, on the other folds for each fold. --disagreements N prints N \
+            seeded random disagreements to read by hand.
 
             Example: radstream evaluate-labeler --reports ../shared/data/openi/reports --split test
             Example: radstream evaluate-labeler --reports ../shared/data/openi/reports --folds 5
@@ -40,16 +43,23 @@ struct EvaluateLabelerCommand: ParsableCommand {
         let labeler = ReportLabeler()
         if let folds { return try runFolds(folds, folder: folder, labeler: labeler) }
         let evaluation = try LabelerEvaluation.measure(folder: folder, labeler: labeler) { split == "all" || ReportSplit.isTest($0) == (split == "test") }
+        // How uncertain reads is chosen on the development split; measuring it there too is in-sample, and said so.
+        let chooser = split == "test" ? try LabelerEvaluation.measure(folder: folder, labeler: labeler) { !ReportSplit.isTest($0) } : evaluation
+        let reading = chooser.uncertainReadAsPositive
         print("labeler \(ReportLabeler.version) against MeSH/major, \(split) split: \(evaluation.reports) reports")
-        print("| observation | MeSH positives | labeler positives | precision | recall | F1 | F1 (uncertain counted positive) |")
-        print("|---|---|---|---|---|---|---|")
+        print("uncertain read as positive for \(reading.sorted().map(\.rawValue).joined(separator: ", ")) "
+              + (split == "test" ? "(chosen on the development split)" : "(chosen on these same reports: in-sample)"))
+        print("| observation | MeSH positives | labeler positives | precision | recall | F1 | F1 (uncertain counted positive) | F1 (uncertain read as chosen) |")
+        print("|---|---|---|---|---|---|---|---|")
+        let chosen = evaluation.counts(uncertainAsPositive: reading)
         for observation in Observation.allCases {
             let c = evaluation.strict[observation] ?? .init(), loose = evaluation.loose[observation] ?? .init()
-            print(String(format: "| %@ | %d | %d | %.3f | %.3f | %.3f | %.3f |", observation.rawValue, c.truePositive + c.falseNegative,
-                         c.truePositive + c.falsePositive, c.precision, c.recall, c.f1, loose.f1))
+            print(String(format: "| %@ | %d | %d | %.3f | %.3f | %.3f | %.3f | %.3f |", observation.rawValue, c.truePositive + c.falseNegative,
+                         c.truePositive + c.falsePositive, c.precision, c.recall, c.f1, loose.f1, chosen[observation]!.f1))
         }
-        print(String(format: "| micro, all 14 | | | | | %.3f | |", evaluation.microF1))
-        print(String(format: "| micro, the 13 findings | | | | | %.3f | |", evaluation.findingsMicroF1))
+        let read = evaluation.microF1(uncertainAsPositive: reading)
+        print(String(format: "| micro, all 14 | | | | | %.3f | | %.3f |", evaluation.microF1, read.all))
+        print(String(format: "| micro, the 13 findings | | | | | %.3f | | %.3f |", evaluation.findingsMicroF1, read.findings))
         printDisagreements(evaluation)
     }
 
@@ -73,6 +83,18 @@ struct EvaluateLabelerCommand: ParsableCommand {
         }
         for (name, values) in [("micro, all 14", evaluations.map(\.microF1)), ("micro, the 13 findings", evaluations.map(\.findingsMicroF1))] {
             print("| \(name) | | \(spread(values)) | | " + values.map { String(format: "%.3f", $0) }.joined(separator: " | ") + " |")
+        }
+        // Each fold with uncertain read as the other folds choose.
+        let readings = (0..<count).map { fold in
+            evaluations.indices.filter { $0 != fold }.reduce(into: LabelerEvaluation()) { $0.merge(evaluations[$1]) }.uncertainReadAsPositive
+        }
+        let read = zip(evaluations, readings).map { $0.microF1(uncertainAsPositive: $1) }
+        for (name, values) in [("micro, all 14, uncertain read as the other folds chose", read.map(\.all)),
+                               ("micro, the 13 findings, uncertain read as the other folds chose", read.map(\.findings))] {
+            print("| \(name) | | \(spread(values)) | | " + values.map { String(format: "%.3f", $0) }.joined(separator: " | ") + " |")
+        }
+        for (fold, reading) in readings.enumerated() {
+            print("fold \(fold): uncertain read as positive for \(reading.sorted().map(\.rawValue).joined(separator: ", "))")
         }
         printDisagreements(evaluations.reduce(into: LabelerEvaluation()) { $0.merge($1) })
     }

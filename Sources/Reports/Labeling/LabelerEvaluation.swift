@@ -76,6 +76,27 @@ public struct LabelerEvaluation: Sendable {
     /// how MeSH and CheXpert each define a normal report.
     public var findingsMicroF1: Double { strict.filter { $0.key != .noFinding }.values.reduce(Counts(), +).f1 }
 
+    /// How an uncertain mention reads against MeSH, observation by observation: CheXpert leaves
+    /// that to whoever uses its labels (its "U-Ones" and "U-Zeros"), and MeSH indexes some
+    /// hedged findings as present ("Borderline heart size" is Cardiomegaly/borderline, "probable
+    /// atelectasis" Pulmonary Atelectasis) and others not ("pneumonia cannot be excluded").
+    /// The observations returned are those whose F1 on these reports is higher with uncertain
+    /// read as positive: choose on some reports, measure on others.
+    public var uncertainReadAsPositive: Set<Observation> {
+        Set(Observation.allCases.filter { (loose[$0] ?? Counts()).f1 > (strict[$0] ?? Counts()).f1 })
+    }
+
+    /// The counts with uncertain mentions of `asPositive` read as positive, the others as not.
+    public func counts(uncertainAsPositive asPositive: Set<Observation>) -> [Observation: Counts] {
+        Dictionary(uniqueKeysWithValues: Observation.allCases.map { ($0, ((asPositive.contains($0) ? loose : strict)[$0]) ?? Counts()) })
+    }
+
+    /// Micro-F1 over every observation and over the 13 findings, uncertain read as `asPositive` says.
+    public func microF1(uncertainAsPositive asPositive: Set<Observation>) -> (all: Double, findings: Double) {
+        let counts = counts(uncertainAsPositive: asPositive)
+        return (counts.values.reduce(Counts(), +).f1, counts.filter { $0.key != .noFinding }.values.reduce(Counts(), +).f1)
+    }
+
     /// The IU XML reports of `folder` with FINDINGS or IMPRESSION whose id `include` accepts, measured.
     public static func measure(folder: URL, labeler: ReportLabeler = ReportLabeler(), include: (String) -> Bool) throws -> Self {
         var evaluation = Self()

@@ -4,7 +4,9 @@ import Foundation
 /// is measured against. Terms are `Heading/qualifier/…`; a heading maps to an observation, some
 /// only with a qualifier ("Cardiac Shadow/enlarged" is cardiomegaly, "Cardiac Shadow" alone is
 /// not). MeSH only lists what is present, so it gives positives: an observation it does not name
-/// counts as not positive.
+/// counts as not positive. Where MeSH's headings and CheXpert's observations cut differently,
+/// CheXpert's definitions decide (its mention lists): a round opacity or density is a nodular
+/// one, a Lung Lesion; interstitial markings and a lung scar are Lung Opacity.
 public enum MeSHObservations {
     static let headings: [String: Observation] = [
         "normal": .noFinding,
@@ -14,7 +16,7 @@ public enum MeSHObservations {
         "Pulmonary Edema": .edema, "Pulmonary Congestion": .edema,
         "Fractures, Bone": .fracture,
         "Nodule": .lungLesion, "Mass": .lungLesion,
-        "Opacity": .lungOpacity, "Airspace Disease": .lungOpacity, "Infiltrate": .lungOpacity,
+        "Airspace Disease": .lungOpacity, "Infiltrate": .lungOpacity, "Lung Diseases, Interstitial": .lungOpacity,
         "Pleural Effusion": .pleuralEffusion,
         "Pneumonia": .pneumonia,
         "Pneumothorax": .pneumothorax,
@@ -26,7 +28,8 @@ public enum MeSHObservations {
     static let qualified: [(heading: String, qualifiers: Set<String>, observation: Observation)] = [
         ("Cardiac Shadow", ["enlarged"], .cardiomegaly),
         ("Mediastinum", ["enlarged", "prominent", "widened"], .enlargedCardiomediastinum),
-        ("Density", ["lung"], .lungOpacity),
+        ("Markings", ["interstitial"], .lungOpacity),
+        ("Cicatrix", ["lung"], .lungOpacity),
         ("Costophrenic Angle", ["blunted"], .pleuralEffusion),
         ("Thickening", ["pleura"], .pleuralOther),
         ("Cicatrix", ["pleura"], .pleuralOther),
@@ -38,6 +41,12 @@ public enum MeSHObservations {
             let parts = term.split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) }
             guard let heading = parts.first else { continue }
             if let observation = headings[heading] { found.insert(observation) }
+            // Opacity, and Density of the lung: nodular (round) is a lesion, the rest opacity, and
+            // reticulonodular (round and interstitial) both.
+            if heading == "Opacity" || (heading == "Density" && parts.contains("lung")) || (heading == "Density" && parts.contains("round")) {
+                if parts.contains("round") { found.insert(.lungLesion) }
+                if !parts.contains("round") || parts.contains("interstitial") { found.insert(.lungOpacity) }
+            }
             for rule in qualified where rule.heading == heading && !rule.qualifiers.isDisjoint(with: parts.dropFirst()) {
                 found.insert(rule.observation)
             }

@@ -12,42 +12,82 @@ enum MentionRules {
             #"cardiomegaly"#, #"(?:enlarged|enlargement of the) (?:heart|cardiac silhouette|cardiac shadow)"#,
             #"cardiac enlargement"#,
             // "XXXX" is IU's de-identification: it stands for words the rules cannot see.
-            #"(?:heart|heart size|cardiac silhouette|cardiac shadow)(?: xxxx)?(?: is| appears| remains| are)?(?: again| still)?(?: mildly| moderately| markedly| severely| slightly| somewhat)? (?:enlarged|increased|large)"#,
+            #"(?:heart|heart size|cardiac silhouette|cardiac shadow)(?: xxxx)?(?: is| appears| remains| are)?(?: again| still| persistently)?(?: mildly| moderately| markedly| severely| slightly| somewhat)? (?:enlarged|increased|large)"#,
+            #"increased? (?:in )?(?:heart size|cardiac size|the size of the heart)"#,
+            // CheXpert reads "heart size" as a mention: "borderline heart size" is an uncertain one
+            // (the word "borderline" stays outside the match, where it is the uncertainty).
+            #"(?<=borderline )(?:enlarged )?(?:heart size|heart|cardiac silhouette|cardiac size|cardiac contour|cardiac shadow)"#,
+            #"(?:heart|heart size|cardiac silhouette|cardiac size|cardiac contour)(?=(?: xxxx)?(?: is| appears| remains)?(?: at)? borderline)"#,
         ],
         .consolidation: [#"consolidat(?:ion|ions|ed|ive)"#],
         .edema: [
-            #"edema"#, #"congestion"#, #"heart failure"#, #"chf"#, #"(?:prominent|increased|engorged) (?:central )?(?:pulmonary )?vascula(?:rity|ture)"#,
-            #"(?:pulmonary )?vascularity (?:is |appears )?(?:prominent|increased|engorged)"#,
+            #"edema"#, #"congestion"#, #"heart failure"#, #"chf"#, #"(?:prominent|increased|engorged) (?:central )?(?:pulmonary |lung )?vascula(?:rity|ture)"#,
+            #"(?:pulmonary )?vascularity (?:is |appears )?(?:prominent|increased|engorged)"#, #"(?:central )?vascular prominence"#,
+            #"(?:pulmonary )?(?:xxxx|vessels|vasculature) (?:are|is) engorged"#, #"pulmonary venous hypertension"#,
         ],
         .enlargedCardiomediastinum: [
             #"(?:widened|widening of the|enlarged) (?:mediastinum|cardiomediastinal silhouette|mediastinal silhouette)"#,
-            #"mediastinal widening"#,
-            #"(?:mediastinum|cardiomediastinal silhouette|mediastinal silhouette|mediastinal contours?)(?: is| are| appears)?(?: mildly)? (?:widened|enlarged|prominent)"#,
+            #"mediastinal widening"#, #"(?:right )?paratracheal (?:prominence|fullness)"#,
+            #"(?:prominence|widening|enlargement) of the (?:\w+ )?(?:mediastinum|mediastinal (?:silhouette|contours?)|cardiomediastinal silhouette)"#,
+            #"(?:widened|enlarged|prominent) (?:upper |superior )(?:mediastinum|mediastinal (?:silhouette|contours?))"#,
+            #"(?:mediastinum|cardiomediastinal silhouette|mediastinal silhouette|mediastinal contours?)(?: is| are| appears)?(?: mildly| somewhat| slightly)? (?:widened|enlarged|prominent)"#,
         ],
         .fracture: [#"fractures?"#, #"fractured"#],
         .lungLesion: [
-            #"nodules?"#, #"nodular (?:density|densities|opacity|opacities|opacification)"#, #"masse?s?"#, #"lump"#,
+            #"nodules?"#, #"nodular (?:density|densities|opacity|opacities|opacification)"#, #"masse?s?"#, #"mass-?like"#, #"lump"#,
             #"cavitary lesions?"#, #"carcinoma"#, #"neoplasms?"#, #"tumou?rs?"#, #"metasta(?:sis|ses|tic)"#,
         ],
         .lungOpacity: [
             #"opacit(?:y|ies)"#, #"opacification"#, #"infiltrat(?:e|es|ion|ive)"#, #"air ?space (?:disease|opacit(?:y|ies)|process)"#,
-            #"haziness"#, #"hazy"#, #"densit(?:y|ies)"#, #"(?:interstitial|reticular|reticulonodular) (?:markings|pattern|opacities|prominence)"#,
+            #"haziness"#, #"hazy"#, #"(?:increased|airspace|air space|parenchymal|patchy|hazy|ill-defined|streaky|linear|focal) densit(?:y|ies)"#,
+            #"densit(?:y|ies) (?:in|within|at|of|over) the (?:\w+ )?(?:lungs?|lobes?|base|bases|lingula|midlung|apex)"#, #"(?:interstitial|reticular|reticulonodular) (?:markings|pattern|opacities|prominence)"#,
+            // CheXpert's Lung Opacity also holds interstitial disease and scarring of the lung (a
+            // pleural scar is Pleural Other).
+            #"interstitial lung disease"#, #"reticulation"#, #"peribronchial (?:wall )?thickening"#, #"(?<!pleural )(?<!pleural-parenchymal )scar(?:ring|s)?"#,
         ],
         .pleuralEffusion: [
             #"(?<!pericardial )effusions?"#, #"pleural fluid"#, #"blunting of the (?:\w+ )?costophrenic"#,
             #"costophrenic (?:\w+ )?blunting"#, #"blunted (?:\w+ )?costophrenic"#,
         ],
-        .pleuralOther: [#"pleural (?:thickening|scarring|plaques?|calcifications?)"#, #"fibrothorax"#, #"pleural-parenchymal scarring"#],
-        .pneumonia: [#"pneumonias?"#, #"infection"#, #"infectious (?:process|etiology)"#],
+        .pleuralOther: [
+            // CheXpert's Pleural Other: thickening and scars of the pleura (a plaque or calcification
+            // is one of the other findings; an apical scar is the lung's, a Lung Opacity).
+            #"pleural (?:thickening|scarring|scars?)"#, #"fibrothorax"#, #"pleural-(?:parenchymal|peripheral) scarring"#,
+            #"apical (?:pleural )?capping"#, #"(?:biapical|apical) (?:fibronodular )?(?:pleural )?thickening"#,
+            #"fissural thickening"#, #"thickening (?:of|in) the (?:\w+ )?fissure"#,
+        ],
+        // An old granulomatous or tuberculous infection is a scar of one, not a pneumonia.
+        .pneumonia: [#"pneumonias?"#, #"(?<!granulomatous )(?<!tuberculous )(?<!tuberculosis )infection"#, #"infectious (?:process|etiology)"#],
         .pneumothorax: [#"pneumothora(?:x|ces)"#],
+        // What is placed in or on the patient, CheXpert's list of devices and hardware. A
+        // sternotomy is the operation, not a device (CheXpert does not list it, nor does MeSH index it).
         .supportDevices: [
-            #"pacemaker"#, #"defibrillator"#, #"aicd"#, #"catheters?"#, #"picc"#, #"(?:central|venous|midline|swan-ganz) (?:line|catheter)"#,
-            #"endotracheal tube"#, #"(?:nasogastric|orogastric|enteric|feeding|chest|tracheostomy) tubes?"#, #"ng tube"#, #"et tube"#,
-            #"port-?a-?cath"#, #"(?:chest wall |venous )?port"#, #"stents?"#, #"(?:medical )?devices?"#, #"hardware"#,
-            #"sternotomy"#, #"surgical clips"#, #"valve (?:replacement|prosthesis)"#, #"prosthetic (?:\w+ )?valve"#, #"icd"#,
-            #"(?:monitor |pacer |pacemaker )?leads"#, #"stimulator"#, #"(?:internal )?fixation"#, #"tip (?:is |in |at |projects|overlies|terminates)"#,
+            #"pacemaker"#, #"pacer"#, #"defibrillator"#, #"aicd"#, #"catheters?"#, #"picc"#, #"(?:central|venous|midline|swan-ganz|picc|arterial|dialysis) lines?"#,
+            #"lines and tubes"#, #"tubes and lines"#, #"tubes?"#, #"port-?a-?cath"#, #"(?:chest wall |venous )?port"#, #"mediport"#,
+            #"stents?"#, #"(?:medical )?devices?"#, #"hardware"#, #"clips"#, #"generator"#, #"prosthe(?:sis|ses|tic)"#, #"arthroplasty"#,
+            #"valve (?:replacement|prosthesis)"#, #"icd"#, #"coils?"#, #"markers?"#, #"filter"#, #"(?:bone )?anchors?"#, #"screws?"#,
+            #"drains?"#, #"cannula"#, #"(?:monitor |pacer |pacemaker )?leads"#, #"(?:neuro)?stimulator"#, #"(?:internal )?fixation"#,
+            #"tip (?:is |in |at |projects|overlies|terminates)"#,
         ],
     ]
+
+    /// What else a chest film can show that makes it not normal, though none of the 13 findings:
+    /// CheXpert's No Finding is positive only when none of these is mentioned positively or
+    /// uncertainly either (its no_finding mention list, written here as patterns of our own).
+    static let otherFindings = [
+        #"emphysema(?:tous)?"#, #"blunt(?:ing|ed)"#, #"elevat(?:ed|ion)"#, #"eventration"#, #"(?:levo|dextro)?scoliosis"#,
+        #"degenerat(?:ive|ion)"#, #"calcifi(?:ed|cation|cations)"#, #"hyperinflat(?:ed|ion)"#, #"hyperexpan(?:ded|sion)"#,
+        #"hyperaerat(?:ed|ion)"#, #"bronchospasm"#, #"asthma"#, #"hernia"#, #"copd"#, #"plaques?"#, #"osteophyt(?:e|es|osis)"#,
+        #"atherosclero(?:sis|tic)"#, #"osteopenia"#, #"granulom(?:a|as|ata|atous)"#, #"pneumomediastinum"#, #"pneumoperitoneum"#,
+        #"cuffing"#, #"fissure"#, #"hypertension"#, #"prominen(?:t|ce)"#, #"kyphosis"#, #"kyphotic"#, #"bullae"#, #"bullous"#,
+        #"bronchitis"#, #"bronchiolitis"#, #"bronchiectasis"#, #"volume loss"#, #"deformit(?:y|ies)"#, #"hemorrhage"#, #"hematoma"#,
+        #"aspiration"#, #"contusion"#, #"thickening"#, #"cephalization"#, #"tortuous"#, #"tortuosity"#, #"ectatic"#, #"ectasia"#,
+        #"spondylosis"#, #"arthritic"#, #"arthritis"#, #"fibrosis"#, #"fibrotic"#, #"scar(?:ring|s)?"#, #"aneurysm"#,
+    ]
+
+    /// An observation whose mention, inside a mention of the other, is the other's: CheXpert
+    /// reads a nodular opacity as a Lung Lesion, not also a Lung Opacity.
+    static let moreSpecific: [Observation: Observation] = [.lungOpacity: .lungLesion]
 
     /// Phrases that say an observation is normal: a negative mention of it.
     static let normalPhrases: [Observation: [String]] = [

@@ -4,14 +4,17 @@ import Foundation
 /// and impression, decides for each whether it is negated or uncertain from the words around it
 /// in its clause, and keeps per observation the strongest status among its mentions (positive,
 /// then uncertain, then negative; absent when never mentioned). "No Finding" is positive when no
-/// observation other than support devices is positive or uncertain, absent otherwise — as the
-/// CheXpert labeler does. The rules are in `MentionRules`; their limits are in docs/models/labeler.md.
+/// observation other than support devices is positive or uncertain, and nothing else abnormal
+/// (`MentionRules.otherFindings`: emphysema, scoliosis, a granuloma, …) is either; absent otherwise
+/// — as the CheXpert labeler defines it. The rules are in `MentionRules`; their limits are in
+/// docs/models/labeler.md.
 public struct ReportLabeler: Sendable {
     /// Changes whenever the rules change: stored beside every label the daemon writes.
-    public static let version = "rules-1"
+    public static let version = "rules-2"
 
     private struct Rule: @unchecked Sendable {  // NSRegularExpression is immutable once made
-        let observation: Observation
+        /// nil: one of the other findings, which only No Finding hears of.
+        let observation: Observation?
         let pattern: NSRegularExpression
         let isNormalPhrase: Bool
     }
@@ -38,6 +41,7 @@ public struct ReportLabeler: Sendable {
                 rules.append(Rule(observation: observation, pattern: regex(phrases), isNormalPhrase: false))
             }
         }
+        rules.append(Rule(observation: nil, pattern: regex(MentionRules.otherFindings), isNormalPhrase: false))
         self.rules = rules
         negationBefore = regex(MentionRules.negationBefore)
         negationAfter = regex(MentionRules.negationAfter)
@@ -53,15 +57,20 @@ public struct ReportLabeler: Sendable {
 
     public func label(text: String) -> [Observation: ObservationStatus] {
         var statuses = Dictionary(uniqueKeysWithValues: Observation.allCases.map { ($0, ObservationStatus.absent) })
+        var otherFinding = false
         for sentence in Self.sentences(of: text) {
-            for (observation, status) in mentions(in: sentence) where status > statuses[observation]! {
-                statuses[observation] = status
+            for (observation, status) in mentions(in: sentence) {
+                guard let observation else { otherFinding = otherFinding || status >= .uncertain; continue }
+                if status > statuses[observation]! { statuses[observation] = status }
             }
         }
         let findings = Observation.allCases.filter { $0 != .noFinding && $0 != .supportDevices }
-        statuses[.noFinding] = findings.contains { statuses[$0]! >= .uncertain } ? .absent : .positive
+        statuses[.noFinding] = otherFinding || findings.contains { statuses[$0]! >= .uncertain } ? .absent : .positive
         return statuses
     }
+
+    /// The first six words of a text (with the spaces before them): how far after a mention its own words reach.
+    private static let firstWords = try! NSRegularExpression(pattern: #"^\s*(?:\S+\s+){0,5}\S*"#)
 
     /// Sentences: split at a full stop, question or exclamation mark followed by space, and at
     /// line breaks (a decimal point "1.5 cm" is not followed by space).
@@ -71,8 +80,9 @@ public struct ReportLabeler: Sendable {
     }
 
     /// Every mention in one sentence with its status. Where a normal phrase and a mention overlap
-    /// ("heart size is normal" holds "heart size"), the normal phrase speaks.
-    private func mentions(in sentence: String) -> [(Observation, ObservationStatus)] {
+    /// ("heart size is normal" holds "heart size"), the normal phrase speaks; where a mention lies
+    /// within a more specific one ("nodular opacity" holds "opacity"), the specific one speaks.
+    private func mentions(in sentence: String) -> [(Observation?, ObservationStatus)] {
         let text = sentence as NSString
         let whole = NSRange(location: 0, length: text.length)
         // "no change" is about change: blank it out (same length, so ranges stay put).
@@ -82,23 +92,27 @@ public struct ReportLabeler: Sendable {
         }
         let clean = cleaned as NSString
         let breaks = clauseBreak.matches(in: cleaned, range: whole).map(\.range)
-        var found: [(Observation, ObservationStatus)] = []
-        var normalRanges: [Observation: [NSRange]] = [:]
-        for rule in rules {
-            for match in rule.pattern.matches(in: cleaned, range: whole) {
-                if rule.isNormalPhrase {
-                    normalRanges[rule.observation, default: []].append(match.range)
-                    found.append((rule.observation, .negative))
-                    continue
-                }
-                if normalRanges[rule.observation]?.contains(where: { NSIntersectionRange($0, match.range).length > 0 }) == true { continue }
-                found.append((rule.observation, status(of: match.range, in: clean, breaks: breaks)))
-            }
+        let matches = rules.flatMap { rule in rule.pattern.matches(in: cleaned, range: whole).map { (rule: rule, range: $0.range) } }
+        func overlaps(_ range: NSRange, _ observation: Observation, normalPhrase: Bool) -> Bool {
+            matches.contains { $0.rule.observation == observation && $0.rule.isNormalPhrase == normalPhrase && NSIntersectionRange($0.range, range).length > 0 }
         }
-        return found
+        let mentionRanges = matches.filter { !$0.rule.isNormalPhrase }.map(\.range)
+        func status(of range: NSRange) -> ObservationStatus {
+            self.status(of: range, in: clean, breaks: breaks, mentions: mentionRanges)
+        }
+        return matches.compactMap { match -> (Observation?, ObservationStatus)? in
+            guard let observation = match.rule.observation else { return (nil, status(of: match.range)) }
+            if match.rule.isNormalPhrase { return (observation, .negative) }
+            if overlaps(match.range, observation, normalPhrase: true) { return nil }
+            if let specific = MentionRules.moreSpecific[observation], overlaps(match.range, specific, normalPhrase: false) { return nil }
+            return (observation, status(of: match.range))
+        }
     }
 
-    private func status(of mention: NSRange, in sentence: NSString, breaks: [NSRange]) -> ObservationStatus {
+    /// `mentions`: where every mention of the sentence lies, to tell "atelectasis cannot be
+    /// excluded" (the hedge is the atelectasis') from "opacity, possibly atelectasis" (the
+    /// opacity is seen; what it is, is hedged).
+    private func status(of mention: NSRange, in sentence: NSString, breaks: [NSRange], mentions: [NSRange]) -> ObservationStatus {
         // The clause: from the last break before the mention to the first break after it.
         let start = breaks.filter { NSMaxRange($0) <= mention.location }.map(NSMaxRange).max() ?? 0
         let end = breaks.filter { $0.location >= NSMaxRange(mention) }.map(\.location).min() ?? sentence.length
@@ -119,7 +133,16 @@ public struct ReportLabeler: Sendable {
         case (nil, _?): return .negative
         case (nil, nil): break
         }
-        if lastEnd(uncertainty, afterText) != nil { return .uncertain }
+        // After the mention, a hedge followed by another mention names what the finding may be
+        // ("opacity suggestive of atelectasis"): the finding itself stands; "versus" hedges both.
+        let afterRaw = sentence.substring(with: after) as NSString
+        let window = Self.firstWords.firstMatch(in: afterRaw as String, range: NSRange(location: 0, length: afterRaw.length))?.range.length ?? 0
+        if let hedge = uncertainty.firstMatch(in: afterRaw as String, range: NSRange(location: 0, length: window)) {
+            let hedgeEnd = after.location + NSMaxRange(hedge.range)
+            let namesWhatFollows = !["versus", "vs"].contains(afterRaw.substring(with: hedge.range).lowercased())
+                && mentions.contains { $0.location >= hedgeEnd && NSMaxRange($0) <= end }
+            if !namesWhatFollows { return .uncertain }
+        }
         if lastEnd(negationAfter, afterText) != nil { return .negative }
         return .positive
     }
