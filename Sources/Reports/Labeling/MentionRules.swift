@@ -122,10 +122,13 @@ enum MentionRules {
         #"differential"#, #"borderline"#, #"equivocal"#, #"considerations?"#, #"presum(?:ed|ably)"#, #"indeterminate"#,
         #"uncertain"#, #"upper limits? of normal"#, #"top normal"#, #"atypical"#, #"worrisome"#, #"cannot be entirely excluded"#,
     ]
-    /// Phrases whose "no" or "not" speaks of change, not of the finding: removed before looking for negation.
+    /// Phrases whose "no" or "not" speaks of change, not of the finding, and hedges that hedge
+    /// nothing: removed before looking for negation and uncertainty.
     static let pseudoNegation = [
         #"no (?:significant |interval |appreciable |substantial )?change"#, #"not (?:significantly )?changed"#,
         #"no (?:significant )?(?:interval )?(?:increase|decrease)"#, #"not only"#, #"no longer"#, #"without change"#,
+        // "No suspicious opacity" denies the opacity; "suspicious" hedges nothing there.
+        #"(?<=\b(?:no|or|nor|without) )suspicious"#,
     ]
     /// Words that end a negation's or uncertainty's reach within a sentence.
     static let clauseBreaks = [
