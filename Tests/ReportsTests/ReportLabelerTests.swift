@@ -13,6 +13,8 @@ struct ReportLabelerTests {
         ("Findings may represent atelectasis.", [.atelectasis: .uncertain]),
         ("Pneumonia cannot be excluded.", [.pneumonia: .uncertain]),
         ("Atelectasis versus pneumonia in the left base.", [.atelectasis: .uncertain, .pneumonia: .uncertain]),
+        ("No suspicious pulmonary opacities.", [.lungOpacity: .negative, .noFinding: .positive]),
+        ("No pneumothorax or suspicious focal air space opacity.", [.pneumothorax: .negative, .lungOpacity: .negative]),
         // A list after one negation: every item negated.
         ("No focal consolidation, pneumothorax, or pleural effusion.", [.consolidation: .negative, .pneumothorax: .negative, .pleuralEffusion: .negative, .noFinding: .positive]),
         // Several observations in one sentence, with different statuses.
