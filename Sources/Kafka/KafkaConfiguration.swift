@@ -46,6 +46,7 @@ public struct KafkaConfiguration: Sendable {
                 throw KafkaError("configuration \(key)=\(value): \(KafkaError.text(errorText))")
             }
         }
+        KafkaLog.install(on: conf)
         return conf
     }
 }

@@ -55,8 +55,10 @@ final class BatchSink {
         for (code, count) in summary.deadLetterCodes { metrics.deadLettered(code: code, count: count) }
         metrics.predicted(processed)
         metrics.batchDuration.record(ContinuousClock.now - started)
-        if summary.skipped > 0 { logger.info("skipped \(summary.skipped) records already committed") }
-        if summary.duplicates > 0 { logger.info("\(summary.duplicates) events were copies of events already written (same event_id); written once") }
+        if summary.skipped > 0 { logger.info("skipped records already committed", metadata: ["records": "\(summary.skipped)"]) }
+        if summary.duplicates > 0 {
+            logger.info("copies of events already written (same event_id): written once", metadata: ["events": "\(summary.duplicates)"])
+        }
     }
 
     /// Writes the batch in one transaction. Should PostgreSQL refuse it for what one event holds
@@ -68,7 +70,7 @@ final class BatchSink {
         do {
             return try writer.write(events, advancing: next, on: connection)
         } catch let error as PostgresError where error.blamesTheStatement && events.count > 1 {
-            logger.warning("batch refused (\(error)); writing its events one by one")
+            logger.warning("batch refused (\(error)); writing its events one by one", metadata: ["batch_size": "\(events.count)"])
             // Each event alone advances its partition just past itself; in order, they end where the batch would.
             return try events.reduce(ResultWriter.Summary()) { total, event in
                 total + (try write([event], advancing: [event.source.topicPartition: event.source.offset + 1], on: connection))
@@ -93,7 +95,7 @@ final class BatchSink {
         }
         for event in events {
             guard case .deadLetter(let letter) = event.payload else { continue }
-            logger.notice("dead letter \(event.source.topicPartition)@\(event.source.offset): \(letter.code): \(letter.reason)")
+            logger.notice("dead letter: \(letter.reason)", metadata: event.source.logMetadata.merging(["code": "\(letter.code)"]) { $1 })
             let headers: [(String, [UInt8])] = [
                 ("radstream.origin.topic", Array(event.source.topic.utf8)),
                 ("radstream.origin.partition", Array(String(event.source.partition).utf8)),
@@ -106,7 +108,7 @@ final class BatchSink {
                                   key: event.source.key.map { Array($0.utf8) }, value: event.raw, headers: headers,
                                   waitingAtMost: .seconds(1))
             } catch {
-                logger.error("cannot publish dead letter \(event.source.topicPartition)@\(event.source.offset): \(error); the dead_letters table has it")
+                logger.error("cannot publish a dead letter: \(error); the dead_letters table has it", metadata: event.source.logMetadata)
             }
         }
         deadLetters.poll()

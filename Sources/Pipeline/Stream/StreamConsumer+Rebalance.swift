@@ -23,7 +23,7 @@ extension StreamConsumer {
                     guard let consumer else { continue }
                     watermarks = try consumer.watermarks(of: partition, timeout: .seconds(5))
                 } catch {
-                    logger.warning("cannot check \(partition)'s stored offset \(next) against its end: \(error)")
+                    logger.warning("cannot check \(partition)'s stored offset \(next) against its end: \(error)", metadata: partition.logMetadata)
                     continue
                 }
                 let (low, high) = watermarks
@@ -37,22 +37,22 @@ extension StreamConsumer {
                         try database.run("offset reset") { try offsets.reset(partition, to: low, on: $0) }
                         assignment.offsets[partition] = low
                         metrics.offsetReset(partition)
-                        logger.error("\(numbers); kafka.resetOffsetsBeyondEnd is set: consuming it again from \(low)")
+                        logger.error("\(numbers); kafka.resetOffsetsBeyondEnd is set: consuming it again from \(low)", metadata: partition.logMetadata)
                     } else {
                         assignment.held.insert(partition)
                         held.append(numbers)
                         logger.error("""
                             \(numbers): not consuming it. Was the topic recreated? Set kafka.resetOffsetsBeyondEnd \
                             (RADSTREAM_RESET_OFFSETS_BEYOND_END=true) to consume it from its beginning
-                            """)
+                            """, metadata: partition.logMetadata)
                     }
                 } else if next < low {
-                    logger.warning("\(partition): records \(next)..<\(low) were deleted by the broker before they were consumed")
+                    logger.warning("\(partition): records \(next)..<\(low) were deleted by the broker before they were consumed", metadata: partition.logMetadata)
                 }
             }
             status.setHeldPartitions(held)
             metrics.heldPartitions(held.count)
-            logger.info("assigned \(partitions.count) partitions; resuming from PostgreSQL offsets")
+            logger.info("assigned \(partitions.count) partitions; resuming from PostgreSQL offsets", metadata: ["partitions": .array(partitions.map { "\($0)" })])
             return assignment
         } catch {
             // Stopping before PostgreSQL answered: nothing will be consumed anyway.

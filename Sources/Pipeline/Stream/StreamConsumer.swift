@@ -81,7 +81,7 @@ final class StreamConsumer: RebalanceHandler {
         }
         try consumer.subscribe(configuration.topics)
         status.setSubscribed(true)
-        logger.info("consuming \(configuration.topics) as group \(configuration.kafka.groupID)")
+        logger.info("consuming", metadata: ["topics": .array(configuration.topics.map { "\($0)" }), "group": "\(configuration.kafka.groupID)"])
 
         var lastLag = ContinuousClock.now
         while !status.stopRequested {
@@ -147,14 +147,15 @@ final class StreamConsumer: RebalanceHandler {
             guard triedBefore else { return try process(messages) }
             let unfinished = try attemptsSession.run("attempt count") { try attempts.unfinishedAttempts(at: messages, on: $0) }
             guard !unfinished.isEmpty else { return try process(messages) }
-            logger.warning("\(unfinished.count) of \(messages.count) records were in an attempt that never finished; trying them one by one")
+            logger.warning("records were in an attempt that never finished; trying them one by one",
+                           metadata: ["records": "\(unfinished.count)", "batch_size": "\(messages.count)"])
             for message in messages {
                 let tries = unfinished[AttemptLog.Position(message)] ?? 0
                 if tries < configuration.batch.maxAttempts {
                     try process([message])
                 } else {
                     let reason = "processing it crashed or hung the daemon \(tries) times; quarantined without processing"
-                    logger.error("quarantined \(message.topicPartition)@\(message.offset): \(reason)")
+                    logger.error("quarantined: \(reason)", metadata: message.logMetadata)
                     let letter = DeadLetter(code: EventError.Code.quarantined.rawValue, reason: reason)
                     try submit([ProcessedEvent(source: EventSource(message), raw: message.value, payload: .deadLetter(letter))],
                                from: [message], started: .now)

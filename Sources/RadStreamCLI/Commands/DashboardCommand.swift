@@ -26,6 +26,7 @@ struct DashboardCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var options: ConfigurationOptions
+    @OptionGroup var log: LogOptions
     @Option(help: "libpq connection string, as the reader role; default: the configuration's postgres.conninfo.") var postgres: String?
     @Option(help: "A file of user:password lines: who may log in.") var credentialsFile: String
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
@@ -38,8 +39,7 @@ struct DashboardCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.load()
         let credentials = try DashboardServer.Credentials(file: URL(filePath: credentialsFile))
-        var logger = Logger(label: "radstream-dashboard")
-        logger.logLevel = .notice
+        let logger = try log.logger(label: "radstream-dashboard", defaultLevel: .notice)
         let host = self.host
         let application = DashboardServer.application(
             conninfo: postgres ?? configuration.postgres.conninfo, credentials: credentials, host: host, port: port, logger: logger,

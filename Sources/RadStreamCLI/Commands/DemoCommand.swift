@@ -32,6 +32,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "The folder of model folders the daemon serves (default: the shipped models).") var models: String?
     @Flag(help: "Exit once the summary is printed, even from a terminal.") var exitWhenDone = false
     @Flag(help: "Keep running after the summary until Ctrl-C, even from a script.") var stay = false
+    @OptionGroup var log: LogOptions
 
     /// A person at a terminal gets a running system to look at; a script gets an exit status.
     private var staysRunning: Bool { stay || (!exitWhenDone && isatty(STDIN_FILENO) == 1) }
@@ -42,8 +43,7 @@ struct DemoCommand: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: reportsURL.path) else {
             throw ValidationError("no IU reports at \(reportsURL.path): pass --data with the shared data folder")
         }
-        var logger = Logger(label: "radstream.demo")
-        logger.logLevel = .warning
+        let logger = try log.logger(label: "radstream.demo", defaultLevel: .warning)
 
         var stack = try LocalStack.start(directory: URL(filePath: workDir).appending(path: "postgres").standardizedFileURL,
                                          partitions: 6, durable: true, log: step)

@@ -27,12 +27,12 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     @OptionGroup var options: ConfigurationOptions
+    @OptionGroup var log: LogOptions
     @Flag(help: "Apply pending migrations before consuming.") var migrate = false
 
     func run() async throws {
         let configuration = try options.load()
-        var logger = Logger(label: "radstream")
-        logger.logLevel = .info
+        let logger = try log.logger(label: "radstream", defaultLevel: .info)
         if migrate { try DatabaseMigrations.apply(on: PostgresConnection(configuration.postgres.conninfo)) }
         try await Daemon.group(configuration: configuration, logger: logger).run()
     }
