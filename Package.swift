@@ -42,6 +42,10 @@ let package = Package(
         .target(name: "Schemas", path: "schemas", exclude: ["asyncapi.yaml"],
                 resources: [.copy("migrations"), .copy("events")]),
 
+        // The release and the commit a binary is built from (`--version`, `radstream_build_info`).
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
+        .target(name: "BuildInfo", swiftSettings: strict, plugins: ["BuildInfoPlugin"]),
+
         // Domain modules.
         .target(name: "Reports", swiftSettings: strict),
         .target(name: "Imaging", dependencies: ["CImageCodecs", "CDicom"], swiftSettings: strict),
@@ -54,7 +58,7 @@ let package = Package(
         .target(name: "Pipeline",
                 dependencies: [
                     "Events", "Kafka", "Postgres", "Reports", "Imaging", "Schemas", "Models", "Summarization", "Captioning", "SelfTraining", "Registry", "Dashboard",
-                    "Diffusion", "Explanations",
+                    "Diffusion", "Explanations", "BuildInfo",
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "Prometheus", package: "swift-prometheus"),
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -84,7 +88,7 @@ let package = Package(
             name: "RadStreamCLI",
             dependencies: [
                 "Harness", "Pipeline", "Events", "Kafka", "Postgres", "Reports", "Imaging", "Replay", "ChildProcesses",
-                "TensorEngine", "Models", "Training", "Summarization", "Captioning", "SelfTraining", "Registry", "Diffusion", "Dashboard",
+                "TensorEngine", "Models", "Training", "Summarization", "Captioning", "SelfTraining", "Registry", "Diffusion", "Dashboard", "BuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -121,6 +125,6 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka", "Models", "Imaging", "Reports", "Summarization", "Captioning", "TestSupport"]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Replay", "Reports", "ChildProcesses", "Models", "Summarization", "Captioning",
-                                   "SelfTraining", "Registry", "Training", "Imaging", "Explanations", "TestSupport"]),
+                                   "SelfTraining", "Registry", "Training", "Imaging", "Explanations", "TestSupport", "BuildInfo"]),
     ]
 )

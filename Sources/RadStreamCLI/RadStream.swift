@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildInfo
 import TensorEngine
 
 @main
@@ -16,6 +17,7 @@ struct RadStream: AsyncParsableCommand {
             `caption` on files, and measured by `evaluate`, `evaluate-labeler` and
             `evaluate-summarizer`.
             """,
+        version: Release.description,
         subcommands: [
             SectionsCommand.self, ServeCommand.self, MigrateCommand.self, DashboardCommand.self, BrokerCommand.self,
             ReplayCommand.self, DemoCommand.self, BenchmarkCommand.self, TrainCommand.self,

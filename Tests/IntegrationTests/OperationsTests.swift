@@ -1,5 +1,7 @@
+import BuildInfo
 import ChildProcesses
 import Foundation
+import TestSupport
 import Testing
 @testable import Pipeline
 
@@ -23,6 +25,9 @@ struct OperationsTests {
         ])
         published.wait()
         let done = try eventually(timeout: .seconds(60)) { try Counts.read(conninfo).total == 40 }
+        // Which binary is running, for dashboards to join on.
+        let metrics = daemon.httpPort.flatMap { httpGet("http://127.0.0.1:\($0)/metrics")?.body } ?? ""
+        #expect(metrics.contains(#"radstream_build_info{version="\#(Release.version)",commit="\#(BuildInfo.commit)"} 1"#), "\(metrics.prefix(500))")
         #expect(daemon.stop(with: SIGTERM) == 0)
         #expect(done, "\(daemon.output.suffix(2000))")
 
@@ -44,6 +49,19 @@ struct OperationsTests {
         #expect(!kafka.isEmpty && kafka.allSatisfy { ($0["metadata"] as? [String: Any])?["facility"] != nil })
         let consuming = objects.first { $0["message"] as? String == "consuming" }
         #expect((consuming?["metadata"] as? [String: Any])?["group"] as? String == configuration.kafka.groupID)
+    }
+
+    /// `--version` on the tool and on any of its commands: the release and the commit built,
+    /// which is the checkout's HEAD.
+    @Test func everyCommandTellsItsVersion() throws {
+        let head = try ChildProcess.run("/usr/bin/git", ["-C", TestData.packageRoot.path, "rev-parse", "HEAD"])
+        let checkedOut: String = head.output.trimmingCharacters(in: CharacterSet.whitespacesAndNewlines)
+        #expect(BuildInfo.commit == checkedOut)
+        for arguments in [["--version"], ["serve", "--version"], ["train", "classifier", "--version"]] {
+            let run = try ChildProcess.run(Paths.binary.path, arguments)
+            #expect(run.status == 0 && run.output == Release.description + "\n", "\(arguments): \(run.output)")
+        }
+        #expect(Release.description.hasPrefix("\(Release.version) (commit \(BuildInfo.commit)"))
     }
 
     /// The level filters: at warning, the daemon's info lines (and librdkafka's debug) are not written.

@@ -1,3 +1,4 @@
+import BuildInfo
 import Kafka
 import Prometheus
 
@@ -16,6 +17,9 @@ public final class DaemonMetrics: Sendable {
             help: "Time to process one batch and commit it with its offsets")
         consumerLag = registry.makeGauge(name: "radstream_consumer_lag",
                                          help: "Records between the consumer's position and the end of its partitions")
+        // Always 1: its labels say which release and commit is running (join it on other series).
+        registry.makeGauge(name: "radstream_build_info", labels: [("version", Release.version), ("commit", BuildInfo.commit)],
+                           help: "The running binary's release and commit").set(Double(1))
     }
 
     func consumed(_ count: Int, topic: String) {

@@ -30,10 +30,9 @@ final class DaemonProcess {
 
     var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
-    /// The port of its HTTP probes, once it has logged it.
+    /// The port of its HTTP probes, once it has logged it (in a text or a JSON line).
     var httpPort: Int? {
-        output.split(separator: "\n").first { $0.contains("HTTP on 127.0.0.1:") }?
-            .split(separator: ":").last?.split(separator: " ").first.flatMap { Int($0) }
+        output.firstMatch(of: /HTTP on 127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) }
     }
 
     /// The sum of a counter's samples on its `/metrics` whose line starts with `prefix`.
