@@ -17,6 +17,7 @@ packages=(
   libdcmtk-dev     # DICOM
   kcat             # to look at the broker by hand
   chromium         # headless: the dashboard's pages in a real browser (the tests)
+  systemd          # systemd-analyze verify checks the service unit (the tests)
 )
 
 missing=()

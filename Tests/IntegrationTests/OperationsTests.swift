@@ -64,6 +64,99 @@ struct OperationsTests {
         #expect(Release.description.hasPrefix("\(Release.version) (commit \(BuildInfo.commit)"))
     }
 
+    /// `ops/install.sh` lays out the documented tree (under a temporary prefix); the unit passes
+    /// `systemd-analyze verify`; the installed binary finds its schemas and, through the installed
+    /// configuration alone, its models, and runs a short stream against the real servers.
+    @Test func theInstalledTreeRunsAsTheUnitWouldRunIt() throws {
+        let environment = try TestEnvironment.get()
+        let base = environment.root.appending(path: "installed-\(UUID().uuidString)")
+        let (prefix, sysconf, state) = (base.appending(path: "usr/local").path, base.appending(path: "etc").path, base.appending(path: "var/lib").path)
+        let install = try ChildProcess.run(TestData.packageRoot.appending(path: "ops/install.sh").path, [
+            "--no-build", "--build-dir", Paths.binary.deletingLastPathComponent().path, "--no-user",
+            "--prefix", prefix, "--sysconfdir", sysconf, "--statedir", state,
+        ])
+        #expect(install.status == 0, "\(install.output)")
+        let lib = "\(prefix)/lib/radstream"
+        for path in ["\(lib)/bin/radstream", "\(lib)/bin/RadStream_Schemas.resources", "\(lib)/models/pneumonia/model.safetensors",
+                     "\(lib)/models/summarizer/reranker.json", "\(lib)/doc/operations.md", "\(prefix)/bin/radstream",
+                     "\(sysconf)/radstream/radstream.json", "\(sysconf)/radstream/radstream.env", "\(state)/radstream/images",
+                     "\(prefix)/lib/systemd/system/radstream.service"] {
+            #expect(FileManager.default.fileExists(atPath: path), "\(path)")
+        }
+        let secrets = try FileManager.default.attributesOfItem(atPath: "\(sysconf)/radstream/radstream.env")[.posixPermissions] as? Int
+        #expect(secrets == 0o640, "the secrets file is not world-readable")
+
+        // The unit as systemd reads it: no warning, every path it names exists.
+        let unit = "\(prefix)/lib/systemd/system/radstream.service"
+        let verify = try ChildProcess.run("/usr/bin/systemd-analyze", ["verify", unit])
+        #expect(verify.status == 0 && verify.output.isEmpty, "\(verify.output)")
+        let unitText = try String(contentsOfFile: unit, encoding: .utf8)
+        for setting in ["KillSignal=SIGTERM", "Restart=on-failure", "User=radstream", "ProtectSystem=strict", "TimeoutStopSec=90",
+                        "ExecStart=\(lib)/bin/radstream serve --config \(sysconf)/radstream/radstream.json"] {
+            #expect(unitText.contains(setting), "\(setting)")
+        }
+        #expect(!unitText.contains("@"), "every placeholder filled")
+        // Longer than the daemon's own shutdown deadline: systemd never kills a committing batch.
+        let configuration = try RadStreamConfiguration.load(file: URL(filePath: "\(sysconf)/radstream/radstream.json"), environment: [:])
+        #expect(configuration.batch.shutdownSeconds < 90 && configuration.models.directory == "\(lib)/models")
+
+        // The installed binary, as ExecStart runs it, with the servers given as the environment file would.
+        let conninfo = try environment.makeDatabase("installed")
+        let binary = "\(lib)/bin/radstream"
+        let migrate = try ChildProcess.run(binary, ["migrate", "--config", "\(sysconf)/radstream/radstream.json", "--postgres", conninfo])
+        #expect(migrate.status == 0, "the schemas are found beside the installed binary: \(migrate.output)")
+        var topics = try environment.configuration(name: "installed", conninfo: conninfo)
+        topics.models.summarizeReports = false
+        let published = try environment.publishInBackground(count: 20, rate: 200, configuration: topics)
+        let log = base.appending(path: "serve.log")
+        let pid = try ChildProcess.spawn(binary, ["serve", "--config", "\(sysconf)/radstream/radstream.json", "--log-format", "json"],
+                                         outputPath: log.path, environment: [
+            "RADSTREAM_POSTGRES": conninfo, "RADSTREAM_KAFKA_BOOTSTRAP": environment.broker.bootstrapServers,
+            "RADSTREAM_KAFKA_GROUP": topics.kafka.groupID, "RADSTREAM_IMAGE_TOPIC": topics.kafka.imageTopic,
+            "RADSTREAM_REPORT_TOPIC": topics.kafka.reportTopic, "RADSTREAM_HTTP_PORT": "0",
+            "RADSTREAM_SUMMARIZE_REPORTS": "false", "RADSTREAM_CAPTION_IMAGES": "false",
+        ])
+        published.wait()
+        let done = try eventually(timeout: .seconds(60)) { try Counts.read(conninfo).total == 20 }
+        kill(pid, SIGTERM)
+        #expect(ChildProcess.wait(pid) == 0)
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(done, "\(output.suffix(2000))")
+        #expect(try Counts.read(conninfo) == TestEnvironment.expectedCounts(count: 20))
+        #expect(output.contains("\(lib)/models"), "the models came from the installed configuration: \(output.prefix(1500))")
+    }
+
+    /// A configuration or schema no restart mends exits 78 (EX_CONFIG, which the unit does not
+    /// restart on) with the reason; a wrong option exits 64.
+    @Test func whatNoRestartMendsExitsSeventyEight() throws {
+        let environment = try TestEnvironment.get()
+        let directory = environment.root.appending(path: "exit-codes-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let misspelt = directory.appending(path: "misspelt.json")
+        try Data(#"{"batch": {"maxEvent": 3}}"#.utf8).write(to: misspelt)
+        let cases: [(arguments: [String], reason: String)] = [
+            (["serve", "--config", directory.appending(path: "missing.json").path], "missing.json"),
+            (["serve", "--config", misspelt.path], "unknown key batch.maxEvent"),
+        ]
+        for (arguments, reason) in cases {
+            let run = try ChildProcess.run(Paths.binary.path, arguments)
+            #expect(run.status == 78 && run.output.contains(reason), "\(arguments): \(run.status) \(run.output)")
+        }
+        let variable = try ChildProcess.run(Paths.binary.path, ["serve"], environment: ["RADSTREAM_BATCH_MAX_EVENTS": "x"])
+        #expect(variable.status == 78 && variable.output.contains("RADSTREAM_BATCH_MAX_EVENTS=x is not a whole number"), "\(variable.output)")
+
+        // A database without RadStream's schema: the daemon says so and does not start consuming.
+        let conninfo = try environment.makeDatabase("no_schema", upTo: 0)
+        var configuration = try environment.configuration(name: "no-schema", conninfo: conninfo)
+        configuration.models.summarizeReports = false
+        let daemon = try DaemonProcess(configuration: configuration, directory: directory)
+        #expect(ChildProcess.wait(daemon.pid) == 78)
+        #expect(daemon.output.contains("run `radstream migrate`"), "\(daemon.output.suffix(1500))")
+
+        let usage = try ChildProcess.run(Paths.binary.path, ["serve", "--no-such-option"])
+        #expect(usage.status == 64)
+    }
+
     /// The level filters: at warning, the daemon's info lines (and librdkafka's debug) are not written.
     @Test func theLogLevelFiltersAndAWrongOneIsRefused() throws {
         let refused = try ChildProcess.run(Paths.binary.path, ["serve", "--log-level", "chatty"])

@@ -1,6 +1,7 @@
 import Dashboard
 import Foundation
 import Logging
+import Models
 import ServiceLifecycle
 
 /// The daemon's services in one group, shut down together on SIGTERM or SIGINT.
@@ -12,6 +13,8 @@ public enum Daemon {
         let status = DaemonStatus(stallAfter: .seconds(configuration.batch.stallSeconds))
         let metrics = DaemonMetrics()
         let processor = try EventProcessor(configuration: configuration)
+        let models = configuration.models.directory.isEmpty ? ModelStore.defaultDirectory().path : configuration.models.directory
+        logger.info("models from \(models)", metadata: ["directory": "\(models)"])
         for stage in processor.imageBatchStages { logger.info("model \(stage.name)") }
         try SelfTrainingScheduler.check(configuration, serving: processor.classifiers.map(\.name))
         let consumer = DaemonService(configuration: configuration, processor: processor,

@@ -30,10 +30,22 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var log: LogOptions
     @Flag(help: "Apply pending migrations before consuming.") var migrate = false
 
+    /// EX_CONFIG: what is wrong is the configuration or the database's schema, which no restart
+    /// mends (the systemd unit does not restart on it, as on a crash).
+    static let configurationExitCode: Int32 = 78
+
     func run() async throws {
-        let configuration = try options.load()
         let logger = try log.logger(label: "radstream", defaultLevel: .info)
-        if migrate { try DatabaseMigrations.apply(on: PostgresConnection(configuration.postgres.conninfo)) }
-        try await Daemon.group(configuration: configuration, logger: logger).run()
+        do {
+            let configuration = try options.load()
+            if migrate { try DatabaseMigrations.apply(on: PostgresConnection(configuration.postgres.conninfo)) }
+            try await Daemon.group(configuration: configuration, logger: logger).run()
+        } catch let error as ConfigurationError {
+            logger.critical("configuration: \(error)")
+            throw ExitCode(Self.configurationExitCode)
+        } catch let error as DatabaseMigrations.SchemaMismatch {
+            logger.critical("database schema: \(error)")
+            throw ExitCode(Self.configurationExitCode)
+        }
     }
 }
