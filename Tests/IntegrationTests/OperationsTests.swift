@@ -157,6 +157,65 @@ struct OperationsTests {
         #expect(usage.status == 64)
     }
 
+    /// `serve --print-config`: the file, then the variables, as the daemon would run with them, and
+    /// no secret in it.
+    @Test func printConfigShowsWhatIsInForceAndNoSecret() throws {
+        let secret = FileManager.default.temporaryDirectory.appending(path: "sasl-\(UUID().uuidString)")
+        try Data("hunter8\n".utf8).write(to: secret)
+        defer { try? FileManager.default.removeItem(at: secret) }
+        let run = try ChildProcess.run(Paths.binary.path, ["serve", "--print-config"], environment: [
+            "RADSTREAM_POSTGRES": "host=db password=hunter9 dbname=radstream", "RADSTREAM_KAFKA_SASL_PASSWORD_FILE": secret.path,
+            "RADSTREAM_BATCH_MAX_EVENTS": "77",
+        ])
+        #expect(run.status == 0 && !run.output.contains("hunter8") && !run.output.contains("hunter9"), "\(run.output)")
+        let printed = try JSONDecoder().decode(RadStreamConfiguration.self, from: Data(run.output.utf8))
+        #expect(printed.batch.maxEvents == 77 && printed.postgres.conninfo == "host=db password=(hidden) dbname=radstream")
+        #expect(printed.kafka.properties["sasl.password"] == "(hidden)")
+    }
+
+    /// The container file and the Kubernetes manifests cannot be built or applied here: they are
+    /// held to the tree instead. Every file the container copies exists; its entrypoint and
+    /// configuration are where ops/install.sh puts them; the port it exposes, the manifests'
+    /// container port and probes are the daemon's; the ConfigMap is a configuration the daemon
+    /// accepts; the secret reaches it through a variable it reads; the grace period outlasts the
+    /// daemon's shutdown deadline.
+    @Test func theContainerAndTheManifestsNameOnlyWhatExists() throws {
+        let root = TestData.packageRoot
+        let containerfile = try String(contentsOf: root.appending(path: "ops/container/Containerfile"), encoding: .utf8)
+        let copies = containerfile.split(separator: "\n").filter { $0.hasPrefix("COPY ") && !$0.contains("--from") }
+        #expect(copies.count >= 5)
+        for line in copies {
+            let source = String(line.split(separator: " ")[1])
+            #expect(FileManager.default.fileExists(atPath: root.appending(path: source).path), "\(line)")
+        }
+        let install = try String(contentsOf: root.appending(path: "ops/install.sh"), encoding: .utf8)
+        #expect(install.contains("prefix=/usr/local sysconfdir=/etc") && install.contains(#"lib="$prefix/lib/radstream""#))
+        #expect(containerfile.contains(#"ENTRYPOINT ["/usr/local/lib/radstream/bin/radstream"]"#))
+        #expect(containerfile.contains(#"CMD ["serve", "--config", "/etc/radstream/radstream.json"]"#))
+        let port = RadStreamConfiguration.standard.http.port
+        #expect(containerfile.contains("EXPOSE \(port)\n") && containerfile.contains("RADSTREAM_HTTP_HOST=0.0.0.0"))
+
+        let manifests = try String(contentsOf: root.appending(path: "ops/kubernetes/radstream.yaml"), encoding: .utf8)
+        // The ConfigMap's file, as the daemon would read it from /etc/radstream.
+        let lines = manifests.split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex { $0.contains("radstream.json: |") })
+        let json = lines[(start + 1)...].prefix { $0.hasPrefix("    ") }.map { $0.dropFirst(4) }.joined(separator: "\n")
+        let configuration = try RadStreamConfiguration.standard.merging(json: Data(json.utf8), source: "the ConfigMap")
+        #expect(configuration.http.host == "0.0.0.0" && configuration.models.directory == "/usr/local/lib/radstream/models")
+        #expect(manifests.contains("containerPort: \(configuration.http.port)"))
+        let health = try String(contentsOf: root.appending(path: "Sources/Pipeline/Service/HealthServer.swift"), encoding: .utf8)
+        for path in ["/healthz", "/readyz"] {
+            #expect(manifests.contains("path: \(path), port: http") && health.contains("\"\(path)\""), "\(path)")
+        }
+        let grace = try #require(manifests.firstMatch(of: /terminationGracePeriodSeconds: (\d+)/).flatMap { Int($0.1) })
+        #expect(grace > configuration.batch.shutdownSeconds)
+        // The secret: a key of the Secret, mounted as a file that RADSTREAM_POSTGRES_FILE names.
+        #expect(manifests.contains("postgres-conninfo:") && manifests.contains("mountPath: /run/secrets/radstream"))
+        #expect(manifests.contains("{name: RADSTREAM_POSTGRES_FILE, value: /run/secrets/radstream/postgres-conninfo}"))
+        #expect(RadStreamConfiguration.environmentVariables.contains { $0.name == "RADSTREAM_POSTGRES" })
+        #expect(RadStreamConfiguration.environmentVariables.contains { $0.name == "RADSTREAM_<NAME>_FILE" })
+    }
+
     /// The level filters: at warning, the daemon's info lines (and librdkafka's debug) are not written.
     @Test func theLogLevelFiltersAndAWrongOneIsRefused() throws {
         let refused = try ChildProcess.run(Paths.binary.path, ["serve", "--log-level", "chatty"])

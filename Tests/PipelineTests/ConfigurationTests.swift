@@ -6,6 +6,46 @@ import Testing
 
 @Suite("Configuration: file, then environment")
 struct ConfigurationTests {
+    /// `RADSTREAM_X_FILE` stands for `RADSTREAM_X` with the file's content: a secret never in
+    /// the environment; both set, or an unreadable file, is an error that shows no secret.
+    @Test func secretsComeFromFiles() throws {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "secrets-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let conninfo = directory.appending(path: "conninfo"), sasl = directory.appending(path: "sasl")
+        try Data("host=db dbname=radstream password=hunter2\n".utf8).write(to: conninfo)
+        try Data("s3cret\r\n".utf8).write(to: sasl)
+        let configuration = try RadStreamConfiguration.load(file: nil, environment: [
+            "RADSTREAM_POSTGRES_FILE": conninfo.path, "RADSTREAM_KAFKA_SASL_PASSWORD_FILE": sasl.path,
+        ])
+        #expect(configuration.postgres.conninfo == "host=db dbname=radstream password=hunter2")
+        #expect(configuration.kafka.properties["sasl.password"] == "s3cret")
+        #expect(configuration.kafka.properties["sasl.password.file"] == nil)
+        #expect(throws: ConfigurationError.self) {
+            try RadStreamConfiguration.load(file: nil, environment: ["RADSTREAM_POSTGRES": "x", "RADSTREAM_POSTGRES_FILE": conninfo.path])
+        }
+        do {
+            _ = try RadStreamConfiguration.load(file: nil, environment: ["RADSTREAM_POSTGRES_FILE": directory.appending(path: "none").path])
+            Issue.record("an unreadable secret file must be an error")
+        } catch {
+            #expect("\(error)".contains("RADSTREAM_POSTGRES_FILE: cannot read"))
+        }
+    }
+
+    /// What `serve --print-config` shows: everything but the secrets.
+    @Test func theMaskedConfigurationHidesEverySecret() throws {
+        var configuration = RadStreamConfiguration.standard
+        configuration.postgres.conninfo = #"host=db password='it\'s hunter2' dbname=radstream"#
+        configuration.dashboard.conninfo = "postgresql://reader:hunter3@db/radstream"
+        configuration.kafka.properties = ["sasl.password": "hunter4", "ssl.key.password": "hunter5", "session.timeout.ms": "6000"]
+        let masked = configuration.masked
+        let text = String(decoding: try JSONEncoder().encode(masked), as: UTF8.self)
+        for secret in ["hunter2", "hunter3", "hunter4", "hunter5"] { #expect(!text.contains(secret), "\(secret) in \(text)") }
+        #expect(masked.postgres.conninfo == "host=db password=(hidden) dbname=radstream")
+        #expect(masked.dashboard.conninfo == "postgresql://reader:(hidden)@db/radstream")
+        #expect(masked.kafka.properties["session.timeout.ms"] == "6000" && masked.kafka.properties["sasl.password"] == "(hidden)")
+    }
+
     @Test func aPartialFileKeepsTheStandardValues() throws {
         let json = #"{"kafka": {"groupID": "west", "properties": {"security.protocol": "ssl"}}, "batch": {"maxEvents": 50}}"#
         let configuration = try RadStreamConfiguration.standard.merging(json: Data(json.utf8), source: "test")

@@ -216,7 +216,7 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
             }
             configuration = try configuration.merging(json: data, source: file.path)
         }
-        try configuration.apply(environment: environment)
+        try configuration.apply(environment: resolvingSecretFiles(environment))
         return configuration
     }
 
@@ -292,6 +292,7 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         ("RADSTREAM_DASHBOARD_CREDENTIALS", "dashboard.credentialsFile: lines user:password"),
         ("RADSTREAM_DASHBOARD_POSTGRES", "dashboard.conninfo: the reader role's connection string"),
         ("RADSTREAM_KAFKA_<PROPERTY>", "a librdkafka property, e.g. RADSTREAM_KAFKA_SESSION_TIMEOUT_MS=6000"),
+        ("RADSTREAM_<NAME>_FILE", "any of these from a file (a secret): e.g. RADSTREAM_POSTGRES_FILE=/run/secrets/conninfo"),
     ]
 
     mutating func apply(environment: [String: String]) throws {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import Pipeline
 import Postgres
@@ -13,7 +14,8 @@ struct ServeCommand: AsyncParsableCommand {
             (every setting, its default and its variable: docs/configuration.md):
             \(environmentList)
 
-            SIGTERM or SIGINT: the batch in hand is finished and committed, then the daemon exits.
+            SIGTERM or SIGINT: the batch in hand is finished and committed, then the daemon exits. \
+            Exit 78: a configuration or database schema that no restart mends (docs/operations.md).
 
             Example: radstream serve --config /etc/radstream/radstream.json --migrate
             """)
@@ -29,6 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigurationOptions
     @OptionGroup var log: LogOptions
     @Flag(help: "Apply pending migrations before consuming.") var migrate = false
+    @Flag(help: "Print the configuration in force (file, then variables), secrets masked, and exit.") var printConfig = false
 
     /// EX_CONFIG: what is wrong is the configuration or the database's schema, which no restart
     /// mends (the systemd unit does not restart on it, as on a crash).
@@ -38,6 +41,12 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = try log.logger(label: "radstream", defaultLevel: .info)
         do {
             let configuration = try options.load()
+            if printConfig {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(configuration.masked), as: UTF8.self))
+                return
+            }
             if migrate { try DatabaseMigrations.apply(on: PostgresConnection(configuration.postgres.conninfo)) }
             try await Daemon.group(configuration: configuration, logger: logger).run()
         } catch let error as ConfigurationError {
