@@ -28,6 +28,14 @@ struct OperationsTests {
         // Which binary is running, for dashboards to join on.
         let metrics = daemon.httpPort.flatMap { httpGet("http://127.0.0.1:\($0)/metrics")?.body } ?? ""
         #expect(metrics.contains(#"radstream_build_info{version="\#(Release.version)",commit="\#(BuildInfo.commit)"} 1"#), "\(metrics.prefix(500))")
+        // Where a batch's time goes, stage by stage; the lag of each partition; the versions serving.
+        for stage in ["events", "pneumonia", "covid", "commit"] {
+            #expect(metrics.contains(#"radstream_stage_duration_seconds_count{stage="\#(stage)"}"#), "\(stage)")
+        }
+        #expect(metrics.contains(#"radstream_partition_lag{topic="\#(configuration.kafka.imageTopic)",partition="0"}"#))
+        let manifest = try Data(contentsOf: TestData.packageRoot.appending(path: "models/pneumonia/manifest.json"))
+        let pneumonia = try #require((try JSONSerialization.jsonObject(with: manifest) as? [String: Any])?["version"] as? String)
+        #expect(metrics.contains(#"radstream_model_info{model="pneumonia",version="\#(pneumonia)"} 1"#), "\(metrics)")
         #expect(daemon.stop(with: SIGTERM) == 0)
         #expect(done, "\(daemon.output.suffix(2000))")
 

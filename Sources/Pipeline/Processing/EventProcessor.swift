@@ -81,6 +81,15 @@ public struct EventProcessor: Sendable {
         imageBatchStages.compactMap { ($0 as? ClassifierStage)?.served }
     }
 
+    /// Every model the batch stages run, by name and version (`radstream_model_info`).
+    public var servedModels: [(name: String, version: String)] {
+        imageBatchStages.compactMap { stage in
+            if let classifier = stage as? ClassifierStage { return (classifier.served.name, classifier.served.version) }
+            if let captioning = stage as? CaptionerStage { return ("captioner", captioning.captioner.settings.version) }
+            return nil
+        } + reportBatchStages.compactMap { stage in (stage as? SummarizerStage).map { ("summarizer", $0.summarizer.version) } }
+    }
+
     /// The same processor with `classifier` (and its own gate) in place of the served classifier
     /// of its name: how a promoted version is swapped in, between two batches.
     public func replacing(_ classifier: GatedClassifier) -> EventProcessor {
@@ -94,24 +103,30 @@ public struct EventProcessor: Sendable {
 
     /// Processes a batch: each event on every core, then the batch stages (the models) over all
     /// its images, and all its reports, at once. The order of the results is the order of the records.
-    public func process(_ messages: [KafkaMessage]) -> [ProcessedEvent] {
-        var events = messages.count > 1 ? processConcurrently(messages) : messages.map(process)
-        Self.runBatchStages(imageBatchStages.map { stage in { stage.run(&$0) } }, on: &events,
+    /// `timed` hears how long each part took: "events" (decoding, sections, the labeler, every
+    /// per-event stage), then each batch stage by its model's name.
+    public func process(_ messages: [KafkaMessage], timed: (String, Duration) -> Void = { _, _ in }) -> [ProcessedEvent] {
+        let clock = ContinuousClock()
+        var events: [ProcessedEvent] = []
+        timed("events", clock.measure { events = messages.count > 1 ? processConcurrently(messages) : messages.map(process) })
+        Self.runBatchStages(imageBatchStages.map { stage in (stage.metricName, { stage.run(&$0) }) }, on: &events, timed: timed,
                             record: { if case .image(let record) = $0 { record } else { nil } }, payload: ProcessedPayload.image)
-        Self.runBatchStages(reportBatchStages.map { stage in { stage.run(&$0) } }, on: &events,
+        Self.runBatchStages(reportBatchStages.map { stage in (stage.metricName, { stage.run(&$0) }) }, on: &events, timed: timed,
                             record: { if case .report(let record) = $0 { record } else { nil } }, payload: ProcessedPayload.report)
         return events
     }
 
     /// Runs `stages` over the records of one kind in `events` (those `record` extracts) at once,
     /// and puts the results back in place.
-    private static func runBatchStages<Record>(_ stages: [(inout [Record]) -> Void], on events: inout [ProcessedEvent],
+    private static func runBatchStages<Record>(_ stages: [(name: String, run: (inout [Record]) -> Void)], on events: inout [ProcessedEvent],
+                                               timed: (String, Duration) -> Void,
                                                record: (ProcessedPayload) -> Record?, payload: (Record) -> ProcessedPayload) {
         guard !stages.isEmpty else { return }
         let indices = events.indices.filter { record(events[$0].payload) != nil }
         guard !indices.isEmpty else { return }
         var records = indices.map { record(events[$0].payload)! }
-        for stage in stages { stage(&records) }
+        let clock = ContinuousClock()
+        for stage in stages { timed(stage.name, clock.measure { stage.run(&records) }) }
         for (index, record) in zip(indices, records) { events[index] = events[index].with(payload(record)) }
     }
 

@@ -33,3 +33,12 @@ public protocol ReportBatchStage: Sendable {
     var name: String { get }
     func run(_ records: inout [ReportRecord])
 }
+
+extension ImageBatchStage {
+    /// The stage's label in `radstream_stage_duration_seconds`: its model's name, without the version.
+    public var metricName: String { String(name.split(separator: " ").first ?? "stage") }
+}
+
+extension ReportBatchStage {
+    public var metricName: String { String(name.split(separator: " ").first ?? "stage") }
+}

@@ -41,8 +41,10 @@ final class BatchSink {
         let (processed, next, started) = (batch.processed, batch.next, batch.started)
         publishDeadLetters(processed)
         let summary: ResultWriter.Summary
+        let writing = ContinuousClock.now
         do {
             summary = try database.run("batch commit") { try write(processed, advancing: next, on: $0) }
+            metrics.stageTook("commit", ContinuousClock.now - writing)
         } catch is DatabaseSession.Stopped {
             logger.warning("stopping before \(processed.count) records could be committed; they will be consumed again")
             return

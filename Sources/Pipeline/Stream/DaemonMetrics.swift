@@ -1,12 +1,18 @@
 import BuildInfo
 import Kafka
 import Prometheus
+import Synchronization
 
 /// The daemon's Prometheus metrics, served at `/metrics`.
 public final class DaemonMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let batchDuration: DurationHistogram
     let consumerLag: Gauge
+    /// The partitions whose lag was last reported: a partition revoked since has its series removed.
+    private let lagged = Mutex<[TopicPartition: Gauge]>([:])
+    private static let stageBuckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(20), .milliseconds(50),
+                                                   .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+                                                   .seconds(2.5), .seconds(5), .seconds(10), .seconds(30)]
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -95,6 +101,33 @@ public final class DaemonMetrics: Sendable {
 
     func lag(_ lags: [TopicPartition: Int64]) {
         consumerLag.set(Double(lags.values.reduce(0, +)))
+        lagged.withLock { gauges in
+            for (partition, gauge) in gauges where lags[partition] == nil { registry.unregisterGauge(gauge) }
+            gauges = Dictionary(uniqueKeysWithValues: lags.map { partition, lag in
+                let gauge = registry.makeGauge(name: "radstream_partition_lag",
+                                               labels: [("topic", partition.topic), ("partition", String(partition.partition))],
+                                               help: "Records between the consumer's position and the end of each assigned partition")
+                gauge.set(Double(lag))
+                return (partition, gauge)
+            })
+        }
+    }
+
+    /// How long one part of a batch took: "events" (per-event work, on every core), each model's
+    /// batch stage by its name, "commit" (results and offsets in one transaction).
+    @Sendable func stageTook(_ stage: String, _ duration: Duration) {
+        registry.makeDurationHistogram(name: "radstream_stage_duration_seconds", labels: [("stage", stage)], buckets: Self.stageBuckets,
+                                       help: "Time of each part of a batch: per-event work, each model, the commit").record(duration)
+    }
+
+    /// The model versions serving now (always 1; a swapped-out version's series is removed).
+    func serving(model: String, version: String, replacing old: String?) {
+        if let old {
+            registry.unregisterGauge(registry.makeGauge(name: "radstream_model_info", labels: [("model", model), ("version", old)],
+                                                        help: "The model versions serving, by model (always 1)"))
+        }
+        registry.makeGauge(name: "radstream_model_info", labels: [("model", model), ("version", version)],
+                           help: "The model versions serving, by model (always 1)").set(Double(1))
     }
 }
 

@@ -56,6 +56,7 @@ final class StreamConsumer: RebalanceHandler {
         offsets = OffsetStore(group: configuration.kafka.groupID)
         batch = BatchState(maxEvents: configuration.batch.maxEvents, maxBytes: configuration.batch.maxBytes,
                            maxWait: .milliseconds(configuration.batch.maxWaitMilliseconds))
+        for model in processor.servedModels { metrics.serving(model: model.name, version: model.version, replacing: nil) }
     }
 
     func run() throws {
@@ -128,8 +129,10 @@ final class StreamConsumer: RebalanceHandler {
     /// that every batch is classified by one version, which its predictions record.
     private func swapInWaitingVersions() {
         for classifier in served.takeWaiting() {
+            let old = processor.classifiers.first { $0.name == classifier.name }?.version
             processor = processor.replacing(classifier)
             metrics.modelSwapped(model: classifier.name, version: classifier.version)
+            if old != classifier.version { metrics.serving(model: classifier.name, version: classifier.version, replacing: old) }
             logger.notice("model \(classifier.name) \(classifier.version) now serving\(classifier.gate == nil ? " (no applicability gate: its films are not judged)" : "")")
         }
     }
@@ -176,7 +179,7 @@ final class StreamConsumer: RebalanceHandler {
         try attemptsSession.run("attempt record") { try attempts.record(messages, on: $0) }
         let processed = watchdog.guarding(records: messages.count) {
             Failpoints.processingBatch()
-            return processor.process(messages)
+            return processor.process(messages, timed: metrics.stageTook)
         }
         try submit(processed, from: messages, started: started)
     }
