@@ -33,7 +33,10 @@ public final class KafkaConsumer {
     private let client: KafkaClient
     private let rebalance: RebalanceBox
 
-    public init(configuration: KafkaConfiguration, handler: (any RebalanceHandler)?) throws(KafkaError) {
+    /// `statistics` hears librdkafka's statistics (a JSON document, every `statistics.interval.ms`
+    /// when that property is set) on the polling thread.
+    public init(configuration: KafkaConfiguration, handler: (any RebalanceHandler)?,
+                statistics: ((String) -> Void)? = nil) throws(KafkaError) {
         var configuration = configuration
         // Offsets are stored by RadStream (in PostgreSQL) and committed to Kafka only for lag
         // monitoring, explicitly, after each batch.
@@ -43,8 +46,16 @@ public final class KafkaConsumer {
         // librdkafka prefetches up to 64 MB per consumer by default; a batch is at most a few MB.
         if configuration["queued.max.messages.kbytes"] == nil { configuration["queued.max.messages.kbytes"] = "16384" }
         let conf = try configuration.makeConf()
-        let box = RebalanceBox(handler: handler)
+        let box = RebalanceBox(handler: handler, statistics: statistics)
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(box).toOpaque())
+        if statistics != nil {
+            rd_kafka_conf_set_stats_cb(conf) { _, json, length, opaque in
+                guard let json, let opaque else { return 0 }
+                let text = String(decoding: UnsafeRawBufferPointer(start: json, count: length), as: UTF8.self)
+                Unmanaged<RebalanceBox>.fromOpaque(opaque).takeUnretainedValue().statistics?(text)
+                return 0  // librdkafka frees the document
+            }
+        }
         rd_kafka_conf_set_rebalance_cb(conf) { handle, code, partitions, opaque in
             guard let handle, let opaque else { return }
             Unmanaged<RebalanceBox>.fromOpaque(opaque).takeUnretainedValue().rebalance(handle, code, partitions)
@@ -111,9 +122,11 @@ public final class KafkaConsumer {
 /// Bridges librdkafka's rebalance callback to the handler; retained by the consumer.
 private final class RebalanceBox {
     weak var handler: (any RebalanceHandler)?
+    let statistics: ((String) -> Void)?
 
-    init(handler: (any RebalanceHandler)?) {
+    init(handler: (any RebalanceHandler)?, statistics: ((String) -> Void)?) {
         self.handler = handler
+        self.statistics = statistics
     }
 
     func rebalance(_ handle: OpaquePointer, _ code: rd_kafka_resp_err_t,

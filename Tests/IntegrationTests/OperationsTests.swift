@@ -22,9 +22,14 @@ struct OperationsTests {
         // librdkafka's consumer-group debugging, to have some of its lines at debug level.
         let daemon = try DaemonProcess(configuration: configuration, directory: environment.root, environment: [
             "RADSTREAM_LOG_FORMAT": "json", "RADSTREAM_LOG_LEVEL": "debug", "RADSTREAM_KAFKA_DEBUG": "cgrp",
+            "RADSTREAM_KAFKA_STATISTICS_INTERVAL_MS": "200",
         ])
         published.wait()
         let done = try eventually(timeout: .seconds(60)) { try Counts.read(conninfo).total == 40 }
+        // librdkafka's statistics, a few windows in.
+        #expect(try eventually(timeout: .seconds(10)) {
+            daemon.httpPort.flatMap { httpGet("http://127.0.0.1:\($0)/metrics")?.body }?.contains("radstream_kafka_broker_rtt_seconds{broker=") == true
+        })
         // Which binary is running, for dashboards to join on.
         let metrics = daemon.httpPort.flatMap { httpGet("http://127.0.0.1:\($0)/metrics")?.body } ?? ""
         #expect(metrics.contains(#"radstream_build_info{version="\#(Release.version)",commit="\#(BuildInfo.commit)"} 1"#), "\(metrics.prefix(500))")
@@ -32,7 +37,10 @@ struct OperationsTests {
         for stage in ["events", "pneumonia", "covid", "commit"] {
             #expect(metrics.contains(#"radstream_stage_duration_seconds_count{stage="\#(stage)"}"#), "\(stage)")
         }
-        #expect(metrics.contains(#"radstream_partition_lag{topic="\#(configuration.kafka.imageTopic)",partition="0"}"#))
+        #expect(try eventually(timeout: .seconds(10)) {
+            daemon.httpPort.flatMap { httpGet("http://127.0.0.1:\($0)/metrics")?.body }?
+                .contains(#"radstream_partition_lag{topic="\#(configuration.kafka.imageTopic)",partition="#) == true
+        })
         let manifest = try Data(contentsOf: TestData.packageRoot.appending(path: "models/pneumonia/manifest.json"))
         let pneumonia = try #require((try JSONSerialization.jsonObject(with: manifest) as? [String: Any])?["version"] as? String)
         #expect(metrics.contains(#"radstream_model_info{model="pneumonia",version="\#(pneumonia)"} 1"#), "\(metrics)")

@@ -1,4 +1,5 @@
 import BuildInfo
+import Foundation
 import Kafka
 import Prometheus
 import Synchronization
@@ -8,7 +9,7 @@ public final class DaemonMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let batchDuration: DurationHistogram
     let consumerLag: Gauge
-    /// The partitions whose lag was last reported: a partition revoked since has its series removed.
+    /// The partitions whose lag is reported: a partition revoked has its series removed.
     private let lagged = Mutex<[TopicPartition: Gauge]>([:])
     private static let stageBuckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(20), .milliseconds(50),
                                                    .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
@@ -101,15 +102,22 @@ public final class DaemonMetrics: Sendable {
 
     func lag(_ lags: [TopicPartition: Int64]) {
         consumerLag.set(Double(lags.values.reduce(0, +)))
+        // A partition whose end librdkafka has not learnt yet keeps its last figure.
         lagged.withLock { gauges in
-            for (partition, gauge) in gauges where lags[partition] == nil { registry.unregisterGauge(gauge) }
-            gauges = Dictionary(uniqueKeysWithValues: lags.map { partition, lag in
+            for (partition, lag) in lags {
                 let gauge = registry.makeGauge(name: "radstream_partition_lag",
                                                labels: [("topic", partition.topic), ("partition", String(partition.partition))],
                                                help: "Records between the consumer's position and the end of each assigned partition")
                 gauge.set(Double(lag))
-                return (partition, gauge)
-            })
+                gauges[partition] = gauge
+            }
+        }
+    }
+
+    /// Partitions gone to another member: their lag is that member's to report.
+    func partitionsRevoked(_ partitions: [TopicPartition]) {
+        lagged.withLock { gauges in
+            for partition in partitions { if let gauge = gauges.removeValue(forKey: partition) { registry.unregisterGauge(gauge) } }
         }
     }
 
@@ -140,5 +148,40 @@ extension DaemonMetrics {
     func modelSwapped(model: String, version: String) {
         registry.makeCounter(name: "radstream_model_swaps_total", labels: [("model", model), ("version", version)],
                              help: "Versions of a model swapped in while running").increment()
+    }
+}
+
+extension DaemonMetrics {
+    /// librdkafka's statistics document (`statistics.interval.ms`), the parts an operator acts on:
+    /// each broker's state and round trip, the group's rebalances, and what the client received.
+    /// A document that does not parse is passed over (the next one comes soon).
+    func kafkaStatistics(_ json: String) {
+        guard let document = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return }
+        for (name, value) in document["brokers"] as? [String: Any] ?? [:] {
+            guard let broker = value as? [String: Any], (Self.number(broker["nodeid"]) ?? -1) >= 0 else { continue }  // bootstrap entries
+            registry.makeGauge(name: "radstream_kafka_broker_up", labels: [("broker", name)],
+                               help: "Whether librdkafka's connection to each broker is up").set(broker["state"] as? String == "UP" ? 1.0 : 0.0)
+            if let rtt = Self.number((broker["rtt"] as? [String: Any])?["avg"]) {
+                registry.makeGauge(name: "radstream_kafka_broker_rtt_seconds", labels: [("broker", name)],
+                                   help: "Mean round trip to each broker over the last statistics window").set(rtt / 1_000_000)
+            }
+        }
+        if let rebalances = Self.number((document["cgrp"] as? [String: Any])?["rebalance_cnt"]) {
+            registry.makeGauge(name: "radstream_kafka_rebalances", help: "Rebalances of the consumer group seen by this member").set(rebalances)
+        }
+        if let messages = Self.number(document["rxmsgs"]), let bytes = Self.number(document["rxmsg_bytes"]) {
+            registry.makeGauge(name: "radstream_kafka_received_messages", help: "Messages librdkafka received from the brokers").set(messages)
+            registry.makeGauge(name: "radstream_kafka_received_bytes", help: "Message bytes librdkafka received").set(bytes)
+        }
+    }
+
+    /// A JSON number, whichever type JSONSerialization gave it.
+    private static func number(_ value: Any?) -> Double? {
+        switch value {
+        case let value as Int: Double(value)
+        case let value as Double: value
+        case let value as NSNumber: value.doubleValue
+        default: nil
+        }
     }
 }

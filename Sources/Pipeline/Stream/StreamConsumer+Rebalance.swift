@@ -71,6 +71,7 @@ extension StreamConsumer {
         }
         status.setHeldPartitions([])
         metrics.heldPartitions(0)
+        metrics.partitionsRevoked(partitions)
         logger.info("revoked \(partitions.count) partitions")
     }
 }

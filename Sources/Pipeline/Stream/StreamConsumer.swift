@@ -64,7 +64,10 @@ final class StreamConsumer: RebalanceHandler {
         kafka["bootstrap.servers"] = configuration.kafka.bootstrapServers
         let producer = try KafkaProducer(configuration: KafkaConfiguration(kafka))
         kafka["group.id"] = configuration.kafka.groupID
-        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(kafka), handler: self)
+        // librdkafka's own view (brokers' round trips, rebalances) into /metrics, every 30 s unless set.
+        if kafka["statistics.interval.ms"] == nil { kafka["statistics.interval.ms"] = "30000" }
+        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(kafka), handler: self,
+                                         statistics: { [metrics] in metrics.kafkaStatistics($0) })
         self.consumer = consumer
         let sink = BatchSink(configuration: configuration, database: database, deadLetters: producer, status: status, metrics: metrics,
                              logger: logger, commitToKafka: { [unowned consumer] in consumer.commit($0) })
