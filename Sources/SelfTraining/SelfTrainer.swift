@@ -8,7 +8,7 @@ import Training
 /// serve` and `self-train --now` both call it, on PostgreSQL (`SelfTrainer.connected` in
 /// Pipeline); the tests call it on memory.
 public final class SelfTrainer {
-    public enum Trigger: String, Sendable { case newImages = "new-images", interval, manual }
+    public enum Trigger: String, Sendable, Codable { case newImages = "new-images", interval, manual }
 
     /// What a round reports to its caller.
     public struct Record: Sendable {

@@ -19,7 +19,7 @@ public protocol ImagePools {
 }
 
 /// One round as the log keeps it.
-public struct RoundEntry: Sendable, Equatable {
+public struct RoundEntry: Sendable, Equatable, Encodable {
     /// The log's own number, once written.
     public var id: Int?
     public var model: String

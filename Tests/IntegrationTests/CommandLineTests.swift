@@ -313,6 +313,17 @@ struct CommandLineTests {
         #expect(unknown.status != 0 && unknown.output.contains("no registered version no-such-version"))
         let rounds = try ChildProcess.run(Paths.binary.path, ["models", "rounds", "--postgres", conninfo])
         #expect(rounds.status == 0 && rounds.output.contains("manual") && rounds.output.contains(candidate))
+        // The same for a script: typed JSON, the figures as numbers.
+        let listedJSON = try ChildProcess.run(Paths.binary.path, ["models", "list", "--json", "--postgres", conninfo])
+        let versions = try #require(try JSONSerialization.jsonObject(with: Data(listedJSON.output.utf8)) as? [[String: Any]])
+        #expect(Set(versions.compactMap { $0["version"] as? String }) == [shipped, candidate])
+        #expect(versions.allSatisfy { $0["gated"] as? Bool == true && $0["metrics"] is [String: Any] }, "\(listedJSON.output)")
+        let trained = versions.first { $0["version"] as? String == candidate }
+        #expect((trained?["metrics"] as? [String: Any])?["auc"] is Double, "the round's validation figures, as numbers")
+        let roundsJSON = try ChildProcess.run(Paths.binary.path, ["models", "rounds", "--json", "--postgres", conninfo])
+        let logged = try #require(try JSONSerialization.jsonObject(with: Data(roundsJSON.output.utf8)) as? [[String: Any]])
+        #expect(logged.count == 1 && logged[0]["trigger"] as? String == "manual" && logged[0]["candidateVersion"] as? String == candidate)
+        #expect((logged[0]["candidateValidation"] as? [String: Any])?["auc"] is Double && logged[0]["startedAt"] is String)
 
         // A database without the registry gets the way to make it, not a migration behind its back.
         let admin = try PostgresConnection("host=127.0.0.1 port=\(environment.postgres.port) dbname=postgres user=radstream")

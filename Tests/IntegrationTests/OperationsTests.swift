@@ -232,6 +232,24 @@ struct OperationsTests {
         #expect(RadStreamConfiguration.environmentVariables.contains { $0.name == "RADSTREAM_<NAME>_FILE" })
     }
 
+    /// `--json` on the measuring commands: one document with the figures the text prints.
+    @Test func theMeasuringCommandsSpeakJSON() throws {
+        let labeler = try ChildProcess.run(Paths.binary.path, [
+            "evaluate-labeler", "--reports", Paths.data.appending(path: "openi/reports").path, "--folds", "5", "--json"])
+        let folds = try #require((try JSONSerialization.jsonObject(with: Data(labeler.output.utf8)) as? [String: Any])?["folds"] as? [[String: Any]])
+        #expect(folds.count == 5 && folds.allSatisfy { ($0["findingsMicroF1AsChosen"] as? Double ?? 0) > 0.85 })
+        #expect(folds.allSatisfy { ($0["observations"] as? [String: Any])?.count == 14 && ($0["uncertainReadAsPositive"] as? [String])?.isEmpty == false })
+
+        let evaluate = try ChildProcess.run(Paths.binary.path, [
+            "evaluate", "--data", Paths.data.appending(path: "pneumoniamnist/val").path,
+            "--model", TestData.packageRoot.appending(path: "models/pneumonia").path, "--json"])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(evaluate.output.utf8)) as? [String: Any], "\(evaluate.output)")
+        let models = try #require(document["models"] as? [[String: Any]])
+        #expect(document["images"] as? Int == 524 && models.count == 1 && document["comparison"] == nil)
+        let auc = try #require((models[0]["evaluation"] as? [String: Any])?["auc"] as? Double)
+        #expect(auc > 0.99 && (models[0]["evaluation"] as? [String: Any])?["aucInterval"] is [Double])
+    }
+
     /// The level filters: at warning, the daemon's info lines (and librdkafka's debug) are not written.
     @Test func theLogLevelFiltersAndAWrongOneIsRefused() throws {
         let refused = try ChildProcess.run(Paths.binary.path, ["serve", "--log-level", "chatty"])

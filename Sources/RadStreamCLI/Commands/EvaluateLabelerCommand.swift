@@ -31,6 +31,33 @@ struct EvaluateLabelerCommand: ParsableCommand {
     @Option(help: "test, development or all.") var split = "test"
     @Option(help: "Measure every report fold by fold (report id modulo this).") var folds: Int?
     @Option(help: "Disagreements to print.") var disagreements = 0
+    @Flag(help: "Print the figures as one JSON document instead of tables.") var json = false
+
+    /// What `--json` prints: per split (or per fold), each observation's counts and F1s, and the micro-F1s.
+    struct Measured: Encodable {
+        struct Figures: Encodable {
+            let meshPositives: Int, labelerPositives: Int, precision: Double, recall: Double
+            let f1: Double, f1UncertainPositive: Double, f1UncertainAsChosen: Double
+        }
+        let reports: Int
+        let uncertainReadAsPositive: [String]
+        let observations: [String: Figures]
+        let microF1: Double, findingsMicroF1: Double, microF1AsChosen: Double, findingsMicroF1AsChosen: Double
+
+        init(_ evaluation: LabelerEvaluation, reading: Set<Observation>) {
+            let chosen = evaluation.counts(uncertainAsPositive: reading)
+            reports = evaluation.reports
+            uncertainReadAsPositive = reading.sorted().map(\.rawValue)
+            observations = Dictionary(uniqueKeysWithValues: Observation.allCases.map { observation in
+                let c = evaluation.strict[observation] ?? .init(), loose = evaluation.loose[observation] ?? .init()
+                return (observation.rawValue, Figures(meshPositives: c.truePositive + c.falseNegative, labelerPositives: c.truePositive + c.falsePositive,
+                                                      precision: c.precision, recall: c.recall, f1: c.f1, f1UncertainPositive: loose.f1,
+                                                      f1UncertainAsChosen: chosen[observation]!.f1))
+            })
+            let read = evaluation.microF1(uncertainAsPositive: reading)
+            (microF1, findingsMicroF1, microF1AsChosen, findingsMicroF1AsChosen) = (evaluation.microF1, evaluation.findingsMicroF1, read.all, read.findings)
+        }
+    }
 
     func validate() throws {
         guard ["test", "development", "all"].contains(split) else { throw ValidationError("--split is test, development or all") }
@@ -46,6 +73,11 @@ struct EvaluateLabelerCommand: ParsableCommand {
         // How uncertain reads is chosen on the development split; measuring it there too is in-sample, and said so.
         let chooser = split == "test" ? try LabelerEvaluation.measure(folder: folder, labeler: labeler) { !ReportSplit.isTest($0) } : evaluation
         let reading = chooser.uncertainReadAsPositive
+        if json {
+            struct Split: Encodable { let labeler: String, split: String, readingChosenOn: String, measured: Measured }
+            return try JSONOutput.print(Split(labeler: ReportLabeler.version, split: split,
+                                              readingChosenOn: split == "test" ? "development" : split, measured: Measured(evaluation, reading: reading)))
+        }
         print("labeler \(ReportLabeler.version) against MeSH/major, \(split) split: \(evaluation.reports) reports")
         print("uncertain read as positive for \(reading.sorted().map(\.rawValue).joined(separator: ", ")) "
               + (split == "test" ? "(chosen on the development split)" : "(chosen on these same reports: in-sample)"))
@@ -67,6 +99,14 @@ struct EvaluateLabelerCommand: ParsableCommand {
         let assignment = ReportFolds(count: count)
         let evaluations = try (0..<count).map { fold in
             try LabelerEvaluation.measure(folder: folder, labeler: labeler) { assignment.fold(of: $0) == fold }
+        }
+        if json {
+            struct Folds: Encodable { let labeler: String, folds: [Measured] }
+            let measured = (0..<count).map { fold in
+                Measured(evaluations[fold], reading: evaluations.indices.filter { $0 != fold }
+                    .reduce(into: LabelerEvaluation()) { $0.merge(evaluations[$1]) }.uncertainReadAsPositive)
+            }
+            return try JSONOutput.print(Folds(labeler: ReportLabeler.version, folds: measured))
         }
         func spread(_ values: [Double]) -> String {
             let spread = FoldSpread(values)

@@ -24,9 +24,11 @@ struct ModelsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every registered version, oldest first, with its status and figures.")
         @OptionGroup var database: RegistryDatabase
         @Option(help: "Only this model's versions.") var model: String?
+        @Flag(help: "Print the versions as a JSON array instead of a table.") var json = false
 
         func run() throws {
             let versions = try ModelRegistry(connection: database.connect()).versions(of: model)
+            if json { return try JSONOutput.print(versions) }
             guard !versions.isEmpty else {
                 print("no registered versions: the daemon registers each classifier it serves when it starts")
                 return
@@ -71,9 +73,11 @@ struct ModelsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The self-training rounds, newest last, with their decisions.")
         @OptionGroup var database: RegistryDatabase
         @Option(help: "Only the last N rounds.") var last = 20
+        @Flag(help: "Print the rounds as a JSON array (with both models' validation figures) instead of a table.") var json = false
 
         func run() throws {
             let rounds = try PostgresRoundLog(connection: database.connect()).latest(last)
+            if json { return try JSONOutput.print(rounds) }
             guard !rounds.isEmpty else {
                 print("no self-training rounds yet")
                 return
