@@ -71,7 +71,7 @@ struct EvaluateCommand: ParsableCommand {
     static func single(_ path: String) throws -> ImageClassifier {
         let classifiers = try ModelStore.classifiers(at: URL(filePath: path))
         guard classifiers.count == 1, classifiers[0].settings.isBinary else {
-            throw ValidationErrorText("\(path): one binary classifier expected")
+            throw CommandFailure("\(path): one binary classifier expected")
         }
         return classifiers[0]
     }

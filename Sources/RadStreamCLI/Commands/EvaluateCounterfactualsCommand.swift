@@ -60,7 +60,7 @@ struct EvaluateCounterfactualsCommand: ParsableCommand {
         BLAS.setThreads(threads)
         let joint = try JointDiffusionModel(contentsOf: URL(filePath: model))
         guard let independent = try ModelStore.classifiers(at: URL(filePath: classifier)).first else {
-            throw ValidationErrorText("\(classifier) holds no classifier")
+            throw CommandFailure("\(classifier) holds no classifier")
         }
         let loaded = try TrainingData.load(data, side: joint.settings.inputSide)
         var sample = (split == "train" ? loaded.training : loaded.validation).images

@@ -38,7 +38,7 @@ struct EvaluateGenerationCommand: ParsableCommand {
         BLAS.setThreads(threads)
         let joint = try JointDiffusionModel(contentsOf: URL(filePath: model))
         guard let reader = try ModelStore.classifiers(at: URL(filePath: classifier)).first else {
-            throw ValidationErrorText("\(classifier) holds no classifier")
+            throw CommandFailure("\(classifier) holds no classifier")
         }
         let loaded = try TrainingData.load(data, side: joint.settings.inputSide)
         let validation = loaded.validation.images.map(\.pixels)

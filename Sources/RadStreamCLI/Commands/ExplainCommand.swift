@@ -35,14 +35,14 @@ struct ExplainCommand: ParsableCommand {
     func run() throws {
         let classifiers = try ModelStore.classifiers(at: model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory())
         guard let classifier = classifiers.count == 1 ? classifiers[0] : classifiers.first(where: { $0.settings.name == finding }) else {
-            throw ValidationErrorText("no model named \(finding) among \(classifiers.map(\.settings.name))")
+            throw CommandFailure("no model named \(finding) among \(classifiers.map(\.settings.name))")
         }
         let url = URL(filePath: image)
         guard let bytes = try? Data(contentsOf: url), bytes.count <= ImageFiles.maxFileBytes else {
-            throw ValidationErrorText("\(image): cannot be read, or larger than \(ImageFiles.maxFileBytes >> 20) MiB")
+            throw CommandFailure("\(image): cannot be read, or larger than \(ImageFiles.maxFileBytes >> 20) MiB")
         }
         let decoded: GreyImage
-        do { decoded = try ImageDecoder().decode([UInt8](bytes)).image } catch { throw ValidationErrorText("\(image): \(error)") }
+        do { decoded = try ImageDecoder().decode([UInt8](bytes)).image } catch { throw CommandFailure("\(image): \(error)") }
         let settings = classifier.settings
         let explanation = classifier.explain([decoded.thumbnail(side: settings.inputSide).pixels])[0]
         let overlay = HeatMapOverlay.render(decoded) { side in explanation.saliency.resampled(width: side, height: side) }

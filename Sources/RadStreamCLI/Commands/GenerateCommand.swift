@@ -38,7 +38,7 @@ struct GenerateCommand: ParsableCommand {
         let location = model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory().appending(path: JointDiffusionModel.folderName)
         let joint = try JointDiffusionModel(contentsOf: location)
         guard let index = joint.settings.classes.firstIndex(of: label) else {
-            throw ValidationErrorText("\(location.path) knows the classes \(joint.settings.classes.joined(separator: ", ")), not \(label)")
+            throw CommandFailure("\(location.path) knows the classes \(joint.settings.classes.joined(separator: ", ")), not \(label)")
         }
         let folder = URL(filePath: out)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

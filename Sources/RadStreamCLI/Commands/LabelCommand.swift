@@ -38,7 +38,7 @@ struct LabelCommand: ParsableCommand {
             do {
                 let sections = try ReportReader.sections(of: Array(try Data(contentsOf: file)), format: ReportFormat(fileName: file.lastPathComponent))
                 guard sections.findings != nil || sections.impression != nil else {
-                    throw ValidationErrorText("the report has neither FINDINGS nor IMPRESSION to label")
+                    throw CommandFailure("the report has neither FINDINGS nor IMPRESSION to label")
                 }
                 let labels = labeler.label(sections)
                 try writer.write(Line(report_id: id, labels: Dictionary(uniqueKeysWithValues: labels.map { ($0.key.rawValue, $0.value.rawValue) })))

@@ -47,7 +47,7 @@ struct MigrateCommand: ParsableCommand {
             let password = try readerPasswordFile.map { file in
                 guard let text = try? String(contentsOfFile: file, encoding: .utf8),
                       let line = text.split(separator: "\n").first.map(String.init), !line.isEmpty else {
-                    throw ValidationError("--reader-password-file: \(file) cannot be read or is empty")
+                    throw CommandFailure("--reader-password-file: \(file) cannot be read or is empty")
                 }
                 return line
             }

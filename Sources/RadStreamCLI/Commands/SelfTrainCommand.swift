@@ -82,7 +82,7 @@ struct SelfTrainCommand: ParsableCommand {
     static func servedClassifier(named name: String, directory: String) throws -> GatedClassifier {
         let folder = directory.isEmpty ? ModelStore.defaultDirectory() : URL(filePath: directory)
         guard let classifier = try ModelStore.gatedClassifiers(at: folder).first(where: { $0.name == name }) else {
-            throw ValidationError("\(folder.path) holds no image classifier named \(name)")
+            throw CommandFailure("\(folder.path) holds no image classifier named \(name)")
         }
         return classifier
     }

@@ -91,7 +91,7 @@ struct SummarizeCommand: ParsableCommand {
                 let id = file.deletingPathExtension().lastPathComponent
                 do {
                     let sections = try ReportReader.sections(of: Array(try Data(contentsOf: file)), format: ReportFormat(fileName: file.lastPathComponent))
-                    guard let findings = sections.findings, !findings.isEmpty else { throw ValidationErrorText("the report has no FINDINGS to summarize") }
+                    guard let findings = sections.findings, !findings.isEmpty else { throw CommandFailure("the report has no FINDINGS to summarize") }
                     readable.append((lines.count, findings, id))
                     lines.append(Line(report_id: id, findings: findings))
                 } catch {
@@ -132,7 +132,7 @@ struct SummarizeCommand: ParsableCommand {
             return nil
         }
         let loaded = try ReportMemory(contentsOf: requireFolder(URL(filePath: folder)))
-        guard !loaded.isEmpty else { throw ValidationError("--memory \(folder) holds no IU XML report with both FINDINGS and IMPRESSION") }
+        guard !loaded.isEmpty else { throw CommandFailure("--memory \(folder) holds no IU XML report with both FINDINGS and IMPRESSION") }
         return loaded
     }
 }

@@ -87,7 +87,7 @@ struct TrainApplicabilityCommand: ParsableCommand {
         let commit = Provenance.commit()  // the tree as fitting starts, before the gate is written
         let log = StandardError()
         let folder = URL(filePath: model)
-        guard let classifier = try ModelStore.classifiers(at: folder).first else { throw ValidationErrorText("no classifier at \(model)") }
+        guard let classifier = try ModelStore.classifiers(at: folder).first else { throw CommandFailure("no classifier at \(model)") }
         let trained = try ModelManifest.read(from: folder)
         let source = data ?? trained.data.source
         log.line("reading \(source) at \(classifier.settings.inputSide)×\(classifier.settings.inputSide) (the split of \(model)'s manifest)")

@@ -52,7 +52,7 @@ struct TrainCaptionerCommand: ParsableCommand {
         let commit = Provenance.commit()
         let log = StandardError()
         guard let trunk = try ModelStore.classifiers(at: URL(filePath: classifier)).first(where: { $0.settings.classes.count == 2 }) else {
-            throw ValidationErrorText("\(classifier) holds no two-class classifier")
+            throw CommandFailure("\(classifier) holds no two-class classifier")
         }
         let teacher = try Summarizer(contentsOf: URL(filePath: summarizer))
         let images = try TrainingData.load(data, side: trunk.settings.inputSide)

@@ -107,7 +107,7 @@ struct TrainClassifierCommand: ParsableCommand {
         options.balanceClasses = balanceClasses
         options.initializeFrom = initializeFrom
         let trunk = try initializeFrom.map { path -> ResidualCNN in
-            guard let model = try ModelStore.classifiers(at: URL(filePath: path)).first else { throw ValidationErrorText("no model at \(path)") }
+            guard let model = try ModelStore.classifiers(at: URL(filePath: path)).first else { throw CommandFailure("no model at \(path)") }
             // The trunk is convolutional with global pooling, so it runs at any side; its filters
             // then see the anatomy at another scale, which fine-tuning has to make up for.
             if model.settings.inputSide != side {

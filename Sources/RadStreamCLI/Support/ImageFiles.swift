@@ -18,7 +18,7 @@ enum ImageFiles {
         concurrentMap(files.count) { index in
             Result {
                 let size = (try FileManager.default.attributesOfItem(atPath: files[index].path)[.size] as? Int) ?? 0
-                guard size <= maxFileBytes else { throw ValidationErrorText("\(size) bytes: larger than \(maxFileBytes >> 20) MiB") }
+                guard size <= maxFileBytes else { throw CommandFailure("\(size) bytes: larger than \(maxFileBytes >> 20) MiB") }
                 return try transform([UInt8](try Data(contentsOf: files[index])))
             }
         }

@@ -10,7 +10,7 @@ final class JSONLinesWriter {
             handle = .standardOutput
         } else {
             guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw ValidationErrorText("cannot create \(path)")
+                throw CommandFailure("cannot create \(path)")
             }
             handle = try FileHandle(forWritingTo: URL(filePath: path))
         }
@@ -30,16 +30,11 @@ final class JSONLinesWriter {
 }
 
 /// An error whose text is all the user needs.
-struct ValidationErrorText: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
 /// The folder a command reads, or an error that names it.
 func requireFolder(_ folder: URL) throws -> URL {
     var isFolder: ObjCBool = false
     guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
-        throw ValidationErrorText("\(folder.path) is not a folder")
+        throw CommandFailure("\(folder.path) is not a folder")
     }
     return folder
 }

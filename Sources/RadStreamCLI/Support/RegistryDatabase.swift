@@ -14,7 +14,7 @@ struct RegistryDatabase: ParsableArguments {
     static func connect(_ conninfo: String) throws -> PostgresConnection {
         let connection = try PostgresConnection(conninfo)
         guard try connection.execute("SELECT to_regclass('model_registry') IS NOT NULL").scalar == "t" else {
-            throw ValidationError("the database has no model registry yet: run `radstream migrate` (or `serve --migrate`) first")
+            throw CommandFailure("the database has no model registry yet: run `radstream migrate` (or `serve --migrate`) first")
         }
         return connection
     }
