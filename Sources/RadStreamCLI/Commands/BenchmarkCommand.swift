@@ -45,6 +45,7 @@ struct StreamBenchmarkCommand: ParsableCommand {
     @Option(help: "Events per batch.") var batchSize = 500
     @Option(help: "Scenarios, comma-separated: \(StreamBenchmark.Scenario.allCases.map(\.rawValue).joined(separator: ", ")).")
     var scenarios = StreamBenchmark.Scenario.allCases.map(\.rawValue).joined(separator: ",")
+    @Flag(help: "Print the figures as one JSON document (progress to standard error) instead of tables.") var json = false
 
     private var chosen: [StreamBenchmark.Scenario] { scenarios.split(separator: ",").compactMap { StreamBenchmark.Scenario(rawValue: String($0)) } }
 
@@ -57,12 +58,12 @@ struct StreamBenchmarkCommand: ParsableCommand {
         let benchmark = StreamBenchmark(options: .init(events: events, data: URL(filePath: data).standardizedFileURL,
                                                        workDir: URL(filePath: workDir).standardizedFileURL, batchSize: batchSize,
                                                        binary: Provenance.binary))
-        print("benchmark: \(events) events per scenario, batches of \(batchSize), daemon binary \(Provenance.binary)")
-        print("| scenario | events | events/s (steady) | s to first commit | daemon peak RSS |")
-        print("|---|---|---|---|---|")
-        try benchmark.run(chosen, log: { print("benchmark: \($0)") }) { scenario, result in
-            print("| \(scenario.rawValue) | \(events) | \(Int(result.rate)) | \(String(format: "%.1f", result.startup)) | \(result.peakMiB) MiB |")
+        let report = BenchmarkReport("benchmark: \(events) events per scenario, batches of \(batchSize), daemon binary \(Provenance.binary)", json: json)
+        report.table(["scenario", "events", "events/s (steady)", "s to first commit", "daemon peak RSS MiB"])
+        try benchmark.run(chosen, log: { report.note("benchmark: \($0)") }) { scenario, result in
+            report.row([scenario.rawValue, "\(events)", "\(Int(result.rate))", String(format: "%.1f", result.startup), "\(result.peakMiB)"])
         }
+        try report.finish()
     }
 }
 
@@ -85,6 +86,7 @@ struct DashboardBenchmarkCommand: ParsableCommand {
     @Option(help: "The shared data folder.") var data = ProcessInfo.processInfo.environment["RADSTREAM_DATA"] ?? "../shared/data"
     @Option(help: "Where the benchmark keeps its PostgreSQL cluster (recreated).") var workDir = "var/benchmark-dashboard"
     @Option(help: "The Grafana dashboard whose panels are measured.") var grafana = "ops/grafana/dashboards/radstream.json"
+    @Flag(help: "Print the figures as one JSON document (progress to standard error) instead of tables.") var json = false
 
     func validate() throws {
         guard events > 0 else { throw ValidationError("--events must be positive") }
@@ -93,14 +95,16 @@ struct DashboardBenchmarkCommand: ParsableCommand {
     func run() throws {
         let outcome = try DashboardBenchmark(options: .init(
             events: events, data: URL(filePath: data).standardizedFileURL, workDir: URL(filePath: workDir).standardizedFileURL,
-            grafanaDashboard: URL(filePath: grafana).standardizedFileURL, binary: Provenance.binary)).run(log: { print("benchmark: \($0)") })
+            grafanaDashboard: URL(filePath: grafana).standardizedFileURL, binary: Provenance.binary)).run(log: {
+                if json { FileHandle.standardError.write(Data("benchmark: \($0)\n".utf8)) } else { print("benchmark: \($0)") }
+            })
         let counts = outcome.counts
-        print("benchmark: \(counts.images) images, \(outcome.predictions) predictions, \(counts.reports) reports, \(counts.deadLetters) dead letters")
-        print("| query | rows | planning ms | execution ms | indexes used |")
-        print("|---|---|---|---|---|")
+        let report = BenchmarkReport("benchmark: \(counts.images) images, \(outcome.predictions) predictions, \(counts.reports) reports, \(counts.deadLetters) dead letters", json: json)
+        report.table(["query", "rows", "planning ms", "execution ms", "indexes used"])
         for measured in outcome.measured {
-            print(String(format: "| %@ | %d | %.2f | %.2f | %@ |", measured.query, measured.rows, measured.planningMilliseconds,
-                         measured.executionMilliseconds, measured.indexes.isEmpty ? "none" : measured.indexes.joined(separator: ", ")))
+            report.row([measured.query, "\(measured.rows)", String(format: "%.2f", measured.planningMilliseconds),
+                        String(format: "%.2f", measured.executionMilliseconds), measured.indexes.isEmpty ? "none" : measured.indexes.joined(separator: ", ")])
         }
+        try report.finish()
     }
 }

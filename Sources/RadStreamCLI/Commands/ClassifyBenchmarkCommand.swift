@@ -23,6 +23,7 @@ struct ClassifyBenchmarkCommand: ParsableCommand {
     @Option(help: "A model file or folder (default: the shipped pneumonia model).") var model: String?
     @Option(help: "Seconds per figure.") var seconds = 5.0
     @Option(help: "Threads the tensor engine uses.") var threads = 2
+    @Flag(help: "Print the figures as one JSON document (progress to standard error) instead of tables.") var json = false
 
     func run() throws {
         BLAS.setThreads(threads)
@@ -31,9 +32,8 @@ struct ClassifyBenchmarkCommand: ParsableCommand {
         let root = URL(filePath: data)
         let pngs = try ImageFiles.list(in: root.appending(path: "pneumoniamnist/val")).prefix(512).map { [UInt8](try Data(contentsOf: $0)) }
         let dicom = [UInt8](try Data(contentsOf: root.appending(path: "samples/1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm")))
-        print("classify benchmark: \(classifier.settings.name) \(classifier.settings.version), \(threads) engine threads, ~\(seconds) s per figure")
-        print("| input | images/s |")
-        print("|---|---|")
+        let report = BenchmarkReport("classify benchmark: \(classifier.settings.name) \(classifier.settings.version), \(threads) engine threads, ~\(seconds) s per figure", json: json)
+        report.table(["input", "images/s"])
         let side = classifier.settings.inputSide
         let decoder = ImageDecoder()
         func pipeline(_ files: [[UInt8]], chunk: Int) -> Double {
@@ -45,17 +45,18 @@ struct ClassifyBenchmarkCommand: ParsableCommand {
                 }
             }
         }
-        print("| 28×28 PNG files, decoded and classified in chunks of 256 | \(Int(pipeline(pngs, chunk: 256))) |")
-        print("| 1024×1024 JPEG DICOM, decoded, reduced and classified in chunks of 16 | \(String(format: "%.1f", pipeline(Array(repeating: dicom, count: 32), chunk: 16))) |")
+        report.row(["28×28 PNG files, decoded and classified in chunks of 256", "\(Int(pipeline(pngs, chunk: 256)))"])
+        report.row(["1024×1024 JPEG DICOM, decoded, reduced and classified in chunks of 16", "\(String(format: "%.1f", pipeline(Array(repeating: dicom, count: 32), chunk: 16)))"])
         let inputs = pngs.prefix(256).map { (try? decoder.decode($0).image.pixels) ?? [] }
-        print("| model alone, batch 1 | \(Int(rate(imagesPerCall: 1) { _ = classifier.probabilities([inputs[0]]) })) |")
-        print("| model alone, batch 256 | \(Int(rate(imagesPerCall: 256) { _ = classifier.probabilities(inputs) })) |")
-        print("| model with Grad-CAM, batch 256 | \(Int(rate(imagesPerCall: 256) { _ = classifier.explain(inputs) })) |")
+        report.row(["model alone, batch 1", "\(Int(rate(imagesPerCall: 1) { _ = classifier.probabilities([inputs[0]]) }))"])
+        report.row(["model alone, batch 256", "\(Int(rate(imagesPerCall: 256) { _ = classifier.probabilities(inputs) }))"])
+        report.row(["model with Grad-CAM, batch 256", "\(Int(rate(imagesPerCall: 256) { _ = classifier.explain(inputs) }))"])
         if let captioner = try? Captioner(contentsOf: ModelStore.defaultDirectory().appending(path: "captioner")) {
-            print("| captioner \(captioner.settings.version), greedy, batch 256 | \(Int(rate(imagesPerCall: 256) { _ = captioner.caption(inputs, decoding: .greedy) })) |")
+            report.row(["captioner \(captioner.settings.version), greedy, batch 256", "\(Int(rate(imagesPerCall: 256) { _ = captioner.caption(inputs, decoding: .greedy) }))"])
             let few = Array(inputs.prefix(32))
-            print("| captioner, beam 4, one image per core | \(Int(rate(imagesPerCall: few.count) { _ = captioner.caption(few, decoding: .beam(width: 4)) })) |")
+            report.row(["captioner, beam 4, one image per core", "\(Int(rate(imagesPerCall: few.count) { _ = captioner.caption(few, decoding: .beam(width: 4)) }))"])
         }
+        try report.finish()
     }
 
     private func rate(imagesPerCall: Int, _ body: () -> Void) -> Double {

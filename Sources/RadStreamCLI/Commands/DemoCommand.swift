@@ -33,6 +33,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "Exit once the summary is printed, even from a terminal.") var exitWhenDone = false
     @Flag(help: "Keep running after the summary until Ctrl-C, even from a script.") var stay = false
     @OptionGroup var log: LogOptions
+    @Flag(help: "Print the summary as one JSON document on standard output (progress to standard error).") var json = false
 
     /// A person at a terminal gets a running system to look at; a script gets an exit status.
     private var staysRunning: Bool { stay || (!exitWhenDone && isatty(STDIN_FILENO) == 1) }
@@ -91,6 +92,13 @@ struct DemoCommand: AsyncParsableCommand {
         let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
             + Double((ContinuousClock.now - started).components.seconds)
 
+        let metricsURL = "http://127.0.0.1:\(httpPort.withLock { $0 })/metrics"
+        let dashboardURL = "http://127.0.0.1:\(dashboard.port.value.withLock { $0 })/"
+        if json {
+            try JSONOutput.print(Summary(totals: totals, seconds: seconds, eventsPerSecond: Double(totals.processed) / max(seconds, 0.001),
+                                         postgres: postgres.conninfo, broker: broker.bootstrapServers, metrics: metricsURL,
+                                         dashboard: dashboardURL, dashboardUser: "demo", dashboardPasswordFile: dashboard.credentials.path))
+        } else {
         ProgressLine.finish("""
 
             RadStream demo — summary
@@ -108,11 +116,12 @@ struct DemoCommand: AsyncParsableCommand {
               psql "\(postgres.conninfo)" -c 'SELECT i.image_id, p.model, p.model_version, p.decision, p.probabilities FROM image_predictions p JOIN images i ON i.id = p.image_id LIMIT 6'
               kcat -b \(broker.bootstrapServers) -L
               kcat -b \(broker.bootstrapServers) -C -t \(configuration.kafka.reportTopic) -c 1 -f '%k %s\\n'
-              curl -s http://127.0.0.1:\(httpPort.withLock { $0 })/metrics | grep radstream_
+              curl -s \(metricsURL) | grep radstream_
 
-            The dashboard: http://127.0.0.1:\(dashboard.port.value.withLock { $0 })/ — log in as demo with the password \(dashboard.password)
+            The dashboard: \(dashboardURL) — log in as demo with the password \(dashboard.password)
               (kept in \(dashboard.credentials.path); it reads as the role radstream_reader)
             """)
+        }
         if staysRunning {
             ProgressLine.finish("Running until Ctrl-C.")
         } else {
@@ -174,7 +183,15 @@ struct DemoCommand: AsyncParsableCommand {
         return outcome
     }
 
-    struct Totals {
+    /// What `--json` prints: the counts, the speed, and where everything is (the dashboard's
+    /// password stays in its file).
+    struct Summary: Encodable {
+        let totals: Totals
+        let seconds: Double, eventsPerSecond: Double
+        let postgres: String, broker: String, metrics: String, dashboard: String, dashboardUser: String, dashboardPasswordFile: String
+    }
+
+    struct Totals: Encodable {
         var sent = 0, reports = 0, images = 0
         var reportRows = 0, imageRows = 0, pixelRows = 0, deadLetters = 0
         var deadLetterCodes = ""

@@ -19,6 +19,7 @@ struct DiffusionBenchmarkCommand: ParsableCommand {
 
     @Option(help: "Seconds per figure.") var seconds = 5.0
     @Option(help: "Threads the tensor engine uses.") var threads = 2
+    @Flag(help: "Print the figures as one JSON document (progress to standard error) instead of tables.") var json = false
 
     func run() throws {
         BLAS.setThreads(threads)
@@ -47,11 +48,11 @@ struct DiffusionBenchmarkCommand: ParsableCommand {
         let guided = BenchmarkClock.callsPerSecond(for: seconds) {
             _ = sampler.denoise(noised, from: 250, steps: 1, guidance: 1, targets: [Int](repeating: 1, count: 64))
         } * 64
-        print("diffusion benchmark: \(threads) engine threads, ~\(seconds) s per figure, \(network.parameterCount) parameters")
-        print("\n| joint diffusion U-Net | films/s |")
-        print("|---|---|")
-        print("| training step, 64 denoised + 32 classified, Adam | \(Int(training)) |")
-        print("| denoising pass, batch 64 | \(Int(denoising)) |")
-        print("| guided DDIM step, batch 64 | \(Int(guided)) |")
+        let report = BenchmarkReport("diffusion benchmark: \(threads) engine threads, ~\(seconds) s per figure, \(network.parameterCount) parameters", json: json)
+        report.table(["joint diffusion U-Net", "films/s"])
+        report.row(["training step, 64 denoised + 32 classified, Adam", "\(Int(training))"])
+        report.row(["denoising pass, batch 64", "\(Int(denoising))"])
+        report.row(["guided DDIM step, batch 64", "\(Int(guided))"])
+        try report.finish()
     }
 }

@@ -19,24 +19,25 @@ struct EngineBenchmarkCommand: ParsableCommand {
     @Option(help: "Threads: the engine's workers, and OpenBLAS's own threads for the direct sgemm.") var threads = 2
     @Option(help: "Seconds to spend on each measurement.") var seconds = 3.0
     @Flag(help: "Measure only the reference network (for profiling).") var networkOnly = false
+    @Flag(help: "Print the figures as one JSON document (progress to standard error) instead of tables.") var json = false
 
     func run() throws {
         BLAS.setThreads(threads)
-        print("engine benchmark: \(threads) engine threads, ~\(seconds) s per figure")
+        let report = BenchmarkReport("engine benchmark: \(threads) engine threads, ~\(seconds) s per figure", json: json)
         if !networkOnly {
-            let sgemmRate = try measureSgemm()
-            try measureConvolutions(sgemmGFLOPS: sgemmRate)
+            let sgemmRate = try measureSgemm(report)
+            try measureConvolutions(sgemmGFLOPS: sgemmRate, report)
         }
-        measureNetwork()
+        measureNetwork(report)
+        try report.finish()
     }
 
     private func rate(_ body: () -> Void) -> Double {
         BenchmarkClock.callsPerSecond(for: seconds, body)
     }
 
-    private func measureSgemm() throws -> Double {
-        print("\n| sgemm m=n=k | OpenBLAS direct (its own \(threads) threads) GFLOPS | engine matmul GFLOPS | ratio |")
-        print("|---|---|---|---|")
+    private func measureSgemm(_ report: BenchmarkReport) throws -> Double {
+        report.table(["sgemm m=n=k", "OpenBLAS direct (its own \(threads) threads) GFLOPS", "engine matmul GFLOPS", "ratio"])
         var reference = 0.0
         for size in [128, 256, 512] {
             let a = Tensor(shape: [size, size], data: (0..<(size * size)).map { Float($0 % 7) * 0.1 })
@@ -54,14 +55,13 @@ struct EngineBenchmarkCommand: ParsableCommand {
             } * flops / 1e9
             let engine = rate { _ = a.matmul(b) } * flops / 1e9
             reference = max(reference, direct)
-            print("| \(size) | \(String(format: "%.1f", direct)) | \(String(format: "%.1f", engine)) | \(String(format: "%.2f", engine / direct)) |")
+            report.row(["\(size)", "\(String(format: "%.1f", direct))", "\(String(format: "%.1f", engine))", "\(String(format: "%.2f", engine / direct))"])
         }
         return reference
     }
 
-    private func measureConvolutions(sgemmGFLOPS: Double) throws {
-        print("\n| conv2d (batch 128, 3×3, padding 1) | forward GFLOPS | share of sgemm | forward+backward GFLOPS | share of sgemm |")
-        print("|---|---|---|---|---|")
+    private func measureConvolutions(sgemmGFLOPS: Double, _ report: BenchmarkReport) throws {
+        report.table(["conv2d (batch 128, 3×3, padding 1)", "forward GFLOPS", "share of sgemm", "forward+backward GFLOPS", "share of sgemm (forward+backward)"])
         var generator = SeededGenerator(seed: 1)
         for (channelsIn, channelsOut, side, stride) in [(1, 16, 28, 1), (16, 16, 28, 1), (16, 32, 28, 2), (32, 64, 14, 2), (64, 64, 7, 1)] {
             // The stem's input is the images: as in the network, it wants no gradient.
@@ -81,11 +81,11 @@ struct EngineBenchmarkCommand: ParsableCommand {
                 input.zeroGrad()
                 weight.zeroGrad()
             } * (wantsInputGradient ? 3 : 2) * flops / 1e9
-            print("| \(channelsIn)→\(channelsOut), \(side)², stride \(stride) | \(String(format: "%.1f", forward)) | \(Int(100 * forward / sgemmGFLOPS))% | \(String(format: "%.1f", backward)) | \(Int(100 * backward / sgemmGFLOPS))% |")
+            report.row(["\(channelsIn)→\(channelsOut), \(side)², stride \(stride)", "\(String(format: "%.1f", forward))", "\(Int(100 * forward / sgemmGFLOPS))%", "\(String(format: "%.1f", backward))", "\(Int(100 * backward / sgemmGFLOPS))%"])
         }
     }
 
-    private func measureNetwork() {
+    private func measureNetwork(_ report: BenchmarkReport) {
         let network = ResidualCNN(seed: 1)
         var generator = SeededGenerator(seed: 2)
         func batch(_ size: Int) -> Tensor {
@@ -117,12 +117,11 @@ struct EngineBenchmarkCommand: ParsableCommand {
                 plan.run(into: logits)
             } * Double(size)
         }
-        print("\n| reference network (\(network.parameterCount) parameters) | images/s |")
-        print("|---|---|")
-        print("| training, batch 128, Adam | \(Int(training)) |")
-        print("| inference, batch 1 | \(Int(single)) |")
-        print("| inference, batch 256 | \(Int(batched)) |")
-        print("| inference, batch 1, allocation-free plan | \((try? planned(one)).map { String(Int($0)) } ?? "-") |")
-        print("| inference, batch 256, allocation-free plan | \((try? planned(many)).map { String(Int($0)) } ?? "-") |")
+        report.table(["reference network (\(network.parameterCount) parameters)", "images/s"])
+        report.row(["training, batch 128, Adam", "\(Int(training))"])
+        report.row(["inference, batch 1", "\(Int(single))"])
+        report.row(["inference, batch 256", "\(Int(batched))"])
+        report.row(["inference, batch 1, allocation-free plan", "\((try? planned(one)).map { String(Int($0)) } ?? "-")"])
+        report.row(["inference, batch 256, allocation-free plan", "\((try? planned(many)).map { String(Int($0)) } ?? "-")"])
     }
 }

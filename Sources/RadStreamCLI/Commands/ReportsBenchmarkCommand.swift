@@ -27,6 +27,7 @@ struct ReportsBenchmarkCommand: ParsableCommand {
     @Option(help: "Beam width of the beam figure.") var beamWidth = 4
     @Option(help: "Samples of the minimum-Bayes-risk figure.") var samples = 16
     @Option(help: "Threads the tensor engine uses.") var threads = 2
+    @Flag(help: "Print the figures as one JSON document (progress to standard error) instead of tables.") var json = false
 
     func run() throws {
         BLAS.setThreads(threads)
@@ -34,20 +35,21 @@ struct ReportsBenchmarkCommand: ParsableCommand {
         let (_, test) = try ReportSplit.pairs(in: URL(filePath: data).appending(path: "openi/reports"))
         let sections = test.map { ReportSections(findings: $0.findings, impression: $0.impression) }
         let findings = test.map(\.findings)
-        print("reports benchmark: \(test.count) IU test reports, labeler \(ReportLabeler.version), summarizer \(summarizer.version), \(threads) engine threads")
-        print("| step | reports/s |")
-        print("|---|---|")
+        let report = BenchmarkReport("reports benchmark: \(test.count) IU test reports, labeler \(ReportLabeler.version), summarizer \(summarizer.version), \(threads) engine threads", json: json)
+        report.table(["step", "reports/s"])
         let labeler = ReportLabeler()
-        print("| labeler (findings and impression) | \(Int(rate(sections.count) { for s in sections { _ = labeler.label(s) } })) |")
-        print("| summarizer, greedy, batches of 32 | \(String(format: "%.1f", rate(findings.count) { _ = summarizer.summarize(findings) })) |")
+        report.row(["labeler (findings and impression)", "\(Int(rate(sections.count) { for s in sections { _ = labeler.label(s) } }))"])
+        report.row(["summarizer, greedy, batches of 32", String(format: "%.1f", rate(findings.count) { _ = summarizer.summarize(findings) })])
         if let reranker = summarizer.reranker {
             let memory = ReportMemory(try ReportSplit.pairs(in: URL(filePath: data).appending(path: "openi/reports")).training)
             let ids = test.map { Optional($0.reportID) }
-            print("| summarizer, greedy, reranked with a memory of \(memory.entries.count) reports (\(reranker.neighbours) neighbours) | \(String(format: "%.1f", rate(findings.count) { _ = summarizer.summarize(findings, decoding: .greedy, memory: memory, reranker: reranker, excluding: ids) })) |")
+            report.row(["summarizer, greedy, reranked with a memory of \(memory.entries.count) reports (\(reranker.neighbours) neighbours)",
+                        String(format: "%.1f", rate(findings.count) { _ = summarizer.summarize(findings, decoding: .greedy, memory: memory, reranker: reranker, excluding: ids) })])
         }
         let few = Array(findings.prefix(64))
-        print("| summarizer, beam \(beamWidth), one report per core | \(String(format: "%.1f", rate(few.count) { _ = summarizer.summarize(few, decoding: .beam(width: beamWidth)) })) |")
-        print("| summarizer, MBR over greedy + \(samples) samples | \(String(format: "%.1f", rate(few.count) { _ = summarizer.summarize(few, decoding: .minimumBayesRisk(samples: samples)) })) |")
+        report.row(["summarizer, beam \(beamWidth), one report per core", String(format: "%.1f", rate(few.count) { _ = summarizer.summarize(few, decoding: .beam(width: beamWidth)) })])
+        report.row(["summarizer, MBR over greedy + \(samples) samples", String(format: "%.1f", rate(few.count) { _ = summarizer.summarize(few, decoding: .minimumBayesRisk(samples: samples)) })])
+        try report.finish()
     }
 
     private func rate(_ reportsPerCall: Int, _ body: () -> Void) -> Double {
