@@ -122,7 +122,7 @@ let package = Package(
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Training", "Models", "TensorEngine", "TestSupport"]),
         .testTarget(name: "SelfTrainingTests", dependencies: ["SelfTraining", "Training", "Models", "TensorEngine", "TestSupport"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Events", "TestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka", "Models", "Imaging", "Reports", "Summarization", "Captioning", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Models", "Imaging", "Reports", "Summarization", "Captioning", "TestSupport"]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Replay", "Reports", "ChildProcesses", "Models", "Summarization", "Captioning",
                                    "SelfTraining", "Registry", "Training", "Imaging", "Explanations", "TestSupport", "BuildInfo"]),

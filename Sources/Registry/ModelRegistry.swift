@@ -31,42 +31,10 @@ extension RegisteredModel: Encodable {
         try container.encodeIfPresent(parentVersion, forKey: .parentVersion)
         try container.encode(origin, forKey: .origin)
         try container.encode(status, forKey: .status)
-        try container.encode(JSONFragment(metrics), forKey: .metrics)
+        try container.encode(JSONValue(parsing: metrics), forKey: .metrics)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(weightBytes, forKey: .weightBytes)
         try container.encode(gated, forKey: .gated)
-    }
-}
-
-/// A JSON text re-encoded as the value it holds (objects, arrays, numbers, strings, booleans, null);
-/// text that is not JSON is kept as a string.
-enum JSONFragment: Codable {
-    case null, bool(Bool), number(Double), string(String), array([JSONFragment]), object([String: JSONFragment])
-
-    init(_ text: String) {
-        self = (try? JSONDecoder().decode(JSONFragment.self, from: Data(text.utf8))) ?? .string(text)
-    }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([JSONFragment].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: JSONFragment].self)) }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .null: try container.encodeNil()
-        case .bool(let value): try container.encode(value)
-        case .number(let value): try container.encode(value)
-        case .string(let value): try container.encode(value)
-        case .array(let value): try container.encode(value)
-        case .object(let value): try container.encode(value)
-        }
     }
 }
 

@@ -1,11 +1,46 @@
 import Foundation
 import Kafka
+import Postgres
 import TestSupport
 import Testing
 @testable import Pipeline
 
 @Suite("Configuration: file, then environment")
 struct ConfigurationTests {
+    /// One rule, every key: each key of the configuration set through the variable the rule
+    /// names for it takes the value given (a key that takes only some words refuses others by name).
+    @Test func everyKeyHasAVariable() throws {
+        #expect(RadStreamConfiguration.variableName(["images", "maxInlineBytes"]) == "RADSTREAM_IMAGES_MAX_INLINE_BYTES")
+        #expect(RadStreamConfiguration.variableName(["selfTraining", "round", "learningRate"]) == "RADSTREAM_SELF_TRAINING_ROUND_LEARNING_RATE")
+        func leaf(_ value: JSONValue, _ path: [String]) -> JSONValue? {
+            guard let first = path.first else { return value }
+            guard case .object(let members) = value, let member = members[first] else { return nil }
+            return leaf(member, Array(path.dropFirst()))
+        }
+        let standard = try JSONValue(encoding: RadStreamConfiguration.standard)
+        #expect(RadStreamConfiguration.keyVariables.count > 60)
+        var words: [String] = []
+        for (path, name) in RadStreamConfiguration.keyVariables {
+            let (text, expected): (String, JSONValue) = switch leaf(standard, path) {
+            case .bool(let flag)?: ("\(!flag)", .bool(!flag))
+            case .number(let number)? where number == number.rounded(): ("7", .number(7))
+            case .number?: ("0.25", .number(0.25))
+            case .array(let items)?: if case .number? = items.first { ("3,5", .array([.number(3), .number(5)])) }
+                                      else { ("a,b", .array([.string("a"), .string("b")])) }
+            default: ("changed", .string("changed"))
+            }
+            do {
+                let configuration = try RadStreamConfiguration.load(file: nil, environment: [name: text])
+                #expect(leaf(try JSONValue(encoding: configuration), path) == expected, "\(name)=\(text)")
+            } catch let error as ConfigurationError {
+                // Only a key that takes certain words (a decoding, a source) may refuse a made-up one, by name.
+                #expect(expected == .string("changed") && error.description.contains(name), "\(name): \(error)")
+                words.append(name)
+            }
+        }
+        #expect(words.count <= 5, "keys that take only certain words: \(words)")
+    }
+
     /// `RADSTREAM_X_FILE` stands for `RADSTREAM_X` with the file's content: a secret never in
     /// the environment; both set, or an unreadable file, is an error that shows no secret.
     @Test func secretsComeFromFiles() throws {

@@ -216,7 +216,9 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
             }
             configuration = try configuration.merging(json: data, source: file.path)
         }
-        try configuration.apply(environment: resolvingSecretFiles(environment))
+        let environment = try resolvingSecretFiles(environment)
+        configuration = try configuration.applyingKeyVariables(environment)
+        try configuration.apply(environment: environment)
         return configuration
     }
 
@@ -291,6 +293,7 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         ("RADSTREAM_DASHBOARD_PORT", "dashboard.port"),
         ("RADSTREAM_DASHBOARD_CREDENTIALS", "dashboard.credentialsFile: lines user:password"),
         ("RADSTREAM_DASHBOARD_POSTGRES", "dashboard.conninfo: the reader role's connection string"),
+        ("RADSTREAM_<PATH>", "every key by one rule: images.maxInlineBytes is RADSTREAM_IMAGES_MAX_INLINE_BYTES"),
         ("RADSTREAM_KAFKA_<PROPERTY>", "a librdkafka property, e.g. RADSTREAM_KAFKA_SESSION_TIMEOUT_MS=6000"),
         ("RADSTREAM_<NAME>_FILE", "any of these from a file (a secret): e.g. RADSTREAM_POSTGRES_FILE=/run/secrets/conninfo"),
     ]
@@ -356,7 +359,8 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         if let value = environment["RADSTREAM_DASHBOARD_CREDENTIALS"] { dashboard.credentialsFile = value }
         if let value = environment["RADSTREAM_DASHBOARD_POSTGRES"] { dashboard.conninfo = value }
         if let value = environment["RADSTREAM_CLASSIFIERS"] { models.classifiers = value.split(separator: ",").map(String.init) }
-        let reserved: Set = ["RADSTREAM_KAFKA_BOOTSTRAP", "RADSTREAM_KAFKA_GROUP"]
+        // The kafka section's own keys (RADSTREAM_KAFKA_GROUP_ID, …) are not librdkafka properties.
+        let reserved = Set(["RADSTREAM_KAFKA_BOOTSTRAP", "RADSTREAM_KAFKA_GROUP"] + Self.keyVariables.map(\.name))
         for (name, value) in environment where name.hasPrefix("RADSTREAM_KAFKA_") && !reserved.contains(name) {
             let property = name.dropFirst("RADSTREAM_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")
             kafka.properties[property] = value
