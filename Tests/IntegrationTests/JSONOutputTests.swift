@@ -24,6 +24,12 @@ struct JSONOutputTests {
         let auc = try #require((models[0]["evaluation"] as? [String: Any])?["auc"] as? Double)
         #expect(auc > 0.99 && (models[0]["evaluation"] as? [String: Any])?["aucInterval"] is [Double])
 
+        // The gates' shares, one row per material and model.
+        let gates = try ChildProcess.run(Paths.binary.path, ["evaluate-applicability", "--data", Paths.data.path, "--json"])
+        let shares = try #require(((try Self.jsonDocument(in: gates.output))?["tables"] as? [[String: Any]])?.first?["rows"] as? [[String: Any]],
+                                  "\(gates.output.suffix(500))")
+        #expect(shares.contains { $0["material"] as? String == "its validation films" && ($0["share applicable"] as? Double ?? 0) > 0.9 })
+
         // A benchmark's tables, figures as numbers (its progress on standard error).
         let engine = try ChildProcess.run(Paths.binary.path, ["benchmark", "engine", "--network-only", "--seconds", "0.05", "--json"])
         let tables = try #require((try Self.jsonDocument(in: engine.output))?["tables"] as? [[String: Any]], "\(engine.output)")

@@ -58,7 +58,7 @@ struct StreamBenchmarkCommand: ParsableCommand {
         let benchmark = StreamBenchmark(options: .init(events: events, data: URL(filePath: data).standardizedFileURL,
                                                        workDir: URL(filePath: workDir).standardizedFileURL, batchSize: batchSize,
                                                        binary: Provenance.binary))
-        let report = BenchmarkReport("benchmark: \(events) events per scenario, batches of \(batchSize), daemon binary \(Provenance.binary)", json: json)
+        let report = TablesOutput("benchmark: \(events) events per scenario, batches of \(batchSize), daemon binary \(Provenance.binary)", json: json)
         report.table(["scenario", "events", "events/s (steady)", "s to first commit", "daemon peak RSS MiB"])
         try benchmark.run(chosen, log: { report.note("benchmark: \($0)") }) { scenario, result in
             report.row([scenario.rawValue, "\(events)", "\(Int(result.rate))", String(format: "%.1f", result.startup), "\(result.peakMiB)"])
@@ -99,7 +99,7 @@ struct DashboardBenchmarkCommand: ParsableCommand {
                 if json { FileHandle.standardError.write(Data("benchmark: \($0)\n".utf8)) } else { print("benchmark: \($0)") }
             })
         let counts = outcome.counts
-        let report = BenchmarkReport("benchmark: \(counts.images) images, \(outcome.predictions) predictions, \(counts.reports) reports, \(counts.deadLetters) dead letters", json: json)
+        let report = TablesOutput("benchmark: \(counts.images) images, \(outcome.predictions) predictions, \(counts.reports) reports, \(counts.deadLetters) dead letters", json: json)
         report.table(["query", "rows", "planning ms", "execution ms", "indexes used"])
         for measured in outcome.measured {
             report.row([measured.query, "\(measured.rows)", String(format: "%.2f", measured.planningMilliseconds),

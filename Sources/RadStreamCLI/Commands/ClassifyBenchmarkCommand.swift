@@ -32,7 +32,7 @@ struct ClassifyBenchmarkCommand: ParsableCommand {
         let root = URL(filePath: data)
         let pngs = try ImageFiles.list(in: root.appending(path: "pneumoniamnist/val")).prefix(512).map { [UInt8](try Data(contentsOf: $0)) }
         let dicom = [UInt8](try Data(contentsOf: root.appending(path: "samples/1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm")))
-        let report = BenchmarkReport("classify benchmark: \(classifier.settings.name) \(classifier.settings.version), \(threads) engine threads, ~\(seconds) s per figure", json: json)
+        let report = TablesOutput("classify benchmark: \(classifier.settings.name) \(classifier.settings.version), \(threads) engine threads, ~\(seconds) s per figure", json: json)
         report.table(["input", "images/s"])
         let side = classifier.settings.inputSide
         let decoder = ImageDecoder()

@@ -48,7 +48,7 @@ struct DiffusionBenchmarkCommand: ParsableCommand {
         let guided = BenchmarkClock.callsPerSecond(for: seconds) {
             _ = sampler.denoise(noised, from: 250, steps: 1, guidance: 1, targets: [Int](repeating: 1, count: 64))
         } * 64
-        let report = BenchmarkReport("diffusion benchmark: \(threads) engine threads, ~\(seconds) s per figure, \(network.parameterCount) parameters", json: json)
+        let report = TablesOutput("diffusion benchmark: \(threads) engine threads, ~\(seconds) s per figure, \(network.parameterCount) parameters", json: json)
         report.table(["joint diffusion U-Net", "films/s"])
         report.row(["training step, 64 denoised + 32 classified, Adam", "\(Int(training))"])
         report.row(["denoising pass, batch 64", "\(Int(denoising))"])

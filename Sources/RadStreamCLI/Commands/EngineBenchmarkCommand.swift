@@ -23,7 +23,7 @@ struct EngineBenchmarkCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
-        let report = BenchmarkReport("engine benchmark: \(threads) engine threads, ~\(seconds) s per figure", json: json)
+        let report = TablesOutput("engine benchmark: \(threads) engine threads, ~\(seconds) s per figure", json: json)
         if !networkOnly {
             let sgemmRate = try measureSgemm(report)
             try measureConvolutions(sgemmGFLOPS: sgemmRate, report)
@@ -36,7 +36,7 @@ struct EngineBenchmarkCommand: ParsableCommand {
         BenchmarkClock.callsPerSecond(for: seconds, body)
     }
 
-    private func measureSgemm(_ report: BenchmarkReport) throws -> Double {
+    private func measureSgemm(_ report: TablesOutput) throws -> Double {
         report.table(["sgemm m=n=k", "OpenBLAS direct (its own \(threads) threads) GFLOPS", "engine matmul GFLOPS", "ratio"])
         var reference = 0.0
         for size in [128, 256, 512] {
@@ -60,7 +60,7 @@ struct EngineBenchmarkCommand: ParsableCommand {
         return reference
     }
 
-    private func measureConvolutions(sgemmGFLOPS: Double, _ report: BenchmarkReport) throws {
+    private func measureConvolutions(sgemmGFLOPS: Double, _ report: TablesOutput) throws {
         report.table(["conv2d (batch 128, 3×3, padding 1)", "forward GFLOPS", "share of sgemm", "forward+backward GFLOPS", "share of sgemm (forward+backward)"])
         var generator = SeededGenerator(seed: 1)
         for (channelsIn, channelsOut, side, stride) in [(1, 16, 28, 1), (16, 16, 28, 1), (16, 32, 28, 2), (32, 64, 14, 2), (64, 64, 7, 1)] {
@@ -85,7 +85,7 @@ struct EngineBenchmarkCommand: ParsableCommand {
         }
     }
 
-    private func measureNetwork(_ report: BenchmarkReport) {
+    private func measureNetwork(_ report: TablesOutput) {
         let network = ResidualCNN(seed: 1)
         var generator = SeededGenerator(seed: 2)
         func batch(_ size: Int) -> Tensor {

@@ -22,13 +22,14 @@ struct EvaluateApplicabilityCommand: ParsableCommand {
     @Option(help: "A model file or folder (default: the shipped models).") var model: String?
     @Option(help: "The shared data folder.") var data = ProcessInfo.processInfo.environment["RADSTREAM_DATA"] ?? "../shared/data"
     @Option(help: "Threads the tensor engine uses.") var threads = 2
+    @Flag(help: "Print the table as one JSON document instead.") var json = false
 
     func run() throws {
         BLAS.setThreads(threads)
         let location = model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory()
         let dataURL = URL(filePath: data)
-        print("| material | model | images | share applicable | should be |")
-        print("|---|---|---|---|---|")
+        let report = TablesOutput("applicability: the share of each material each classifier's gate lets through", json: json)
+        report.table(["material", "model", "images", "share applicable", "should be"])
         for served in try ModelStore.gatedClassifiers(at: location, stale: { StandardError().line($0) }) {
             let classifier = served.classifier
             guard let gate = served.gate else {
@@ -43,8 +44,10 @@ struct EvaluateApplicabilityCommand: ParsableCommand {
             for material in try ApplicabilityMaterials.sets(own: own, data: dataURL, side: classifier.settings.inputSide,
                                                             includeCovid: paediatric, includePaediatric: !paediatric) {
                 let share = ApplicabilityFitting.applicableShare(of: material.images, classifier: classifier, gate: gate)
-                print("| \(material.name) | \(classifier.settings.name) | \(material.images.count) | \(String(format: "%.3f", share)) | \(material.name == "its validation films" ? "applicable" : "not") |")
+                report.row([material.name, classifier.settings.name, "\(material.images.count)", String(format: "%.3f", share),
+                            material.name == "its validation films" ? "applicable" : "not"])
             }
         }
+        try report.finish()
     }
 }

@@ -35,7 +35,7 @@ struct ReportsBenchmarkCommand: ParsableCommand {
         let (_, test) = try ReportSplit.pairs(in: URL(filePath: data).appending(path: "openi/reports"))
         let sections = test.map { ReportSections(findings: $0.findings, impression: $0.impression) }
         let findings = test.map(\.findings)
-        let report = BenchmarkReport("reports benchmark: \(test.count) IU test reports, labeler \(ReportLabeler.version), summarizer \(summarizer.version), \(threads) engine threads", json: json)
+        let report = TablesOutput("reports benchmark: \(test.count) IU test reports, labeler \(ReportLabeler.version), summarizer \(summarizer.version), \(threads) engine threads", json: json)
         report.table(["step", "reports/s"])
         let labeler = ReportLabeler()
         report.row(["labeler (findings and impression)", "\(Int(rate(sections.count) { for s in sections { _ = labeler.label(s) } }))"])

@@ -1,10 +1,10 @@
 import Foundation
 
-/// What a benchmark prints: its title and markdown tables row by row as the figures come (for a
-/// person), or with `--json` one document at the end — the title and every table's rows as
+/// What a benchmark or a measurement prints: its title and markdown tables row by row as the
+/// figures come (for a person), or with `--json` one document at the end — the title and every table's rows as
 /// objects keyed by its header, figures as numbers — with progress lines sent to standard error
 /// so that standard output is the document alone.
-final class BenchmarkReport {
+final class TablesOutput {
     private let title: String
     private let json: Bool
     private var tables: [(header: [String], rows: [[String]])] = []
