@@ -49,20 +49,22 @@ extension RadStreamConfiguration {
         return try document.decoded(as: Self.self)
     }
 
-    /// `text` read as the same kind of value as `like`.
+    /// `text` read as the same kind of value as `like` (nil: it is not one).
     private static func value(_ text: String, like: JSONValue) -> JSONValue? {
         switch like {
-        case .bool: Bool(text.lowercased()).map(JSONValue.bool)
-        case .number: Double(text).map(JSONValue.number)
-        case .string, .null: .string(text)
+        case .bool: return Bool(text.lowercased()).map(JSONValue.bool)
+        case .number: return Double(text).map(JSONValue.number)
+        case .string, .null: return .string(text)
+        case .object: return nil
         case .array(let items):
-            text.isEmpty ? .array([]) : text.split(separator: ",").map { part -> JSONValue? in
+            var values: [JSONValue] = []
+            for part in text.split(separator: ",") {
                 let trimmed = part.trimmingCharacters(in: .whitespaces)
-                return items.first.map { value(trimmed, like: $0) } ?? .string(trimmed)
-            }.reduce(into: [JSONValue]?.some([])) { list, item in
-                if let item, list != nil { list!.append(item) } else { list = nil }
-            }.map(JSONValue.array)
-        case .object: nil
+                // An empty default list gives no kind: its items are taken as text.
+                guard let value = items.first.map({ value(trimmed, like: $0) }) ?? .string(trimmed) else { return nil }
+                values.append(value)
+            }
+            return .array(values)
         }
     }
 
