@@ -55,8 +55,8 @@ struct InstallationTests {
         let pid = try ChildProcess.spawn(binary, ["serve", "--config", "\(sysconf)/radstream/radstream.json", "--log-format", "json"],
                                          outputPath: log.path, environment: [
             "RADSTREAM_POSTGRES": conninfo, "RADSTREAM_KAFKA_BOOTSTRAP": environment.broker.bootstrapServers,
-            "RADSTREAM_KAFKA_GROUP": topics.kafka.groupID, "RADSTREAM_IMAGE_TOPIC": topics.kafka.imageTopic,
-            "RADSTREAM_REPORT_TOPIC": topics.kafka.reportTopic, "RADSTREAM_HTTP_PORT": "0",
+            "RADSTREAM_KAFKA_GROUP": topics.kafka.groupID, "RADSTREAM_KAFKA_IMAGE_TOPIC": topics.kafka.imageTopic,
+            "RADSTREAM_KAFKA_REPORT_TOPIC": topics.kafka.reportTopic, "RADSTREAM_HTTP_PORT": "0",
             "RADSTREAM_SUMMARIZE_REPORTS": "false", "RADSTREAM_CAPTION_IMAGES": "false",
         ])
         published.wait()

@@ -261,8 +261,6 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
     public static let environmentVariables: [(name: String, meaning: String)] = [
         ("RADSTREAM_KAFKA_BOOTSTRAP", "kafka.bootstrapServers"),
         ("RADSTREAM_KAFKA_GROUP", "kafka.groupID"),
-        ("RADSTREAM_IMAGE_TOPIC", "kafka.imageTopic"),
-        ("RADSTREAM_REPORT_TOPIC", "kafka.reportTopic"),
         ("RADSTREAM_RESET_OFFSETS_BEYOND_END", "kafka.resetOffsetsBeyondEnd: true or false"),
         ("RADSTREAM_POSTGRES", "postgres.conninfo"),
         ("RADSTREAM_POSTGRES_RETRY_MAX_SECONDS", "postgres.retryMaxSeconds"),
@@ -275,7 +273,6 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         ("RADSTREAM_MAX_ATTEMPTS", "batch.maxAttempts"),
         ("RADSTREAM_SHUTDOWN_SECONDS", "batch.shutdownSeconds"),
         ("RADSTREAM_POSTGRES_STATEMENT_TIMEOUT_SECONDS", "postgres.statementTimeoutSeconds"),
-        ("RADSTREAM_HTTP_HOST", "http.host: the address of /healthz /readyz /metrics"),
         ("RADSTREAM_HTTP_PORT", "http.port"),
         ("RADSTREAM_MODELS", "models.directory (also where the command-line tools look)"),
         ("RADSTREAM_CLASSIFY_IMAGES", "models.classifyImages: true or false"),
@@ -311,9 +308,6 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         }
         if let value = environment["RADSTREAM_KAFKA_BOOTSTRAP"] { kafka.bootstrapServers = value }
         if let value = environment["RADSTREAM_KAFKA_GROUP"] { kafka.groupID = value }
-        if let value = environment["RADSTREAM_IMAGE_TOPIC"] { kafka.imageTopic = value }
-        if let value = environment["RADSTREAM_REPORT_TOPIC"] { kafka.reportTopic = value }
-        if let value = environment["RADSTREAM_HTTP_HOST"] { http.host = value }
         if let value = try flag("RADSTREAM_RESET_OFFSETS_BEYOND_END") { kafka.resetOffsetsBeyondEnd = value }
         if let value = environment["RADSTREAM_POSTGRES"] { postgres.conninfo = value }
         if let value = try integer("RADSTREAM_POSTGRES_RETRY_MAX_SECONDS") { postgres.retryMaxSeconds = max(1, value) }

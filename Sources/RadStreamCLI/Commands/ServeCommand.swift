@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import Logging
 import Pipeline
 import Postgres
@@ -42,10 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             let configuration = try options.load()
             if printConfig {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(configuration.masked), as: UTF8.self))
-                return
+                return try JSONOutput.print(configuration.masked)
             }
             if migrate { try DatabaseMigrations.apply(on: PostgresConnection(configuration.postgres.conninfo)) }
             try await Daemon.group(configuration: configuration, logger: logger).run()
