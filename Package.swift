@@ -37,6 +37,8 @@ let package = Package(
                 linkerSettings: ["dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmdata",
                                  "ijg8", "ijg12", "ijg16", "dcmtkcharls", "oflog", "ofstd"]
                     .map { .linkedLibrary($0) }),
+        .target(name: "CDicomNetwork", path: "Sources/C/CDicomNetwork",
+                linkerSettings: ["dcmnet", "dcmdata", "oflog", "ofstd"].map { .linkedLibrary($0) }),
 
         // The SQL migrations and event JSON Schemas of schemas/, bundled with the binary.
         .target(name: "Schemas", path: "schemas", exclude: ["asyncapi.yaml"],
@@ -57,7 +59,7 @@ let package = Package(
                 swiftSettings: strict),
         .target(name: "Pipeline",
                 dependencies: [
-                    "Events", "Kafka", "Postgres", "Reports", "Imaging", "Schemas", "Models", "Summarization", "Captioning", "SelfTraining", "Registry", "Dashboard",
+                    "Events", "Kafka", "Postgres", "Reports", "Imaging", "Schemas", "Models", "Summarization", "Captioning", "SelfTraining", "Registry", "Dashboard", "Gateway",
                     "Diffusion", "Explanations", "BuildInfo",
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "Prometheus", package: "swift-prometheus"),
@@ -79,6 +81,11 @@ let package = Package(
         // The home of the model registry and the round log (and the leadership's lock), on PostgreSQL.
         .target(name: "Registry", dependencies: ["SelfTraining", "Postgres", "Models", "Training", "TensorEngine"], swiftSettings: strict),
         .target(name: "Replay", dependencies: ["Events", "Kafka", "Reports"], swiftSettings: strict),
+        // DICOM C-STORE and HL7 MLLP in, events out: the hospital's door.
+        .target(name: "Gateway", dependencies: ["CDicomNetwork", "Events", "Kafka", "Imaging", "Reports",
+                                                .product(name: "Logging", package: "swift-log"),
+                                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+                swiftSettings: strict),
         // Local servers started together (the embedded broker, a private PostgreSQL) and what runs
         // on them beside the daemon: the reliability drill.
         .target(name: "Harness", dependencies: ["Pipeline", "Kafka", "Postgres", "Events", "Replay", "Reports", "ChildProcesses",
@@ -88,7 +95,7 @@ let package = Package(
             name: "RadStreamCLI",
             dependencies: [
                 "Harness", "Pipeline", "Events", "Kafka", "Postgres", "Reports", "Imaging", "Replay", "ChildProcesses",
-                "TensorEngine", "Models", "Training", "Summarization", "Captioning", "SelfTraining", "Registry", "Diffusion", "Dashboard", "BuildInfo",
+                "TensorEngine", "Models", "Training", "Summarization", "Captioning", "SelfTraining", "Registry", "Diffusion", "Dashboard", "Gateway", "BuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -121,6 +128,7 @@ let package = Package(
         .testTarget(name: "CaptioningTests", dependencies: ["Captioning", "Summarization", "Reports", "Models", "TensorEngine", "Training", "TestSupport"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Training", "Models", "TensorEngine", "TestSupport"]),
         .testTarget(name: "SelfTrainingTests", dependencies: ["SelfTraining", "Training", "Models", "TensorEngine", "TestSupport"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Reports", "Events"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Events", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Models", "Imaging", "Reports", "Summarization", "Captioning", "TestSupport"]),
         .testTarget(name: "IntegrationTests",

@@ -15,6 +15,7 @@ packages=(
   libpng-dev
   libjpeg62-turbo-dev
   libdcmtk-dev     # DICOM
+  dcmtk            # DICOM peers for the gateway's tests: echoscu, storescu, dcmodify, dsrdump
   kcat             # to look at the broker by hand
   chromium         # headless: the dashboard's pages in a real browser (the tests)
   systemd          # systemd-analyze verify checks the service unit (the tests)

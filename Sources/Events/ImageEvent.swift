@@ -11,9 +11,11 @@ public struct ImageEvent: Sendable, Equatable, Codable {
     /// Ground truth known for the image, e.g. `{"pneumonia": 1}`; absent when unlabeled.
     public var labels: [String: Int]?
     public var producedAt: String?
+    /// What a DICOM sender said of the image, when it came by C-STORE (the gateway).
+    public var dicom: DicomIdentifiers?
 
     public init(eventID: String, studyID: String, imageID: String, inline: String? = nil, uri: String? = nil,
-                labels: [String: Int]? = nil, producedAt: String? = nil) {
+                labels: [String: Int]? = nil, producedAt: String? = nil, dicom: DicomIdentifiers? = nil) {
         self.eventID = eventID
         self.studyID = studyID
         self.imageID = imageID
@@ -21,10 +23,45 @@ public struct ImageEvent: Sendable, Equatable, Codable {
         self.uri = uri
         self.labels = labels
         self.producedAt = producedAt
+        self.dicom = dicom
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, inline, uri, labels
+        case schema, inline, uri, labels, dicom
         case eventID = "event_id", studyID = "study_id", imageID = "image_id", producedAt = "produced_at"
+    }
+}
+
+/// The identifiers of a DICOM instance (empty strings are left out), and who sent it.
+public struct DicomIdentifiers: Sendable, Equatable, Codable {
+    public var studyInstanceUID: String
+    public var seriesInstanceUID: String
+    public var sopInstanceUID: String
+    public var sopClassUID: String
+    public var modality: String?
+    public var viewPosition: String?
+    public var bodyPartExamined: String?
+    public var accessionNumber: String?
+    public var callingAETitle: String?
+
+    public init(studyInstanceUID: String, seriesInstanceUID: String, sopInstanceUID: String, sopClassUID: String,
+                modality: String? = nil, viewPosition: String? = nil, bodyPartExamined: String? = nil,
+                accessionNumber: String? = nil, callingAETitle: String? = nil) {
+        self.studyInstanceUID = studyInstanceUID
+        self.seriesInstanceUID = seriesInstanceUID
+        self.sopInstanceUID = sopInstanceUID
+        self.sopClassUID = sopClassUID
+        self.modality = modality
+        self.viewPosition = viewPosition
+        self.bodyPartExamined = bodyPartExamined
+        self.accessionNumber = accessionNumber
+        self.callingAETitle = callingAETitle
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case modality
+        case studyInstanceUID = "study_instance_uid", seriesInstanceUID = "series_instance_uid"
+        case sopInstanceUID = "sop_instance_uid", sopClassUID = "sop_class_uid", viewPosition = "view_position"
+        case bodyPartExamined = "body_part_examined", accessionNumber = "accession_number", callingAETitle = "calling_ae_title"
     }
 }

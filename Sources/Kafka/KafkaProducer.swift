@@ -18,8 +18,13 @@ public final class KafkaProducer: @unchecked Sendable {
         let reports = DeliveryReports()
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(reports).toOpaque())
         rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
-            guard let opaque, let message else { return }
-            Unmanaged<DeliveryReports>.fromOpaque(opaque).takeUnretainedValue().record(message.pointee.err)
+            guard let message else { return }
+            if let waiter = message.pointee._private {
+                // A record someone waits for (`publish`): its waiter was retained when it was sent.
+                Unmanaged<DeliveryWaiter>.fromOpaque(waiter).takeRetainedValue().resolve(message.pointee.err)
+            } else if let opaque {
+                Unmanaged<DeliveryReports>.fromOpaque(opaque).takeUnretainedValue().record(message.pointee.err)
+            }
         }
         client = try KafkaClient(type: RD_KAFKA_PRODUCER, conf: conf)
         deliveries = reports
@@ -40,12 +45,33 @@ public final class KafkaProducer: @unchecked Sendable {
         }
     }
 
+    /// Publishes one record and returns once the cluster has acknowledged it (as `acks` asks),
+    /// or throws why it did not: delivery failed, or `message.timeout.ms` passed. For callers
+    /// that may only answer their own client after the record is safe (the gateway).
+    public func publish(topic: String, key: [UInt8]?, value: [UInt8], headers: [(String, [UInt8])] = []) throws(KafkaError) {
+        let waiter = DeliveryWaiter()
+        let opaque = Unmanaged.passRetained(waiter).toOpaque()
+        var code = enqueue(topic: topic, key: key, value: value, headers: headers, opaque: opaque)
+        while code == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+            rd_kafka_poll(client.handle, 50)
+            code = enqueue(topic: topic, key: key, value: value, headers: headers, opaque: opaque)
+        }
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            Unmanaged<DeliveryWaiter>.fromOpaque(opaque).release()
+            throw KafkaError(code, context: "produce to \(topic)")
+        }
+        // librdkafka reports every record once, delivered or failed, within message.timeout.ms.
+        while !waiter.isResolved { rd_kafka_poll(client.handle, 20) }
+        if let failure = waiter.failure { throw KafkaError(failure, context: "delivery to \(topic)") }
+    }
+
     /// The first delivery that failed since the last call (served by `poll` or `flush`), if any.
     public func takeDeliveryFailure() -> KafkaError? {
         deliveries.takeFailure()
     }
 
-    private func enqueue(topic: String, key: [UInt8]?, value: [UInt8], headers: [(String, [UInt8])]) -> rd_kafka_resp_err_t {
+    private func enqueue(topic: String, key: [UInt8]?, value: [UInt8], headers: [(String, [UInt8])],
+                         opaque: UnsafeMutableRawPointer? = nil) -> rd_kafka_resp_err_t {
         let list = rd_kafka_headers_new(headers.count)
         for (name, bytes) in headers {
             bytes.withUnsafeBytes { _ = rd_kafka_header_add(list, name, -1, $0.baseAddress, $0.count) }
@@ -53,7 +79,7 @@ public final class KafkaProducer: @unchecked Sendable {
         let error: OpaquePointer? = topic.withCString { topicName in
             value.withUnsafeBytes { valueBytes in
                 (key ?? []).withUnsafeBytes { keyBytes in
-                    var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 5)
+                    var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 6)
                     fields[0].vtype = RD_KAFKA_VTYPE_TOPIC
                     fields[0].u.cstr = topicName
                     fields[1].vtype = RD_KAFKA_VTYPE_VALUE
@@ -64,9 +90,14 @@ public final class KafkaProducer: @unchecked Sendable {
                     fields[3].u.headers = list
                     var count = 4
                     if key != nil {
-                        fields[4].vtype = RD_KAFKA_VTYPE_KEY
-                        fields[4].u.mem = .init(ptr: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress), size: keyBytes.count)
-                        count = 5
+                        fields[count].vtype = RD_KAFKA_VTYPE_KEY
+                        fields[count].u.mem = .init(ptr: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress), size: keyBytes.count)
+                        count += 1
+                    }
+                    if let opaque {
+                        fields[count].vtype = RD_KAFKA_VTYPE_OPAQUE
+                        fields[count].u.ptr = opaque
+                        count += 1
                     }
                     return rd_kafka_produceva(client.handle, fields, count)
                 }
@@ -108,5 +139,31 @@ final class DeliveryReports: @unchecked Sendable {
         defer { lock.unlock() }
         defer { failure = nil }
         return failure
+    }
+}
+
+/// The outcome of one record that a caller waits for; resolved by the delivery callback.
+final class DeliveryWaiter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var resolved = false
+    private var code = RD_KAFKA_RESP_ERR_NO_ERROR
+
+    func resolve(_ code: rd_kafka_resp_err_t) {
+        lock.lock()
+        defer { lock.unlock() }
+        self.code = code
+        resolved = true
+    }
+
+    var isResolved: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return resolved
+    }
+
+    var failure: rd_kafka_resp_err_t? {
+        lock.lock()
+        defer { lock.unlock() }
+        return code == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : code
     }
 }

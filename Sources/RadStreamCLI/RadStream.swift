@@ -19,7 +19,7 @@ struct RadStream: AsyncParsableCommand {
             """,
         version: Release.description,
         subcommands: [
-            SectionsCommand.self, ServeCommand.self, MigrateCommand.self, DashboardCommand.self, BrokerCommand.self,
+            SectionsCommand.self, ServeCommand.self, GatewayCommand.self, MigrateCommand.self, DashboardCommand.self, BrokerCommand.self,
             ReplayCommand.self, DemoCommand.self, BenchmarkCommand.self, TrainCommand.self,
             ClassifyCommand.self, ExplainCommand.self, EvaluateCommand.self, LabelCommand.self, SummarizeCommand.self,
             CaptionCommand.self, EvaluateLabelerCommand.self, EvaluateSummarizerCommand.self, EvaluateApplicabilityCommand.self,

@@ -1,5 +1,6 @@
 import Diffusion
 import Foundation
+import Gateway
 import SelfTraining
 
 /// Everything the daemon needs to know, read from `config/radstream.json` and overridden by
@@ -181,6 +182,8 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
     public var selfTraining: SelfTrainingSettings
     public var counterfactuals: Counterfactuals
     public var dashboard: Dashboard
+    /// `radstream gateway`: DICOM and HL7 in (the daemon itself does not read this section).
+    public var gateway: GatewaySettings
 
     public var topics: [String] { [kafka.imageTopic, kafka.reportTopic] }
 
@@ -204,7 +207,8 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         counterfactuals: Counterfactuals(enabled: true, model: JointDiffusionModel.folderName, explains: "", cpuShare: 0.25, batchSize: 8, checkSeconds: 5,
                                          startStep: CounterfactualOptions().startStep, steps: CounterfactualOptions().steps,
                                          guidance: CounterfactualOptions().guidance, inversion: CounterfactualOptions().inversion),
-        dashboard: Dashboard(enabled: false, host: "127.0.0.1", port: 8090, credentialsFile: "", conninfo: ""))
+        dashboard: Dashboard(enabled: false, host: "127.0.0.1", port: 8090, credentialsFile: "", conninfo: ""),
+        gateway: .standard)
 
     /// Reads a JSON file (any key may be left out: the standard value stands), then the environment.
     public static func load(file: URL?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RadStreamConfiguration {

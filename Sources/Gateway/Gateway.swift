@@ -1,0 +1,132 @@
+import Foundation
+import Imaging
+import Kafka
+import Logging
+import Reports
+import ServiceLifecycle
+
+/// `radstream gateway`: DICOM C-STORE and HL7 MLLP in, RadStream's events out. Nothing is
+/// acknowledged to a sender before Kafka has acknowledged its event.
+public final class Gateway: Service, @unchecked Sendable {
+    public struct Options: Sendable {
+        public var settings: GatewaySettings
+        public var kafka: KafkaConfiguration
+        public var imageTopic: String
+        public var reportTopic: String
+        public var deadLetterSuffix: String
+        public var allowedRoots: [String]
+        public var maxFileBytes: Int
+        public var maxPixels: Int
+
+        public init(settings: GatewaySettings, kafka: KafkaConfiguration, imageTopic: String, reportTopic: String,
+                    deadLetterSuffix: String, allowedRoots: [String], maxFileBytes: Int, maxPixels: Int) {
+            self.settings = settings
+            self.kafka = kafka
+            self.imageTopic = imageTopic
+            self.reportTopic = reportTopic
+            self.deadLetterSuffix = deadLetterSuffix
+            self.allowedRoots = allowedRoots
+            self.maxFileBytes = maxFileBytes
+            self.maxPixels = maxPixels
+        }
+    }
+
+    public let counters = GatewayCounters()
+    private let options: Options
+    private let logger: Logger
+    private let onListening: @Sendable (_ dicomPort: Int?, _ hl7Port: Int?) -> Void
+    private let storage: StorageSCP?
+    private let mllp: MLLPListener?
+
+    /// Checks the settings and prepares the listeners (nothing listens before `run`).
+    public init(options: Options, logger: Logger,
+                onListening: @escaping @Sendable (_ dicomPort: Int?, _ hl7Port: Int?) -> Void = { _, _ in }) throws {
+        try options.settings.validate(allowedRoots: options.allowedRoots)
+        self.options = options
+        self.logger = logger
+        self.onListening = onListening
+        let publisher = try GatewayPublisher(configuration: options.kafka, imageTopic: options.imageTopic, reportTopic: options.reportTopic,
+                                             deadLetterTopic: options.reportTopic + options.deadLetterSuffix,
+                                             acknowledgementSeconds: options.settings.acknowledgementSeconds)
+        let settings = options.settings
+        let counters = self.counters
+        if settings.dicom.enabled {
+            let root = URL(filePath: settings.resolvedImageRoot(allowedRoots: options.allowedRoots), directoryHint: .isDirectory)
+            // Datasets are received beside where they go, so that placing one is a rename.
+            let spool = root.appending(path: ".incoming", directoryHint: .isDirectory)
+            do { try FileManager.default.createDirectory(at: spool, withIntermediateDirectories: true) } catch {
+                throw GatewayError("cannot create the spool folder \(spool.path): \(error.localizedDescription)")
+            }
+            Self.removeLeftovers(in: spool, logger: logger)
+            let intake = InstanceIntake(imageRoot: root, decoder: ImageDecoder(maxPixels: options.maxPixels), maxFileBytes: options.maxFileBytes,
+                                        publisher: publisher, counters: counters, logger: logger)
+            storage = try StorageSCP(settings: settings.dicom, spoolDirectory: spool.path) { path, instance in
+                intake.accept(spooled: path, instance: instance)
+            }
+        } else {
+            storage = nil
+        }
+        if settings.hl7.enabled {
+            let intake = ReportIntake(publisher: publisher, maxBodyBytes: ReportReader.maxBytes, counters: counters, logger: logger)
+            mllp = MLLPListener(settings: settings.hl7, logger: logger) { message, peer in intake.accept(message, from: peer) }
+        } else {
+            mllp = nil
+        }
+    }
+
+    /// Listens until graceful shutdown (SIGTERM, SIGINT): then stops accepting, lets what is in
+    /// hand finish and be answered, and returns.
+    public func run() async throws {
+        let hl7Port = try mllp?.start()
+        if let hl7Port { logger.info("HL7 MLLP on \(options.settings.hl7.host):\(hl7Port)") }
+        let dicomFailure = DicomFailure()
+        let dicomDone = DispatchSemaphore(value: 0)
+        if let storage {
+            let thread = Thread { [logger] in
+                defer { dicomDone.signal() }
+                do { try storage.listen() } catch {
+                    logger.critical("\(error)")
+                    dicomFailure.set(error)
+                }
+            }
+            thread.name = "dicom-listener"
+            thread.start()
+            logger.info("DICOM C-STORE SCP \(options.settings.dicom.aeTitle) on port \(options.settings.dicom.port)")
+        } else {
+            dicomDone.signal()
+        }
+        onListening(storage == nil ? nil : options.settings.dicom.port, hl7Port)
+
+        await withGracefulShutdownHandler {
+            // Returns at shutdown, or early when the DICOM port could not be opened.
+            while !Task.isShuttingDownGracefully, dicomFailure.error == nil, !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        } onGracefulShutdown: {}
+        logger.info("gateway stopping: the associations and messages in hand are finished first")
+        storage?.stop()
+        dicomDone.wait()
+        mllp?.stop()
+        let counts = counters.snapshot
+        logger.info("gateway stopped", metadata: [
+            "instances_stored": "\(counts.instancesStored)", "instances_refused": "\(counts.instancesRefused)",
+            "messages_accepted": "\(counts.messagesAccepted)", "messages_rejected": "\(counts.messagesRejected)",
+            "messages_failed": "\(counts.messagesFailed)", "messages_not_forwarded": "\(counts.messagesNotForwarded)",
+        ])
+        if let error = dicomFailure.error { throw error }
+    }
+
+    /// Files a killed gateway left half-received: never acknowledged, so never anyone's.
+    private static func removeLeftovers(in spool: URL, logger: Logger) {
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: spool.path))?.filter { $0.hasPrefix(".receiving-") } ?? []
+        for name in leftovers { try? FileManager.default.removeItem(at: spool.appending(path: name)) }
+        if !leftovers.isEmpty { logger.notice("removed \(leftovers.count) half-received instance files of an earlier run") }
+    }
+}
+
+private final class DicomFailure: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: (any Error)?
+    var error: (any Error)? { lock.withLock { stored } }
+    func set(_ error: any Error) { lock.withLock { stored = error } }
+}

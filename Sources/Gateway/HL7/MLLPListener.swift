@@ -1,0 +1,148 @@
+import Foundation
+import Logging
+
+/// A TCP listener for HL7 over MLLP: each connection on a thread of its own, its messages
+/// answered one by one in order (an interface engine sends the next after the last's ACK).
+final class MLLPListener: @unchecked Sendable {
+    typealias Handler = @Sendable (_ message: [UInt8], _ peer: String) -> String
+
+    private let settings: GatewaySettings.HL7
+    private let handler: Handler
+    private let logger: Logger
+    private let lock = NSLock()
+    private var listening: Int32 = -1
+    private var stopping = false
+    private let connections = DispatchGroup()
+    private var acceptThread: Thread?
+    private let accepting = DispatchSemaphore(value: 0)
+
+    init(settings: GatewaySettings.HL7, logger: Logger, handler: @escaping Handler) {
+        self.settings = settings
+        self.logger = logger
+        self.handler = handler
+    }
+
+    /// Binds and starts accepting; returns the port (the chosen one when 0 was asked).
+    func start() throws(GatewayError) -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw GatewayError("HL7 listener: socket: \(String(cString: strerror(errno)))") }
+        var yes: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(settings.port).bigEndian)
+        guard inet_pton(AF_INET, settings.host, &address.sin_addr) == 1 else {
+            close(descriptor)
+            throw GatewayError("HL7 listener: gateway.hl7.host \(settings.host) is not an IPv4 address")
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(descriptor, 64) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw GatewayError("HL7 listener: cannot listen on \(settings.host):\(settings.port): \(reason)")
+        }
+        var chosen = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &chosen) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        lock.withLock { listening = descriptor }
+        let thread = Thread { [self] in acceptLoop(descriptor) }
+        thread.name = "hl7-accept"
+        thread.start()
+        acceptThread = thread
+        return Int(UInt16(bigEndian: chosen.sin_port))
+    }
+
+    /// Stops accepting, lets each connection finish the message in hand, and returns once all are closed.
+    func stop() {
+        let descriptor: Int32 = lock.withLock {
+            stopping = true
+            defer { listening = -1 }
+            return listening
+        }
+        guard descriptor >= 0 else { return }
+        accepting.wait()
+        close(descriptor)
+        connections.wait()
+    }
+
+    private var isStopping: Bool { lock.withLock { stopping } }
+
+    private func acceptLoop(_ descriptor: Int32) {
+        defer { accepting.signal() }
+        while !isStopping {
+            var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&ready, 1, 200) > 0 else { continue }
+            var peerAddress = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let connection = withUnsafeMutablePointer(to: &peerAddress) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(descriptor, $0, &length) }
+            }
+            guard connection >= 0 else { continue }
+            let peer = Self.describe(peerAddress)
+            connections.enter()
+            let thread = Thread { [self] in
+                defer { connections.leave() }
+                serve(connection, peer: peer)
+            }
+            thread.name = "hl7-connection"
+            thread.start()
+        }
+    }
+
+    private func serve(_ connection: Int32, peer: String) {
+        defer { close(connection) }
+        // Reads wake every second, so that a stop or the idle bound is noticed.
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var framer = MLLPFramer(maxMessageBytes: settings.maxMessageBytes)
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var lastActivity = ContinuousClock.now
+        logger.debug("HL7 connection", metadata: ["peer": "\(peer)"])
+        while !isStopping {
+            let count = buffer.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, 0) }
+            if count == 0 { return }
+            if count < 0 {
+                guard errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR else { return }
+                if ContinuousClock.now - lastActivity > .seconds(settings.idleSeconds) {
+                    logger.info("HL7 connection idle for \(settings.idleSeconds) s: closed", metadata: ["peer": "\(peer)"])
+                    return
+                }
+                continue
+            }
+            lastActivity = .now
+            do {
+                for message in try framer.feed(buffer[0..<count]) {
+                    guard send(all: MLLPFramer.frame(handler(message, peer)), to: connection) else { return }
+                }
+            } catch {
+                // Out of step with the sender: refuse, and close so that it starts afresh.
+                let refusal = HL7Acknowledgement.refused(HL7Error(.malformed, "message larger than \(settings.maxMessageBytes) bytes"))
+                _ = send(all: MLLPFramer.frame(refusal.encoded(answering: nil, controlID: "RSOVERSIZE")), to: connection)
+                logger.warning("HL7 message larger than \(settings.maxMessageBytes) bytes: connection closed", metadata: ["peer": "\(peer)"])
+                return
+            }
+        }
+    }
+
+    private func send(all bytes: [UInt8], to connection: Int32) -> Bool {
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes[sent...].withUnsafeBytes { Glibc.send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { return false }
+            sent += count
+        }
+        return true
+    }
+
+    private static func describe(_ address: sockaddr_in) -> String {
+        var copy = address.sin_addr
+        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+        inet_ntop(AF_INET, &copy, &text, socklen_t(text.count))
+        return "\(String(nulTerminated: text)):\(UInt16(bigEndian: address.sin_port))"
+    }
+}
