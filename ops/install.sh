@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs RadStream as a service: binary, models, schemas, configuration and the systemd unit,
+# Installs RadStream as a service: binary, models, schemas, configuration and the systemd units (daemon, gateway),
 # in the tree docs/operations.md describes.
 #   ops/install.sh                      build (release) and install under /usr/local, /etc, /var/lib
 #   ops/install.sh --destdir DIR        the same tree below DIR (packaging, the tests)
@@ -54,7 +54,7 @@ for model in models/*/; do
   rm -rf "$root$lib/models/$name"
   cp -R "$model" "$root$lib/models/$name"
 done
-cp docs/operations.md docs/configuration.md "$root$lib/doc/"
+cp docs/operations.md docs/configuration.md docs/gateway.md "$root$lib/doc/"
 
 # A new file, or the new default beside an operator's own.
 place() {
@@ -82,10 +82,12 @@ cat > "$work/radstream.env" <<ENV
 ENV
 place "$work/radstream.json" "$sysconfdir/radstream/radstream.json" 0644
 place "$work/radstream.env" "$sysconfdir/radstream/radstream.env" 0640
-sed -e "s|@LIB@|$lib|g" -e "s|@SYSCONF@|$sysconfdir|g" -e "s|@STATE@|$statedir|g" ops/systemd/radstream.service \
-  > "$work/radstream.service"
-install -m 0644 "$work/radstream.service" "$root$prefix/lib/systemd/system/radstream.service"
-step "configuration → $sysconfdir/radstream; unit → $prefix/lib/systemd/system/radstream.service"
+for unit in radstream radstream-gateway; do
+  sed -e "s|@LIB@|$lib|g" -e "s|@SYSCONF@|$sysconfdir|g" -e "s|@STATE@|$statedir|g" "ops/systemd/$unit.service" \
+    > "$work/$unit.service"
+  install -m 0644 "$work/$unit.service" "$root$prefix/lib/systemd/system/$unit.service"
+done
+step "configuration → $sysconfdir/radstream; units → $prefix/lib/systemd/system/radstream{,-gateway}.service"
 
 if [ "$user" = 1 ] && [ -z "$destdir" ] && [ "$(id -u)" -eq 0 ]; then
   if ! id radstream >/dev/null 2>&1; then
@@ -95,4 +97,4 @@ if [ "$user" = 1 ] && [ -z "$destdir" ] && [ "$(id -u)" -eq 0 ]; then
   chown -R radstream:radstream "$statedir/radstream"
   chgrp radstream "$sysconfdir/radstream/radstream.env"
 fi
-step "done. Next: edit $sysconfdir/radstream/radstream.env, then: radstream migrate --config $sysconfdir/radstream/radstream.json; systemctl enable --now radstream"
+step "done. Next: edit $sysconfdir/radstream/radstream.env, then: radstream migrate --config $sysconfdir/radstream/radstream.json; systemctl enable --now radstream (and radstream-gateway, for DICOM and HL7 in)"

@@ -24,7 +24,8 @@ struct InstallationTests {
         for path in ["\(lib)/bin/radstream", "\(lib)/bin/RadStream_Schemas.resources", "\(lib)/models/pneumonia/model.safetensors",
                      "\(lib)/models/summarizer/reranker.json", "\(lib)/doc/operations.md", "\(prefix)/bin/radstream",
                      "\(sysconf)/radstream/radstream.json", "\(sysconf)/radstream/radstream.env", "\(state)/radstream/images",
-                     "\(prefix)/lib/systemd/system/radstream.service"] {
+                     "\(prefix)/lib/systemd/system/radstream.service", "\(prefix)/lib/systemd/system/radstream-gateway.service",
+                     "\(lib)/doc/gateway.md"] {
             #expect(FileManager.default.fileExists(atPath: path), "\(path)")
         }
         let secrets = try FileManager.default.attributesOfItem(atPath: "\(sysconf)/radstream/radstream.env")[.posixPermissions] as? Int
@@ -40,9 +41,17 @@ struct InstallationTests {
             #expect(unitText.contains(setting), "\(setting)")
         }
         #expect(!unitText.contains("@"), "every placeholder filled")
+        // The gateway's unit, the same way; the installed configuration gives it an image root the daemon reads.
+        let gatewayUnit = "\(prefix)/lib/systemd/system/radstream-gateway.service"
+        let verifyGateway = try ChildProcess.run("/usr/bin/systemd-analyze", ["verify", gatewayUnit])
+        #expect(verifyGateway.status == 0 && verifyGateway.output.isEmpty, "\(verifyGateway.output)")
+        let gatewayText = try String(contentsOfFile: gatewayUnit, encoding: .utf8)
+        #expect(gatewayText.contains("ExecStart=\(lib)/bin/radstream gateway --config \(sysconf)/radstream/radstream.json") && !gatewayText.contains("@"))
         // Longer than the daemon's own shutdown deadline: systemd never kills a committing batch.
         let configuration = try RadStreamConfiguration.load(file: URL(filePath: "\(sysconf)/radstream/radstream.json"), environment: [:])
         #expect(configuration.batch.shutdownSeconds < 90 && configuration.models.directory == "\(lib)/models")
+        #expect(configuration.gateway.resolvedImageRoot(allowedRoots: configuration.images.allowedRoots) == "\(state)/radstream/images")
+        #expect(configuration.gateway.acknowledgementSeconds < 60, "the gateway's stop timeout outlasts a wait for Kafka")
 
         // The installed binary, as ExecStart runs it, with the servers given as the environment file would.
         let conninfo = try environment.makeDatabase("installed")
@@ -113,5 +122,16 @@ struct InstallationTests {
         #expect(manifests.contains("{name: RADSTREAM_POSTGRES_FILE, value: /run/secrets/radstream/postgres-conninfo}"))
         #expect(RadStreamConfiguration.environmentVariables.contains { $0.name == "RADSTREAM_POSTGRES" })
         #expect(RadStreamConfiguration.environmentVariables.contains { $0.name == "RADSTREAM_<NAME>_FILE" })
+        // The gateway's pod listens where the configuration says, and its Service leads there;
+        // it writes the image root the daemon's pods read.
+        let gateway = configuration.gateway
+        #expect(manifests.contains("- {name: dicom, containerPort: \(gateway.dicom.port)}"))
+        #expect(manifests.contains("- {name: hl7, containerPort: \(gateway.hl7.port)}"))
+        #expect(manifests.contains("targetPort: dicom}") && manifests.contains("targetPort: hl7}"))
+        #expect(manifests.contains(#"args: ["gateway", "--config", "/etc/radstream/radstream.json"]"#))
+        #expect(gateway.resolvedImageRoot(allowedRoots: configuration.images.allowedRoots) == "/var/lib/radstream/images")
+        #expect(manifests.contains("{name: images, mountPath: /var/lib/radstream/images}"), "mounted writable for the gateway")
+        let gatewayGrace = try #require(manifests.matches(of: /terminationGracePeriodSeconds: (\d+)/).last.flatMap { Int($0.1) })
+        #expect(gatewayGrace > gateway.acknowledgementSeconds)
     }
 }
