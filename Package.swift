@@ -133,6 +133,6 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Models", "Imaging", "Reports", "Summarization", "Captioning", "TestSupport"]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Replay", "Reports", "ChildProcesses", "Models", "Summarization", "Captioning",
-                                   "SelfTraining", "Registry", "Training", "Imaging", "Explanations", "TestSupport", "BuildInfo"]),
+                                   "SelfTraining", "Registry", "Training", "Imaging", "Explanations", "TestSupport", "BuildInfo", "Harness"]),
     ]
 )

@@ -17,6 +17,9 @@ final class GatewayPublisher: Sendable {
         configuration["acks"] = "all"
         configuration["enable.idempotence"] = "true"
         if configuration["message.timeout.ms"] == nil { configuration["message.timeout.ms"] = String(acknowledgementSeconds * 1000) }
+        // A sender waits for each record: the 5 ms librdkafka lingers to fill a batch would be
+        // added to every answer. Concurrent associations still share batches.
+        if configuration["linger.ms"] == nil { configuration["linger.ms"] = "0" }
         producer = try KafkaProducer(configuration: configuration)
         self.imageTopic = imageTopic
         self.reportTopic = reportTopic

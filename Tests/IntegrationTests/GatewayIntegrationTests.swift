@@ -1,5 +1,6 @@
 import ChildProcesses
 import Foundation
+import Harness
 import Kafka
 import Postgres
 import TestSupport
@@ -26,7 +27,7 @@ struct GatewayIntegrationTests {
         try? FileManager.default.removeItem(at: root)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         configuration.images.allowedRoots = [root.path]
-        configuration.gateway.dicom.port = try freePort()
+        configuration.gateway.dicom.port = try LoopbackPort.free()
         configuration.gateway.hl7.host = "127.0.0.1"
         configuration.gateway.hl7.port = 0
         return (configuration, root)

@@ -185,6 +185,11 @@ extern "C" rs_scp *rs_scp_create(const rs_scp_options *options, rs_store_handler
     try {
         // DCMTK logs to stderr by default; the gateway reports what matters itself.
         OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
+        // DCMTK 3.6.7 leaves Nagle's algorithm on unless TCP_NODELAY=1 is in the environment, and
+        // a PDV's header and its data go out as two writes: each response then waits for the
+        // peer's delayed ACK, about 40 ms an instance on loopback (storescp to storescu: 55
+        // instances/s with it on, 1,000 with it off). Off, unless the operator said otherwise.
+        setenv("TCP_NODELAY", "1", 0);
         if (!options->ae_title || !*options->ae_title || std::strlen(options->ae_title) > 16) {
             copyText(error, error_capacity, "the AE title must have 1 to 16 characters");
             return nullptr;

@@ -7,7 +7,7 @@ struct BenchmarkCommand: ParsableCommand {
         commandName: "benchmark",
         abstract: "Benchmarks (build in release mode first: ops/setup.sh).",
         subcommands: [StreamBenchmarkCommand.self, ClassifyBenchmarkCommand.self, ReportsBenchmarkCommand.self, EngineBenchmarkCommand.self,
-                      DiffusionBenchmarkCommand.self, DashboardBenchmarkCommand.self])
+                      DiffusionBenchmarkCommand.self, DashboardBenchmarkCommand.self, GatewayBenchmarkCommand.self])
 }
 
 struct StreamBenchmarkCommand: ParsableCommand {
