@@ -37,6 +37,8 @@ let package = Package(
                 linkerSettings: ["dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmdata",
                                  "ijg8", "ijg12", "ijg16", "dcmtkcharls", "oflog", "ofstd"]
                     .map { .linkedLibrary($0) }),
+        .target(name: "CDicomReport", path: "Sources/C/CDicomReport",
+                linkerSettings: ["dcmsr", "dcmdata", "oflog", "ofstd"].map { .linkedLibrary($0) }),
         .target(name: "CDicomNetwork", path: "Sources/C/CDicomNetwork",
                 linkerSettings: ["dcmnet", "dcmdata", "oflog", "ofstd"].map { .linkedLibrary($0) }),
 
@@ -81,6 +83,8 @@ let package = Package(
         // The home of the model registry and the round log (and the leadership's lock), on PostgreSQL.
         .target(name: "Registry", dependencies: ["SelfTraining", "Postgres", "Models", "Training", "TensorEngine"], swiftSettings: strict),
         .target(name: "Replay", dependencies: ["Events", "Kafka", "Reports"], swiftSettings: strict),
+        // An image's result as a DICOM SR and a FHIR DiagnosticReport: what goes back to the hospital.
+        .target(name: "ResultDocuments", dependencies: ["CDicomReport", "Events"], swiftSettings: strict),
         // DICOM C-STORE and HL7 MLLP in, events out: the hospital's door.
         .target(name: "Gateway", dependencies: ["CDicomNetwork", "Events", "Kafka", "Imaging", "Reports",
                                                 .product(name: "Logging", package: "swift-log"),
@@ -129,6 +133,7 @@ let package = Package(
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Training", "Models", "TensorEngine", "TestSupport"]),
         .testTarget(name: "SelfTrainingTests", dependencies: ["SelfTraining", "Training", "Models", "TensorEngine", "TestSupport"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Reports", "Events"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ResultDocumentsTests", dependencies: ["ResultDocuments", "Events", "ChildProcesses"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Events", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Models", "Imaging", "Reports", "Summarization", "Captioning", "TestSupport"]),
         .testTarget(name: "IntegrationTests",

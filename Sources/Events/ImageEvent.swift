@@ -42,11 +42,15 @@ public struct DicomIdentifiers: Sendable, Equatable, Codable {
     public var viewPosition: String?
     public var bodyPartExamined: String?
     public var accessionNumber: String?
+    /// Who the image is of, so that results sent back are filed with the right patient.
+    public var patientID: String?
+    public var patientName: String?
     public var callingAETitle: String?
 
     public init(studyInstanceUID: String, seriesInstanceUID: String, sopInstanceUID: String, sopClassUID: String,
                 modality: String? = nil, viewPosition: String? = nil, bodyPartExamined: String? = nil,
-                accessionNumber: String? = nil, callingAETitle: String? = nil) {
+                accessionNumber: String? = nil, patientID: String? = nil, patientName: String? = nil,
+                callingAETitle: String? = nil) {
         self.studyInstanceUID = studyInstanceUID
         self.seriesInstanceUID = seriesInstanceUID
         self.sopInstanceUID = sopInstanceUID
@@ -55,6 +59,8 @@ public struct DicomIdentifiers: Sendable, Equatable, Codable {
         self.viewPosition = viewPosition
         self.bodyPartExamined = bodyPartExamined
         self.accessionNumber = accessionNumber
+        self.patientID = patientID
+        self.patientName = patientName
         self.callingAETitle = callingAETitle
     }
 
@@ -63,5 +69,6 @@ public struct DicomIdentifiers: Sendable, Equatable, Codable {
         case studyInstanceUID = "study_instance_uid", seriesInstanceUID = "series_instance_uid"
         case sopInstanceUID = "sop_instance_uid", sopClassUID = "sop_class_uid", viewPosition = "view_position"
         case bodyPartExamined = "body_part_examined", accessionNumber = "accession_number", callingAETitle = "calling_ae_title"
+        case patientID = "patient_id", patientName = "patient_name"
     }
 }

@@ -53,6 +53,8 @@ OFCondition readInstance(const std::string &path, rs_dicom_instance &instance) {
     text(DCM_StudyInstanceUID, instance.study_instance_uid, sizeof instance.study_instance_uid);
     text(DCM_SeriesInstanceUID, instance.series_instance_uid, sizeof instance.series_instance_uid);
     text(DCM_AccessionNumber, instance.accession_number, sizeof instance.accession_number);
+    text(DCM_PatientID, instance.patient_id, sizeof instance.patient_id);
+    text(DCM_PatientName, instance.patient_name, sizeof instance.patient_name);
     text(DCM_Modality, instance.modality, sizeof instance.modality);
     text(DCM_ViewPosition, instance.view_position, sizeof instance.view_position);
     text(DCM_BodyPartExamined, instance.body_part_examined, sizeof instance.body_part_examined);

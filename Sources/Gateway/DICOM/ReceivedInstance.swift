@@ -9,6 +9,8 @@ struct ReceivedInstance: Sendable, Equatable {
     var studyInstanceUID: String
     var seriesInstanceUID: String
     var accessionNumber: String
+    var patientID: String
+    var patientName: String
     var modality: String
     var viewPosition: String
     var bodyPartExamined: String
@@ -25,6 +27,8 @@ struct ReceivedInstance: Sendable, Equatable {
         studyInstanceUID = text(&copy.study_instance_uid)
         seriesInstanceUID = text(&copy.series_instance_uid)
         accessionNumber = text(&copy.accession_number)
+        patientID = text(&copy.patient_id)
+        patientName = text(&copy.patient_name)
         modality = text(&copy.modality)
         viewPosition = text(&copy.view_position)
         bodyPartExamined = text(&copy.body_part_examined)
@@ -53,6 +57,7 @@ struct ReceivedInstance: Sendable, Equatable {
                                 sopInstanceUID: sopInstanceUID, sopClassUID: sopClassUID,
                                 modality: present(modality), viewPosition: present(viewPosition),
                                 bodyPartExamined: present(bodyPartExamined), accessionNumber: present(accessionNumber),
+                                patientID: present(patientID), patientName: present(patientName),
                                 callingAETitle: present(callingAETitle))
     }
 

@@ -18,6 +18,8 @@ typedef struct rs_dicom_instance {
     char study_instance_uid[65];
     char series_instance_uid[65];
     char accession_number[17];
+    char patient_id[65];
+    char patient_name[325];
     char modality[17];
     char view_position[17];
     char body_part_examined[65];
