@@ -61,7 +61,7 @@ let package = Package(
                 swiftSettings: strict),
         .target(name: "Pipeline",
                 dependencies: [
-                    "Events", "Kafka", "Postgres", "Reports", "Imaging", "Schemas", "Models", "Summarization", "Captioning", "SelfTraining", "Registry", "Dashboard", "Gateway",
+                    "Events", "Kafka", "Postgres", "Reports", "Imaging", "Schemas", "Models", "Summarization", "Captioning", "SelfTraining", "Registry", "Dashboard", "Gateway", "ResultDocuments",
                     "Diffusion", "Explanations", "BuildInfo",
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "Prometheus", package: "swift-prometheus"),

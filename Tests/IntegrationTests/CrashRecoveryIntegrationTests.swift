@@ -37,12 +37,29 @@ struct CrashRecoveryIntegrationTests {
         let last = try DaemonProcess(configuration: configuration, directory: environment.root)
         #expect(try eventually(timeout: .seconds(30)) { last.output.contains("consuming") }, "the last daemon starts")
         let done = try eventually(timeout: .seconds(120)) { try Counts.read(conninfo).total >= total }
+        // The result outbox is published behind the stream: every row, before the daemon goes.
+        let database = try PostgresConnection(conninfo)
+        let outboxDrained = try eventually(timeout: .seconds(60)) {
+            try database.execute("SELECT count(*) FROM result_outbox WHERE published_at IS NULL").scalarInt == 0
+        }
         try checkProbes(of: last)
         #expect(last.stop(with: SIGTERM) == 0, "SIGTERM drains and exits cleanly:\n\(last.output.suffix(2000))")
         #expect(done, "killed at \(kills)")
         let counts = try Counts.read(conninfo)
         #expect(counts == Counts(images: total / 2, reports: total / 2, deadLetters: 0, distinctEvents: total))
         #expect(kills.allSatisfy { $0.total < total }, "every kill came in the middle of the stream: \(kills)")
+
+        // The result outbox through the same kills: one row per image, written with it, each
+        // published; on the results topic every row's document, and nothing else (a batch
+        // published again before its mark is the same documents, by id).
+        let rows = try database.execute("SELECT document_id::text FROM result_outbox").rows
+        #expect(outboxDrained && rows.count == total / 2, "\(rows.count) rows")
+        let documents = Set(rows.compactMap { $0[0] })
+        let onTopic = try consumeRecords(configuration.results.topic, bootstrap: configuration.kafka.bootstrapServers,
+                                           count: total / 2, timeout: .seconds(60))
+        let ids = onTopic.compactMap { $0.headers.first { $0.0 == "radstream.document.id" }.map { String(decoding: $0.1, as: UTF8.self) } }
+        let distinct = Set(ids)
+        #expect(distinct.count == documents.count && distinct.isSubset(of: documents), "\(distinct.count) distinct of \(ids.count) published; \(documents.subtracting(distinct).count) rows not on the topic, \(distinct.subtracting(documents).count) documents of no row")
     }
 
     /// /healthz, /readyz and /metrics of a running daemon that has consumed events.

@@ -249,5 +249,30 @@ struct GatewayIntegrationTests {
             "No acute cardiopulmonary disease."]])
         // The image model has read the film the PACS sent.
         #expect(try database.execute("SELECT count(*) FROM image_predictions").scalarInt ?? 0 >= 1)
+
+        // Its result goes back: a FHIR DiagnosticReport and an SR that references the instance,
+        // on the results topic keyed by the study, and the outbox row marked published.
+        let documents = try consumeRecords(configuration.results.topic, bootstrap: configuration.kafka.bootstrapServers, count: 2)
+        #expect(documents.count == 2 && documents.allSatisfy { $0.keyString == study })
+        func header(_ record: KafkaMessage, _ name: String) -> String? {
+            record.headers.first { $0.0 == name }.map { String(decoding: $0.1, as: UTF8.self) }
+        }
+        let fhir = try #require(documents.first { header($0, "radstream.document") == "fhir" })
+        let diagnostic = try #require(try JSONSerialization.jsonObject(with: Data(fhir.value)) as? [String: Any])
+        #expect(diagnostic["resourceType"] as? String == "DiagnosticReport" && diagnostic["status"] as? String == "preliminary")
+        #expect(((diagnostic["contained"] as? [[String: Any]])?.count ?? 0) == 2, "an Observation per shipped classifier")
+        let sr = try #require(documents.first { header($0, "radstream.document") == "sr" })
+        #expect(header(sr, "content-type") == "application/dicom" && header(sr, "radstream.document.id") == diagnostic["id"] as? String)
+        let file = environment.root.appending(path: "gateway-end-to-end.sr.dcm")
+        try Data(sr.value).write(to: file)
+        let tree = try ChildProcess.run("/usr/bin/dsrdump", ["+Pc", "+Pu", file.path]).output
+        for expected in ["Comprehensive SR Document", #"(111001,DCM,"Algorithm Name")="pneumonia""#, #"(111001,DCM,"Algorithm Name")="covid""#,
+                         "Probability of", instance] {
+            #expect(tree.contains(expected), "\(expected)\n\(tree)")
+        }
+        #expect(try DicomSamples.value("0020,000d", of: file) == study, "the SR is of the image's study")
+        #expect(try eventually(timeout: .seconds(10)) {
+            try database.execute("SELECT count(*) FROM result_outbox WHERE published_at IS NOT NULL").scalarInt == 1
+        })
     }
 }

@@ -173,6 +173,23 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         }
     }
 
+    /// The results that go back to the hospital: every classified image's findings as a FHIR
+    /// DiagnosticReport and (for an image that came by C-STORE) a DICOM SR, written to an outbox
+    /// in the batch's transaction and published to `topic`.
+    public struct Results: Codable, Sendable, Equatable {
+        public var enabled: Bool
+        public var topic: String
+        /// How long the publisher waits before looking again when nothing is pending.
+        public var checkMilliseconds: Int
+        /// Rows published per transaction.
+        public var batchSize: Int
+
+        func validate() throws {
+            guard !enabled || !topic.isEmpty else { throw ConfigurationError("results.topic is empty") }
+            guard checkMilliseconds > 0, batchSize > 0 else { throw ConfigurationError("results.checkMilliseconds and batchSize must be positive") }
+        }
+    }
+
     public var kafka: Kafka
     public var postgres: Postgres
     public var batch: Batch
@@ -182,6 +199,7 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
     public var selfTraining: SelfTrainingSettings
     public var counterfactuals: Counterfactuals
     public var dashboard: Dashboard
+    public var results: Results
     /// `radstream gateway`: DICOM and HL7 in (the daemon itself does not read this section).
     public var gateway: GatewaySettings
 
@@ -208,6 +226,7 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
                                          startStep: CounterfactualOptions().startStep, steps: CounterfactualOptions().steps,
                                          guidance: CounterfactualOptions().guidance, inversion: CounterfactualOptions().inversion),
         dashboard: Dashboard(enabled: false, host: "127.0.0.1", port: 8090, credentialsFile: "", conninfo: ""),
+        results: Results(enabled: true, topic: "radstream.results", checkMilliseconds: 500, batchSize: 100),
         gateway: .standard)
 
     /// Reads a JSON file (any key may be left out: the standard value stands), then the environment.

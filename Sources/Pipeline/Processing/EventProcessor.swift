@@ -164,6 +164,7 @@ public struct EventProcessor: Sendable {
             source: event.inline != nil ? "inline" : "uri", format: decoded.format.rawValue,
             width: decoded.image.width, height: decoded.image.height, sourceBitDepth: decoded.sourceBitDepth,
             photometric: decoded.photometric, labelsJSON: event.labels.map(JSONColumn.text))
+        record.dicom = event.dicom
         for stage in imageStages { try stage.run(decoded, into: &record) }
         return record
     }

@@ -1,3 +1,4 @@
+import Events
 import Kafka
 import Reports
 
@@ -42,6 +43,8 @@ public struct ImageRecord: Sendable {
     public var generatedImpression: String?
     public var captionerVersion: String?
     public var generatedStatesPneumonia: Bool?
+    /// The instance's identifiers, when it came by C-STORE: what a result sent back references.
+    public var dicom: DicomIdentifiers?
 }
 
 /// One classifier's answer for one image, with the model version that gave it.

@@ -29,6 +29,7 @@ public enum Daemon {
                   failureTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: http),
         ]
+        try configuration.results.validate()
         let settings = configuration.dashboard
         try settings.validate()
         if settings.enabled {

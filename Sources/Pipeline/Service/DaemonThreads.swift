@@ -3,7 +3,8 @@ import Logging
 
 /// The daemon's threads (librdkafka and libpq block, so each loop has one): the consumer; the
 /// model watcher, which hears of newly served versions; the refresher of the summarizer's memory;
-/// and, when turned on, the self-training scheduler and the counterfactual worker. They share `status`: a stop request ends them all.
+/// the publisher of the result outbox; and, when turned on, the self-training scheduler and the
+/// counterfactual worker. They share `status`: a stop request ends them all.
 final class DaemonThreads: @unchecked Sendable {  // started once, from one thread; the threads share only Sendable state
     private let consumer: StreamConsumer
     private var helpers: [(name: String, run: () -> Void)] = []
@@ -32,6 +33,10 @@ final class DaemonThreads: @unchecked Sendable {  // started once, from one thre
                                                   conninfo: configuration.postgres.conninfo, served: served, status: status,
                                                   metrics: metrics, logger: logger)
             helpers.append(("radstream-self-training", scheduler.run))
+        }
+        if configuration.results.enabled {
+            let publisher = try ResultPublisher(configuration: configuration, status: status, metrics: metrics, logger: logger)
+            helpers.append(("radstream-results", publisher.run))
         }
         if configuration.counterfactuals.enabled, let model = processor.explainer {
             let worker = try CounterfactualWorker(settings: configuration.counterfactuals, model: model, conninfo: configuration.postgres.conninfo,

@@ -1,6 +1,8 @@
 import Events
+import Foundation
 import Kafka
 import Postgres
+import ResultDocuments
 
 /// Writes a processed batch and the consumer offsets it advances in one transaction, so that a
 /// result exists exactly when its offset says it was consumed.
@@ -11,11 +13,16 @@ import Postgres
 ///
 /// Identity: an event is its `event_id`. A copy of one already written (a producer's retry, a
 /// replay, the same event on another partition) writes nothing and is counted as a duplicate.
+///
+/// Outbox: with `outbox`, each new classified image also writes the row of its result in
+/// `result_outbox`, for `ResultPublisher` to send back to the hospital.
 public struct ResultWriter {
     public let group: String
+    public let outbox: Bool
 
-    public init(group: String) {
+    public init(group: String, outbox: Bool = false) {
         self.group = group
+        self.outbox = outbox
     }
 
     public struct Summary: Equatable, Sendable {
@@ -66,7 +73,7 @@ public struct ResultWriter {
                 switch event.payload {
                 case .image(let record):
                     results.append((statements.count, .image))
-                    statements.append(Self.insert(record, from: event.source))
+                    statements.append(Self.insert(record, from: event.source, outbox: outbox))
                 case .report(let record):
                     results.append((statements.count, .report))
                     statements.append(Self.insert(record, from: event.source))
@@ -101,7 +108,7 @@ public struct ResultWriter {
     /// The image row, its thumbnails and its predictions in one statement, so that it can be
     /// pipelined: the dependent rows hang off the id that the INSERT returns (none when the row
     /// already existed).
-    static func insert(_ record: ImageRecord, from source: EventSource) -> (sql: String, parameters: [PostgresValue]) {
+    static func insert(_ record: ImageRecord, from source: EventSource, outbox: Bool = false) -> (sql: String, parameters: [PostgresValue]) {
         var parameters: [PostgresValue] = [
             .text(source.topic), .int(source.partition), .int(source.offset), .text(record.eventID),
             .text(record.studyID), .text(record.imageID), .text(record.source), .text(record.format),
@@ -147,10 +154,29 @@ public struct ResultWriter {
                 }))) AS p (model, version, probabilities, decision, saliency, applicable, applicability)
                 """)
         }
+        if outbox && !record.predictions.isEmpty {
+            parameters.append(.text(Self.result(of: record)))
+            dependents.append("INSERT INTO result_outbox (image_id, study_id, result) SELECT image.id, $5, $\(parameters.count)::jsonb FROM image")
+        }
         // The answer is the number of image rows inserted: 0 when the event was already written.
         // (Data-modifying WITH clauses run whether or not the final SELECT reads them.)
         let ctes = ["image AS (\(insertImage) RETURNING id)"] + dependents.enumerated().map { "rows\($0.offset) AS (\($0.element))" }
         return ("WITH \(ctes.joined(separator: ",\n")) SELECT count(*) FROM image", parameters)
+    }
+
+    /// The facts of an image's result, as the outbox keeps them.
+    static func result(of record: ImageRecord) -> String {
+        let result = ImageResult(
+            eventID: record.eventID, studyID: record.studyID, imageID: record.imageID, dicom: record.dicom,
+            findings: record.predictions.map {
+                .init(model: $0.model, version: $0.modelVersion, probabilities: $0.probabilities.mapValues(Double.init),
+                      decision: $0.decision, applicable: $0.applicable, applicability: $0.applicability.map(Double.init))
+            },
+            impression: record.generatedImpression, captionerVersion: record.captionerVersion)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // A plain struct of strings and numbers: encoding cannot fail.
+        return String(decoding: try! encoder.encode(result), as: UTF8.self)
     }
 
     static func insert(_ record: ReportRecord, from source: EventSource) -> (sql: String, parameters: [PostgresValue]) {

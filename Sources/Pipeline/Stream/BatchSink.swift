@@ -29,7 +29,7 @@ final class BatchSink {
         self.configuration = configuration
         self.database = database
         self.deadLetters = deadLetters
-        writer = ResultWriter(group: configuration.kafka.groupID)
+        writer = ResultWriter(group: configuration.kafka.groupID, outbox: configuration.results.enabled)
         self.status = status
         self.metrics = metrics
         self.logger = logger

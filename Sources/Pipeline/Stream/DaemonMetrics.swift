@@ -95,6 +95,13 @@ public final class DaemonMetrics: Sendable {
                            help: "Positive calls still waiting for their counterfactual explanation").set(Double(count))
     }
 
+    func resultsPublished(fhir: Int, sr: Int) {
+        for (document, count) in [("fhir", fhir), ("sr", sr)] where count > 0 {
+            registry.makeCounter(name: "radstream_results_published_total", labels: [("document", document)],
+                                 help: "Result documents published to the results topic, by kind").increment(by: Int64(count))
+        }
+    }
+
     func summarizerMemory(_ reports: Int) {
         registry.makeGauge(name: "radstream_summarizer_memory_reports",
                            help: "Earlier reports the summarizer's reranker draws on (read from PostgreSQL)").set(Double(reports))

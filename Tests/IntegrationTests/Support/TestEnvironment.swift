@@ -105,6 +105,7 @@ final class TestEnvironment: Sendable {
         configuration.kafka.imageTopic = "\(name).images"
         configuration.kafka.reportTopic = "\(name).reports"
         configuration.kafka.groupID = "\(name)-group"
+        configuration.results.topic = "\(name).results"
         configuration.kafka.properties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
         configuration.postgres.conninfo = conninfo
         configuration.batch = .init(maxEvents: 200, maxWaitMilliseconds: 100)

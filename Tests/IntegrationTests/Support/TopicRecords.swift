@@ -1,5 +1,6 @@
 import ChildProcesses
 import Foundation
+import Kafka
 
 /// A topic's records as kcat (a Kafka client apart from RadStream's) reads them, from the beginning.
 struct TopicRecord {
@@ -20,4 +21,26 @@ struct TopicRecord {
             return TopicRecord(key: object["key"] as? String, payload: object["payload"] as? String ?? "", headers: headers)
         }
     }
+}
+
+/// A topic's records byte for byte (an SR is binary), read with RadStream's own consumer in a
+/// group of its own from the beginning: at least `count` (unless `timeout` passes first), then
+/// whatever else comes before the topic has been quiet for two seconds.
+func consumeRecords(_ topic: String, bootstrap: String, count: Int, timeout: Duration = .seconds(30)) throws -> [KafkaMessage] {
+    let consumer = try KafkaConsumer(configuration: KafkaConfiguration([
+        "bootstrap.servers": bootstrap, "group.id": "test-reader-\(UUID().uuidString)", "auto.offset.reset": "earliest",
+        "enable.auto.commit": "false",
+    ]), handler: nil)
+    defer { consumer.close() }
+    try consumer.subscribe([topic])
+    var records: [KafkaMessage] = []
+    let deadline = ContinuousClock.now + timeout
+    var lastRecord = ContinuousClock.now
+    while ContinuousClock.now < deadline, records.count < count || ContinuousClock.now - lastRecord < .seconds(2) {
+        if case .message(let message) = consumer.poll(timeout: .milliseconds(200)) {
+            records.append(message)
+            lastRecord = .now
+        }
+    }
+    return records
 }
