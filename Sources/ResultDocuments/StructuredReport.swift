@@ -5,6 +5,9 @@ import Foundation
 /// An image's result as a DICOM Comprehensive SR that references the image (DCMTK's dcmsr),
 /// for the PACS to file beside it.
 public enum StructuredReport {
+    /// Comprehensive SR Storage: the SOP class of what `render` writes.
+    public static let sopClassUID = "1.2.840.10008.5.1.4.1.1.88.33"
+
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
     }

@@ -225,7 +225,17 @@ struct GatewayIntegrationTests {
     @Test func theDaemonJoinsTheGatewaysImageAndReportByTheirStudy() throws {
         let environment = try TestEnvironment.get()
         let conninfo = try environment.makeDatabase("gateway_end_to_end")
-        let (configuration, _) = try Self.configuration("gateway-end-to-end", conninfo: conninfo)
+        var (configuration, _) = try Self.configuration("gateway-end-to-end", conninfo: conninfo)
+        // The hospital's PACS, where the SRs go too: DCMTK's own storescp.
+        let pacsFolder = environment.root.appending(path: "gateway-end-to-end-pacs")
+        try? FileManager.default.removeItem(at: pacsFolder)
+        try FileManager.default.createDirectory(at: pacsFolder, withIntermediateDirectories: true)
+        let pacsPort = try LoopbackPort.free()
+        let pacs = try ChildProcess.spawn("/usr/bin/storescp", ["-aet", "PACS", "-od", pacsFolder.path, String(pacsPort)],
+                                          outputPath: environment.root.appending(path: "gateway-end-to-end-pacs.log").path)
+        defer { kill(pacs, SIGKILL); _ = ChildProcess.wait(pacs) }
+        configuration.results.dicomDestination = .init(aeTitle: "PACS", host: "127.0.0.1", port: pacsPort, callingAETitle: "RADSTREAM",
+                                                       timeoutSeconds: 10)
         let daemon = try DaemonProcess(configuration: configuration, directory: environment.root)
         defer { daemon.stop(with: SIGTERM) }
         let gateway = try GatewayProcess(configuration: configuration, directory: environment.root)
@@ -274,5 +284,15 @@ struct GatewayIntegrationTests {
         #expect(try eventually(timeout: .seconds(10)) {
             try database.execute("SELECT count(*) FROM result_outbox WHERE published_at IS NOT NULL").scalarInt == 1
         })
+
+        // And the PACS has stored the same SR instance, sent by C-STORE.
+        #expect(try eventually(timeout: .seconds(20)) {
+            try database.execute("SELECT count(*) FROM result_outbox WHERE sr_sent_at IS NOT NULL").scalarInt == 1
+        }, "\(daemon.output.suffix(1500))")
+        let stored = try FileManager.default.contentsOfDirectory(at: pacsFolder, includingPropertiesForKeys: nil)
+        #expect(stored.count == 1)
+        let storedInstance = try stored.first.flatMap { try DicomSamples.value("0008,0018", of: $0) }
+        let publishedInstance = try DicomSamples.value("0008,0018", of: file)
+        #expect(storedInstance != nil && storedInstance == publishedInstance)
     }
 }

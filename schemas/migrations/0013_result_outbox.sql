@@ -14,8 +14,15 @@ CREATE TABLE result_outbox (
     created_at timestamptz NOT NULL DEFAULT now(),
     published_at timestamptz,
     -- Why a document could not be rendered (the others of the row were published).
-    last_error text
+    last_error text,
+    -- The SR sent by C-STORE to results.dicomDestination, when one is configured: when it was
+    -- stored, or why the destination refused it (a refused SR is not sent again until a person
+    -- clears the reason).
+    sr_sent_at timestamptz,
+    sr_error text
 );
 
 CREATE UNIQUE INDEX result_outbox_image ON result_outbox (image_id);
 CREATE INDEX result_outbox_pending ON result_outbox (id) WHERE published_at IS NULL;
+CREATE INDEX result_outbox_unsent ON result_outbox (id)
+    WHERE published_at IS NOT NULL AND sr_sent_at IS NULL AND sr_error IS NULL AND result ? 'dicom';

@@ -183,9 +183,19 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         public var checkMilliseconds: Int
         /// Rows published per transaction.
         public var batchSize: Int
+        /// Where SRs are also sent by C-STORE (the PACS); an empty AE title sends none.
+        public var dicomDestination: StorageSCU.Destination
 
         func validate() throws {
             guard !enabled || !topic.isEmpty else { throw ConfigurationError("results.topic is empty") }
+            if dicomDestination.isConfigured {
+                guard dicomDestination.aeTitle.count <= 16, (1...16).contains(dicomDestination.callingAETitle.count) else {
+                    throw ConfigurationError("results.dicomDestination.aeTitle and callingAETitle must have 1 to 16 characters")
+                }
+                guard !dicomDestination.host.isEmpty, (1...65535).contains(dicomDestination.port) else {
+                    throw ConfigurationError("results.dicomDestination needs a host and a port in 1...65535")
+                }
+            }
             guard checkMilliseconds > 0, batchSize > 0 else { throw ConfigurationError("results.checkMilliseconds and batchSize must be positive") }
         }
     }
@@ -226,7 +236,8 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
                                          startStep: CounterfactualOptions().startStep, steps: CounterfactualOptions().steps,
                                          guidance: CounterfactualOptions().guidance, inversion: CounterfactualOptions().inversion),
         dashboard: Dashboard(enabled: false, host: "127.0.0.1", port: 8090, credentialsFile: "", conninfo: ""),
-        results: Results(enabled: true, topic: "radstream.results", checkMilliseconds: 500, batchSize: 100),
+        results: Results(enabled: true, topic: "radstream.results", checkMilliseconds: 500, batchSize: 100,
+                         dicomDestination: .init(aeTitle: "", host: "", port: 104, callingAETitle: "RADSTREAM", timeoutSeconds: 30)),
         gateway: .standard)
 
     /// Reads a JSON file (any key may be left out: the standard value stands), then the environment.

@@ -102,6 +102,12 @@ public final class DaemonMetrics: Sendable {
         }
     }
 
+    func resultsSent(_ count: Int) {
+        guard count > 0 else { return }
+        registry.makeCounter(name: "radstream_results_sr_stored_total",
+                             help: "SRs stored by C-STORE at results.dicomDestination").increment(by: Int64(count))
+    }
+
     func summarizerMemory(_ reports: Int) {
         registry.makeGauge(name: "radstream_summarizer_memory_reports",
                            help: "Earlier reports the summarizer's reranker draws on (read from PostgreSQL)").set(Double(reports))

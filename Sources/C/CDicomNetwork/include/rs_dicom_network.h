@@ -67,6 +67,21 @@ int rs_scp_listen(rs_scp *scp, char *error, size_t error_capacity);
 void rs_scp_stop(rs_scp *scp);
 void rs_scp_destroy(rs_scp *scp);
 
+/* A Storage SCU: one association to a destination AE, on which each file is sent by C-STORE. */
+typedef struct rs_scu_options {
+    const char *calling_ae_title;
+    const char *called_ae_title;
+    const char *host;
+    uint16_t port;
+    unsigned timeout_seconds;
+} rs_scu_options;
+
+/* Sends `count` Part 10 files of `sop_class_uid` in their own transfer syntax; writes each
+   file's DIMSE status to `statuses`. 0 when the association ran (some statuses may still be
+   failures); non-zero with a message in `error` when it could not be opened or broke. */
+int rs_scu_store(const rs_scu_options *options, const char *sop_class_uid, const char *const *paths, size_t count,
+                 uint16_t *statuses, char *error, size_t error_capacity);
+
 #ifdef __cplusplus
 }
 #endif
