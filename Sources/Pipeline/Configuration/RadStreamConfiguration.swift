@@ -236,7 +236,7 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
                                          startStep: CounterfactualOptions().startStep, steps: CounterfactualOptions().steps,
                                          guidance: CounterfactualOptions().guidance, inversion: CounterfactualOptions().inversion),
         dashboard: Dashboard(enabled: false, host: "127.0.0.1", port: 8090, credentialsFile: "", conninfo: ""),
-        results: Results(enabled: true, topic: "radstream.results", checkMilliseconds: 500, batchSize: 100,
+        results: Results(enabled: true, topic: "radstream.results", checkMilliseconds: 500, batchSize: 500,
                          dicomDestination: .init(aeTitle: "", host: "", port: 104, callingAETitle: "RADSTREAM", timeoutSeconds: 30)),
         gateway: .standard)
 

@@ -1,8 +1,6 @@
 import Events
-import Foundation
 import Kafka
 import Postgres
-import ResultDocuments
 
 /// Writes a processed batch and the consumer offsets it advances in one transaction, so that a
 /// result exists exactly when its offset says it was consumed.
@@ -155,28 +153,13 @@ public struct ResultWriter {
                 """)
         }
         if outbox && !record.predictions.isEmpty {
-            parameters.append(.text(Self.result(of: record)))
-            dependents.append("INSERT INTO result_outbox (image_id, study_id, result) SELECT image.id, $5, $\(parameters.count)::jsonb FROM image")
+            parameters.append(record.dicom.map { .text(JSONColumn.text($0)) } ?? .null)
+            dependents.append("INSERT INTO result_outbox (image_id, study_id, dicom) SELECT image.id, $5, $\(parameters.count)::jsonb FROM image")
         }
         // The answer is the number of image rows inserted: 0 when the event was already written.
         // (Data-modifying WITH clauses run whether or not the final SELECT reads them.)
         let ctes = ["image AS (\(insertImage) RETURNING id)"] + dependents.enumerated().map { "rows\($0.offset) AS (\($0.element))" }
         return ("WITH \(ctes.joined(separator: ",\n")) SELECT count(*) FROM image", parameters)
-    }
-
-    /// The facts of an image's result, as the outbox keeps them.
-    static func result(of record: ImageRecord) -> String {
-        let result = ImageResult(
-            eventID: record.eventID, studyID: record.studyID, imageID: record.imageID, dicom: record.dicom,
-            findings: record.predictions.map {
-                .init(model: $0.model, version: $0.modelVersion, probabilities: $0.probabilities.mapValues(Double.init),
-                      decision: $0.decision, applicable: $0.applicable, applicability: $0.applicability.map(Double.init))
-            },
-            impression: record.generatedImpression, captionerVersion: record.captionerVersion)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // A plain struct of strings and numbers: encoding cannot fail.
-        return String(decoding: try! encoder.encode(result), as: UTF8.self)
     }
 
     static func insert(_ record: ReportRecord, from source: EventSource) -> (sql: String, parameters: [PostgresValue]) {

@@ -102,6 +102,11 @@ public final class DaemonMetrics: Sendable {
         }
     }
 
+    func resultsPending(_ count: Int) {
+        registry.makeGauge(name: "radstream_results_pending",
+                           help: "Results in the outbox not yet published (they wait while the stream takes both cores)").set(Double(count))
+    }
+
     func resultsSent(_ count: Int) {
         guard count > 0 else { return }
         registry.makeCounter(name: "radstream_results_sr_stored_total",
