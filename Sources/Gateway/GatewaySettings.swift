@@ -22,6 +22,8 @@ public struct GatewaySettings: Codable, Sendable, Equatable {
         public var maxMessageBytes: Int
         /// A connection silent this long is closed (the RIS reconnects).
         public var idleSeconds: Int
+        /// Connections served at once (a thread each); one more is closed as soon as it is accepted.
+        public var maxConnections: Int
     }
 
     /// Where instances are written, as `<imageRoot>/<study>/<series>/<instance>.dcm`; must be one
@@ -37,7 +39,7 @@ public struct GatewaySettings: Codable, Sendable, Equatable {
     public static let standard = GatewaySettings(
         imageRoot: "", acknowledgementSeconds: 10,
         dicom: DICOM(enabled: true, aeTitle: "RADSTREAM", port: 11112, acceptedCallingAETitles: [], maxAssociations: 8, timeoutSeconds: 30),
-        hl7: HL7(enabled: true, host: "0.0.0.0", port: 2575, maxMessageBytes: 1 << 20, idleSeconds: 600))
+        hl7: HL7(enabled: true, host: "0.0.0.0", port: 2575, maxMessageBytes: 1 << 20, idleSeconds: 600, maxConnections: 32))
 
     /// Refuses what cannot work, with the key to mend.
     public func validate(allowedRoots: [String]) throws(GatewayError) {
@@ -61,6 +63,7 @@ public struct GatewaySettings: Codable, Sendable, Equatable {
             guard (0...65535).contains(hl7.port) else { throw GatewayError("gateway.hl7.port must be in 0...65535") }
             guard hl7.maxMessageBytes >= 1024 else { throw GatewayError("gateway.hl7.maxMessageBytes must be at least 1024") }
             guard hl7.idleSeconds > 0 else { throw GatewayError("gateway.hl7.idleSeconds must be positive") }
+            guard (1...1000).contains(hl7.maxConnections) else { throw GatewayError("gateway.hl7.maxConnections must be in 1...1000") }
         }
         guard acknowledgementSeconds > 0 else { throw GatewayError("gateway.acknowledgementSeconds must be positive") }
     }

@@ -20,6 +20,7 @@ struct GatewaySettingsTests {
         for (change, key) in [({ (s: inout GatewaySettings) in s.dicom.aeTitle = "A_TITLE_LONGER_THAN_16" }, "gateway.dicom.aeTitle"),
                               ({ (s: inout GatewaySettings) in s.dicom.port = 0 }, "gateway.dicom.port"),
                               ({ (s: inout GatewaySettings) in s.hl7.maxMessageBytes = 10 }, "gateway.hl7.maxMessageBytes"),
+                              ({ (s: inout GatewaySettings) in s.hl7.maxConnections = 0 }, "gateway.hl7.maxConnections"),
                               ({ (s: inout GatewaySettings) in s.dicom.enabled = false; s.hl7.enabled = false }, "neither")] {
             var settings = GatewaySettings.standard
             change(&settings)

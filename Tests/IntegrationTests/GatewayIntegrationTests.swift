@@ -132,7 +132,8 @@ struct GatewayIntegrationTests {
 
     @Test func anORUBecomesAReportEventAndWhatIsNotOneIsRefusedAndKeptAsADeadLetter() throws {
         let environment = try TestEnvironment.get()
-        let (configuration, _) = try Self.configuration("gateway-hl7")
+        var (configuration, _) = try Self.configuration("gateway-hl7")
+        configuration.gateway.hl7.maxConnections = 2
         let gateway = try GatewayProcess(configuration: configuration, directory: environment.root)
         defer { gateway.stop(with: SIGTERM) }
         let client = try MLLPClient(port: try #require(gateway.hl7Port))
@@ -158,6 +159,21 @@ struct GatewayIntegrationTests {
         #expect(deadLetters.allSatisfy { $0.headers["radstream.origin"] == "gateway" && $0.headers["radstream.error.message"]?.isEmpty == false })
         // The refused message's own bytes are kept.
         #expect(deadLetters.contains { $0.payload.contains("MSG0004") })
+
+        // With two connections open (the bound here), a third is closed at once, unanswered. (The
+        // second is retried until served: the resend's connection above is let go when its
+        // thread sees it closed.)
+        let port = try #require(gateway.hl7Port)
+        var second: MLLPClient?
+        #expect(try eventually(timeout: .seconds(5)) {
+            let candidate = try MLLPClient(port: port)
+            guard (try? candidate.send(Self.fixture("oru-preliminary.hl7"))).flatMap(acknowledgementCode) == "AA" else { return false }
+            second = candidate
+            return true
+        })
+        #expect(throws: TestFailure.self) { try MLLPClient(port: port).send(Self.fixture("oru-preliminary.hl7")) }
+        withExtendedLifetime(second) {}
+        #expect(acknowledgementCode(try client.send(Self.fixture("oru-preliminary.hl7"))) == "AA", "the open ones are served still")
     }
 
     @Test func withKafkaDownSendersHearAFailureAndNothingIsKeptUntilItIsBack() throws {

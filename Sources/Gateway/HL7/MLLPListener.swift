@@ -12,6 +12,7 @@ final class MLLPListener: @unchecked Sendable {
     private let lock = NSLock()
     private var listening: Int32 = -1
     private var stopping = false
+    private var open = 0
     private let connections = DispatchGroup()
     private var acceptThread: Thread?
     private let accepting = DispatchSemaphore(value: 0)
@@ -83,9 +84,24 @@ final class MLLPListener: @unchecked Sendable {
             }
             guard connection >= 0 else { continue }
             let peer = Self.describe(peerAddress)
+            let admitted = lock.withLock {
+                guard open < settings.maxConnections else { return false }
+                open += 1
+                return true
+            }
+            guard admitted else {
+                // No thread for it: closed at once, so that the sender sees why and tries later.
+                close(connection)
+                logger.warning("HL7 connection refused: \(settings.maxConnections) are open (gateway.hl7.maxConnections)",
+                               metadata: ["peer": "\(peer)"])
+                continue
+            }
             connections.enter()
             let thread = Thread { [self] in
-                defer { connections.leave() }
+                defer {
+                    lock.withLock { open -= 1 }
+                    connections.leave()
+                }
                 serve(connection, peer: peer)
             }
             thread.name = "hl7-connection"
