@@ -88,6 +88,8 @@ let package = Package(
         // DICOM C-STORE and HL7 MLLP in, events out: the hospital's door.
         .target(name: "Gateway", dependencies: ["CDicomNetwork", "Events", "Kafka", "Imaging", "Reports",
                                                 .product(name: "Logging", package: "swift-log"),
+                                                .product(name: "Prometheus", package: "swift-prometheus"),
+                                                .product(name: "Hummingbird", package: "hummingbird"),
                                                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
                 swiftSettings: strict),
         // Local servers started together (the embedded broker, a private PostgreSQL) and what runs

@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import Imaging
 import Kafka
 import Logging
@@ -114,6 +115,20 @@ public final class Gateway: Service, @unchecked Sendable {
             "messages_failed": "\(counts.messagesFailed)", "messages_not_forwarded": "\(counts.messagesNotForwarded)",
         ])
         if let error = dicomFailure.error { throw error }
+    }
+
+    /// `/healthz` (the process answers) and `/metrics` (its counters), on `gateway.http`.
+    public func httpApplication(onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
+        let router = Router()
+        let registry = counters.registry
+        router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/metrics") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
+        let http = options.settings.http
+        return Application(router: router, configuration: .init(address: .hostname(http.host, port: http.port), serverName: "radstream-gateway"),
+                           onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
     }
 
     /// Files a killed gateway left half-received: never acknowledged, so never anyone's.

@@ -26,6 +26,12 @@ public struct GatewaySettings: Codable, Sendable, Equatable {
         public var maxConnections: Int
     }
 
+    /// `/healthz` and `/metrics` (Prometheus); port 0 lets the system choose (printed).
+    public struct HTTP: Codable, Sendable, Equatable {
+        public var host: String
+        public var port: Int
+    }
+
     /// Where instances are written, as `<imageRoot>/<study>/<series>/<instance>.dcm`; must be one
     /// of `images.allowedRoots`, so that the daemon may read what the events name. Empty: the
     /// first allowed root.
@@ -35,11 +41,13 @@ public struct GatewaySettings: Codable, Sendable, Equatable {
     public var acknowledgementSeconds: Int
     public var dicom: DICOM
     public var hl7: HL7
+    public var http: HTTP
 
     public static let standard = GatewaySettings(
         imageRoot: "", acknowledgementSeconds: 10,
         dicom: DICOM(enabled: true, aeTitle: "RADSTREAM", port: 11112, acceptedCallingAETitles: [], maxAssociations: 8, timeoutSeconds: 30),
-        hl7: HL7(enabled: true, host: "0.0.0.0", port: 2575, maxMessageBytes: 1 << 20, idleSeconds: 600, maxConnections: 32))
+        hl7: HL7(enabled: true, host: "0.0.0.0", port: 2575, maxMessageBytes: 1 << 20, idleSeconds: 600, maxConnections: 32),
+        http: HTTP(host: "127.0.0.1", port: 8081))
 
     /// Refuses what cannot work, with the key to mend.
     public func validate(allowedRoots: [String]) throws(GatewayError) {
@@ -65,6 +73,7 @@ public struct GatewaySettings: Codable, Sendable, Equatable {
             guard hl7.idleSeconds > 0 else { throw GatewayError("gateway.hl7.idleSeconds must be positive") }
             guard (1...1000).contains(hl7.maxConnections) else { throw GatewayError("gateway.hl7.maxConnections must be in 1...1000") }
         }
+        guard (0...65535).contains(http.port) else { throw GatewayError("gateway.http.port must be in 0...65535") }
         guard acknowledgementSeconds > 0 else { throw GatewayError("gateway.acknowledgementSeconds must be positive") }
     }
 

@@ -135,6 +135,7 @@ public struct GatewayBenchmark {
         configuration.images.allowedRoots = [root.path]
         configuration.gateway.dicom.port = try LoopbackPort.free()
         configuration.gateway.hl7.enabled = false
+        configuration.gateway.http.port = 0
         let configFile = options.workDir.appending(path: "gateway-\(associations).json")
         try JSONEncoder().encode(configuration).write(to: configFile)
         let pid = try ChildProcess.spawn(options.binary, ["gateway", "--config", configFile.path, "--log-level", "warning"],

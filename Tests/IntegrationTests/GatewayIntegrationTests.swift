@@ -30,6 +30,7 @@ struct GatewayIntegrationTests {
         configuration.gateway.dicom.port = try LoopbackPort.free()
         configuration.gateway.hl7.host = "127.0.0.1"
         configuration.gateway.hl7.port = 0
+        configuration.gateway.http.port = 0
         return (configuration, root)
     }
 
@@ -85,6 +86,11 @@ struct GatewayIntegrationTests {
         #expect(try FileManager.default.attributesOfItem(atPath: root.appending(path: first).path)[.modificationDate] as? Date == before)
         let ids = try TopicRecord.read(configuration.kafka.imageTopic, bootstrap: configuration.kafka.bootstrapServers).compactMap { $0.json?["event_id"] as? String }
         #expect(ids.count == 4 && Set(ids).count == 3)
+        // Its counters on /metrics, by DIMSE status.
+        let metrics = try #require(try eventually(timeout: .seconds(10)) { gateway.httpPort != nil } ? gateway.httpPort : nil)
+        #expect(httpGet("http://127.0.0.1:\(metrics)/healthz")?.status == 200)
+        let text = httpGet("http://127.0.0.1:\(metrics)/metrics")?.body ?? ""
+        #expect(text.contains(#"radstream_gateway_instances_total{status="0000"} 4"#), "\(text)")
 
         #expect(gateway.stop(with: SIGTERM) == 0)
         #expect(gateway.output.contains("instances_stored=4"), "\(gateway.output.suffix(1500))")

@@ -51,6 +51,7 @@ struct GatewayCommand: AsyncParsableCommand {
         if noDicom { configuration.gateway.dicom.enabled = false }
         if noHl7 { configuration.gateway.hl7.enabled = false }
         let gateway: Gateway
+        let http = configuration.gateway.http
         do {
             gateway = try Gateway(options: configuration.gatewayOptions, logger: logger) { dicom, hl7 in
                 // Written unbuffered: a parent process reads this line through a pipe.
@@ -61,7 +62,12 @@ struct GatewayCommand: AsyncParsableCommand {
             logger.critical("\(error)")
             throw ExitCode(ServeCommand.configurationExitCode)
         }
-        try await ServiceGroup(configuration: .init(services: [gateway], gracefulShutdownSignals: [.sigterm, .sigint],
-                                                    logger: logger)).run()
+        let probes = gateway.httpApplication { port in
+            FileHandle.standardOutput.write(Data("gateway: HTTP on \(http.host):\(port) (/healthz /metrics)\n".utf8))
+        }
+        try await ServiceGroup(configuration: .init(services: [
+            .init(service: gateway, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: probes),
+        ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
     }
 }

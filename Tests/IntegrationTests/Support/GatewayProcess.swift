@@ -26,6 +26,8 @@ final class GatewayProcess {
 
     var hl7Port: Int? { output.firstMatch(of: /hl7 (\d+)\)/).flatMap { Int($0.1) } }
 
+    var httpPort: Int? { output.firstMatch(of: /gateway: HTTP on [0-9.]+:(\d+)/).flatMap { Int($0.1) } }
+
     @discardableResult
     func stop(with signal: Int32) -> Int32 {
         kill(pid, signal)
