@@ -83,6 +83,12 @@ public final class Gateway: Service, @unchecked Sendable {
         let dicomFailure = DicomFailure()
         let dicomDone = DispatchSemaphore(value: 0)
         if let storage {
+            // DCMTK's pool reports a port it cannot bind only from its listening thread, and a
+            // connection test cannot tell whose port answers: the bind is tried here first.
+            guard Self.canBind(port: options.settings.dicom.port) else {
+                mllp?.stop()
+                throw GatewayError("DICOM listener: port \(options.settings.dicom.port) is in use: \(String(cString: strerror(errno)))")
+            }
             let thread = Thread { [logger] in
                 defer { dicomDone.signal() }
                 do { try storage.listen() } catch {
@@ -92,6 +98,15 @@ public final class Gateway: Service, @unchecked Sendable {
             }
             thread.name = "dicom-listener"
             thread.start()
+            // DCMTK opens its port inside listen(): "listening" is said only once it answers.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while dicomFailure.error == nil, !Self.accepts(port: options.settings.dicom.port), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            if let error = dicomFailure.error {
+                mllp?.stop()
+                throw error
+            }
             logger.info("DICOM C-STORE SCP \(options.settings.dicom.aeTitle) on port \(options.settings.dicom.port)")
         } else {
             dicomDone.signal()
@@ -129,6 +144,35 @@ public final class Gateway: Service, @unchecked Sendable {
         let http = options.settings.http
         return Application(router: router, configuration: .init(address: .hostname(http.host, port: http.port), serverName: "radstream-gateway"),
                            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+    }
+
+    /// Whether `port` can be bound on every interface now (as DCMTK will bind it).
+    private static func canBind(port: Int) -> Bool {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var yes: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = INADDR_ANY
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    /// Whether a TCP connection to `port` on loopback is accepted (closed at once: the SCP sees a
+    /// peer that left before associating, and goes on).
+    private static func accepts(port: Int) -> Bool {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
     }
 
     /// Files a killed gateway left half-received: never acknowledged, so never anyone's.

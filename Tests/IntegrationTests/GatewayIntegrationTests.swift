@@ -136,6 +136,23 @@ struct GatewayIntegrationTests {
         #expect(Self.storedFiles(root).count == 1)
     }
 
+    /// A DICOM port another process holds: the gateway never says it listens, and exits with the reason.
+    @Test func aPortAlreadyTakenEndsTheGatewayWithTheReason() throws {
+        let environment = try TestEnvironment.get()
+        var (configuration, _) = try Self.configuration("gateway-port-taken")
+        let holder = try ChildProcess.spawn("/usr/bin/storescp", [String(configuration.gateway.dicom.port)],
+                                            outputPath: environment.root.appending(path: "gateway-port-taken-holder.log").path)
+        defer { kill(holder, SIGKILL); _ = ChildProcess.wait(holder) }
+        #expect(try eventually(timeout: .seconds(10)) {
+            try ChildProcess.run("/usr/bin/echoscu", ["127.0.0.1", String(configuration.gateway.dicom.port)]).status == 0
+        })
+        configuration.gateway.hl7.enabled = false
+        let file = environment.root.appending(path: "gateway-port-taken.json")
+        try JSONEncoder().encode(configuration).write(to: file)
+        let run = try ChildProcess.run(Paths.binary.path, ["gateway", "--config", file.path])
+        #expect(run.status != 0 && run.output.contains("DICOM listener") && !run.output.contains("gateway: listening"), "\(run.output)")
+    }
+
     @Test func anORUBecomesAReportEventAndWhatIsNotOneIsRefusedAndKeptAsADeadLetter() throws {
         let environment = try TestEnvironment.get()
         var (configuration, _) = try Self.configuration("gateway-hl7")
