@@ -148,31 +148,18 @@ public final class Gateway: Service, @unchecked Sendable {
 
     /// Whether `port` can be bound on every interface now (as DCMTK will bind it).
     private static func canBind(port: Int) -> Bool {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var yes: Int32 = 1
-        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = INADDR_ANY
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
+        guard let socket = try? IPv4Socket(), let address = IPv4Socket.address("0.0.0.0", port: port) else { return false }
+        defer { socket.close() }
+        socket.reuseAddress()
+        return socket.bind(address)
     }
 
     /// Whether a TCP connection to `port` on loopback is accepted (closed at once: the SCP sees a
     /// peer that left before associating, and goes on).
     private static func accepts(port: Int) -> Bool {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
+        guard let socket = try? IPv4Socket(), let address = IPv4Socket.address("127.0.0.1", port: port) else { return false }
+        defer { socket.close() }
+        return socket.connect(address)
     }
 
     /// Files a killed gateway left half-received: never acknowledged, so never anyone's.

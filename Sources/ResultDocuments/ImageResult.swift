@@ -1,8 +1,9 @@
 import Events
 
-/// What RadStream concluded about one image, as the result outbox keeps it (JSON) and the
-/// documents are rendered from: the same facts always render the same documents.
-public struct ImageResult: Codable, Sendable, Equatable {
+/// What RadStream concluded about one image, as the documents are rendered from it (the
+/// publisher reads it from the image's rows): the same facts always render the same documents.
+public struct ImageResult: Sendable, Equatable {
+    /// One classifier's reading; decoded as PostgreSQL's json_build_object writes it.
     public struct Finding: Codable, Sendable, Equatable {
         public var model: String
         public var version: String
@@ -32,11 +33,6 @@ public struct ImageResult: Codable, Sendable, Equatable {
                 impression: String? = nil, captionerVersion: String? = nil) {
         (self.eventID, self.studyID, self.imageID, self.dicom, self.findings) = (eventID, studyID, imageID, dicom, findings)
         (self.impression, self.captionerVersion) = (impression, captionerVersion)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case dicom, findings, impression
-        case eventID = "event_id", studyID = "study_id", imageID = "image_id", captionerVersion = "captioner_version"
     }
 }
 

@@ -30,13 +30,14 @@ public enum StructuredReport {
             strings.append(copy)
             return UnsafePointer(copy)
         }
-        let probabilities: [[rs_sr_probability]] = result.findings.map { finding in
-            finding.probabilities.sorted { $0.key < $1.key }.map { rs_sr_probability(finding: c($0.key), probability: $0.value) }
-        }
-        let status: Int32 = probabilities.withUnsafeBufferPointers { tables in
+        // Every model's probabilities in one buffer, each model pointing at its run of it.
+        let sorted = result.findings.map { $0.probabilities.sorted { $0.key < $1.key } }
+        let probabilities = sorted.flatMap { $0.map { rs_sr_probability(finding: c($0.key), probability: $0.value) } }
+        let starts = sorted.reduce(into: [0]) { $0.append($0.last! + $1.count) }
+        let status: Int32 = probabilities.withUnsafeBufferPointer { table in
             let models = result.findings.enumerated().map { index, finding in
                 rs_sr_model(name: c(finding.model), version: c(finding.version), decision: c(finding.decision),
-                            probabilities: tables[index].baseAddress, probability_count: tables[index].count,
+                            probabilities: table.baseAddress.map { $0 + starts[index] }, probability_count: sorted[index].count,
                             applicable: finding.applicable.map { $0 ? 1 : 0 } ?? -1, applicability: finding.applicability ?? 0)
             }
             return models.withUnsafeBufferPointer { models in
@@ -56,16 +57,5 @@ public enum StructuredReport {
         do { return try [UInt8](Data(contentsOf: URL(filePath: path))) } catch {
             throw Failure(description: "cannot read the written SR: \(error.localizedDescription)")
         }
-    }
-}
-
-private extension Array {
-    /// Each element's buffer, valid for the call (the elements are arrays themselves).
-    func withUnsafeBufferPointers<Element2, R>(_ body: ([UnsafeBufferPointer<Element2>]) -> R) -> R where Element == [Element2] {
-        func nest(_ index: Int, _ collected: [UnsafeBufferPointer<Element2>]) -> R {
-            guard index < count else { return body(collected) }
-            return self[index].withUnsafeBufferPointer { nest(index + 1, collected + [$0]) }
-        }
-        return nest(0, [])
     }
 }

@@ -137,6 +137,16 @@ struct HL7Error: Error, Sendable, CustomStringConvertible {
         self.description = description
     }
 
+    /// The dead letter's `radstream.error.code`.
+    var deadLetterCode: String {
+        switch kind {
+        case .malformed: "hl7_malformed"
+        case .missingField: "hl7_missing_field"
+        case .unsupportedMessage: "hl7_unsupported_message"
+        case .notKept: "hl7_not_kept"
+        }
+    }
+
     var tableCode: String {
         switch kind {
         case .malformed: "100"

@@ -14,7 +14,6 @@ final class MLLPListener: @unchecked Sendable {
     private var stopping = false
     private var open = 0
     private let connections = DispatchGroup()
-    private var acceptThread: Thread?
     private let accepting = DispatchSemaphore(value: 0)
 
     init(settings: GatewaySettings.HL7, logger: Logger, handler: @escaping Handler) {
@@ -25,36 +24,24 @@ final class MLLPListener: @unchecked Sendable {
 
     /// Binds and starts accepting; returns the port (the chosen one when 0 was asked).
     func start() throws(GatewayError) -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw GatewayError("HL7 listener: socket: \(String(cString: strerror(errno)))") }
-        var yes: Int32 = 1
-        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(settings.port).bigEndian)
-        guard inet_pton(AF_INET, settings.host, &address.sin_addr) == 1 else {
-            close(descriptor)
+        let socket: IPv4Socket
+        do { socket = try IPv4Socket() } catch { throw GatewayError("HL7 listener: \(error)") }
+        socket.reuseAddress()
+        guard let address = IPv4Socket.address(settings.host, port: settings.port) else {
+            socket.close()
             throw GatewayError("HL7 listener: gateway.hl7.host \(settings.host) is not an IPv4 address")
         }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(descriptor, 64) == 0 else {
+        guard socket.bind(address), listen(socket.descriptor, 64) == 0 else {
             let reason = String(cString: strerror(errno))
-            close(descriptor)
+            socket.close()
             throw GatewayError("HL7 listener: cannot listen on \(settings.host):\(settings.port): \(reason)")
         }
-        var chosen = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &chosen) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
+        let descriptor = socket.descriptor
         lock.withLock { listening = descriptor }
         let thread = Thread { [self] in acceptLoop(descriptor) }
         thread.name = "hl7-accept"
         thread.start()
-        acceptThread = thread
-        return Int(UInt16(bigEndian: chosen.sin_port))
+        return socket.localPort
     }
 
     /// Stops accepting, lets each connection finish the message in hand, and returns once all are closed.

@@ -45,7 +45,7 @@ struct ReportIntake: Sendable {
                 logger.error("HL7 message not kept: \(error)", metadata: ["peer": "\(peer)"])
             } else {
                 logger.warning("HL7 message refused: \(error)", metadata: ["peer": "\(peer)"])
-                do { try publisher.deadLetter(raw, code: "hl7_" + Self.code(error.kind), reason: error.description, peer: peer) } catch {
+                do { try publisher.deadLetter(raw, code: error.deadLetterCode, reason: error.description, peer: peer) } catch {
                     logger.error("cannot keep the refused HL7 message as a dead letter: \(error)", metadata: ["peer": "\(peer)"])
                 }
             }
@@ -60,14 +60,6 @@ struct ReportIntake: Sendable {
         String(validating: raw, as: UTF8.self) ?? String(decoding: raw.map { UInt16($0) }, as: UTF16.self)
     }
 
-    private static func code(_ kind: HL7Error.Kind) -> String {
-        switch kind {
-        case .malformed: "malformed"
-        case .missingField: "missing_field"
-        case .unsupportedMessage: "unsupported_message"
-        case .notKept: "not_kept"
-        }
-    }
 }
 
 /// The control ids of the gateway's own acknowledgements: unique within a run and across runs.

@@ -7,7 +7,7 @@ extension RadStreamConfiguration {
     public var gatewayOptions: Gateway.Options {
         var properties = kafka.properties
         properties["bootstrap.servers"] = kafka.bootstrapServers
-        return Gateway.Options(settings: gateway, kafka: KafkaConfiguration(properties).forProducer(),
+        return Gateway.Options(settings: gateway, kafka: KafkaConfiguration(properties),
                                imageTopic: kafka.imageTopic, reportTopic: kafka.reportTopic,
                                deadLetterSuffix: kafka.deadLetterSuffix, allowedRoots: images.allowedRoots,
                                maxFileBytes: images.maxFileBytes, maxPixels: images.maxPixels)

@@ -35,7 +35,7 @@ final class ResultPublisher {
         kafka["enable.idempotence"] = "true"
         // A topic that never answers fails the batch in 30 s (librdkafka's default is 5 minutes); the outbox keeps it.
         if kafka["message.timeout.ms"] == nil { kafka["message.timeout.ms"] = "30000" }
-        self.kafka = KafkaConfiguration(kafka).forProducer()
+        self.kafka = KafkaConfiguration(kafka)
         _ = try KafkaProducer(configuration: self.kafka)  // refused properties stop the start, not the thread
         destination = settings.dicomDestination.isConfigured ? StorageSCU(destination: settings.dicomDestination) : nil
         session = DatabaseSession("result publisher", conninfo: configuration.postgres.conninfo, status: status, logger: logger)
