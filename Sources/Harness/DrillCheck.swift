@@ -12,6 +12,10 @@ public struct DrillReport: Codable, Sendable {
     public var bad = 0
     /// Records in the topics at the end (the partitions' watermarks): what the daemon had to consume.
     public var onKafka = 0
+    /// Records the broker deleted from the partitions' heads by the end (their low watermarks),
+    /// consumed or not: the embedded broker keeps at most 5 MiB per partition, so a daemon that
+    /// falls that far behind loses the oldest records it has not read to the broker, not to itself.
+    public var deletedByBroker = 0
     public var results = 0
     public var deadLetters = 0
     /// Good events with no result, and results more than one per event.
@@ -41,16 +45,20 @@ enum DrillCheck {
             """).scalarInt ?? 0
     }
 
-    /// The records in the stream's topics: the sum of their partitions' high watermarks (they were new).
-    static func recordsOnKafka(_ configuration: RadStreamConfiguration, partitions: Int) throws -> Int {
+    /// The records in the stream's topics (the sum of their partitions' high watermarks: they
+    /// were new), and how many the broker has deleted from their heads (the low watermarks).
+    static func recordsOnKafka(_ configuration: RadStreamConfiguration, partitions: Int) throws -> (published: Int, deleted: Int) {
         let consumer = try KafkaConsumer(configuration: KafkaConfiguration([
             "bootstrap.servers": configuration.kafka.bootstrapServers, "group.id": "radstream-drill-watermarks",
         ]), handler: nil)
-        var total: Int64 = 0
+        var (high, low): (Int64, Int64) = (0, 0)
         for topic in configuration.topics {
-            for partition in 0..<partitions { total += try consumer.watermarks(of: TopicPartition(topic, Int32(partition)), timeout: .seconds(10)).high }
+            for partition in 0..<partitions {
+                let marks = try consumer.watermarks(of: TopicPartition(topic, Int32(partition)), timeout: .seconds(10))
+                (high, low) = (high + marks.high, low + marks.low)
+            }
         }
-        return Int(total)
+        return (Int(high), Int(low))
     }
 
     static func verify(conninfo: String, configuration: RadStreamConfiguration, sent: DrillPublisher.Counts, badEvery: Int,

@@ -30,7 +30,10 @@ public struct StreamDrill {
     }
 
     let options: Options
-    static let partitions = 6
+    /// The embedded broker keeps at most 5 MiB per partition (librdkafka's mock cluster, a fixed
+    /// limit), about 900 inline IU reports: 24 partitions let a backlog of some 20,000 reports —
+    /// ten minutes of the default rate without any progress — wait for the daemon.
+    static let partitions = 24
 
     public init(options: Options) {
         self.options = options
@@ -63,6 +66,7 @@ public struct StreamDrill {
         let end = started + .seconds(options.minutes * 60)
         var nextFault = started + .seconds(Double.random(in: options.faultInterval, using: &generator))
         var lastProgress = started
+        var warnedOfBacklog = false
         while ContinuousClock.now < end {
             Thread.sleep(forTimeInterval: 0.2)
             try daemon.superviseOnce()
@@ -77,14 +81,24 @@ public struct StreamDrill {
             if ContinuousClock.now - lastProgress >= .seconds(10) {
                 lastProgress = .now
                 let written = (try? DrillCheck.written(stack.postgres.conninfo)) ?? -1
+                let published = publisher.sent.good + publisher.sent.bad
                 progress("drill: \(Self.clock(ContinuousClock.now - started)) of \(Self.clock(end - started)): "
-                         + "\(publisher.sent.good + publisher.sent.bad) published, \(written) written, \(injected.values.reduce(0, +)) faults")
+                         + "\(published) published, \(written) written, \(injected.values.reduce(0, +)) faults")
+                // Two minutes of publishing behind: say what that risks, once.
+                if !warnedOfBacklog && written >= 0 && Double(published - written) > options.rate * 120 {
+                    warnedOfBacklog = true
+                    progress("""
+                        drill: the daemon is \(published - written) events behind: the embedded broker keeps at most 5 MiB per \
+                        partition and deletes the oldest records past it, so a backlog that keeps growing loses records to the \
+                        broker; lower --rate to what the daemon sustains through the faults
+                        """)
+                }
             }
         }
         publisher.stop()
         progress("drill: publishing stopped at \(publisher.sent.good + publisher.sent.bad) events; waiting for the daemon to drain")
         let drainStarted = ContinuousClock.now
-        let onKafka = try DrillCheck.recordsOnKafka(configuration, partitions: Self.partitions)
+        let onKafka = try DrillCheck.recordsOnKafka(configuration, partitions: Self.partitions).published
         var last = -1, lastChange = ContinuousClock.now
         while true {
             try daemon.superviseOnce()
@@ -101,6 +115,7 @@ public struct StreamDrill {
         let exitStatus = daemon.stop()
         var report = try DrillCheck.verify(conninfo: stack.postgres.conninfo, configuration: configuration, sent: publisher.sent,
                                            badEvery: options.badEvery, onKafka: onKafka)
+        report.deletedByBroker = try DrillCheck.recordsOnKafka(configuration, partitions: Self.partitions).deleted
         report.minutes = options.minutes
         report.rate = options.rate
         report.faults = Dictionary(uniqueKeysWithValues: injected.map { ($0.key.rawValue, $0.value) })
