@@ -145,7 +145,7 @@ public struct GatewayBenchmark {
         log("radstream gateway, \(associations) association(s)")
         let (acknowledged, seconds) = try send(files, to: configuration.gateway.dicom.port, associations: associations)
         let peak = StreamBenchmark.peakResidentKiB(of: pid) / 1024
-        let onKafka = try DrillCheck.recordsOnKafka(configuration, partitions: 6)
+        let onKafka = try DrillCheck.recordsOnKafka(configuration, partitions: 6).published
         return Measured(receiver: "radstream gateway (checked, durable, on Kafka)", associations: associations, acknowledged: acknowledged,
                         onKafka: onKafka, seconds: seconds, peakMiB: peak)
     }
