@@ -95,7 +95,7 @@ let package = Package(
         // Local servers started together (the embedded broker, a private PostgreSQL) and what runs
         // on them beside the daemon: the reliability drill.
         .target(name: "Harness", dependencies: ["Pipeline", "Kafka", "Postgres", "Events", "Replay", "Reports", "ChildProcesses",
-                                                "Models", "Training", "SelfTraining", "Registry"],
+                                                "Models", "Training", "SelfTraining", "Registry", "Dashboard"],
                 swiftSettings: strict),
         .executableTarget(
             name: "RadStreamCLI",
@@ -125,6 +125,7 @@ let package = Package(
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "Schemas"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard"]),
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"], exclude: ["Fixtures"]),
         // Counts a thread's heap allocations (malloc replaced in the test executable, forwarding to glibc).
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
@@ -140,6 +141,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Models", "Imaging", "Reports", "Summarization", "Captioning", "TestSupport"]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Replay", "Reports", "ChildProcesses", "Models", "Summarization", "Captioning",
-                                   "SelfTraining", "Registry", "Training", "Imaging", "Explanations", "TestSupport", "BuildInfo", "Harness"]),
+                                   "SelfTraining", "Registry", "Training", "Imaging", "Explanations", "TestSupport", "BuildInfo", "Harness",
+                                   "Dashboard"]),
     ]
 )

@@ -7,79 +7,62 @@ enum DashboardPages {
 
     static func overview(_ store: DashboardStore) async throws -> String {
         try await store.read { database in
+            // The charts read the views of raw rows over the last 7 days (the time indexes cut the
+            // range before anything is grouped), in steps fine enough for the span the data has:
+            // a stream an hour old is charted by the minute, a week of it by the hour.
+            let span = try database.execute("SELECT extract(epoch FROM now() - min(at)) FROM dashboard.events WHERE at >= \(week)")
+                .scalar.flatMap(Double.init) ?? 0
+            let step = ChartStep.fitting(span: span)
+            let bin = "date_bin('\(step.interval)', at, timestamptz '2000-01-01')"
             let events = DashboardRows.series(try database.execute("""
-                SELECT extract(epoch FROM hour), kind, events FROM dashboard.events_per_hour WHERE hour >= \(week) ORDER BY 1
+                SELECT extract(epoch FROM \(bin)), kind, count(*) FROM dashboard.events WHERE at >= \(week) GROUP BY 1, 2 ORDER BY 1
                 """))
             let deadLetters = DashboardRows.series(try database.execute("""
-                SELECT extract(epoch FROM hour), error_code, dead_letters FROM dashboard.dead_letters_per_hour
-                WHERE hour >= \(week) ORDER BY 1
+                SELECT extract(epoch FROM date_bin('\(step.interval)', created_at, timestamptz '2000-01-01')), error_code, count(*)
+                FROM dashboard.dead_letters WHERE created_at >= \(week) GROUP BY 1, 2 ORDER BY 1
                 """))
             let positive = DashboardRows.series(try database.execute("""
-                SELECT extract(epoch FROM day), model || ' ' || model_version, share FROM dashboard.decisions_per_day
-                WHERE model = 'pneumonia' AND decision = 'pneumonia' AND day >= now() - interval '90 days' ORDER BY 1
+                SELECT extract(epoch FROM \(bin)), model || ' ' || model_version,
+                       avg((decision = 'pneumonia')::integer) FILTER (WHERE applicable IS DISTINCT FROM false)
+                FROM dashboard.image_decisions WHERE model = 'pneumonia' AND at >= \(week)
+                GROUP BY 1, 2 ORDER BY 1  -- a step with no applicable film has no rate (NULL, not drawn)
                 """))
-            let totals = try database.execute("SELECT kind, sum(events)::bigint FROM dashboard.events_per_hour GROUP BY kind ORDER BY kind").rows
+            // Each partition's largest sample in a step, summed over the partitions of a topic.
+            let lag = DashboardRows.series(try database.execute("""
+                SELECT extract(epoch FROM step), series, sum(lag) FROM (
+                    SELECT \(bin) AS step, consumer_group || ' ' || topic AS series, kafka_partition, max(lag) AS lag
+                    FROM dashboard.consumer_lag WHERE at >= \(week) GROUP BY 1, 2, 3
+                ) per_partition GROUP BY 1, 2 ORDER BY 1
+                """))
+            let totals = try database.execute("SELECT kind, count(*) FROM dashboard.events GROUP BY kind ORDER BY kind").rows
             let served = try database.execute("""
                 SELECT model, version, origin, auc, accuracy, gated, created_at FROM dashboard.model_versions
                 WHERE status = 'active' ORDER BY model
                 """).rows
             let body = """
                 <p>\(totals.map { "\(HTML.escape($0[1] ?? "0")) \(HTML.escape($0[0] ?? "")) events" }.joined(separator: " · "))</p>
-                <h2>Events per hour, last 7 days</h2>\(SVGChart(series: events, valueLabel: "events").svg)
-                <h2>Dead letters per hour, by code</h2>\(SVGChart(series: deadLetters, valueLabel: "dead letters").svg)
-                <h2>Pneumonia positive rate per day, by model version</h2>
+                <h2>Events per \(step.name), last 7 days</h2>\(SVGChart(series: events, valueLabel: "events").svg)
+                <h2>Records waiting in Kafka (consumer lag), the most per \(step.name)</h2>
+                <p>Sampled by each daemon every <code>kafka.lagRecordSeconds</code>; the live figure is <code>radstream_consumer_lag</code> on its <code>/metrics</code>.</p>
+                \(SVGChart(series: lag, valueLabel: "records").svg)
+                <h2>Dead letters per \(step.name), by code</h2>\(SVGChart(series: deadLetters, valueLabel: "dead letters").svg)
+                <h2>Pneumonia positive rate per \(step.name), by model version</h2>
                 <p>The share of the films its applicability gate let through that the model calls pneumonia.</p>
                 \(SVGChart(series: positive, valueLabel: "share").svg)
                 <h2>Served model versions</h2>
                 \(HTML.table(header: ["model", "version", "origin", "AUC", "accuracy", "gated", "since"],
                              rows: served.map { row in row.enumerated().map { $0.offset == 5 ? ($0.element == "t" ? "yes" : "no") : HTML.escape(Self.short($0.element)) } }))
-                <p>Consumer lag is each daemon's own: <code>radstream_consumer_lag</code> on its <code>/metrics</code>.</p>
                 """
             return HTML.page(title: "Overview", path: "/", body: body)
         }
     }
 
-    struct StudyFilter: Sendable {
-        var disagreement: String?  // "any", "report-image", "summarizer"
-        var finding: String?       // "pneumonia"
-        var from: String?          // YYYY-MM-DD
-        var to: String?
-        var version: String?
-
-        /// Absent, empty, or a date as YYYY-MM-DD.
-        static func isDate(_ text: String?) -> Bool {
-            guard let text, !text.isEmpty else { return true }
-            return text.wholeMatch(of: /\d{4}-\d{2}-\d{2}/) != nil
-        }
-    }
-
-    static func studies(_ store: DashboardStore, filter: StudyFilter) async throws -> String {
-        guard StudyFilter.isDate(filter.from), StudyFilter.isDate(filter.to) else {
+    static func studies(_ store: DashboardStore, filter: StudyList.Filter) async throws -> String {
+        guard filter.hasValidDates else {
             return HTML.page(title: "Studies", path: "/studies", body: "<p>Dates are written YYYY-MM-DD.</p>")
         }
         return try await store.read { database in
-            var conditions: [String] = []
-            var parameters: [PostgresValue] = []
-            func parameter(_ value: String) -> String {
-                parameters.append(.text(value))
-                return "$\(parameters.count)"
-            }
-            switch filter.disagreement {
-            case "report-image": conditions.append("report_image_disagree")
-            case "summarizer": conditions.append("summarizer_disagrees")
-            case "any": conditions.append("(report_image_disagree OR summarizer_disagrees)")
-            default: break
-            }
-            if filter.finding == "pneumonia" { conditions.append("pneumonia_called") }
-            if let from = filter.from, !from.isEmpty { conditions.append("last_seen >= \(parameter(from))::date") }
-            if let to = filter.to, !to.isEmpty { conditions.append("first_seen < \(parameter(to))::date + 1") }
-            if let version = filter.version, !version.isEmpty { conditions.append("\(parameter(version)) = ANY (model_versions)") }
-            let rows = try database.execute("""
-                SELECT study_id, first_seen, images, reports, pneumonia_called, report_image_disagree, summarizer_disagrees,
-                       array_to_string(model_versions, ', ')
-                FROM dashboard.studies \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
-                ORDER BY first_seen DESC LIMIT 200
-                """, parameters).rows
+            let (rows, truncated) = try StudyList(filter: filter).newest(on: database)
             let versions = try database.execute("""
                 SELECT model || ' ' || version FROM dashboard.model_versions ORDER BY 1
                 """).rows.compactMap { $0[0] }
@@ -95,14 +78,18 @@ enum DashboardPages {
                 <label>model version <select name="version">\(option("", "any", filter.version))\(versions.map { option($0, $0, filter.version) }.joined())</select></label>
                 <button type="submit">show</button></form>
                 """
-            let table = HTML.table(header: ["study", "first seen", "images", "reports", "pneumonia called", "report and image disagree",
-                                            "summarizer disagrees", "model versions"],
+            let table = HTML.table(header: ["study", "last seen", "first seen", "images", "reports", "pneumonia called",
+                                            "report and image disagree", "summarizer disagrees", "model versions"],
                                    rows: rows.map { row in
-                                       ["<a href=\"/studies/\(Self.pathComponent(row[0] ?? ""))\">\(HTML.escape(row[0] ?? ""))</a>",
-                                        HTML.escape(Self.short(row[1])), HTML.escape(row[2] ?? ""), HTML.escape(row[3] ?? ""),
-                                        HTML.flag(row[4] == "t"), HTML.flag(row[5] == "t"), HTML.flag(row[6] == "t"), HTML.escape(row[7] ?? "")]
+                                       ["<a href=\"/studies/\(Self.pathComponent(row.studyID))\">\(HTML.escape(row.studyID))</a>",
+                                        HTML.escape(Self.short(row.lastSeen)), HTML.escape(Self.short(row.firstSeen)), String(row.images),
+                                        String(row.reports), HTML.flag(row.pneumoniaCalled), HTML.flag(row.reportImageDisagree),
+                                        HTML.flag(row.summarizerDisagrees), HTML.escape(row.modelVersions)]
                                    }, empty: "no study matches")
-            return HTML.page(title: "Studies", path: "/studies", body: form + "<p>\(rows.count) studies (the newest 200 at most)</p>" + table)
+            let count = truncated
+                ? "\(rows.count) studies among the newest \(StudyList.rowsWalkedAtMost) images and reports; narrow the dates to look further back"
+                : "\(rows.count) studies, most recently active first (the newest \(StudyList.pageSize) at most)"
+            return HTML.page(title: "Studies", path: "/studies", body: form + "<p>\(count)</p>" + table)
         }
     }
 

@@ -63,7 +63,7 @@ public enum DashboardServer {
         router.get("/") { _, _ in html(try await DashboardPages.overview(store)) }
         router.get("/studies") { request, _ in
             let query = request.uri.queryParameters
-            let filter = DashboardPages.StudyFilter(disagreement: query.get("disagreement"), finding: query.get("finding"),
+            let filter = StudyList.Filter(disagreement: query.get("disagreement"), finding: query.get("finding"),
                                                     from: query.get("from"), to: query.get("to"), version: query.get("version"))
             return html(try await DashboardPages.studies(store, filter: filter))
         }

@@ -60,3 +60,20 @@ struct SVGChart {
         value == value.rounded() && abs(value) < 1e9 ? String(Int(value)) : String(format: "%.3g", value)
     }
 }
+
+/// The step of a chart over time: the finest that keeps it within about 200 points, so that a
+/// stream an hour old is charted by the minute and a week of it by the hour.
+struct ChartStep: Equatable {
+    let name: String
+    let interval: String  // as PostgreSQL reads an interval
+    let seconds: Double
+
+    static let all = [ChartStep(name: "minute", interval: "1 minute", seconds: 60),
+                      ChartStep(name: "5 minutes", interval: "5 minutes", seconds: 300),
+                      ChartStep(name: "15 minutes", interval: "15 minutes", seconds: 900),
+                      ChartStep(name: "hour", interval: "1 hour", seconds: 3600)]
+
+    static func fitting(span seconds: Double) -> ChartStep {
+        all.first { seconds / $0.seconds <= 200 } ?? all.last!
+    }
+}

@@ -1,4 +1,5 @@
 import ChildProcesses
+import Dashboard
 import Foundation
 import Pipeline
 import Postgres
@@ -83,36 +84,58 @@ public struct DashboardBenchmark {
         try database.execute("ANALYZE")
         let counts = try results.counts()
         let predictions = try database.execute("SELECT count(*) FROM image_predictions").scalarInt ?? 0
-        return Outcome(counts: counts, predictions: predictions, measured: try queries(database).map { try measure($0, on: database) })
+        return Outcome(counts: counts, predictions: predictions, measured: try queries(database).map { try measure($0, on: database) } + timeStudyLists(on: database))
     }
 
-    /// Every Grafana panel (its `$__timeFilter` as Grafana expands it for the last 7 days) and the
-    /// reads of the dashboard's pages.
-    func queries(_ database: PostgresConnection) throws -> [(name: String, sql: String)] {
+    /// Every Grafana panel (its macros as Grafana expands them for the last 7 days) and the reads
+    /// of the dashboard's pages; the studies list as the page walks it (its first window of
+    /// activity and the summaries of the studies met there).
+    func queries(_ database: PostgresConnection) throws -> [(name: String, sql: String, parameters: [PostgresValue])] {
         let dashboard = try JSONSerialization.jsonObject(with: Data(contentsOf: options.grafanaDashboard)) as? [String: Any]
         let panels = (dashboard?["panels"] as? [[String: Any]] ?? []).flatMap { panel in
-            (panel["targets"] as? [[String: Any]] ?? []).compactMap { target -> (String, String)? in
+            (panel["targets"] as? [[String: Any]] ?? []).compactMap { target -> (String, String, [PostgresValue])? in
                 guard let sql = target["rawSql"] as? String else { return nil }
-                return ("Grafana: \(panel["title"] as? String ?? "?")", sql.replacing(/\$__timeFilter\(([a-z_]+)\)/) { match in
-                    "\(match.output.1) BETWEEN now() - interval '7 days' AND now()"
-                })
+                return ("Grafana: \(panel["title"] as? String ?? "?")", GrafanaMacros.expand(sql), [])
             }
         }
         let study = try database.execute("SELECT study_id FROM images ORDER BY id DESC LIMIT 1").scalar ?? ""
         let image = try database.execute("SELECT max(id) FROM images").scalar ?? "0"
-        let quoted = "'" + study.replacingOccurrences(of: "'", with: "''") + "'"
+        let list = StudyList(filter: .init())
+        let window = list.activitySQL(after: nil)
+        var met: [String] = []
+        for row in try database.execute(window.0, window.1).rows { if let id = row[1], !met.contains(id) { met.append(id) } }
+        let summaries = list.summarySQL(of: met.isEmpty ? [""] : met)
+        let disagreeing = StudyList(filter: .init(disagreement: "any")).summarySQL(of: met.isEmpty ? [""] : met)
         return panels + [
-            ("page: studies, newest 200", "SELECT * FROM dashboard.studies ORDER BY first_seen DESC LIMIT 200"),
-            ("page: studies that disagree", "SELECT * FROM dashboard.studies WHERE report_image_disagree OR summarizer_disagrees ORDER BY first_seen DESC LIMIT 200"),
-            ("page: one study's reports", "SELECT * FROM dashboard.reports WHERE study_id = \(quoted)"),
-            ("page: one study's films", "SELECT id, image_id FROM dashboard.films WHERE study_id = \(quoted)"),
-            ("page: one film's predictions", "SELECT model, decision FROM dashboard.predictions WHERE image_id = \(image)"),
-            ("page: overview, events per hour", "SELECT * FROM dashboard.events_per_hour WHERE hour >= now() - interval '7 days'"),
+            ("page: studies, a window of the newest activity", window.0, window.1),
+            ("page: studies, the summaries of its \(met.count) studies", summaries.0, summaries.1),
+            ("page: studies that disagree, the same summaries", disagreeing.0, disagreeing.1),
+            // What the list and the events panel read before the views of raw rows (migration 0014), for the ratio.
+            ("before 0014: studies, every study summarised and sorted", "SELECT * FROM dashboard.studies ORDER BY first_seen DESC LIMIT 200", []),
+            ("before 0014: events per hour, the grouped view", """
+                SELECT hour, kind, events FROM dashboard.events_per_hour WHERE hour BETWEEN now() - interval '7 days' AND now()
+                """, []),
+            ("page: one study's reports", "SELECT * FROM dashboard.reports WHERE study_id = $1", [.text(study)]),
+            ("page: one study's films", "SELECT id, image_id FROM dashboard.films WHERE study_id = $1", [.text(study)]),
+            ("page: one film's predictions", "SELECT model, decision FROM dashboard.predictions WHERE image_id = $1", [.text(image)]),
         ]
     }
 
-    func measure(_ query: (name: String, sql: String), on database: PostgresConnection) throws -> Measured {
-        let text = try database.execute("EXPLAIN (ANALYZE, FORMAT JSON) \(query.sql)").scalar ?? "[]"
+    /// The studies page's whole list, walk and summaries, by the wall clock (no plan to read).
+    func timeStudyLists(on database: PostgresConnection) throws -> [Measured] {
+        try [("page: studies, newest 200, whole list (wall clock)", StudyList.Filter()),
+             ("page: studies that disagree, whole list (wall clock)", StudyList.Filter(disagreement: "any"))].map { name, filter in
+            let started = ContinuousClock.now
+            let (rows, _) = try StudyList(filter: filter).newest(on: database)
+            let took = ContinuousClock.now - started
+            return Measured(query: name, rows: rows.count, planningMilliseconds: .nan,
+                            executionMilliseconds: Double(took.components.seconds) * 1e3 + Double(took.components.attoseconds) / 1e15,
+                            indexes: [])
+        }
+    }
+
+    func measure(_ query: (name: String, sql: String, parameters: [PostgresValue]), on database: PostgresConnection) throws -> Measured {
+        let text = try database.execute("EXPLAIN (ANALYZE, FORMAT JSON) \(query.sql)", query.parameters).scalar ?? "[]"
         let plan = ((try JSONSerialization.jsonObject(with: Data(text.utf8))) as? [[String: Any]])?.first ?? [:]
         var indexes: Set<String> = []
         func walk(_ node: [String: Any]) {

@@ -48,9 +48,20 @@ struct DashboardPagesTests {
         let overview = try #require(pages["/"])
         #expect(overview.contains("<svg") && overview.matches(of: /class="point"/).count >= 2, "the overview's charts have no points")
         #expect(overview.contains("pneumonia") && overview.contains("covid"))
+        // A stream minutes old is charted by the minute; the lag's history is drawn.
+        #expect(overview.contains("Events per minute"))
+        let lagSection = overview.components(separatedBy: "<h2>").first { $0.hasPrefix("Records waiting in Kafka") } ?? ""
+        #expect(lagSection.contains("class=\"point\""), "the lag chart has no points")
         let studies = try #require(pages["/studies"])
         let links = studies.matches(of: /href="\/studies\/([^"]+)"/).map { String($0.output.1) }
         #expect(links.count == 97)
+        // Most recently active first, as the rows say.
+        let owner = try PostgresConnection(conninfo)
+        let newest = try owner.execute("""
+            SELECT study_id FROM (SELECT study_id, processed_at FROM images UNION ALL SELECT study_id, processed_at FROM reports) AS rows
+            GROUP BY study_id ORDER BY max(processed_at) DESC, study_id DESC
+            """).rows.compactMap { $0[0] }
+        #expect(links.map { $0.removingPercentEncoding ?? $0 } == newest)
         #expect(try #require(pages["/dead-letters"]).contains("unknown_schema"))  // {} names no schema
         #expect(try #require(pages["/models"]).contains("active"))
 
@@ -82,7 +93,7 @@ struct DashboardPagesTests {
         let authority = address.replacingOccurrences(of: "http://", with: "http://quality:pw-1@")
         let artifacts = TestData.packageRoot.appending(path: ".build/test-artifacts/dashboard")
         try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
-        let expected = ["/": "Events per hour", "/studies": "first seen", "/studies/\(study)": "radiologist's impression",
+        let expected = ["/": "Events per minute", "/studies": "first seen", "/studies/\(study)": "radiologist's impression",
                         "/models": "Self-training rounds", "/dead-letters": "payload SHA-256"]
         for (path, text) in expected.sorted(by: { $0.key < $1.key }) {
             let name = path == "/" ? "overview" : path.dropFirst().replacingOccurrences(of: "/", with: "-")

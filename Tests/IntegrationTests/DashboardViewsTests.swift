@@ -1,5 +1,7 @@
 import ChildProcesses
+import Dashboard
 import Foundation
+import Kafka
 import Postgres
 import TestSupport
 import Testing
@@ -10,7 +12,7 @@ import Testing
 @Suite("Dashboard views and their reader", .serialized)
 struct DashboardViewsTests {
     @Test func theReaderRoleReadsTheViewsAndNothingUnderThem() throws {
-        let (conninfo, _) = try Self.stream("dashboard_views", bad: Array("{not json".utf8), on: \.imageTopic)
+        let (conninfo, configuration) = try Self.stream("dashboard_views", bad: Array("{not json".utf8), on: \.imageTopic)
 
         // The role, by the command an operator runs; twice changes nothing.
         let folder = FileManager.default.temporaryDirectory.appending(path: "reader-\(UUID().uuidString)")
@@ -35,6 +37,21 @@ struct DashboardViewsTests {
         let kinds = Dictionary(uniqueKeysWithValues: try reader.execute(
             "SELECT kind, sum(events)::bigint FROM dashboard.events_per_hour GROUP BY kind").rows.map { ($0[0]!, Int($0[1]!)!) })
         #expect(kinds == ["image": 100, "report": 100, "dead letter": 5])
+        // The views of raw rows say the same, and a time range cuts them before they are grouped.
+        let rows = Dictionary(uniqueKeysWithValues: try reader.execute(
+            "SELECT kind, count(*) FROM dashboard.events WHERE at >= now() - interval '1 hour' GROUP BY kind").rows.map { ($0[0]!, Int($0[1]!)!) })
+        #expect(rows == kinds)
+        #expect(try reader.execute("SELECT count(*) FROM dashboard.events WHERE at < now() - interval '1 hour'").scalarInt == 0)
+        #expect(try reader.execute("SELECT count(*) FROM dashboard.image_decisions").scalarInt == 200)
+        #expect(try reader.execute("SELECT count(DISTINCT study_id), count(*) FROM dashboard.study_activity").rows[0] == ["97", "200"])
+        // The lag's history: samples of the stream's own partitions, none negative, the last at 0.
+        let lag = try reader.execute("""
+            SELECT count(*), count(DISTINCT topic), min(lag), bool_and(consumer_group = $1) FROM dashboard.consumer_lag
+            """, [.text(configuration.kafka.groupID)]).rows[0]
+        #expect(Int(lag[0] ?? "") ?? 0 > 0 && lag[1] == "2" && lag[2] == "0" && lag[3] == "t", "\(lag)")
+        #expect(try reader.execute("""
+            SELECT sum(lag) FROM dashboard.consumer_lag WHERE at = (SELECT max(at) FROM dashboard.consumer_lag)
+            """).scalarInt == 0)
         #expect(try reader.execute("SELECT sum(dead_letters) FROM dashboard.dead_letters_per_hour WHERE error_code = 'malformed_json'").scalarInt == 5)
         #expect(try reader.execute("SELECT count(*) FROM dashboard.dead_letters WHERE payload_sha256 <> ''").scalarInt == 5)
         let shares = try reader.execute("""
@@ -71,12 +88,29 @@ struct DashboardViewsTests {
         let panels = try Self.grafanaPanels()
         #expect(panels.count >= 10)
         for panel in panels {
-            let rows = try #require(try? reader.execute(Self.expandingGrafanaMacros(panel.sql)), "panel \(panel.title) fails")
-            if ["Events per hour", "Dead letters per hour, by code", "Model registry", "Latest dead letters"].contains(panel.title) {
+            let rows = try #require(try? reader.execute(GrafanaMacros.expand(panel.sql)), "panel \(panel.title) fails")
+            if ["Events per hour", "Dead letters per hour, by code", "Pneumonia positive rate per day, by model version", "Model registry",
+                "Latest dead letters", "Records waiting in Kafka (consumer lag)"].contains(panel.title) {
                 #expect(rows.count > 0, "panel \(panel.title) has no rows")
             }
         }
         #expect(panels.allSatisfy { $0.datasource == "radstream" })
+    }
+
+    /// A sample of the lag is one row per partition; writing one deletes those older than 30 days.
+    @Test func theLagHistoryKeepsThirtyDays() throws {
+        let conninfo = try TestEnvironment.get().makeDatabase("lag_history")
+        let database = try PostgresConnection(conninfo)
+        try database.execute("""
+            INSERT INTO consumer_lag (sampled_at, consumer_group, topic, kafka_partition, lag)
+            VALUES (now() - interval '31 days', 'g', 't', 0, 5), (now() - interval '29 days', 'g', 't', 0, 4)
+            """)
+        let log = ConsumerLagLog(connection: database)
+        try log.record(group: "g", lags: [TopicPartition("t", 0): 3, TopicPartition("t", 1): 0, TopicPartition("u", 0): 7])
+        let rows = try database.execute("SELECT topic, kafka_partition, lag FROM consumer_lag ORDER BY sampled_at, topic, kafka_partition").rows
+        #expect(rows == [["t", "0", "4"], ["t", "0", "3"], ["t", "1", "0"], ["u", "0", "7"]])
+        try log.record(group: "g", lags: [:])  // a daemon holding no partition writes nothing
+        #expect(try database.execute("SELECT count(*) FROM consumer_lag").scalarInt == 4)
     }
 
     /// A database filled by a real stream: 200 good events (100 images, 100 reports, in 97
@@ -85,14 +119,22 @@ struct DashboardViewsTests {
         -> (conninfo: String, configuration: RadStreamConfiguration) {
         let environment = try TestEnvironment.get()
         let conninfo = try environment.makeDatabase(name)
-        let configuration = try environment.deliveryConfiguration(name: name.replacingOccurrences(of: "_", with: "-"), conninfo: conninfo)
+        var configuration = try environment.deliveryConfiguration(name: name.replacingOccurrences(of: "_", with: "-"), conninfo: conninfo)
+        configuration.kafka.lagRecordSeconds = 1  // the lag's history, sampled while the stream runs
         try environment.publish(0..<200, factory: try EventFactory(), configuration: configuration)
         let producer = try EventFactory.producer(for: environment.broker.bootstrapServers)
         for index in 0..<5 { try producer.send(topic: configuration.kafka[keyPath: topic], key: Array("bad-\(index)".utf8), value: bad) }
         try producer.flush()
         let daemon = try InProcessDaemon(configuration: configuration)
         let done = try eventually(timeout: .seconds(120)) { try Counts.read(conninfo).total >= 205 }
+        // The lag's history comes down to 0 once the stream is consumed (the consumer looks at
+        // its lag every second, the recorder samples what it saw last).
+        let sampled = try PostgresConnection(conninfo)
+        let caughtUp = try eventually(timeout: .seconds(15)) {
+            try sampled.execute("SELECT sum(lag) FROM consumer_lag WHERE sampled_at = (SELECT max(sampled_at) FROM consumer_lag)").scalarInt == 0
+        }
         daemon.stop()
+        #expect(caughtUp, "the lag's last sample is not 0")
         #expect(done && daemon.failure == nil)
         return (conninfo, configuration)
     }
@@ -107,13 +149,6 @@ struct DashboardViewsTests {
                 (panel["title"] as? String ?? "?", (target["datasource"] as? [String: Any])?["uid"] as? String ?? "?",
                  target["rawSql"] as? String ?? "")
             }
-        }
-    }
-
-    /// Grafana's `$__timeFilter(column)`, as Grafana expands it for the last seven days.
-    static func expandingGrafanaMacros(_ sql: String) -> String {
-        sql.replacing(/\$__timeFilter\(([a-z_]+)\)/) { match in
-            "\(match.output.1) BETWEEN now() - interval '7 days' AND now() + interval '1 minute'"
         }
     }
 }

@@ -19,6 +19,9 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
         /// was recreated): false holds the partition, not ready, until a person decides; true
         /// consumes it again from its beginning.
         public var resetOffsetsBeyondEnd: Bool
+        /// How often the consumer's lag per partition is written to PostgreSQL (`consumer_lag`,
+        /// the history dashboards chart; the live figure is on `/metrics`); 0: never.
+        public var lagRecordSeconds: Int
     }
 
     public struct Postgres: Codable, Sendable, Equatable {
@@ -220,7 +223,7 @@ public struct RadStreamConfiguration: Codable, Sendable, Equatable {
     public static let standard = RadStreamConfiguration(
         kafka: Kafka(bootstrapServers: "127.0.0.1:9092", groupID: "radstream", imageTopic: "radstream.images",
                      reportTopic: "radstream.reports", deadLetterSuffix: ".dlq", properties: [:],
-                     resetOffsetsBeyondEnd: false),
+                     resetOffsetsBeyondEnd: false, lagRecordSeconds: 30),
         postgres: Postgres(conninfo: "host=127.0.0.1 port=5432 dbname=radstream user=radstream", retryMaxSeconds: 30,
                            statementTimeoutSeconds: 30),
         batch: Batch(maxEvents: 500, maxWaitMilliseconds: 200),

@@ -3,7 +3,7 @@ import Logging
 
 /// The daemon's threads (librdkafka and libpq block, so each loop has one): the consumer; the
 /// model watcher, which hears of newly served versions; the refresher of the summarizer's memory;
-/// the publisher of the result outbox; and, when turned on, the self-training scheduler and the
+/// the publisher of the result outbox; the recorder of the consumer's lag; and, when turned on, the self-training scheduler and the
 /// counterfactual worker. They share `status`: a stop request ends them all.
 final class DaemonThreads: @unchecked Sendable {  // started once, from one thread; the threads share only Sendable state
     private let consumer: StreamConsumer
@@ -37,6 +37,10 @@ final class DaemonThreads: @unchecked Sendable {  // started once, from one thre
         if configuration.results.enabled {
             let publisher = try ResultPublisher(configuration: configuration, status: status, metrics: metrics, logger: logger)
             helpers.append(("radstream-results", publisher.run))
+        }
+        if configuration.kafka.lagRecordSeconds > 0 {
+            let recorder = LagRecorder(configuration: configuration, status: status, logger: logger)
+            helpers.append(("radstream-lag", recorder.run))
         }
         if configuration.counterfactuals.enabled, let model = processor.explainer {
             let worker = try CounterfactualWorker(settings: configuration.counterfactuals, model: model, conninfo: configuration.postgres.conninfo,

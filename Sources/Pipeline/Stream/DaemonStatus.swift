@@ -1,4 +1,5 @@
 import Foundation
+import Kafka
 import Synchronization
 
 /// What the consumer thread and the HTTP probes share: stop requests and readiness.
@@ -16,6 +17,8 @@ public final class DaemonStatus: Sendable {
         /// and not committed yet.
         var lastProgress = ContinuousClock.now
         var lag: Int64 = 0
+        /// The records waiting in each partition held, at the last look (the lag recorder's).
+        var partitionLags: [TopicPartition: Int64] = [:]
         var batchesInFlight = 0
     }
 
@@ -81,13 +84,19 @@ public final class DaemonStatus: Sendable {
 
     // MARK: Progress, for the stall check
 
-    /// The records waiting in Kafka; none waiting and nothing in flight is progress too (caught up).
-    func setLag(_ lag: Int64) {
+    /// The records waiting in each assigned partition, and those consumed into the batch in hand;
+    /// none waiting and nothing in flight is progress too (caught up).
+    func setLag(_ lags: [TopicPartition: Int64], inHand: Int) {
+        let lag = lags.values.reduce(0, +) + Int64(inHand)
         state.withLock {
             $0.lag = lag
+            $0.partitionLags = lags
             if lag == 0 && $0.batchesInFlight == 0 { $0.lastProgress = .now }
         }
     }
+
+    /// The records waiting in each partition this daemon holds, as the consumer last saw them.
+    var partitionLags: [TopicPartition: Int64] { state.withLock { $0.partitionLags } }
 
     func batchSubmitted() { state.withLock { $0.batchesInFlight += 1 } }
 

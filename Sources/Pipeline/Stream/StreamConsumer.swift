@@ -102,7 +102,7 @@ final class StreamConsumer: RebalanceHandler {
             if ContinuousClock.now - lastLag > .seconds(1) {
                 let lags = consumer.lag()
                 metrics.lag(lags)
-                status.setLag(lags.values.reduce(0, +) + Int64(batch.count))
+                status.setLag(lags, inHand: batch.count)
                 lastLag = ContinuousClock.now
             }
             producer.poll()  // the dead letters' delivery reports
