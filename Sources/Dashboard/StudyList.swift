@@ -41,17 +41,21 @@ public struct StudyList {
     }
 
     public static let pageSize = 200
-    /// Activity rows read per step of the walk.
-    static let window = 2_000
+    /// Activity rows read by the walk's first step; each further step reads twice as many, up to
+    /// `largestWindow`, so that a filter that few studies match takes a few round trips, not
+    /// hundreds (an unfiltered page is full after the first).
+    public static let window = 2_000
+    static let largestWindow = 32_000
     /// The walk's bound, for a filter that (almost) nothing matches: the list then says it looked
     /// at the newest this many images and reports.
     static let rowsWalkedAtMost = 200_000
 
     let filter: Filter
     let pageSize: Int
+    let firstWindow: Int
 
-    public init(filter: Filter, pageSize: Int = Self.pageSize) {
-        (self.filter, self.pageSize) = (filter, pageSize)
+    public init(filter: Filter, pageSize: Int = Self.pageSize, firstWindow: Int = Self.window) {
+        (self.filter, self.pageSize, self.firstWindow) = (filter, pageSize, firstWindow)
     }
 
     /// The newest matching studies, most recently active first, and whether the walk stopped at
@@ -60,10 +64,10 @@ public struct StudyList {
         var rows: [Row] = []
         var met = Set<String>()
         var cursor: (at: String, study: String)?
-        var walked = 0
+        var walked = 0, window = firstWindow
         while rows.count < pageSize {
             guard walked < Self.rowsWalkedAtMost else { return (rows, true) }
-            let (sql, parameters) = activitySQL(after: cursor)
+            let (sql, parameters) = activitySQL(after: cursor, limit: window)
             let activity = try database.execute(sql, parameters).rows
             walked += activity.count
             var fresh: [String] = []
@@ -77,15 +81,16 @@ public struct StudyList {
                                            uniquingKeysWith: { first, _ in first })
                 rows += fresh.compactMap { summaries[$0] }.prefix(pageSize - rows.count)
             }
-            guard activity.count == Self.window, let last = activity.last, let at = last[0], let study = last[1] else { break }
+            guard activity.count == window, let last = activity.last, let at = last[0], let study = last[1] else { break }
             cursor = (at, study)
+            window = min(2 * window, Self.largestWindow)
         }
         return (rows, false)
     }
 
     /// One window of the walk: images and reports newest first (ties by study, so that the
     /// cursor after the last row is exact), within the filter's dates.
-    public func activitySQL(after cursor: (at: String, study: String)?) -> (String, [PostgresValue]) {
+    public func activitySQL(after cursor: (at: String, study: String)?, limit: Int = Self.window) -> (String, [PostgresValue]) {
         var conditions: [String] = []
         var parameters: [PostgresValue] = []
         func parameter(_ value: String) -> String {
@@ -101,7 +106,7 @@ public struct StudyList {
         if let to = filter.to, !to.isEmpty { conditions.append("at < \(parameter(to))::date + 1") }
         let sql = """
             SELECT at, study_id FROM dashboard.study_activity \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
-            ORDER BY at DESC, study_id DESC LIMIT \(Self.window)
+            ORDER BY at DESC, study_id DESC LIMIT \(limit)
             """
         return (sql, parameters)
     }

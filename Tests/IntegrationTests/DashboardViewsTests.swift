@@ -71,6 +71,19 @@ struct DashboardViewsTests {
         #expect(try reader.execute("SELECT count(*) FROM dashboard.films WHERE length(pixels) = side * side").scalarInt == 100)
         #expect(try reader.execute("SELECT count(*) FROM dashboard.predictions WHERE length(saliency_png) > 0").scalarInt == 200)
 
+        // The studies list, walked a few rows at a time (the windows grow, the rows of a batch share
+        // their time): each study once, most recently active first, as one query over all rows says.
+        let truth = try reader.execute("""
+            SELECT study_id FROM dashboard.study_activity GROUP BY study_id ORDER BY max(at) DESC, study_id DESC
+            """).rows.compactMap { $0[0] }
+        for (page, window) in [(10, 3), (97, 7), (200, 1)] {
+            let (listed, truncated) = try StudyList(filter: .init(), pageSize: page, firstWindow: window).newest(on: reader)
+            #expect(listed.map(\.studyID) == Array(truth.prefix(page)) && !truncated, "page \(page), first window \(window)")
+        }
+        let pneumonia = try StudyList(filter: .init(finding: "pneumonia"), firstWindow: 5).newest(on: reader).rows
+        #expect(!pneumonia.isEmpty && pneumonia.allSatisfy(\.pneumoniaCalled))
+        #expect(pneumonia.count == (try reader.execute("SELECT count(*) FROM dashboard.studies WHERE pneumonia_called").scalarInt))
+
         // Nothing under the views: no table read, no write, no payload, no weights.
         func refused(_ sql: String) -> Bool {
             do { _ = try reader.execute(sql); return false } catch { return error.sqlState == "42501" }

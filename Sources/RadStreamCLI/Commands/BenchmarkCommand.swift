@@ -74,7 +74,8 @@ struct DashboardBenchmarkCommand: ParsableCommand {
         discussion: """
             Replays --events events (half PneumoniaMNIST images, read by both classifiers; half IU \
             reports, labelled) through `radstream serve` on the embedded broker and a private \
-            PostgreSQL, in chunks the broker can hold; then runs every panel of \
+            PostgreSQL, in chunks the broker can hold; moves the older half of the rows a month \
+            back (history outside the week the panels show); then runs every panel of \
             ops/grafana/dashboards/radstream.json (the last 7 days) and the web dashboard's main reads \
             under EXPLAIN ANALYZE, and prints each one's rows, planning and execution time and the \
             indexes its plan uses. Build in release mode first: ops/setup.sh.
