@@ -1,13 +1,11 @@
 import COpenBLAS
 import Dispatch
-import Foundation
-import Synchronization
 
 /// The one door to OpenBLAS. Every size crosses into C as a checked `Int32`; a naive reference
 /// implementation sits beside it for the tests.
 ///
-/// OpenBLAS itself runs on one thread, and the engine spreads its work over its own workers: a
-/// product is cut into blocks of C, a convolution into chunks of images. OpenBLAS's own threads
+/// OpenBLAS itself runs on one thread, and the engine spreads its work over its own workers
+/// (`EngineWorkers`): a product is cut into blocks of C here, a convolution into chunks of images. OpenBLAS's own threads
 /// spin (`sched_yield`) between calls, and on the small products of our networks that spinning
 /// took a third of the CPU, more than the multiplications (profiled with perf on the reference
 /// CNN); cutting the work ourselves also lets im2col and the copies run on every core. Calls
@@ -15,37 +13,8 @@ import Synchronization
 public enum BLAS {
     public enum Transpose: Sendable { case none, transposed }
 
-    private static let workerCount = Atomic<Int>(ProcessInfo.processInfo.activeProcessorCount)
     /// OpenBLAS is set to one thread once, before its first use.
     private static let singleThreaded: Void = openblas_set_num_threads(1)
-
-    /// How many workers the engine's products and convolutions use (default: every core).
-    public static func setThreads(_ count: Int) {
-        workerCount.store(max(1, count), ordering: .relaxed)
-    }
-
-    /// The workers of the calling thread: its own count inside `withWorkers`, the engine's otherwise.
-    public static var workers: Int {
-        if let own = pthread_getspecific(threadWorkersKey) { return Int(bitPattern: own) }
-        return workerCount.load(ordering: .relaxed)
-    }
-
-    /// Runs `body` with at most `count` workers for the products and convolutions the calling
-    /// thread starts, leaving every other thread's share alone: self-training runs beside the
-    /// stream on one core while the stream's models keep every core.
-    public static func withWorkers<T>(_ count: Int, _ body: () throws -> T) rethrows -> T {
-        let previous = pthread_getspecific(threadWorkersKey)
-        pthread_setspecific(threadWorkersKey, UnsafeRawPointer(bitPattern: max(1, count)))
-        defer { pthread_setspecific(threadWorkersKey, previous) }
-        return try body()
-    }
-
-    /// The key of each thread's own worker count (unset: the engine's).
-    nonisolated(unsafe) private static let threadWorkersKey: pthread_key_t = {
-        var key = pthread_key_t()
-        pthread_key_create(&key, nil)
-        return key
-    }()
 
     /// Products smaller than this many multiply-adds run on the calling thread: waking a worker
     /// costs more than they do.
@@ -57,7 +26,7 @@ public enum BLAS {
     public static func sgemm(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
                              alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, parallel: Bool = true) {
-        sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, workers: parallel ? workers : 1)
+        sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, workers: parallel ? EngineWorkers.count : 1)
     }
 
     /// The same, cut among at most `workers` (the tests choose the count without touching the

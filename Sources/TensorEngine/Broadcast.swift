@@ -79,11 +79,9 @@ struct Broadcast {
     /// `function(left, right)` for every output element.
     func apply(_ a: [Float], _ b: [Float], _ function: (Float, Float) -> Float) -> [Float] {
         [Float](unsafeUninitializedCapacity: count) { out, initialized in
-            a.withUnsafeBufferPointer { a in
-                b.withUnsafeBufferPointer { b in
-                    forEachRun { o, l, r, length, ls, rs in
-                        for i in 0..<length { out[o + i] = function(a[l + i * ls], b[r + i * rs]) }
-                    }
+            withPointers(a, b) { a, b in
+                forEachRun { o, l, r, length, ls, rs in
+                    for i in 0..<length { out[o + i] = function(a[l + i * ls], b[r + i * rs]) }
                 }
             }
             initialized = count

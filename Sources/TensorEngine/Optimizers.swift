@@ -140,9 +140,9 @@ public struct ExponentialMovingAverage {
         updates += 1
         for (index, p) in parameters.enumerated() {
             precondition(p.count == shadow[index].count, "parameter \(index) changed size")
-            shadow[index].withUnsafeMutableBufferPointer { shadow in
-                p.data.withUnsafeBufferPointer { x in
-                    for i in x.indices { shadow[i] = decay * shadow[i] + (1 - decay) * x[i] }
+            withPointers(p.data) { x in
+                withMutablePointers(&shadow[index]) { shadow in
+                    for i in 0..<p.count { shadow[i] = decay * shadow[i] + (1 - decay) * x[i] }
                 }
             }
         }
@@ -156,11 +156,10 @@ extension Optimizer {
     static func update(_ x: inout [Float], _ state: inout [Float], _ gradient: [Float],
                        _ rule: (inout Float, inout Float, Float) -> Void) {
         precondition(x.count == state.count && x.count == gradient.count, "a parameter, its state and its gradient differ in size")
-        x.withUnsafeMutableBufferPointer { x in
-            state.withUnsafeMutableBufferPointer { state in
-                gradient.withUnsafeBufferPointer { g in
-                    for i in x.indices { rule(&x[i], &state[i], g[i]) }
-                }
+        let count = x.count
+        withPointers(gradient) { g in
+            withMutablePointers(&x, &state) { x, state in
+                for i in 0..<count { rule(&x[i], &state[i], g[i]) }
             }
         }
     }
@@ -169,13 +168,10 @@ extension Optimizer {
                        _ rule: (inout Float, inout Float, inout Float, Float) -> Void) {
         precondition(x.count == first.count && x.count == second.count && x.count == gradient.count,
                      "a parameter, its state and its gradient differ in size")
-        x.withUnsafeMutableBufferPointer { x in
-            first.withUnsafeMutableBufferPointer { first in
-                second.withUnsafeMutableBufferPointer { second in
-                    gradient.withUnsafeBufferPointer { g in
-                        for i in x.indices { rule(&x[i], &first[i], &second[i], g[i]) }
-                    }
-                }
+        let count = x.count
+        withPointers(gradient) { g in
+            withMutablePointers(&x, &first, &second) { x, first, second in
+                for i in 0..<count { rule(&x[i], &first[i], &second[i], g[i]) }
             }
         }
     }

@@ -37,11 +37,11 @@ extension Tensor {
             return
         }
         precondition(grad!.count == values.count, "a gradient of \(values.count) values for \(grad!.count)")
-        grad!.withUnsafeMutableBufferPointer { sum in
-            values.withUnsafeBufferPointer { values in
+        withMutablePointers(&grad!) { sum in
+            withPointers(values) { values in
                 // A tensor read twice (a block's input feeds its shortcut and its first convolution)
                 // sums megabytes here: split among the workers, as the passes around it are.
-                nonisolated(unsafe) let (sum, values) = (sum.baseAddress!, values.baseAddress!)
+                nonisolated(unsafe) let (sum, values) = (sum, values)
                 Self.forEachShare(of: count, elements: count) { range in
                     for i in range { sum[i] += values[i] }
                 }
@@ -49,7 +49,9 @@ extension Tensor {
         }
     }
 
-    /// Every gradient rule, one per operation: `output` is d(loss)/d(result).
+    /// Every gradient rule, one per operation: `output` is d(loss)/d(result). The short rules sit
+    /// here; the long ones beside their forward rules, in each family's folder (Matmul,
+    /// Convolution, Pooling, Normalization).
     static func propagate(_ output: [Float], through operation: Operation, result: Tensor) {
         switch operation {
         case .add(let a, let b):
@@ -79,12 +81,10 @@ extension Tensor {
             }
             let (outer, size, inner) = a.split(at: axis)
             var spread = Tensor.uninitialized(a.count)
-            output.withUnsafeBufferPointer { d in
-                spread.withUnsafeMutableBufferPointer { spread in
+            withPointers(output) { d in
+                withMutablePointers(&spread) { spread in
                     for o in 0..<outer {
-                        for s in 0..<size {
-                            (spread.baseAddress! + (o * size + s) * inner).update(from: d.baseAddress! + o * inner, count: inner)
-                        }
+                        for s in 0..<size { (spread + (o * size + s) * inner).update(from: d + o * inner, count: inner) }
                     }
                 }
             }
@@ -132,40 +132,17 @@ extension Tensor {
         case .conv2d(let input, let weight, let geometry):
             conv2dBackward(input, weight, geometry, output)
         case .maxPool2d(let a, let sources):
-            var back = [Float](repeating: 0, count: a.count)
-            for (flat, source) in sources.enumerated() { back[source] += output[flat] }
-            a.accumulate(back)
+            maxPoolBackward(a, sources: sources, output)
+        case .averagePool2d(let a, let geometry):
+            averagePoolBackward(a, geometry, output)
+        case .upsample2d(let a, let factor):
+            upsampleBackward(a, factor: factor, output)
         case .batchNorm(let input, let scale, let shift, let residual, let statistics):
             batchNormBackward(input, scale, shift, residual, statistics, output: result.data, gradient: output)
         case .groupNorm(let input, let scale, let shift, let statistics):
             groupNormBackward(input, scale, shift, statistics, gradient: output)
         case .planeBias(let input, let bias):
             planeBiasBackward(input, bias, gradient: output)
-        case .upsample2d(let a, let factor):
-            // Each input pixel receives the sum of the gradients of its factor² copies.
-            let (planes, height, width) = (a.shape[0] * a.shape[1], a.shape[2], a.shape[3])
-            var back = [Float](repeating: 0, count: a.count)
-            for plane in 0..<planes {
-                for y in 0..<(height * factor) {
-                    for x in 0..<(width * factor) {
-                        back[(plane * height + y / factor) * width + x / factor] += output[(plane * height * factor + y) * width * factor + x]
-                    }
-                }
-            }
-            a.accumulate(back)
-        case .averagePool2d(let a, let geometry):
-            var back = [Float](repeating: 0, count: a.count)
-            let share = 1 / Float(geometry.kernelHeight * geometry.kernelWidth)
-            var flat = 0
-            geometry.forEachWindow { plane, oy, ox in
-                for ky in 0..<geometry.kernelHeight {
-                    for kx in 0..<geometry.kernelWidth {
-                        back[plane + (oy * geometry.stride + ky) * geometry.width + ox * geometry.stride + kx] += output[flat] * share
-                    }
-                }
-                flat += 1
-            }
-            a.accumulate(back)
         }
     }
 
@@ -182,17 +159,13 @@ extension Tensor {
         var da = [Float](repeating: 0, count: a.requiresGrad ? a.count : 0)
         var db = [Float](repeating: 0, count: b.requiresGrad ? b.count : 0)
         let (wantA, wantB) = (a.requiresGrad, b.requiresGrad)
-        a.data.withUnsafeBufferPointer { x in
-            b.data.withUnsafeBufferPointer { y in
-                da.withUnsafeMutableBufferPointer { da in
-                    db.withUnsafeMutableBufferPointer { db in
-                        Broadcast(a.shape, b.shape).forEachRun { o, l, r, length, ls, rs in
-                            for i in 0..<length {
-                                let (d, xi, yi) = (output[o + i], x[l + i * ls], y[r + i * rs])
-                                if wantA { da[l + i * ls] += left(d, xi, yi) }
-                                if wantB { db[r + i * rs] += right(d, xi, yi) }
-                            }
-                        }
+        withPointers(a.data, b.data) { x, y in
+            withMutablePointers(&da, &db) { da, db in
+                Broadcast(a.shape, b.shape).forEachRun { o, l, r, length, ls, rs in
+                    for i in 0..<length {
+                        let (d, xi, yi) = (output[o + i], x[l + i * ls], y[r + i * rs])
+                        if wantA { da[l + i * ls] += left(d, xi, yi) }
+                        if wantB { db[r + i * rs] += right(d, xi, yi) }
                     }
                 }
             }

@@ -33,29 +33,6 @@ extension Tensor {
     public func sqrt() -> Tensor { unary(.sqrt(self), Foundation.sqrt) }
     public func erf() -> Tensor { unary(.erf(self), Foundation.erf) }
 
-    /// (…, m, k) · (k, n) or (…, m, k) · (…, k, n) with equal leading axes: one sgemm per matrix.
-    public func matmul(_ other: Tensor) -> Tensor {
-        precondition(rank >= 2 && other.rank >= 2, "matmul needs matrices, not \(shape) and \(other.shape)")
-        let (m, k, n) = (shape[rank - 2], shape[rank - 1], other.shape[other.rank - 1])
-        precondition(other.shape[other.rank - 2] == k, "matmul of \(shape) by \(other.shape)")
-        let batch = shape.dropLast(2).reduce(1, *)
-        let sharedRight = other.rank == 2
-        precondition(sharedRight || Array(other.shape.dropLast(2)) == Array(shape.dropLast(2)),
-                     "matmul batch axes differ: \(shape) and \(other.shape)")
-        var out = [Float](repeating: 0, count: batch * m * n)
-        data.withUnsafeBufferPointer { a in
-            other.data.withUnsafeBufferPointer { b in
-                out.withUnsafeMutableBufferPointer { c in
-                    for i in 0..<batch {
-                        BLAS.sgemm(.none, .none, m: m, n: n, k: k, a: a.baseAddress! + i * m * k,
-                                   b: b.baseAddress! + (sharedRight ? 0 : i * k * n), c: c.baseAddress! + i * m * n)
-                    }
-                }
-            }
-        }
-        return Tensor(shape: Array(shape.dropLast(2)) + [m, n], data: out, operation: .matmul(self, other))
-    }
-
     /// Sum over `axis` (kept, with size 1), or of every element when `axis` is nil.
     public func sum(axis: Int? = nil) -> Tensor {
         guard let axis else {
@@ -65,16 +42,16 @@ extension Tensor {
         var out = [Float](repeating: 0, count: outer * inner)
         // Through pointers: indexing the arrays checked bounds and uniqueness at every element,
         // and a sum over the last axis (global average pooling) ran one loop per element.
-        data.withUnsafeBufferPointer { x in
-            out.withUnsafeMutableBufferPointer { y in
+        withPointers(data) { x in
+            withMutablePointers(&out) { y in
                 for o in 0..<outer {
-                    let target = y.baseAddress! + o * inner
+                    let target = y + o * inner
                     if inner == 1 {
-                        target[0] = VectorKernels.sum(x.baseAddress! + o * size, count: size)
+                        target[0] = VectorKernels.sum(x + o * size, count: size)
                         continue
                     }
                     for s in 0..<size {
-                        let source = x.baseAddress! + (o * size + s) * inner
+                        let source = x + (o * size + s) * inner
                         for i in 0..<inner { target[i] += source[i] }
                     }
                 }

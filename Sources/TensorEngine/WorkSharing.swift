@@ -1,4 +1,42 @@
 import Dispatch
+import Foundation
+import Synchronization
+
+/// The engine's workers: how many threads a product, a convolution or a pass over a tensor is
+/// spread over (every core by default). The work itself is cut where it is done — products into
+/// blocks of C (`BLAS.sgemm`), convolutions into chunks of images, passes into shares of a batch
+/// (`Tensor.forEachShare`) — and run by `DispatchQueue.concurrentPerform`.
+public enum EngineWorkers {
+    private static let engineCount = Atomic<Int>(ProcessInfo.processInfo.activeProcessorCount)
+
+    /// How many workers the engine's products and convolutions use (default: every core).
+    public static func setCount(_ count: Int) {
+        engineCount.store(max(1, count), ordering: .relaxed)
+    }
+
+    /// The workers of the calling thread: its own count inside `with`, the engine's otherwise.
+    public static var count: Int {
+        if let own = pthread_getspecific(threadCountKey) { return Int(bitPattern: own) }
+        return engineCount.load(ordering: .relaxed)
+    }
+
+    /// Runs `body` with at most `count` workers for the products and convolutions the calling
+    /// thread starts, leaving every other thread's share alone: self-training runs beside the
+    /// stream on one core while the stream's models keep every core.
+    public static func with<T>(_ count: Int, _ body: () throws -> T) rethrows -> T {
+        let previous = pthread_getspecific(threadCountKey)
+        pthread_setspecific(threadCountKey, UnsafeRawPointer(bitPattern: max(1, count)))
+        defer { pthread_setspecific(threadCountKey, previous) }
+        return try body()
+    }
+
+    /// The key of each thread's own worker count (unset: the engine's).
+    private static let threadCountKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+}
 
 /// `body(0..<count)` on every core, in index order: for decoding many images, or running a model
 /// on many inputs whose weights it only reads.
@@ -20,7 +58,7 @@ extension Tensor {
     /// contiguous share per worker when the tensor has `elements` enough, else all on the
     /// calling thread. Each call must write only what its range owns.
     static func forEachShare(of count: Int, elements: Int, _ body: @Sendable (Range<Int>) -> Void) {
-        let workers = elements >= parallelPassThreshold ? min(BLAS.workers, count) : 1
+        let workers = elements >= parallelPassThreshold ? min(EngineWorkers.count, count) : 1
         guard workers > 1 else {
             body(0..<count)
             return

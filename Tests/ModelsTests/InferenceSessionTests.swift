@@ -36,7 +36,7 @@ struct InferenceSessionTests {
         let session = try ImageClassifier.InferenceSession(classifier: Self.shippedPneumonia(), batch: 1)
         let images = Self.images(1, seed: 7)
         var output = [Float](repeating: 0, count: 2)
-        let allocations = BLAS.withWorkers(1) {
+        let allocations = EngineWorkers.with(1) {
             output.withUnsafeMutableBufferPointer { session.probabilities(images, into: $0) }
             allocation_counter_start()
             for _ in 0..<20 {
@@ -51,7 +51,7 @@ struct InferenceSessionTests {
         #expect(seen >= 1 && made.count == 784, "the counter sees allocations")
         // The tensor path, by contrast, allocates at every call.
         let classifier = session.classifier
-        let tensorPath = BLAS.withWorkers(1) {
+        let tensorPath = EngineWorkers.with(1) {
             _ = classifier.probabilities(images)
             allocation_counter_start()
             _ = classifier.probabilities(images)

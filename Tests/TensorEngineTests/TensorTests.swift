@@ -60,7 +60,7 @@ struct TensorTests {
             var generator = SeededGenerator(seed: 9)
             let input = Tensor(shape: [5, 3, 7, 7], data: (0..<735).map { _ in generator.normal() }, requiresGrad: true)
             let weight = Tensor(shape: [4, 3, 3, 3], data: (0..<108).map { _ in generator.normal() }, requiresGrad: true)
-            BLAS.withWorkers(workers) {
+            EngineWorkers.with(workers) {
                 let output = input.conv2d(weight, stride: 2, padding: 1, columnLimit: columnLimit)
                 (output * output).sum().backward()
             }
@@ -83,7 +83,7 @@ struct TensorTests {
                                requiresGrad: true)
             let scale = Tensor(shape: [6], data: (0..<6).map { _ in generator.normal() }, requiresGrad: true)
             let shift = Tensor(shape: [6], data: (0..<6).map { _ in generator.normal() }, requiresGrad: true)
-            return BLAS.withWorkers(workers) {
+            return EngineWorkers.with(workers) {
                 let (output, mean, variance) = input.batchNorm(scale: scale, shift: shift)
                 (output * output).sum().backward()
                 return [output.data, mean, variance, input.grad!, scale.grad!, shift.grad!]
@@ -104,7 +104,7 @@ struct TensorTests {
         let scale = Tensor(shape: [c], data: (0..<c).map { _ in generator.normal() }, requiresGrad: true)
         let shift = Tensor(shape: [c], data: (0..<c).map { _ in generator.normal() }, requiresGrad: true)
         func run(workers: Int) -> [[Float]] {
-            BLAS.withWorkers(workers) {
+            EngineWorkers.with(workers) {
                 for tensor in [input, scale, shift] { tensor.zeroGrad() }
                 let output = input.groupNorm(groups: groups, scale: scale, shift: shift, silu: true)
                 (output * output).sum().backward()

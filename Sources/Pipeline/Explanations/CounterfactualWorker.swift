@@ -43,7 +43,7 @@ final class CounterfactualWorker {
         while !status.stopRequested {
             do {
                 let started = ContinuousClock.now
-                let made = try BLAS.withWorkers(1) { try session.run("counterfactual explanations", batch) }
+                let made = try EngineWorkers.with(1) { try session.run("counterfactual explanations", batch) }
                 metrics.counterfactualsPending(try session.run("counterfactuals pending") { try CounterfactualStore(connection: $0).pendingCount(scope) })
                 guard made > 0 else {
                     status.sleep(.seconds(settings.checkSeconds))

@@ -72,7 +72,7 @@ public final class SelfTrainingScheduler {
                     throw SelfTrainingError("the daemon serves no classifier named \(settings.model)")
                 }
                 logger.notice("self-training round due (\(trigger.rawValue))")
-                let record = try BLAS.withWorkers(1) {
+                let record = try EngineWorkers.with(1) {
                     try current.runRound(trigger: trigger, served: model, pace: pace, progress: { [logger] in logger.info("self-training: \($0)") })
                 }
                 guard let record else {

@@ -38,7 +38,7 @@ struct CaptionCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         let captioner = try Captioner(contentsOf: model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory().appending(path: "captioner"))
         let files = try ImageFiles.list(in: URL(filePath: images))
         let writer = try JSONLinesWriter(path: out)

@@ -26,7 +26,7 @@ struct ClassifyBenchmarkCommand: ParsableCommand {
     @Flag(help: "Print the figures as one JSON document (progress to standard error) instead of tables.") var json = false
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         let classifiers = try ModelStore.classifiers(at: model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory())
         let classifier = classifiers.first { $0.settings.name == "pneumonia" } ?? classifiers[0]
         let root = URL(filePath: data)

@@ -60,7 +60,7 @@ struct ClassifyCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         let location = model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory()
         let readers = try Self.readers(at: location)
         let files = try ImageFiles.list(in: URL(filePath: images))

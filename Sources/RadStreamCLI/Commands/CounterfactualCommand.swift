@@ -66,7 +66,7 @@ struct CounterfactualCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         let location = model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory().appending(path: JointDiffusionModel.folderName)
         let joint = try JointDiffusionModel(contentsOf: location)
         let explainer = try CounterfactualExplainer(model: joint, options: .init(startStep: startStep, steps: steps, guidance: guidance,

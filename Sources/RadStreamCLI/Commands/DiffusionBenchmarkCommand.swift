@@ -22,7 +22,7 @@ struct DiffusionBenchmarkCommand: ParsableCommand {
     @Flag(help: "Print the figures as one JSON document (progress to standard error) instead of tables.") var json = false
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         let options = JointDiffusionOptions()
         let network = try DiffusionUNet(configuration: options.network, seed: 1)
         var generator = SeededGenerator(seed: 2)

@@ -45,7 +45,7 @@ struct DiffusionExperimentCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         let loaded = try TrainingData.load(data, side: 28)
         var options = JointDiffusionOptions()
         options.epochs = epochs

@@ -22,7 +22,7 @@ struct EngineBenchmarkCommand: ParsableCommand {
     @Flag(help: "Print the figures as one JSON document (progress to standard error) instead of tables.") var json = false
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         let report = TablesOutput("engine benchmark: \(threads) engine threads, ~\(seconds) s per figure", json: json)
         if !networkOnly {
             let sgemmRate = try measureSgemm(report)

@@ -25,7 +25,7 @@ struct EvaluateApplicabilityCommand: ParsableCommand {
     @Flag(help: "Print the table as one JSON document instead.") var json = false
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         let location = model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory()
         let dataURL = URL(filePath: data)
         let report = TablesOutput("applicability: the share of each material each classifier's gate lets through", json: json)

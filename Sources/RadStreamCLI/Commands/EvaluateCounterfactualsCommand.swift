@@ -57,7 +57,7 @@ struct EvaluateCounterfactualsCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         let joint = try JointDiffusionModel(contentsOf: URL(filePath: model))
         guard let independent = try ModelStore.classifiers(at: URL(filePath: classifier)).first else {
             throw CommandFailure("\(classifier) holds no classifier")

@@ -35,7 +35,7 @@ struct EvaluateGenerationCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         let joint = try JointDiffusionModel(contentsOf: URL(filePath: model))
         guard let reader = try ModelStore.classifiers(at: URL(filePath: classifier)).first else {
             throw CommandFailure("\(classifier) holds no classifier")

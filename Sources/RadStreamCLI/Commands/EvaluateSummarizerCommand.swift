@@ -70,7 +70,7 @@ struct EvaluateSummarizerCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         if let crossValidate { return try runCrossValidation(models: URL(filePath: crossValidate)) }
         var (training, test) = try ReportSplit.pairs(in: requireFolder(URL(filePath: reports)))
         if split == .validation {

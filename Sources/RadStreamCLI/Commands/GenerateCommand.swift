@@ -34,7 +34,7 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         let location = model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory().appending(path: JointDiffusionModel.folderName)
         let joint = try JointDiffusionModel(contentsOf: location)
         guard let index = joint.settings.classes.firstIndex(of: label) else {

@@ -30,7 +30,7 @@ struct ReportsBenchmarkCommand: ParsableCommand {
     @Flag(help: "Print the figures as one JSON document (progress to standard error) instead of tables.") var json = false
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         let summarizer = try Summarizer(contentsOf: model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory().appending(path: "summarizer"))
         let (_, test) = try ReportSplit.pairs(in: URL(filePath: data).appending(path: "openi/reports"))
         let sections = test.map { ReportSections(findings: $0.findings, impression: $0.impression) }

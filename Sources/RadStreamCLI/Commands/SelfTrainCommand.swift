@@ -47,7 +47,7 @@ struct SelfTrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         let configuration = try options.load()
         var settings = configuration.selfTraining
         if let model { settings.model = model }

@@ -51,7 +51,7 @@ struct SelfTrainingExperimentCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         let log = StandardError()
         let rows = try SelfTrainingExperiment(options: .init(
             data: URL(filePath: data).standardizedFileURL, fractions: fractions!, chunks: chunks, cpuShare: cpuShare,

@@ -75,7 +75,7 @@ struct SummarizeCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         let summarizer = try Summarizer(contentsOf: model.map { URL(filePath: $0) } ?? ModelStore.defaultDirectory().appending(path: "summarizer"))
         let files = try ReplaySource.reportFiles(in: requireFolder(URL(filePath: reports)))
         let log = StandardError()

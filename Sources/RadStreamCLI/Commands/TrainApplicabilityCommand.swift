@@ -83,7 +83,7 @@ struct TrainApplicabilityCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         let commit = Provenance.commit()  // the tree as fitting starts, before the gate is written
         let log = StandardError()
         let folder = URL(filePath: model)

@@ -48,7 +48,7 @@ struct TrainCaptionerCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         let commit = Provenance.commit()
         let log = StandardError()
         guard let trunk = try ModelStore.classifiers(at: URL(filePath: classifier)).first(where: { $0.settings.classes.count == 2 }) else {

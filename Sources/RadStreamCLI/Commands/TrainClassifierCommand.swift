@@ -83,7 +83,7 @@ struct TrainClassifierCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         let commit = Provenance.commit()  // the tree as training starts, whatever changes while it runs
         let log = StandardError()
         log.line("reading \(data) at \(side)×\(side)")

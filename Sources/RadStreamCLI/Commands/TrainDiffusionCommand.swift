@@ -53,7 +53,7 @@ struct TrainDiffusionCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         let commit = Provenance.commit()
         let log = StandardError()
         var options = JointDiffusionOptions()

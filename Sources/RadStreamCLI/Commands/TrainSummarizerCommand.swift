@@ -61,7 +61,7 @@ struct TrainSummarizerCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         let commit = Provenance.commit()  // the tree as training starts
         let log = StandardError()
         let folder = try requireFolder(URL(filePath: reports))

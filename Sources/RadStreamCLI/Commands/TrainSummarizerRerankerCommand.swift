@@ -38,7 +38,7 @@ struct TrainSummarizerRerankerCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.setThreads(threads)
+        EngineWorkers.setCount(threads)
         let commit = Provenance.commit()
         let log = StandardError()
         let directory = URL(filePath: model), foldModels = URL(filePath: foldsFrom)

@@ -43,8 +43,8 @@ extension Tensor {
         var variance = running?.variance ?? [Float](repeating: 0, count: channels)
         var out = Self.uninitialized(count)
         let residualData = residual?.data ?? []
-        data.withUnsafeBufferPointer { x in
-            nonisolated(unsafe) let x = x.baseAddress!
+        withPointers(data) { xPointer in
+            nonisolated(unsafe) let x = xPointer
             if running == nil {
                 // The moments of each image plane about its channel's first value, in one pass
                 // (no large mean cancels out of the variance); then summed over the images in order.
@@ -63,16 +63,14 @@ extension Tensor {
         // y = (x − μ)·k·γ + β = x·a + b
         let a = (0..<channels).map { inverseDeviation[$0] * scale.data[$0] }
         let b = (0..<channels).map { shift.data[$0] - mean[$0] * a[$0] }
-        data.withUnsafeBufferPointer { x in
-            out.withUnsafeMutableBufferPointer { y in
-                residualData.withUnsafeBufferPointer { r in
-                    nonisolated(unsafe) let (x, y) = (x.baseAddress!, y.baseAddress!)
-                    nonisolated(unsafe) let r = residual == nil ? nil : r.baseAddress
-                    Self.forEachPlane(batch: batch, channels: channels, elements: count) { n, c in
-                        let base = (n * channels + c) * inner
-                        VectorKernels.affine(x + base, scale: a[c], offset: b[c], residual: r.map { $0 + base }, relu: relu,
-                                             into: y + base, count: inner)
-                    }
+        withPointers(data, residualData) { xPointer, rPointer in
+            withMutablePointers(&out) { yPointer in
+                nonisolated(unsafe) let (x, y) = (xPointer, yPointer)
+                nonisolated(unsafe) let r = residual == nil ? nil : rPointer  // an empty array's pointer is not to be used
+                Self.forEachPlane(batch: batch, channels: channels, elements: count) { n, c in
+                    let base = (n * channels + c) * inner
+                    VectorKernels.affine(x + base, scale: a[c], offset: b[c], residual: r.map { $0 + base }, relu: relu,
+                                         into: y + base, count: inner)
                 }
             }
         }

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 
-// Forward rules of the 2-D window operations, NCHW.
+// The forward rule of conv2d, NCHW (its gradient: `Tensor+Convolution+Backward.swift`).
 extension Tensor {
     /// Floats of im2col buffer a convolution may use (16 MB).
     static let columnBufferLimit = 4 << 20
@@ -28,15 +28,11 @@ extension Tensor {
         // Every element is written before it is read (im2col writes the padding's zeros).
         var out = Self.uninitialized(geometry.batch * outputs * geometry.outputPixels)
         let residualData = epilogue?.residual?.data ?? []
-        data.withUnsafeBufferPointer { input in
-            weight.data.withUnsafeBufferPointer { w in
-                out.withUnsafeMutableBufferPointer { o in
-                    residualData.withUnsafeBufferPointer { r in
-                        // (An empty array may still lend a non-nil base address: only a residual's counts.)
-                        Self.convolve(geometry, outputs: outputs, input: input.baseAddress!, weight: w.baseAddress!, epilogue: epilogue,
-                                      residual: epilogue?.residual == nil ? nil : r.baseAddress, into: o.baseAddress!)
-                    }
-                }
+        withPointers(data, weight.data, residualData) { input, w, r in
+            withMutablePointers(&out) { o in
+                // An empty array's pointer is not to be used: only a residual's counts.
+                Self.convolve(geometry, outputs: outputs, input: input, weight: w, epilogue: epilogue,
+                              residual: epilogue?.residual == nil ? nil : r, into: o)
             }
         }
         return Tensor(shape: [geometry.batch, outputs, geometry.outputHeight, geometry.outputWidth], data: out,
@@ -56,8 +52,8 @@ extension Tensor {
                                 into output: UnsafeMutablePointer<Float>) {
         let pixels = geometry.outputPixels, patch = geometry.patchSize
         let plane = geometry.channels * geometry.height * geometry.width
-        let chunks = geometry.chunkCount(workers: BLAS.workers)
-        let workers = min(BLAS.workers, chunks)
+        let chunks = geometry.chunkCount(workers: EngineWorkers.count)
+        let workers = min(EngineWorkers.count, chunks)
         let perImage = geometry.multipliesPerImage
         let columns = perImage ? pixels : geometry.imagesPerChunk * pixels
         if let epilogue {
@@ -105,102 +101,5 @@ extension Tensor {
             }
         }
         if workers > 1 { DispatchQueue.concurrentPerform(iterations: workers) { work($0) } } else { work(0) }
-    }
-
-    public func maxPool2d(kernel: Int, stride: Int? = nil) -> Tensor {
-        let geometry = ConvolutionGeometry(input: shape, kernelHeight: kernel, kernelWidth: kernel, stride: stride ?? kernel, padding: 0)
-        var out: [Float] = []
-        var sources: [Int] = []
-        out.reserveCapacity(geometry.batch * geometry.channels * geometry.outputPixels)
-        sources.reserveCapacity(out.capacity)
-        geometry.forEachWindow { plane, oy, ox in
-            var best = -Float.infinity, bestIndex = 0
-            for ky in 0..<kernel {
-                for kx in 0..<kernel {
-                    let index = plane + (oy * geometry.stride + ky) * geometry.width + ox * geometry.stride + kx
-                    if data[index] > best { (best, bestIndex) = (data[index], index) }
-                }
-            }
-            out.append(best)
-            sources.append(bestIndex)
-        }
-        return Tensor(shape: [geometry.batch, geometry.channels, geometry.outputHeight, geometry.outputWidth], data: out,
-                      operation: .maxPool2d(self, sources: sources))
-    }
-
-    public func averagePool2d(kernel: Int, stride: Int? = nil) -> Tensor {
-        let geometry = ConvolutionGeometry(input: shape, kernelHeight: kernel, kernelWidth: kernel, stride: stride ?? kernel, padding: 0)
-        var out: [Float] = []
-        out.reserveCapacity(geometry.batch * geometry.channels * geometry.outputPixels)
-        let area = Float(kernel * kernel)
-        geometry.forEachWindow { plane, oy, ox in
-            var sum: Float = 0
-            for ky in 0..<kernel {
-                for kx in 0..<kernel { sum += data[plane + (oy * geometry.stride + ky) * geometry.width + ox * geometry.stride + kx] }
-            }
-            out.append(sum / area)
-        }
-        return Tensor(shape: [geometry.batch, geometry.channels, geometry.outputHeight, geometry.outputWidth], data: out,
-                      operation: .averagePool2d(self, geometry: geometry))
-    }
-
-    /// NCHW → NC(H·factor)(W·factor), each pixel repeated factor×factor times: the upsampling of a
-    /// U-Net's decoder (followed by a convolution, it does what a transposed convolution does,
-    /// without its checkerboard artefacts).
-    public func upsampled2d(factor: Int) -> Tensor {
-        precondition(rank == 4 && factor >= 1, "upsampling \(shape) by \(factor)")
-        let (planes, height, width) = (shape[0] * shape[1], shape[2], shape[3])
-        var out = Tensor.uninitialized(count * factor * factor)
-        for plane in 0..<planes {
-            for y in 0..<(height * factor) {
-                let row = (plane * height + y / factor) * width, outRow = (plane * height * factor + y) * width * factor
-                for x in 0..<(width * factor) { out[outRow + x] = data[row + x / factor] }
-            }
-        }
-        return Tensor(shape: [shape[0], shape[1], height * factor, width * factor], data: out, operation: .upsample2d(self, factor: factor))
-    }
-
-    /// NCHW → NC: the mean of each channel's plane.
-    public func globalAveragePool() -> Tensor {
-        precondition(rank == 4, "global average pooling of \(shape)")
-        return reshaped([shape[0], shape[1], shape[2] * shape[3]]).mean(axis: 2).reshaped([shape[0], shape[1]])
-    }
-}
-
-extension ConvolutionGeometry {
-    /// Calls `body(planeStart, outputRow, outputColumn)` for every window, in output order.
-    func forEachWindow(_ body: (Int, Int, Int) -> Void) {
-        for plane in 0..<(batch * channels) {
-            for oy in 0..<outputHeight {
-                for ox in 0..<outputWidth { body(plane * height * width, oy, ox) }
-            }
-        }
-    }
-}
-
-/// What a fused inference convolution does to each output value y of channel c, in order:
-/// y · scale[c] + shift[c] (a batch norm's affine, folded), + the residual's value, then ReLU.
-public struct ConvolutionEpilogue {
-    public var scale: [Float]
-    public var shift: [Float]
-    public var residual: Tensor?
-    public var relu: Bool
-
-    public init(scale: [Float], shift: [Float], residual: Tensor? = nil, relu: Bool) {
-        self.scale = scale
-        self.shift = shift
-        self.residual = residual
-        self.relu = relu
-    }
-
-    func apply(_ source: UnsafePointer<Float>, channel: Int, residual: UnsafePointer<Float>?,
-               into target: UnsafeMutablePointer<Float>, count: Int) {
-        let (a, b) = (scale[channel], shift[channel])
-        switch (residual, relu) {
-        case (nil, false): for i in 0..<count { target[i] = source[i] * a + b }
-        case (nil, true): for i in 0..<count { target[i] = max(source[i] * a + b, 0) }
-        case (let r?, false): for i in 0..<count { target[i] = source[i] * a + b + r[i] }
-        case (let r?, true): for i in 0..<count { target[i] = max(source[i] * a + b + r[i], 0) }
-        }
     }
 }
