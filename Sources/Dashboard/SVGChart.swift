@@ -38,6 +38,8 @@ struct SVGChart {
         if !valueLabel.isEmpty {
             parts.append("<text x=\"\(Self.margin.left + 4)\" y=\"\(Self.margin.top + 10)\">\(HTML.escape(valueLabel))</text>")
         }
+        // Legend entries side by side, each as wide as its name (about 7 px a character at the page's size).
+        var legendX = Self.margin.left
         for (index, one) in series.enumerated() {
             let colour = Self.colours[index % Self.colours.count]
             let sorted = one.points.sorted { $0.time < $1.time }
@@ -47,9 +49,9 @@ struct SVGChart {
                 parts.append("<circle class=\"point\" cx=\"\(Self.coordinate(x(point.time)))\" cy=\"\(Self.coordinate(y(point.value)))\" r=\"2.5\" fill=\"\(colour)\">"
                              + "<title>\(HTML.escape(one.name)): \(Self.number(point.value)) at \(HTML.escape(point.time.formatted(format)))</title></circle>")
             }
-            let legendX = Self.margin.left + Double(index) * 150
             parts.append("<rect x=\"\(legendX)\" y=\"\(height - 10)\" width=\"10\" height=\"3\" fill=\"\(colour)\"/>"
                          + "<text x=\"\(legendX + 14)\" y=\"\(height - 6)\">\(HTML.escape(one.name))</text>")
+            legendX += 14 + 7 * Double(one.name.count) + 18
         }
         return "<svg role=\"img\" width=\"\(Int(width))\" height=\"\(Int(height))\" "
             + "viewBox=\"0 0 \(Int(width)) \(Int(height))\">\(parts.joined())</svg>"

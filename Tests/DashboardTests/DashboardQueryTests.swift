@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Dashboard
 
@@ -44,5 +45,15 @@ import Testing
         #expect(parameters == [.text("a"), .text("b"), .text("c"), .text("pneumonia v1")])
         #expect(StudyList.Filter(from: "yesterday").hasValidDates == false)
         #expect(StudyList.Filter(from: "2026-12-01", to: "").hasValidDates)
+    }
+
+    @Test func aChartsLegendGivesEachNameItsWidth() throws {
+        let now = Date()
+        let names = ["radstream-demo radstream.images", "radstream-demo radstream.reports"]
+        let svg = SVGChart(series: names.map { .init(name: $0, points: [(now, 1), (now.addingTimeInterval(60), 2)]) }).svg
+        let starts = svg.matches(of: /<text x="([0-9.]+)" y="[0-9.]+">radstream-demo/).compactMap { Double($0.output.1) }
+        #expect(starts.count == 2)
+        #expect(starts[1] - starts[0] >= 7 * Double(names[0].count), "the second name starts inside the first")
+        #expect(svg.matches(of: /class="point"/).count == 4)
     }
 }
