@@ -64,7 +64,7 @@ public enum DashboardServer {
         router.get("/studies") { request, _ in
             let query = request.uri.queryParameters
             let filter = StudyList.Filter(disagreement: query.get("disagreement"), finding: query.get("finding"),
-                                                    from: query.get("from"), to: query.get("to"), version: query.get("version"))
+                                          from: query.get("from"), to: query.get("to"), version: query.get("version"))
             return html(try await DashboardPages.studies(store, filter: filter))
         }
         router.get("/studies/:study") { _, context in

@@ -3,8 +3,9 @@ import Logging
 
 /// The daemon's threads (librdkafka and libpq block, so each loop has one): the consumer; the
 /// model watcher, which hears of newly served versions; the refresher of the summarizer's memory;
-/// the publisher of the result outbox; the recorder of the consumer's lag; and, when turned on, the self-training scheduler and the
-/// counterfactual worker. They share `status`: a stop request ends them all.
+/// the publisher of the result outbox; the recorder of the consumer's lag; and, when turned on,
+/// the self-training scheduler and the counterfactual worker. They share `status`: a stop
+/// request ends them all.
 final class DaemonThreads: @unchecked Sendable {  // started once, from one thread; the threads share only Sendable state
     private let consumer: StreamConsumer
     private var helpers: [(name: String, run: () -> Void)] = []
