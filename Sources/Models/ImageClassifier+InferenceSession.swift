@@ -10,11 +10,14 @@ extension ImageClassifier {
         public let classifier: ImageClassifier
         private let plan: ResidualCNN.InferencePlan
         private let logits: UnsafeMutableBufferPointer<Float>
+        /// Grad-CAM's channel weights for each class (the network's own, made once).
+        private let saliencyWeights: [[Float]]
 
         public init(classifier: ImageClassifier, batch: Int) throws {
             self.classifier = classifier
             plan = try ResidualCNN.InferencePlan(network: classifier.network, batch: batch, side: classifier.settings.inputSide)
             logits = .allocate(capacity: batch * plan.classes)
+            saliencyWeights = classifier.settings.classes.indices.map { GradCAM.weights(of: classifier.network, for: $0) }
         }
 
         deinit { logits.deallocate() }
@@ -45,6 +48,26 @@ extension ImageClassifier {
                     total += value
                 }
                 for column in 0..<classes { probabilities[row * classes + column] /= total }
+            }
+        }
+
+        /// What `ImageClassifier.explain` gives — calibrated probabilities, the decided class, its
+        /// Grad-CAM map and, with a pooling, the applicability gate's features — for up to `batch`
+        /// images, through the plan: the same values (to 1e-5), the convolutions into the plan's
+        /// buffers. (Grad-CAM here needs no backward pass: it weighs the last stage's maps.)
+        public func explain(_ images: [[UInt8]], applicabilityPooling pooling: ApplicabilityPooling? = nil) -> [Explanation] {
+            guard !images.isEmpty else { return [] }
+            let classes = plan.classes
+            var flat = [Float](repeating: 0, count: images.count * classes)
+            flat.withUnsafeMutableBufferPointer { probabilities(images, into: $0) }
+            let stages = plan.stageMaps(images: images.count)
+            let pooled = pooling.map { ImageClassifier.applicabilityFeatures(of: stages, pooling: $0) }
+            return (0..<images.count).map { index in
+                let row = Array(flat[(index * classes)..<((index + 1) * classes)])
+                let decided = classifier.decision(row)
+                return Explanation(probabilities: row, decidedClass: decided,
+                                   saliency: GradCAM.map(features: stages.last!, image: index, weights: saliencyWeights[decided]),
+                                   applicabilityFeatures: pooled?[index])
             }
         }
     }

@@ -25,6 +25,9 @@ extension ResidualCNN {
         /// Activations; buffer 0 is the input.
         private let buffers: [UnsafeMutablePointer<Float>]
         private let features: (buffer: Int, channels: Int, pixels: Int)
+        /// Each stage's output buffer and its shape (batch first): what an applicability gate pools
+        /// and, for the last, what Grad-CAM weighs.
+        private let stages: [(buffer: Int, shape: [Int])]
         private let pooled: UnsafeMutablePointer<Float>
         private let fcWeight: [Float], fcBias: [Float]
 
@@ -53,14 +56,17 @@ extension ResidualCNN {
                 return (sizes.count - 1, outputShape)
             }
             var (x, shape) = try convolve(0, [batch, 1, side, side], "stem.conv", "stem.bn", stride: 1, relu: true)
+            var stages: [(buffer: Int, shape: [Int])] = []
             for stage in network.configuration.channels.indices {
                 let name = "stage\(stage + 1)", stride = stage == 0 ? 1 : 2
                 let shortcut = network.parameters["\(name).shortcut.weight"] == nil
                     ? x : try convolve(x, shape, "\(name).shortcut", "\(name).shortcut_bn", stride: stride, padding: 0, relu: false).0
                 let (hidden, hiddenShape) = try convolve(x, shape, "\(name).conv1", "\(name).bn1", stride: stride, relu: true)
                 (x, shape) = try convolve(hidden, hiddenShape, "\(name).conv2", "\(name).bn2", stride: 1, residual: shortcut, relu: true)
+                stages.append((x, shape))
             }
             self.convolutions = convolutions
+            self.stages = stages
             buffers = sizes.map { size in
                 let buffer = UnsafeMutablePointer<Float>.allocate(capacity: size)
                 buffer.initialize(repeating: 0, count: size)  // rows past a partial batch are computed too: from zeros
@@ -79,6 +85,17 @@ extension ResidualCNN {
 
         /// The plan's input buffer (batch × side × side, normalised as the model expects): fill it, then call `run`.
         public var input: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: buffers[0], count: batch * side * side) }
+
+        /// After `run`: each stage's maps for the first `images` rows, copied out (images × C × H × W),
+        /// as `ResidualCNN.stageOutputs` gives them.
+        public func stageMaps(images: Int) -> [Tensor] {
+            precondition(images <= batch, "at most \(batch) images")
+            return stages.map { stage in
+                let perImage = stage.shape.dropFirst().reduce(1, *)
+                return Tensor(shape: [images] + stage.shape.dropFirst(),
+                              data: Array(UnsafeBufferPointer(start: buffers[stage.buffer], count: images * perImage)))
+            }
+        }
 
         /// Runs the network on `input` and writes the logits (batch × classes) into `logits`.
         public func run(into logits: UnsafeMutableBufferPointer<Float>) {

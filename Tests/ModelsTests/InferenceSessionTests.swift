@@ -68,3 +68,30 @@ struct InferenceSessionTests {
         }
     }
 }
+
+@Suite("Explaining through the inference plan")
+struct InferenceSessionExplanationTests {
+    /// The plan's explanations are the graph's: probabilities, decision, Grad-CAM map and the
+    /// applicability features of either pooling, for a partial batch and a full one.
+    @Test(arguments: [ApplicabilityPooling.global, .quadrants])
+    func aSessionExplainsAsTheGraphDoes(pooling: ApplicabilityPooling) throws {
+        let classifier = try InferenceSessionTests.shippedPneumonia()
+        let session = try ImageClassifier.InferenceSession(classifier: classifier, batch: 6)
+        func close(_ a: [Float], _ b: [Float], _ tolerance: Float) -> Bool {
+            a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= tolerance * max(1, abs($1)) }
+        }
+        for count in [6, 5] {
+            let images = InferenceSessionTests.images(count, seed: UInt64(10 + count))
+            let planned = session.explain(images, applicabilityPooling: pooling)
+            let graph = classifier.explain(images, applicabilityPooling: pooling)
+            #expect(planned.count == count)
+            for (p, g) in zip(planned, graph) {
+                #expect(close(p.probabilities, g.probabilities, 1e-5))
+                #expect(p.decidedClass == g.decidedClass)
+                #expect(p.saliency.width == g.saliency.width && close(p.saliency.values, g.saliency.values, 1e-4))
+                #expect(close(p.applicabilityFeatures ?? [], g.applicabilityFeatures ?? [-1], 1e-4))
+            }
+        }
+        #expect(session.explain([], applicabilityPooling: pooling).isEmpty)
+    }
+}

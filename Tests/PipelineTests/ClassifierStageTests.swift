@@ -38,6 +38,9 @@ struct ClassifierStageTests {
             + Array(messages[2...])
         let processed = processor.process(batch)
         #expect(processed.map(\.source.offset) == [0, 1, 99, 2, 3])
+        // The shipped classifiers run through their allocation-free plans (and give the graph's figures, below).
+        let stages = processor.imageBatchStages.compactMap { $0 as? ClassifierStage }
+        #expect(stages.count == 2 && stages.allSatisfy(\.usesInferencePlan))
         let decoder = ImageDecoder()
         for (event, file) in zip(processed.filter { $0.source.offset != 99 }, files) {
             guard case .image(let record) = event.payload, let prediction = record.predictions.first(where: { $0.model == "pneumonia" })
