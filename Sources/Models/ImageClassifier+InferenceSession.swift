@@ -17,7 +17,7 @@ extension ImageClassifier {
             self.classifier = classifier
             plan = try ResidualCNN.InferencePlan(network: classifier.network, batch: batch, side: classifier.settings.inputSide)
             logits = .allocate(capacity: batch * plan.classes)
-            saliencyWeights = classifier.settings.classes.indices.map { GradCAM.weights(of: classifier.network, for: $0) }
+            saliencyWeights = classifier.saliencyWeights()
         }
 
         deinit { logits.deallocate() }
@@ -60,15 +60,10 @@ extension ImageClassifier {
             let classes = plan.classes
             var flat = [Float](repeating: 0, count: images.count * classes)
             flat.withUnsafeMutableBufferPointer { probabilities(images, into: $0) }
-            let stages = plan.stageMaps(images: images.count)
-            let pooled = pooling.map { ImageClassifier.applicabilityFeatures(of: stages, pooling: $0) }
-            return (0..<images.count).map { index in
-                let row = Array(flat[(index * classes)..<((index + 1) * classes)])
-                let decided = classifier.decision(row)
-                return Explanation(probabilities: row, decidedClass: decided,
-                                   saliency: GradCAM.map(features: stages.last!, image: index, weights: saliencyWeights[decided]),
-                                   applicabilityFeatures: pooled?[index])
-            }
+            let rows = (0..<images.count).map { Array(flat[($0 * classes)..<(($0 + 1) * classes)]) }
+            // Without a pooling only the last stage's maps are read: only they are copied out.
+            let stages = plan.stageMaps(images: images.count, lastOnly: pooling == nil)
+            return classifier.explanations(probabilities: rows, stages: stages, pooling: pooling, saliencyWeights: saliencyWeights)
         }
     }
 }

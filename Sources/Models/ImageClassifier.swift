@@ -83,14 +83,23 @@ public final class ImageClassifier: @unchecked Sendable {
     public func explain(_ images: [[UInt8]], applicabilityPooling pooling: ApplicabilityPooling? = nil) -> [Explanation] {
         guard !images.isEmpty else { return [] }
         let stages = network.stageOutputs(input(images), training: false)
-        let features = stages.last!
-        let probabilities = calibrated(network.classify(features))
-        let weights = settings.classes.indices.map { GradCAM.weights(of: network, for: $0) }  // once per class, not per image
+        return explanations(probabilities: calibrated(network.classify(stages.last!)), stages: stages, pooling: pooling,
+                            saliencyWeights: saliencyWeights())
+    }
+
+    /// Grad-CAM's channel weights for each class (once per class, not per image).
+    func saliencyWeights() -> [[Float]] { settings.classes.indices.map { GradCAM.weights(of: network, for: $0) } }
+
+    /// The explanations of a pass, from its probabilities and its stages' maps (the graph's or
+    /// the inference plan's): per image the decision, its Grad-CAM map over the last stage and,
+    /// with a pooling, the applicability features of every stage (only the last is needed without).
+    func explanations(probabilities: [[Float]], stages: [Tensor], pooling: ApplicabilityPooling?,
+                      saliencyWeights weights: [[Float]]) -> [Explanation] {
         let pooled = pooling.map { Self.applicabilityFeatures(of: stages, pooling: $0) }
         return probabilities.enumerated().map { index, row in
             let decided = decision(row)
             return Explanation(probabilities: row, decidedClass: decided,
-                               saliency: GradCAM.map(features: features, image: index, weights: weights[decided]),
+                               saliency: GradCAM.map(features: stages.last!, image: index, weights: weights[decided]),
                                applicabilityFeatures: pooled?[index])
         }
     }

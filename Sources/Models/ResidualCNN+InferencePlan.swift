@@ -86,11 +86,11 @@ extension ResidualCNN {
         /// The plan's input buffer (batch × side × side, normalised as the model expects): fill it, then call `run`.
         public var input: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: buffers[0], count: batch * side * side) }
 
-        /// After `run`: each stage's maps for the first `images` rows, copied out (images × C × H × W),
-        /// as `ResidualCNN.stageOutputs` gives them.
-        public func stageMaps(images: Int) -> [Tensor] {
+        /// After `run`: each stage's maps (or the last one's only) for the first `images` rows,
+        /// copied out (images × C × H × W), as `ResidualCNN.stageOutputs` gives them.
+        public func stageMaps(images: Int, lastOnly: Bool = false) -> [Tensor] {
             precondition(images <= batch, "at most \(batch) images")
-            return stages.map { stage in
+            return (lastOnly ? [stages.last!] : stages).map { stage in
                 let perImage = stage.shape.dropFirst().reduce(1, *)
                 return Tensor(shape: [images] + stage.shape.dropFirst(),
                               data: Array(UnsafeBufferPointer(start: buffers[stage.buffer], count: images * perImage)))

@@ -72,9 +72,9 @@ struct InferenceSessionTests {
 @Suite("Explaining through the inference plan")
 struct InferenceSessionExplanationTests {
     /// The plan's explanations are the graph's: probabilities, decision, Grad-CAM map and the
-    /// applicability features of either pooling, for a partial batch and a full one.
-    @Test(arguments: [ApplicabilityPooling.global, .quadrants])
-    func aSessionExplainsAsTheGraphDoes(pooling: ApplicabilityPooling) throws {
+    /// applicability features of either pooling (or none), for a partial batch and a full one.
+    @Test(arguments: [ApplicabilityPooling?.none, .global, .quadrants])
+    func aSessionExplainsAsTheGraphDoes(pooling: ApplicabilityPooling?) throws {
         let classifier = try InferenceSessionTests.shippedPneumonia()
         let session = try ImageClassifier.InferenceSession(classifier: classifier, batch: 6)
         func close(_ a: [Float], _ b: [Float], _ tolerance: Float) -> Bool {
@@ -89,7 +89,11 @@ struct InferenceSessionExplanationTests {
                 #expect(close(p.probabilities, g.probabilities, 1e-5))
                 #expect(p.decidedClass == g.decidedClass)
                 #expect(p.saliency.width == g.saliency.width && close(p.saliency.values, g.saliency.values, 1e-4))
-                #expect(close(p.applicabilityFeatures ?? [], g.applicabilityFeatures ?? [-1], 1e-4))
+                if pooling == nil {
+                    #expect(p.applicabilityFeatures == nil && g.applicabilityFeatures == nil)
+                } else {
+                    #expect(close(p.applicabilityFeatures ?? [], g.applicabilityFeatures ?? [-1], 1e-4))
+                }
             }
         }
         #expect(session.explain([], applicabilityPooling: pooling).isEmpty)
