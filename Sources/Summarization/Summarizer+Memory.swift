@@ -18,7 +18,6 @@ extension Summarizer {
                            decoding: Decoding) -> [[Candidate]] {
         precondition(ids.count == findings.count, "an id (or nil) for each report")
         let generated = summarize(findings, decoding: decoding)
-        nonisolated(unsafe) let model = model  // shared by the cores: scoring only reads its weights
         let vocabulary = vocabulary, settings = settings
         return concurrentMap(findings.count) { index -> [Candidate] in
             guard let own = generated[index] else { return [] }
@@ -44,7 +43,7 @@ extension Summarizer {
                 }
             }
             let candidates = texts.map { Array(vocabulary.encode($0).prefix(settings.maximumOutputLength)) }
-            let likelihoods = model.logLikelihoods(of: candidates, source: source)
+            let likelihoods = likelihoods(of: candidates, source: source)
             let seen = ReportMemory.statedObservations(findings[index])
             for index in features.indices {
                 features[index].meanLogLikelihood = Double(likelihoods[index]) / Double(candidates[index].count + 1)
@@ -64,6 +63,20 @@ extension Summarizer {
             }
             return zip(texts, features).map { Candidate(text: $0, features: $1) }
         }
+    }
+
+    /// The model's log-likelihood of each candidate given `source`; candidates scored against the
+    /// same source before (the same findings, another report) are not scored again.
+    func likelihoods(of candidates: [[Int]], source: [Int]) -> [Float] {
+        var known = memo.likelihoods[source] ?? [:]
+        var missing: [[Int]] = []
+        for candidate in candidates where known[candidate] == nil && !missing.contains(candidate) { missing.append(candidate) }
+        if !missing.isEmpty {
+            nonisolated(unsafe) let model = model  // shared by the cores: scoring only reads its weights
+            for (candidate, likelihood) in zip(missing, model.logLikelihoods(of: missing, source: source)) { known[candidate] = likelihood }
+            memo.likelihoods.store(known, for: source)
+        }
+        return candidates.map { known[$0]! }
     }
 
     /// The impression of each FINDINGS text chosen by `reranker` among the candidates (nil for one

@@ -29,6 +29,8 @@ public struct Summarizer: @unchecked Sendable {
     /// How to choose among the model's own impression and those of the nearest earlier reports
     /// when a memory of reports is given (`reranker.json` beside the weights; nil: the model alone).
     public var reranker: SummaryReranker?
+    /// What was worked out before for the same words: decoded outputs and candidates' likelihoods.
+    private(set) var memo = SummaryMemo()
 
     public init(model: SummarizerTransformer, vocabulary: ReportVocabulary, settings: Settings, bestEpoch: Int = 0) {
         precondition(model.configuration.vocabularySize == vocabulary.count, "a model for \(model.configuration.vocabularySize) words with \(vocabulary.count)")
@@ -40,13 +42,21 @@ public struct Summarizer: @unchecked Sendable {
 
     public var version: String { settings.version }
 
+    /// The same summarizer with nothing memoised: what a benchmark measures each pass with, so
+    /// that repeating its reports measures the work and not the memo.
+    public func withEmptyMemo() -> Summarizer {
+        var copy = self
+        copy.memo = SummaryMemo()
+        return copy
+    }
+
     /// The token ids the model reads for `findings`: empty when there is nothing to read.
     static func source(_ findings: String, vocabulary: ReportVocabulary, settings: Settings) -> [Int] {
         Array(vocabulary.encode(findings).prefix(settings.maximumSourceLength))
     }
 
     /// How an impression is chosen from the model's next-token distributions.
-    public enum Decoding: Sendable, Equatable, CustomStringConvertible {
+    public enum Decoding: Sendable, Hashable, CustomStringConvertible {
         /// The most likely token at each step.
         case greedy
         /// The most likely whole output (length-normalised) among `width` hypotheses kept per step.
@@ -67,37 +77,51 @@ public struct Summarizer: @unchecked Sendable {
     }
 
     /// The generated impression of each FINDINGS text (nil for one without a word to read),
-    /// decoded on every core.
+    /// decoded on every core. Findings read before (by their words, with the same decoding) get
+    /// the impression they got then without decoding again, and findings repeated within the
+    /// call are decoded once.
     public func summarize(_ findings: [String], decoding: Decoding = .greedy) -> [String?] {
         let sources = findings.map { Self.source($0, vocabulary: vocabulary, settings: settings) }
-        var outputs = [[Int]?](repeating: nil, count: findings.count)
-        let readable = sources.indices.filter { !sources[$0].isEmpty }
         let maximumLength = settings.maximumOutputLength
+        func key(_ source: [Int]) -> DecodedKey { DecodedKey(decoding: decoding, maximumLength: maximumLength, source: source) }
+        var decoded: [[Int]: [Int]] = [:], pending: [[Int]] = [], queued = Set<[Int]>()
+        for source in sources where !source.isEmpty && decoded[source] == nil {
+            if let known = memo.decoded[key(source)] { decoded[source] = known } else if queued.insert(source).inserted { pending.append(source) }
+        }
+        for (source, output) in zip(pending, decode(pending, decoding: decoding, maximumLength: maximumLength)) {
+            decoded[source] = output
+            memo.decoded.store(output, for: key(source))
+        }
+        return sources.map { decoded[$0].map(vocabulary.decode) }
+    }
+
+    /// The output of each source (none empty), decoded on every core.
+    private func decode(_ sources: [[Int]], decoding: Decoding, maximumLength: Int) -> [[Int]] {
+        guard !sources.isEmpty else { return [] }
         nonisolated(unsafe) let model = model  // shared by the cores: decoding only reads its weights
+        var outputs = [[Int]](repeating: [], count: sources.count)
         switch decoding {
         case .beam(let width):
             // One report per core: a beam's steps are too small to split.
-            let found = concurrentMap(readable.count) { model.beam(sources[readable[$0]], width: width, maximumLength: maximumLength) }
-            for (index, ids) in zip(readable, found) { outputs[index] = ids }
+            outputs = concurrentMap(sources.count) { model.beam(sources[$0], width: width, maximumLength: maximumLength) }
         case .greedy, .minimumBayesRisk:
             // Greedy in slices of similar length, so that one long report pads few short ones;
             // the slices on every core.
-            let byLength = readable.sorted { sources[$0].count < sources[$1].count }
+            let byLength = sources.indices.sorted { sources[$0].count < sources[$1].count }
             let slices = stride(from: 0, to: byLength.count, by: 32).map { Array(byLength[$0..<min(byLength.count, $0 + 32)]) }
             let found = concurrentMap(slices.count) { model.greedy(slices[$0].map { sources[$0] }, maximumLength: maximumLength) }
             for (slice, generated) in zip(slices, found) { for (index, ids) in zip(slice, generated) { outputs[index] = ids } }
         }
         if case .minimumBayesRisk(let count) = decoding, count > 0 {
             let greedy = outputs, vocabulary = vocabulary
-            let chosen = concurrentMap(readable.count) { position -> [Int]? in
-                let source = sources[readable[position]]
+            outputs = concurrentMap(sources.count) { index -> [Int] in
+                let source = sources[index]
                 var generator = SeededGenerator(seed: source.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 })
-                let candidates = [greedy[readable[position]]!] + model.samples(source, count: count, maximumLength: maximumLength, generator: &generator)
-                return Self.minimumBayesRisk(candidates.map { vocabulary.decode($0) }).map { candidates[$0] }
+                let candidates = [greedy[index]] + model.samples(source, count: count, maximumLength: maximumLength, generator: &generator)
+                return Self.minimumBayesRisk(candidates.map { vocabulary.decode($0) }).map { candidates[$0] } ?? greedy[index]
             }
-            for (index, ids) in zip(readable, chosen) { outputs[index] = ids }
         }
-        return outputs.map { $0.map(vocabulary.decode) }
+        return outputs
     }
 
     /// The index of the candidate with the highest total ROUGE-L F1 against all candidates

@@ -37,6 +37,10 @@ public final class SummarizerTransformer {
     public let configuration: Configuration
     /// Trainable tensors by name (the names of the checkpoint).
     public private(set) var parameters: [String: Tensor] = [:]
+    /// Eᵀ, the tied embedding transposed once for the vocabulary projection, when the weights
+    /// are fixed (loaded or frozen): inference would otherwise transpose the whole table at every
+    /// decoding step.
+    private var outputProjection: Tensor?
 
     public init(configuration: Configuration, seed: UInt64) {
         precondition(configuration.width % configuration.heads == 0, "width \(configuration.width) does not split into \(configuration.heads) heads")
@@ -72,6 +76,7 @@ public final class SummarizerTransformer {
     init(configuration: Configuration, loadedParameters: [String: Tensor]) {
         self.configuration = configuration
         parameters = loadedParameters
+        outputProjection = loadedParameters["embedding"].flatMap { $0.requiresGrad ? nil : $0.transposed() }
     }
 
     /// The same model with weights that record no graph: what inference runs on.
@@ -211,7 +216,9 @@ public final class SummarizerTransformer {
         let gate: Tensor
     }
 
-    func decode(_ targets: [[Int]], memory: Memory, dropout: Dropout? = nil) -> DecoderOutput {
+    /// `crossKeysAndValues`, when given, are each layer's keys and values of `memory`'s source
+    /// (what `crossKeysAndValues(_:layer:)` gives), computed once for rows that share a source.
+    func decode(_ targets: [[Int]], memory: Memory, dropout: Dropout? = nil, crossKeysAndValues given: [(Tensor, Tensor)]? = nil) -> DecoderOutput {
         let (batch, length) = (targets.count, targets[0].count)
         var causal = [Float](repeating: 0, count: length * length)
         for q in 0..<length { for k in (q + 1)..<max(length, q + 1) { causal[q * length + k] = -1e9 } }
@@ -221,7 +228,7 @@ public final class SummarizerTransformer {
             let name = "decoder.\(layer)"
             x = selfAttention(x, name, batch: batch, length: length, mask: causalMask, dropout)
             let q = splitHeads(linear(norm(x, "\(name).cross_norm"), "\(name).cross.q"), batch: batch, length: length)
-            let (k, v) = crossKeysAndValues(memory, layer: layer)
+            let (k, v) = given?[layer] ?? crossKeysAndValues(memory, layer: layer)
             x = x + dropout(linear(mergeHeads(attend(q, k, v, mask: memory.keyMask)), "\(name).cross.out"))
             x = feedForward(x, name, dropout)
         }
@@ -255,7 +262,7 @@ public final class SummarizerTransformer {
 
     /// The vocabulary logits of decoder states (rows, width) → (rows, vocabulary).
     func vocabularyLogits(_ states: Tensor) -> Tensor {
-        states.matmul(parameters["embedding"]!.transposed())
+        states.matmul(outputProjection ?? parameters["embedding"]!.transposed())
     }
 
     func vocabularyDistribution(_ states: Tensor) -> Tensor { vocabularyLogits(states).softmax(axis: 1) }
