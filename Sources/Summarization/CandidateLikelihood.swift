@@ -9,17 +9,35 @@ extension SummarizerTransformer {
     /// are decoded together, so that a long one pads few short ones (padding all of a report's
     /// candidates to the longest made 2.5 times the positions there were). Inference only.
     public func logLikelihoods(of candidates: [[Int]], source: [Int]) -> [Float] {
-        guard !candidates.isEmpty else { return [] }
-        let memory = encode([source])
-        let sourceKeysAndValues = (0..<configuration.decoderLayers).map { crossKeysAndValues(memory, layer: $0) }
-        var likelihoods = [Float](repeating: 0, count: candidates.count)
-        for group in Self.lengthGroups(candidates.map { $0.count + 1 }) {
-            let rows = [Int](repeating: 0, count: group.count)
-            let found = logLikelihoods(of: group.map { candidates[$0] }, source: source, memory: memory.selecting(rows),
-                                       crossKeysAndValues: sourceKeysAndValues.map { ($0.0.selectingRows(rows), $0.1.selectingRows(rows)) })
-            for (index, likelihood) in zip(group, found) { likelihoods[index] = likelihood }
+        CandidateScorer(model: self, source: source).logLikelihoods(of: candidates)
+    }
+
+    /// What scoring candidates against one source needs of it, computed once however many calls
+    /// score candidates against it: its encoding and each decoder layer's cross-attention keys
+    /// and values.
+    struct CandidateScorer {
+        let model: SummarizerTransformer
+        let source: [Int]
+        private let memory: Memory
+        private let sourceKeysAndValues: [(Tensor, Tensor)]
+
+        init(model: SummarizerTransformer, source: [Int]) {
+            self.model = model
+            self.source = source
+            memory = model.encode([source])
+            sourceKeysAndValues = (0..<model.configuration.decoderLayers).map { [memory] in model.crossKeysAndValues(memory, layer: $0) }
         }
-        return likelihoods
+
+        func logLikelihoods(of candidates: [[Int]]) -> [Float] {
+            var likelihoods = [Float](repeating: 0, count: candidates.count)
+            for group in SummarizerTransformer.lengthGroups(candidates.map { $0.count + 1 }) {
+                let rows = [Int](repeating: 0, count: group.count)
+                let found = model.logLikelihoods(of: group.map { candidates[$0] }, source: source, memory: memory.selecting(rows),
+                                                 crossKeysAndValues: sourceKeysAndValues.map { ($0.0.selectingRows(rows), $0.1.selectingRows(rows)) })
+                for (index, likelihood) in zip(group, found) { likelihoods[index] = likelihood }
+            }
+            return likelihoods
+        }
     }
 
     /// The indices of `lengths` in groups of similar length: in order of length, a group takes
@@ -40,7 +58,7 @@ extension SummarizerTransformer {
     }
 
     /// One teacher-forced pass over candidates padded to one length, `memory` a row per candidate.
-    private func logLikelihoods(of candidates: [[Int]], source: [Int], memory: Memory,
+    fileprivate func logLikelihoods(of candidates: [[Int]], source: [Int], memory: Memory,
                                 crossKeysAndValues: [(Tensor, Tensor)]) -> [Float] {
         let targets = Self.padded(candidates.map { [ReportVocabulary.beginning] + $0 + [ReportVocabulary.end] })
         let inputs = targets.map { Array($0.dropLast()) }

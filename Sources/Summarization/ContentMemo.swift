@@ -1,3 +1,4 @@
+import Reports
 import Synchronization
 
 /// What the summarizer already worked out for the same words, kept by content: normal findings
@@ -51,6 +52,8 @@ final class SummaryMemo: Sendable {
     let decoded = ContentMemo<DecodedKey, [Int]>(capacity: 10_000)
     /// The log-likelihood of each candidate scored against a source.
     let likelihoods = ContentMemo<[Int], [[Int]: Float]>(capacity: 5_000)
+    /// What the labeler reads as stated in a findings text (the candidates' clinical agreement).
+    let statedInFindings = ContentMemo<String, Set<Observation>>(capacity: 10_000)
 }
 
 struct DecodedKey: Hashable, Sendable {

@@ -27,6 +27,8 @@ public struct ReportMemory: Sendable {
         public let entry: Entry
         /// TF-IDF cosine of the two findings, in [0, 1].
         public let similarity: Double
+        /// The impression's ROUGE tokens, read once when the memory was built.
+        public let impressionTokens: [String]
     }
 
     /// What a findings text is indexed by: its words, or its words and each pair of adjacent
@@ -46,6 +48,8 @@ public struct ReportMemory: Sendable {
     /// What the labeler reads as stated in each conclusion: read once here, since the same
     /// conclusions are candidates of report after report.
     let statedInConclusion: [[String]: Set<Observation>]
+    /// Each entry's impression as ROUGE tokens: a conclusion is compared with report after report.
+    let impressionTokens: [[String]]
 
     public init(_ entries: [Entry], terms: Terms = .wordsAndPairs) {
         self.entries = entries
@@ -62,8 +66,8 @@ public struct ReportMemory: Sendable {
         self.idf = idf
         self.postings = postings
         var conclusions: [[String]: Int] = [:], stated: [[String]: Set<Observation>] = [:]
-        for entry in entries {
-            let key = Rouge.tokens(entry.impression)
+        impressionTokens = entries.map { Rouge.tokens($0.impression) }
+        for (entry, key) in zip(entries, impressionTokens) {
             conclusions[key, default: 0] += 1
             if stated[key] == nil { stated[key] = Self.statedObservations(entry.impression) }
         }
@@ -105,16 +109,29 @@ public struct ReportMemory: Sendable {
     /// The `count` entries nearest to `findings`, nearest first (ties: the earlier entry), leaving
     /// out those whose id is `excluding` and those that share no word with it.
     public func nearest(_ findings: String, count: Int, excluding id: String? = nil) -> [Neighbour] {
+        guard count > 0 else { return [] }
         let query = Self.vector(Self.terms(of: findings, terms), idf: idf).sorted { $0.key < $1.key }
-        var scores: [Int: Double] = [:]
+        var scores = [Double](repeating: 0, count: entries.count), scored: [Int] = []
         // Summed in term order: a dictionary's order changes from run to run, and so would the
         // last bits of the sums and the winner of a near tie.
         for (term, weight) in query {
-            for posting in postings[term] ?? [] { scores[posting.entry, default: 0] += weight * posting.weight }
+            for posting in postings[term] ?? [] {
+                if scores[posting.entry] == 0 { scored.append(posting.entry) }
+                scores[posting.entry] += weight * posting.weight
+            }
         }
-        let ranked = scores.filter { id == nil || entries[$0.key].id != id }
-            .sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
-        return ranked.prefix(count).map { Neighbour(entry: entries[$0.key], similarity: min(1, $0.value)) }
+        // The best `count`, kept in order as the scored entries pass (nearest first, ties: the
+        // earlier entry): most entries share a common word with any findings, and sorting them
+        // all cost more than the search.
+        func before(_ a: Int, _ b: Int) -> Bool { scores[a] > scores[b] || (scores[a] == scores[b] && a < b) }
+        var best: [Int] = []
+        for entry in scored where id == nil || entries[entry].id != id {
+            if best.count == count, !before(entry, best[count - 1]) { continue }
+            let place = best.firstIndex { before(entry, $0) } ?? best.count
+            best.insert(entry, at: place)
+            if best.count > count { best.removeLast() }
+        }
+        return best.map { Neighbour(entry: entries[$0], similarity: min(1, scores[$0]), impressionTokens: impressionTokens[$0]) }
     }
 
     static func terms(of text: String, _ terms: Terms) -> [String] {

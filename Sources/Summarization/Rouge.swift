@@ -1,3 +1,5 @@
+import Synchronization
+
 /// ROUGE-1, ROUGE-2 and ROUGE-L F1 (Lin 2004) exactly as Google's `rouge-score` computes them
 /// with `use_stemmer=True`: lowercase, every run of characters other than a–z and 0–9 is a
 /// separator, tokens longer than 3 characters are Porter-stemmed (NLTK's), ROUGE-L is the
@@ -26,7 +28,18 @@ public enum Rouge {
             }
         }
         if !current.isEmpty { tokens.append(current) }
-        return tokens.map { $0.count > 3 ? PorterStemmer.stem($0) : $0 }
+        return tokens.map { $0.count > 3 ? stem($0) : $0 }
+    }
+
+    /// Words already stemmed: reports use a few thousand words over and over, and stemming was
+    /// a third of reading a report's neighbours. Bounded, against text that is no report.
+    private static let stems = Mutex<[String: String]>([:])
+
+    private static func stem(_ word: String) -> String {
+        if let known = stems.withLock({ $0[word] }) { return known }
+        let stem = PorterStemmer.stem(word)
+        stems.withLock { if $0.count < 100_000 { $0[word] = stem } }
+        return stem
     }
 
     /// F1 of `prediction` against `reference`.

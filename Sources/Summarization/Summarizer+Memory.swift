@@ -13,9 +13,16 @@ extension Summarizer {
     }
 
     /// Every candidate of each FINDINGS text (none for one without a word to read), the model's
-    /// own first.
+    /// own first, with every feature.
     public func candidates(_ findings: [String], excluding ids: [String?], memory: ReportMemory, neighbours: Int,
                            decoding: Decoding) -> [[Candidate]] {
+        candidates(findings, excluding: ids, memory: memory, neighbours: neighbours, decoding: decoding, choosingWith: nil)
+    }
+
+    /// The candidates; with `reranker`, only the likelihoods that could change its choice are
+    /// scored (the others' are −∞), which leaves the choice as it would be with all of them.
+    private func candidates(_ findings: [String], excluding ids: [String?], memory: ReportMemory, neighbours: Int,
+                            decoding: Decoding, choosingWith reranker: SummaryReranker?) -> [[Candidate]] {
         precondition(ids.count == findings.count, "an id (or nil) for each report")
         let generated = summarize(findings, decoding: decoding)
         let vocabulary = vocabulary, settings = settings
@@ -28,7 +35,7 @@ extension Summarizer {
             var texts = [own], keys = [Rouge.tokens(own)]
             var features = [CandidateFeatures()]
             features[0].fromModel = 1
-            let neighbourTokens = nearest.map { Rouge.tokens($0.entry.impression) }
+            let neighbourTokens = nearest.map(\.impressionTokens)
             let totalSimilarity = nearest.reduce(0) { $0 + $1.similarity }
             for (neighbour, tokens) in zip(nearest, neighbourTokens) {
                 if let existing = keys.firstIndex(of: tokens) {
@@ -42,11 +49,12 @@ extension Summarizer {
                     features.append(added)
                 }
             }
-            let candidates = texts.map { Array(vocabulary.encode($0).prefix(settings.maximumOutputLength)) }
-            let likelihoods = likelihoods(of: candidates, source: source)
-            let seen = ReportMemory.statedObservations(findings[index])
+            let seen = memo.statedInFindings[findings[index]] ?? {
+                let stated = ReportMemory.statedObservations(findings[index])
+                memo.statedInFindings.store(stated, for: findings[index])
+                return stated
+            }()
             for index in features.indices {
-                features[index].meanLogLikelihood = Double(likelihoods[index]) / Double(candidates[index].count + 1)
                 let concluded = memory.statedObservations(texts[index], tokens: keys[index])
                 features[index].clinicalAgreement = Double(Observation.allCases.filter { seen.contains($0) == concluded.contains($0) }.count)
                     / Double(Observation.allCases.count)
@@ -61,29 +69,56 @@ extension Summarizer {
                 features[index].neighbourVote = vote / totalSimilarity
                 features[index].consensus = consensus / totalSimilarity
             }
+            let candidates = texts.map { Array(vocabulary.encode($0).prefix(settings.maximumOutputLength)) }
+            // Per token (its words and `<eos>`), as the reranker was fitted.
+            let likelihoods = SourceLikelihoods(self, source: source)
+            func meanLogLikelihoods(_ chosen: [Int]) -> [Double] {
+                zip(chosen, likelihoods.of(chosen.map { candidates[$0] })).map { position, likelihood in
+                    Double(likelihood) / Double(candidates[position].count + 1)
+                }
+            }
+            if let reranker {
+                reranker.scoreLikelihoodsThatCouldWin(&features, meanLogLikelihoods: meanLogLikelihoods)
+            } else {
+                for (position, likelihood) in zip(candidates.indices, meanLogLikelihoods(Array(candidates.indices))) {
+                    features[position].meanLogLikelihood = likelihood
+                }
+            }
             return zip(texts, features).map { Candidate(text: $0, features: $1) }
         }
     }
 
-    /// The model's log-likelihood of each candidate given `source`; candidates scored against the
-    /// same source before (the same findings, another report) are not scored again.
-    func likelihoods(of candidates: [[Int]], source: [Int]) -> [Float] {
-        var known = memo.likelihoods[source] ?? [:]
-        var missing: [[Int]] = []
-        for candidate in candidates where known[candidate] == nil && !missing.contains(candidate) { missing.append(candidate) }
-        if !missing.isEmpty {
-            nonisolated(unsafe) let model = model  // shared by the cores: scoring only reads its weights
-            for (candidate, likelihood) in zip(missing, model.logLikelihoods(of: missing, source: source)) { known[candidate] = likelihood }
-            memo.likelihoods.store(known, for: source)
+    /// The model's log-likelihoods of candidates given one source, as a report's candidates ask
+    /// for them: those scored against the same source before (the same findings, another report)
+    /// are not scored again, and the source is encoded once for the rest.
+    final class SourceLikelihoods {
+        private let model: SummarizerTransformer, memo: SummaryMemo, source: [Int]
+        private var known: [[Int]: Float]
+        private var scorer: SummarizerTransformer.CandidateScorer?
+
+        init(_ summarizer: Summarizer, source: [Int]) {
+            (model, memo, self.source) = (summarizer.model, summarizer.memo, source)
+            known = memo.likelihoods[source] ?? [:]
         }
-        return candidates.map { known[$0]! }
+
+        func of(_ candidates: [[Int]]) -> [Float] {
+            var missing: [[Int]] = []
+            for candidate in candidates where known[candidate] == nil && !missing.contains(candidate) { missing.append(candidate) }
+            if !missing.isEmpty {
+                let scorer = scorer ?? SummarizerTransformer.CandidateScorer(model: model, source: source)
+                self.scorer = scorer
+                for (candidate, likelihood) in zip(missing, scorer.logLikelihoods(of: missing)) { known[candidate] = likelihood }
+                memo.likelihoods.store(known, for: source)
+            }
+            return candidates.map { known[$0]! }
+        }
     }
 
     /// The impression of each FINDINGS text chosen by `reranker` among the candidates (nil for one
     /// without a word to read).
     public func summarize(_ findings: [String], decoding: Decoding, memory: ReportMemory, reranker: SummaryReranker,
                           excluding ids: [String?]) -> [String?] {
-        candidates(findings, excluding: ids, memory: memory, neighbours: reranker.neighbours, decoding: decoding).map { candidates in
+        candidates(findings, excluding: ids, memory: memory, neighbours: reranker.neighbours, decoding: decoding, choosingWith: reranker).map { candidates in
             reranker.choose(candidates.map(\.features)).map { candidates[$0].text }
         }
     }

@@ -77,6 +77,37 @@ public struct SummaryReranker: Codable, Sendable, Equatable {
         candidates.indices.max { score(candidates[$0]) < score(candidates[$1]) || (score(candidates[$0]) == score(candidates[$1]) && $0 > $1) }
     }
 
+    /// Fills in `meanLogLikelihood` (from `meanLogLikelihoods` of the candidates' indices) of every
+    /// candidate that could be chosen, and −∞ for the rest, so that `choose` picks what it would
+    /// with every likelihood — scoring a candidate is most of the reranked summarizer's time.
+    /// A log-likelihood is at most 0, so with a positive weight a candidate's score is at most
+    /// its score at 0 (the likelihood is the sum's first term, and rounding keeps the order); a
+    /// candidate whose bound is below the best score found cannot win, nor tie.
+    func scoreLikelihoodsThatCouldWin(_ features: inout [CandidateFeatures], meanLogLikelihoods: (_ candidates: [Int]) -> [Double]) {
+        func score(_ candidates: [Int]) {
+            for (index, likelihood) in zip(candidates, meanLogLikelihoods(candidates)) { features[index].meanLogLikelihood = likelihood }
+        }
+        let weight = weights.meanLogLikelihood
+        guard weight >= 0 else { return score(Array(features.indices)) }
+        guard weight > 0 else {
+            for index in features.indices { features[index].meanLogLikelihood = 0 }
+            return
+        }
+        // At most 0 in exact arithmetic; the margin covers a probability rounded past 1.
+        let bounds = features.map { candidate in
+            var bounded = candidate
+            bounded.meanLogLikelihood = 1e-3
+            return self.score(bounded)
+        }
+        let byBound = features.indices.sorted { bounds[$0] > bounds[$1] || (bounds[$0] == bounds[$1] && $0 < $1) }
+        for index in features.indices { features[index].meanLogLikelihood = -.infinity }
+        // The likeliest winner first; then every candidate whose bound reaches its score.
+        score([byBound[0]])
+        let best = self.score(features[byBound[0]])
+        let contenders = byBound.dropFirst().filter { bounds[$0] >= best }
+        if !contenders.isEmpty { score(contenders) }
+    }
+
     /// One report's candidates as a fit sees them: their features and the ROUGE-L each would score.
     public struct Example: Sendable {
         public let features: [CandidateFeatures]

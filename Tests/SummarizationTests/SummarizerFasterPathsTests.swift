@@ -81,6 +81,32 @@ struct SummarizerFasterPathsTests {
         }
     }
 
+    /// Scoring only the likelihoods that could win chooses what scoring them all chooses, for
+    /// weights that lean on the likelihood, ignore it, or count against it, and scores fewer.
+    @Test func scoringOnlyWhatCouldWinChoosesWhatScoringAllChooses() {
+        let memory = ReportMemory(BaselineTests.training)
+        let findings = Self.pairs.map(\.findings) + BaselineTests.training.map(\.findings)
+        let ids = findings.indices.map { Optional("study-\($0)") }
+        let all = Self.summarizer.withEmptyMemo().candidates(findings, excluding: ids, memory: memory, neighbours: 6, decoding: .greedy)
+        func weights(_ likelihood: Double, similarity: Double, agreement: Double) -> CandidateFeatures {
+            var weights = CandidateFeatures()
+            (weights.meanLogLikelihood, weights.nearestSimilarity, weights.clinicalAgreement, weights.consensus) = (likelihood, similarity, agreement, 1)
+            return weights
+        }
+        var scoredFewer = false
+        for reranker in [SummaryReranker(neighbours: 6, weights: weights(1, similarity: 2, agreement: 8)),
+                         SummaryReranker(neighbours: 6, weights: weights(0, similarity: 2, agreement: 8)),
+                         SummaryReranker(neighbours: 6, weights: weights(-1, similarity: 2, agreement: 8)),
+                         SummaryReranker.likelihoodOnly(neighbours: 6)] {
+            let summarizer = Self.summarizer.withEmptyMemo()
+            let chosen = summarizer.summarize(findings, decoding: .greedy, memory: memory, reranker: reranker, excluding: ids)
+            #expect(chosen == all.map { candidates in reranker.choose(candidates.map(\.features)).map { candidates[$0].text } }, "\(reranker.weights)")
+            let scored = findings.map { summarizer.memo.likelihoods[Summarizer.source($0, vocabulary: Self.summarizer.vocabulary, settings: Self.summarizer.settings)]?.count ?? 0 }
+            if reranker.weights.meanLogLikelihood > 0, zip(scored, all).contains(where: { $0 < Set($1.map(\.text)).count }) { scoredFewer = true }
+        }
+        #expect(scoredFewer, "some candidate could not win and was not scored")
+    }
+
     @Test func aMemoKeepsWhatWasUsedLatelyAndStaysBounded() {
         let memo = ContentMemo<Int, String>(capacity: 2)
         memo.store("a", for: 1)
