@@ -41,6 +41,8 @@ public final class SummarizerTransformer {
     /// are fixed (loaded or frozen): inference would otherwise transpose the whole table at every
     /// decoding step.
     private var outputProjection: Tensor?
+    /// The decoder's weights as `DecoderPlan` reads them, when the weights are fixed.
+    private var decoderWeights: DecoderWeights?
 
     public init(configuration: Configuration, seed: UInt64) {
         precondition(configuration.width % configuration.heads == 0, "width \(configuration.width) does not split into \(configuration.heads) heads")
@@ -77,6 +79,13 @@ public final class SummarizerTransformer {
         self.configuration = configuration
         parameters = loadedParameters
         outputProjection = loadedParameters["embedding"].flatMap { $0.requiresGrad ? nil : $0.transposed() }
+        decoderWeights = outputProjection.map { DecoderWeights(loadedParameters, outputProjection: $0, layers: configuration.decoderLayers) }
+    }
+
+    /// What the inference plan multiplies by: read once for fixed weights, now for weights in
+    /// training (an evaluation between epochs).
+    var inferenceWeights: DecoderWeights {
+        decoderWeights ?? DecoderWeights(parameters, outputProjection: parameters["embedding"]!.transposed(), layers: configuration.decoderLayers)
     }
 
     /// The same model with weights that record no graph: what inference runs on.
@@ -216,9 +225,7 @@ public final class SummarizerTransformer {
         let gate: Tensor
     }
 
-    /// `crossKeysAndValues`, when given, are each layer's keys and values of `memory`'s source
-    /// (what `crossKeysAndValues(_:layer:)` gives), computed once for rows that share a source.
-    func decode(_ targets: [[Int]], memory: Memory, dropout: Dropout? = nil, crossKeysAndValues given: [(Tensor, Tensor)]? = nil) -> DecoderOutput {
+    func decode(_ targets: [[Int]], memory: Memory, dropout: Dropout? = nil) -> DecoderOutput {
         let (batch, length) = (targets.count, targets[0].count)
         var causal = [Float](repeating: 0, count: length * length)
         for q in 0..<length { for k in (q + 1)..<max(length, q + 1) { causal[q * length + k] = -1e9 } }
@@ -228,7 +235,7 @@ public final class SummarizerTransformer {
             let name = "decoder.\(layer)"
             x = selfAttention(x, name, batch: batch, length: length, mask: causalMask, dropout)
             let q = splitHeads(linear(norm(x, "\(name).cross_norm"), "\(name).cross.q"), batch: batch, length: length)
-            let (k, v) = given?[layer] ?? crossKeysAndValues(memory, layer: layer)
+            let (k, v) = crossKeysAndValues(memory, layer: layer)
             x = x + dropout(linear(mergeHeads(attend(q, k, v, mask: memory.keyMask)), "\(name).cross.out"))
             x = feedForward(x, name, dropout)
         }

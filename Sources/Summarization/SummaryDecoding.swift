@@ -1,8 +1,9 @@
 import Foundation
 import TensorEngine
 
-/// Greedy, beam-search and sampled decoding of the summarizer transformer, one token per step
-/// with a `DecoderCache`; rows that have ended leave the batch.
+/// Greedy, beam-search and sampled decoding of the summarizer transformer, one token per step:
+/// greedy and sampled on the `DecoderPlan` (rows that have ended leave the batch), beam search
+/// with a `DecoderCache` on the graph.
 extension SummarizerTransformer {
     /// The most likely token at each step, for a batch of sources at once; each output stops at
     /// `<eos>` or after `maximumLength` tokens.
@@ -12,7 +13,7 @@ extension SummarizerTransformer {
 
     /// Greedy decoding of every row of an encoded memory (the summarizer's, or another encoder's).
     public func greedy(memory: Memory, maximumLength: Int) -> [[Int]] {
-        decodeEachRow(DecoderCache(model: self, memory: memory), maximumLength: maximumLength) { distribution in
+        decodeEachRow(memory, sourceOfRow: Array(0..<memory.batch), maximumLength: maximumLength) { distribution in
             distribution.indices.max { distribution[$0] < distribution[$1] }!
         }
     }
@@ -20,8 +21,7 @@ extension SummarizerTransformer {
     /// `count` outputs drawn from the model's own distribution for one source, token by token
     /// (ancestral sampling), from `generator`.
     public func samples(_ source: [Int], count: Int, maximumLength: Int, generator: inout SeededGenerator) -> [[Int]] {
-        let cache = DecoderCache(model: self, memory: encode([source])).selecting([Int](repeating: 0, count: count))
-        return decodeEachRow(cache, maximumLength: maximumLength) { distribution in
+        decodeEachRow(encode([source]), sourceOfRow: [Int](repeating: 0, count: count), maximumLength: maximumLength) { distribution in
             var threshold = generator.unit() * distribution.reduce(0, +)
             for (id, p) in distribution.enumerated() {
                 threshold -= p
@@ -31,28 +31,28 @@ extension SummarizerTransformer {
         }
     }
 
-    /// Decodes every row of `cache` independently, `choose` picking each next token from its
-    /// distribution; a row leaves the batch when it picks `<eos>`.
-    private func decodeEachRow(_ start: DecoderCache, maximumLength: Int, choose: ([Float]) -> Int) -> [[Int]] {
-        var cache = start
-        var outputs = [[Int]](repeating: [], count: start.memory.batch)
-        var active = Array(outputs.indices)  // the output row of each cache row
-        var next = [Int](repeating: ReportVocabulary.beginning, count: active.count)
-        for _ in 0..<min(maximumLength + 1, configuration.maximumLength) where !active.isEmpty {
-            let distributions = step(next, cache: &cache)
+    /// Decodes every row independently (row i reading source `sourceOfRow[i]` of `memory`),
+    /// `choose` picking each next token from its distribution; a row leaves the batch when it
+    /// picks `<eos>`.
+    private func decodeEachRow(_ memory: Memory, sourceOfRow: [Int], maximumLength: Int,
+                               choose: (UnsafeBufferPointer<Float>) -> Int) -> [[Int]] {
+        let plan = DecoderPlan(model: self, weights: inferenceWeights, memory: memory, sourceOfRow: sourceOfRow)
+        let v = configuration.vocabularySize
+        var outputs = [[Int]](repeating: [], count: sourceOfRow.count)
+        var going = Array(outputs.indices)
+        var next = [Int](repeating: ReportVocabulary.beginning, count: going.count)
+        for position in 0..<min(maximumLength + 1, configuration.maximumLength) where !going.isEmpty {
+            let distributions = plan.step(next, going: going, positions: [Int](repeating: position, count: going.count))
             var kept: [Int] = []
             next = []
-            for (row, distribution) in distributions.enumerated() {
-                let token = choose(distribution)
-                if token == ReportVocabulary.end || outputs[active[row]].count == maximumLength { continue }
-                outputs[active[row]].append(token)
+            for (i, row) in going.enumerated() {
+                let token = choose(UnsafeBufferPointer(rebasing: distributions[(i * v)..<((i + 1) * v)]))
+                if token == ReportVocabulary.end || outputs[row].count == maximumLength { continue }
+                outputs[row].append(token)
                 kept.append(row)
                 next.append(token)
             }
-            if kept.count < active.count {
-                active = kept.map { active[$0] }
-                if !kept.isEmpty { cache = cache.selecting(kept) }
-            }
+            going = kept
         }
         return outputs
     }

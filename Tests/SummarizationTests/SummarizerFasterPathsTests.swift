@@ -4,9 +4,9 @@ import TensorEngine
 import Testing
 @testable import Summarization
 
-/// Each faster path of the summarizer gives what the plain one gives: candidates scored in
-/// groups of similar length as each alone, and what the memo returns as what decoding or
-/// scoring again would.
+/// Each faster path of the summarizer gives what the plain one gives: the decoder plan what the
+/// graph computes, candidates scored together as each alone, what the memo returns as what
+/// decoding or scoring again would, and scoring only what could win the choice of scoring all.
 @Suite("Summarizer's faster paths")
 struct SummarizerFasterPathsTests {
     static let pairs = SummarizerModelTests.pairs
@@ -17,26 +17,62 @@ struct SummarizerFasterPathsTests {
         return try! SummarizerTrainer(options: options).train(training: pairs)
     }()
 
-    @Test func lengthGroupsPadLittleAndHoldEveryCandidateOnce() {
-        let lengths = [3, 40, 4, 12, 3, 11, 60, 5, 13, 2]
-        let groups = SummarizerTransformer.lengthGroups(lengths)
-        #expect(groups.flatMap { $0 }.sorted() == Array(lengths.indices))
-        for group in groups {
-            let longest = group.map { lengths[$0] }.max()!, tokens = group.reduce(0) { $0 + lengths[$1] }
-            #expect(Double(group.count * longest) <= 1.25 * Double(tokens), "group \(group.map { lengths[$0] }) pads too much")
+    /// The plan's next-token distributions are the graph's (`step` with a `DecoderCache`), for
+    /// a batch of sources of different lengths (padding in the memory), step after step, and as
+    /// rows leave; without a copy head too (another encoder's memory).
+    @Test func thePlansStepsAreTheGraphs() {
+        let model = Self.summarizer.model, vocabulary = Self.summarizer.vocabulary
+        let sources = SummarizerTransformer.padded(Self.pairs.prefix(4).map { vocabulary.encode($0.findings) } + [vocabulary.encode("Heart normal.")])
+        let fed = (0..<6).map { t in sources.indices.map { t == 0 ? ReportVocabulary.beginning : (t * 7 + $0 * 3) % vocabulary.count } }
+        for copies in [true, false] {
+            let encoded = model.encode(sources)
+            let memory = copies ? encoded : SummarizerTransformer.Memory(encoded: encoded.states, batch: encoded.batch, length: encoded.length)
+            let plan = DecoderPlan(model: model, weights: model.inferenceWeights, memory: memory, sourceOfRow: Array(sources.indices))
+            var cache = DecoderCache(model: model, memory: memory), going = Array(sources.indices)
+            for (t, tokens) in fed.enumerated() {
+                let graph = model.step(going.map { tokens[$0] }, cache: &cache)
+                let planned = plan.step(going.map { tokens[$0] }, going: going, positions: [Int](repeating: t, count: going.count))
+                for (i, distribution) in graph.enumerated() {
+                    let worst = distribution.indices.map { abs(distribution[$0] - planned[i * vocabulary.count + $0]) }.max()!
+                    #expect(worst < 1e-5, "step \(t), row \(going[i]), copies \(copies): differs by \(worst)")
+                }
+                if t == 2 {  // two rows leave
+                    let kept = [0, 2, 3]
+                    going = kept.map { going[$0] }
+                    cache = cache.selecting(kept)
+                }
+            }
         }
-        #expect(groups.count > 1 && groups.count < lengths.count)
-        #expect(SummarizerTransformer.lengthGroups([]).isEmpty)
     }
 
-    /// Candidates of very different lengths, scored together (in several groups), get the
-    /// likelihood each gets scored alone (one candidate: no padding at all).
-    @Test func candidatesScoredInGroupsScoreAsEachAlone() {
+    /// Greedy decoding on the plan writes, token for token, what greedy decoding step by step on
+    /// the graph writes.
+    @Test func greedyOnThePlanWritesWhatTheGraphWrites() throws {
+        let summarizer = try Summarizer(contentsOf: ShippedSummarizerTests.folder)
+        let findings = SummarizerModelTests.pairs.map(\.findings) + BaselineTests.training.map(\.findings)
+        let sources = findings.map { Summarizer.source($0, vocabulary: summarizer.vocabulary, settings: summarizer.settings) }
+        let model = summarizer.model, maximumLength = summarizer.settings.maximumOutputLength
+        let planned = model.greedy(sources, maximumLength: maximumLength)
+        for (source, output) in zip(sources, planned) {
+            var cache = DecoderCache(model: model, memory: model.encode([source])), tokens: [Int] = []
+            var next = ReportVocabulary.beginning
+            while tokens.count < maximumLength {
+                let distribution = model.step([next], cache: &cache)[0]
+                next = distribution.indices.max { distribution[$0] < distribution[$1] }!
+                if next == ReportVocabulary.end { break }
+                tokens.append(next)
+            }
+            #expect(output == tokens, "\(summarizer.vocabulary.decode(output)) against \(summarizer.vocabulary.decode(tokens))")
+        }
+    }
+
+    /// Candidates of very different lengths, scored together (rows leaving as they end), get the
+    /// likelihood each gets scored alone.
+    @Test func candidatesScoredTogetherScoreAsEachAlone() {
         let model = Self.summarizer.model, vocabulary = Self.summarizer.vocabulary
         let source = vocabulary.encode(Self.pairs[0].findings)
         let words = Self.pairs.flatMap { vocabulary.encode($0.impression) }
         let candidates = [1, 2, 9, 3, 24, 10, 2].enumerated().map { index, length in (0..<length).map { words[(index * 5 + $0) % words.count] } }
-        #expect(SummarizerTransformer.lengthGroups(candidates.map { $0.count + 1 }).count > 1)
         let together = model.logLikelihoods(of: candidates, source: source)
         for (candidate, likelihood) in zip(candidates, together) {
             let alone = model.logLikelihoods(of: [candidate], source: source)[0]
