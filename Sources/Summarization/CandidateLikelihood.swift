@@ -21,7 +21,7 @@ extension SummarizerTransformer {
         init(model: SummarizerTransformer, source: [Int]) {
             self.model = model
             self.source = source
-            memory = model.encode([source])
+            memory = model.encodeOnPlan([source])
         }
 
         func logLikelihoods(of candidates: [[Int]]) -> [Float] {
@@ -36,7 +36,8 @@ extension SummarizerTransformer {
                 }
             }
             let plan = DecoderPlan(model: model, weights: model.inferenceWeights, memory: memory,
-                                   sourceOfRow: [Int](repeating: 0, count: candidates.count), capacity: tokens.count)
+                                   sourceOfRow: [Int](repeating: 0, count: candidates.count), length: (positions.max() ?? 0) + 1,
+                                   capacity: tokens.count)
             let distributions = plan.step(tokens, going: rows, positions: positions)
             let v = model.configuration.vocabularySize
             var totals = [Float](repeating: 0, count: candidates.count)

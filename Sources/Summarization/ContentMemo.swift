@@ -52,6 +52,9 @@ final class SummaryMemo: Sendable {
     let decoded = ContentMemo<DecodedKey, [Int]>(capacity: 10_000)
     /// The log-likelihood of each candidate scored against a source.
     let likelihoods = ContentMemo<[Int], [[Int]: Float]>(capacity: 5_000)
+    /// The token ids of a candidate's text (earlier reports' impressions are candidates of report
+    /// after report).
+    let encodedCandidates = ContentMemo<String, [Int]>(capacity: 20_000)
     /// What the labeler reads as stated in a findings text (the candidates' clinical agreement).
     let statedInFindings = ContentMemo<String, Set<Observation>>(capacity: 10_000)
 }

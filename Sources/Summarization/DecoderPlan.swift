@@ -1,55 +1,6 @@
 import Foundation
 import TensorEngine
 
-/// The decoder's weights as plain arrays, read once from a model whose weights are fixed: what
-/// `DecoderPlan` multiplies by.
-struct DecoderWeights: Sendable {
-    struct Linear: Sendable {
-        /// (inputs, outputs), row-major, as the checkpoint holds it.
-        let weight: [Float], bias: [Float]
-        let inputs: Int, outputs: Int
-    }
-
-    struct Norm: Sendable {
-        let scale: [Float], shift: [Float]
-    }
-
-    struct Layer: Sendable {
-        let attentionNorm: Norm, qkv: Linear, attentionOut: Linear
-        let crossNorm: Norm, crossQuery: Linear, crossKeysAndValues: Linear, crossOut: Linear
-        let feedForwardNorm: Norm, feedForwardIn: Linear, feedForwardOut: Linear
-    }
-
-    let embedding: [Float], position: [Float]
-    /// Eᵀ (width, vocabulary).
-    let outputProjection: [Float]
-    let layers: [Layer]
-    let finalNorm: Norm
-    let copyQuery: Linear, copyGate: Linear
-
-    init(_ parameters: [String: Tensor], outputProjection: Tensor, layers: Int) {
-        func linear(_ name: String) -> Linear {
-            let weight = parameters["\(name).weight"]!
-            return Linear(weight: weight.data, bias: parameters["\(name).bias"]!.data, inputs: weight.shape[0], outputs: weight.shape[1])
-        }
-        func norm(_ name: String) -> Norm { Norm(scale: parameters["\(name).weight"]!.data, shift: parameters["\(name).bias"]!.data) }
-        embedding = parameters["embedding"]!.data
-        position = parameters["position"]!.data
-        self.outputProjection = outputProjection.data
-        self.layers = (0..<layers).map { layer in
-            let name = "decoder.\(layer)"
-            return Layer(attentionNorm: norm("\(name).attention_norm"), qkv: linear("\(name).attention.qkv"),
-                         attentionOut: linear("\(name).attention.out"), crossNorm: norm("\(name).cross_norm"),
-                         crossQuery: linear("\(name).cross.q"), crossKeysAndValues: linear("\(name).cross.kv"),
-                         crossOut: linear("\(name).cross.out"), feedForwardNorm: norm("\(name).feed_forward_norm"),
-                         feedForwardIn: linear("\(name).feed_forward.in"), feedForwardOut: linear("\(name).feed_forward.out"))
-        }
-        finalNorm = norm("decoder.norm")
-        copyQuery = linear("copy.query")
-        copyGate = linear("copy.gate")
-    }
-}
-
 /// The decoder at inference on buffers made once for the whole decoding: each layer's keys and
 /// values of every row's tokens so far and of its source, and the activations of one step. A
 /// step feeds tokens at given positions of given rows — one per row still going when decoding,
@@ -63,12 +14,12 @@ final class DecoderPlan {
     let rows: Int
     /// Tokens a step may feed.
     let capacity: Int
-    private let weights: DecoderWeights
+    private let weights: TransformerWeights
     private let width: Int, heads: Int, feedForward: Int, vocabulary: Int, maximumLength: Int
     /// The source each row reads, and each source's length and which of its positions are real.
     private let sourceOfRow: [Int]
     private let sourceLength: Int
-    private let realPosition: [Bool]
+    private let realPosition: UnsafeMutablePointer<Bool>
     /// Each source's word ids (what the copy head copies), when it may copy.
     private let sourceWords: [[Int]]?
     /// Encoder states, (sources·sourceLength, width).
@@ -82,27 +33,29 @@ final class DecoderPlan {
     private let gates: UnsafeMutablePointer<Float>
     /// The step's next-token distributions, (tokens fed, vocabulary).
     private let distributions: UnsafeMutablePointer<Float>
-    private var allocations: [(UnsafeMutablePointer<Float>, Int)] = []
+    private var allocations: [UnsafeMutablePointer<Float>] = []
 
     /// A plan for `sourceOfRow.count` rows, row i reading source `sourceOfRow[i]` of `memory`,
-    /// whose steps feed at most `capacity` tokens (by default one per row).
-    init(model: SummarizerTransformer, weights: DecoderWeights, memory: SummarizerTransformer.Memory, sourceOfRow: [Int],
-         capacity: Int? = nil) {
+    /// each fed at most `length` positions (by default all the model has), whose steps feed at
+    /// most `capacity` tokens (by default one per row).
+    init(model: SummarizerTransformer, weights: TransformerWeights, memory: SummarizerTransformer.Memory, sourceOfRow: [Int],
+         length: Int? = nil, capacity: Int? = nil) {
         let configuration = model.configuration
         (width, heads, feedForward, vocabulary) = (configuration.width, configuration.heads, configuration.feedForward, configuration.vocabularySize)
-        maximumLength = configuration.maximumLength
+        maximumLength = min(length ?? configuration.maximumLength, configuration.maximumLength)
         self.weights = weights
         self.sourceOfRow = sourceOfRow
         rows = sourceOfRow.count
         self.capacity = capacity ?? sourceOfRow.count
         sourceLength = memory.length
-        realPosition = memory.keyMask.data.map { $0 == 0 }
+        realPosition = .allocate(capacity: max(memory.keyMask.count, 1))
+        for (index, mask) in memory.keyMask.data.enumerated() { realPosition[index] = mask == 0 }
         sourceWords = memory.copies ? memory.sources : nil
-        var made: [(UnsafeMutablePointer<Float>, Int)] = []
+        var made: [UnsafeMutablePointer<Float>] = []
+        // Not cleared: every element is written before it is read.
         func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
             let pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-            pointer.initialize(repeating: 0, count: max(count, 1))
-            made.append((pointer, max(count, 1)))
+            made.append(pointer)
             return pointer
         }
         let (d, sources, n) = (configuration.width, memory.batch, max(capacity ?? sourceOfRow.count, 1))
@@ -111,14 +64,15 @@ final class DecoderPlan {
         sourceStates = states
         crossKeysAndValues = weights.layers.map { layer in
             let kv = buffer(sources * memory.length * 2 * d)
-            Self.linear(states, layer.crossKeysAndValues, rows: sources * memory.length, into: kv)
+            PlanKernels.linear(states, layer.crossKeysAndValues, rows: sources * memory.length, into: kv)
             return kv
         }
-        selfKeysAndValues = weights.layers.map { _ in buffer(max(sourceOfRow.count, 1) * configuration.maximumLength * 2 * d) }
+        let positions = maximumLength
+        selfKeysAndValues = weights.layers.map { _ in buffer(max(sourceOfRow.count, 1) * positions * 2 * d) }
         (x, normed, attended, projected, query) = (buffer(n * d), buffer(n * d), buffer(n * d), buffer(n * d), buffer(n * d))
         qkv = buffer(n * 3 * d)
         inner = buffer(n * configuration.feedForward)
-        scores = buffer(max(configuration.maximumLength, memory.length))
+        scores = buffer(max(positions, memory.length))
         copyWeights = buffer(n * memory.length)
         gateInput = buffer(n * 2 * d)
         gates = buffer(n)
@@ -127,10 +81,8 @@ final class DecoderPlan {
     }
 
     deinit {
-        for (pointer, count) in allocations {
-            pointer.deinitialize(count: count)
-            pointer.deallocate()
-        }
+        for pointer in allocations { pointer.deallocate() }
+        realPosition.deallocate()
     }
 
     /// Feeds `tokens[i]` to row `going[i]` at position `positions[i]` and returns the
@@ -151,38 +103,38 @@ final class DecoderPlan {
         }
         for (layer, layerWeights) in weights.layers.enumerated() {
             // Self-attention over the row's own tokens so far (causal by construction).
-            Self.norm(x, layerWeights.attentionNorm, rows: a, width: d, into: normed)
-            Self.linear(normed, layerWeights.qkv, rows: a, into: qkv)
+            PlanKernels.norm(x, layerWeights.attentionNorm, rows: a, width: d, into: normed)
+            PlanKernels.linear(normed, layerWeights.qkv, rows: a, into: qkv)
             let cache = selfKeysAndValues[layer]
             for (i, row) in going.enumerated() {
                 let slot = cache + (row * maximumLength + positions[i]) * 2 * d
                 slot.update(from: qkv + i * 3 * d + d, count: 2 * d)
             }
             for (i, row) in going.enumerated() {
-                attend(query: qkv + i * 3 * d, keysAndValues: cache + row * maximumLength * 2 * d, count: positions[i] + 1, real: nil,
-                       into: attended + i * d)
+                let keys = cache + row * maximumLength * 2 * d
+                PlanKernels.attend(query: qkv + i * 3 * d, keys: keys, values: keys + d, stride: 2 * d, count: positions[i] + 1, real: nil,
+                                   width: d, heads: heads, scores: scores, into: attended + i * d)
             }
-            Self.linear(attended, layerWeights.attentionOut, rows: a, into: projected)
-            for k in 0..<(a * d) { x[k] += projected[k] }
+            PlanKernels.linear(attended, layerWeights.attentionOut, rows: a, into: projected)
+            PlanKernels.add(projected, to: x, count: a * d)
             // Cross-attention over the row's source.
-            Self.norm(x, layerWeights.crossNorm, rows: a, width: d, into: normed)
-            Self.linear(normed, layerWeights.crossQuery, rows: a, into: query)
+            PlanKernels.norm(x, layerWeights.crossNorm, rows: a, width: d, into: normed)
+            PlanKernels.linear(normed, layerWeights.crossQuery, rows: a, into: query)
             for (i, row) in going.enumerated() {
-                let source = sourceOfRow[row]
-                attend(query: query + i * d, keysAndValues: crossKeysAndValues[layer] + source * sourceLength * 2 * d,
-                       count: sourceLength, real: source * sourceLength, into: attended + i * d)
+                let source = sourceOfRow[row], keys = crossKeysAndValues[layer] + source * sourceLength * 2 * d
+                PlanKernels.attend(query: query + i * d, keys: keys, values: keys + d, stride: 2 * d, count: sourceLength,
+                                   real: realPosition + source * sourceLength, width: d, heads: heads, scores: scores, into: attended + i * d)
             }
-            Self.linear(attended, layerWeights.crossOut, rows: a, into: projected)
-            for k in 0..<(a * d) { x[k] += projected[k] }
+            PlanKernels.linear(attended, layerWeights.crossOut, rows: a, into: projected)
+            PlanKernels.add(projected, to: x, count: a * d)
             // Feed-forward.
-            Self.norm(x, layerWeights.feedForwardNorm, rows: a, width: d, into: normed)
-            Self.linear(normed, layerWeights.feedForwardIn, rows: a, into: inner)
-            let halfRoot = Float(1 / 2.0.squareRoot())
-            for k in 0..<(a * feedForward) { inner[k] = inner[k] * (Foundation.erf(inner[k] * halfRoot) + 1) * 0.5 }
-            Self.linear(inner, layerWeights.feedForwardOut, rows: a, into: projected)
-            for k in 0..<(a * d) { x[k] += projected[k] }
+            PlanKernels.norm(x, layerWeights.feedForwardNorm, rows: a, width: d, into: normed)
+            PlanKernels.linear(normed, layerWeights.feedForwardIn, rows: a, into: inner)
+            PlanKernels.gelu(inner, count: a * feedForward)
+            PlanKernels.linear(inner, layerWeights.feedForwardOut, rows: a, into: projected)
+            PlanKernels.add(projected, to: x, count: a * d)
         }
-        Self.norm(x, weights.finalNorm, rows: a, width: d, into: normed)
+        PlanKernels.norm(x, weights.finalNorm, rows: a, width: d, into: normed)
         return nextTokenDistributions(going: going)
     }
 
@@ -193,9 +145,9 @@ final class DecoderPlan {
         weights.outputProjection.withUnsafeBufferPointer { projection in
             BLAS.sgemm(.none, .none, m: a, n: v, k: d, a: normed, b: projection.baseAddress!, c: distributions, parallel: false)
         }
-        for i in 0..<a { Self.softmax(distributions + i * v, count: v) }
+        for i in 0..<a { PlanKernels.softmax(distributions + i * v, count: v) }
         guard let sourceWords else { return UnsafeBufferPointer(start: distributions, count: a * v) }
-        Self.linear(normed, weights.copyQuery, rows: a, into: query)
+        PlanKernels.linear(normed, weights.copyQuery, rows: a, into: query)
         let scale = 1 / Float(d).squareRoot()
         for (i, row) in going.enumerated() {
             let source = sourceOfRow[row], states = sourceStates + source * sourceLength * d
@@ -221,7 +173,7 @@ final class DecoderPlan {
                 for j in 0..<d { input[d + j] += weightsOut[s] * states[s * d + j] }
             }
         }
-        Self.linear(gateInput, weights.copyGate, rows: a, into: gates)
+        PlanKernels.linear(gateInput, weights.copyGate, rows: a, into: gates)
         for (i, row) in going.enumerated() {
             let g = 1 / (1 + Foundation.exp(-gates[i])), distribution = distributions + i * v
             for id in 0..<v { distribution[id] *= g }
@@ -231,72 +183,5 @@ final class DecoderPlan {
             }
         }
         return UnsafeBufferPointer(start: distributions, count: a * v)
-    }
-
-    /// softmax(q·kᵀ/√(width/heads))·v per head over `count` keys, skipping a source's padding
-    /// (`real`: where its positions start in `realPosition`; nil: all real).
-    private func attend(query: UnsafeMutablePointer<Float>, keysAndValues: UnsafeMutablePointer<Float>, count: Int, real: Int?,
-                        into output: UnsafeMutablePointer<Float>) {
-        let (d, depth) = (width, width / heads)
-        let scale = 1 / Float(depth).squareRoot()
-        for head in 0..<heads {
-            let q = query + head * depth
-            var largest = -Float.infinity
-            for s in 0..<count where real.map({ realPosition[$0 + s] }) ?? true {
-                let key = keysAndValues + s * 2 * d + head * depth
-                var dot: Float = 0
-                for j in 0..<depth { dot += q[j] * key[j] }
-                scores[s] = dot * scale
-                largest = max(largest, scores[s])
-            }
-            var total: Float = 0
-            for s in 0..<count {
-                scores[s] = real.map({ realPosition[$0 + s] }) ?? true ? Foundation.exp(scores[s] - largest) : 0
-                total += scores[s]
-            }
-            let out = output + head * depth
-            for j in 0..<depth { out[j] = 0 }
-            for s in 0..<count where scores[s] != 0 {
-                let value = keysAndValues + s * 2 * d + d + head * depth, weight = scores[s] / total
-                for j in 0..<depth { out[j] += weight * value[j] }
-            }
-        }
-    }
-
-    /// (rows, inputs)·weight + bias into `output`, (rows, outputs).
-    private static func linear(_ input: UnsafeMutablePointer<Float>, _ linear: DecoderWeights.Linear, rows: Int,
-                               into output: UnsafeMutablePointer<Float>) {
-        guard rows > 0 else { return }
-        for r in 0..<rows { linear.bias.withUnsafeBufferPointer { (output + r * linear.outputs).update(from: $0.baseAddress!, count: linear.outputs) } }
-        linear.weight.withUnsafeBufferPointer { weight in
-            BLAS.sgemm(.none, .none, m: rows, n: linear.outputs, k: linear.inputs, a: input, b: weight.baseAddress!, beta: 1, c: output,
-                       parallel: false)
-        }
-    }
-
-    /// Layer norm of each row (biased variance, ε 1e-5, as `Tensor.layerNorm`).
-    private static func norm(_ input: UnsafeMutablePointer<Float>, _ norm: DecoderWeights.Norm, rows: Int, width: Int,
-                             into output: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows {
-            let row = input + r * width, out = output + r * width
-            var sum: Float = 0
-            for j in 0..<width { sum += row[j] }
-            let mean = sum * (1 / Float(width))
-            var squares: Float = 0
-            for j in 0..<width { squares += (row[j] - mean) * (row[j] - mean) }
-            let deviation = (squares * (1 / Float(width)) + 1e-5).squareRoot()
-            for j in 0..<width { out[j] = (row[j] - mean) / deviation * norm.scale[j] + norm.shift[j] }
-        }
-    }
-
-    private static func softmax(_ values: UnsafeMutablePointer<Float>, count: Int) {
-        var largest = -Float.infinity
-        for k in 0..<count { largest = max(largest, values[k]) }
-        var total: Float = 0
-        for k in 0..<count {
-            values[k] = Foundation.exp(values[k] - largest)
-            total += values[k]
-        }
-        for k in 0..<count { values[k] /= total }
     }
 }

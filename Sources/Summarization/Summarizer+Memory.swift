@@ -69,7 +69,13 @@ extension Summarizer {
                 features[index].neighbourVote = vote / totalSimilarity
                 features[index].consensus = consensus / totalSimilarity
             }
-            let candidates = texts.map { Array(vocabulary.encode($0).prefix(settings.maximumOutputLength)) }
+            let candidates = texts.map { text in
+                memo.encodedCandidates[text] ?? {
+                    let ids = Array(vocabulary.encode(text).prefix(settings.maximumOutputLength))
+                    memo.encodedCandidates.store(ids, for: text)
+                    return ids
+                }()
+            }
             // Per token (its words and `<eos>`), as the reranker was fitted.
             let likelihoods = SourceLikelihoods(self, source: source)
             func meanLogLikelihoods(_ chosen: [Int]) -> [Double] {

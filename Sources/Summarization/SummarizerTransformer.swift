@@ -41,8 +41,8 @@ public final class SummarizerTransformer {
     /// are fixed (loaded or frozen): inference would otherwise transpose the whole table at every
     /// decoding step.
     private var outputProjection: Tensor?
-    /// The decoder's weights as `DecoderPlan` reads them, when the weights are fixed.
-    private var decoderWeights: DecoderWeights?
+    /// The weights as the inference plans read them, when the weights are fixed.
+    private var planWeights: TransformerWeights?
 
     public init(configuration: Configuration, seed: UInt64) {
         precondition(configuration.width % configuration.heads == 0, "width \(configuration.width) does not split into \(configuration.heads) heads")
@@ -79,13 +79,13 @@ public final class SummarizerTransformer {
         self.configuration = configuration
         parameters = loadedParameters
         outputProjection = loadedParameters["embedding"].flatMap { $0.requiresGrad ? nil : $0.transposed() }
-        decoderWeights = outputProjection.map { DecoderWeights(loadedParameters, outputProjection: $0, layers: configuration.decoderLayers) }
+        planWeights = outputProjection.map { TransformerWeights(loadedParameters, outputProjection: $0, configuration: configuration) }
     }
 
     /// What the inference plan multiplies by: read once for fixed weights, now for weights in
     /// training (an evaluation between epochs).
-    var inferenceWeights: DecoderWeights {
-        decoderWeights ?? DecoderWeights(parameters, outputProjection: parameters["embedding"]!.transposed(), layers: configuration.decoderLayers)
+    var inferenceWeights: TransformerWeights {
+        planWeights ?? TransformerWeights(parameters, outputProjection: parameters["embedding"]!.transposed(), configuration: configuration)
     }
 
     /// The same model with weights that record no graph: what inference runs on.

@@ -8,7 +8,7 @@ extension SummarizerTransformer {
     /// The most likely token at each step, for a batch of sources at once; each output stops at
     /// `<eos>` or after `maximumLength` tokens.
     public func greedy(_ sources: [[Int]], maximumLength: Int) -> [[Int]] {
-        greedy(memory: encode(Self.padded(sources)), maximumLength: maximumLength)
+        greedy(memory: encodeOnPlan(sources), maximumLength: maximumLength)
     }
 
     /// Greedy decoding of every row of an encoded memory (the summarizer's, or another encoder's).
@@ -21,7 +21,7 @@ extension SummarizerTransformer {
     /// `count` outputs drawn from the model's own distribution for one source, token by token
     /// (ancestral sampling), from `generator`.
     public func samples(_ source: [Int], count: Int, maximumLength: Int, generator: inout SeededGenerator) -> [[Int]] {
-        decodeEachRow(encode([source]), sourceOfRow: [Int](repeating: 0, count: count), maximumLength: maximumLength) { distribution in
+        decodeEachRow(encodeOnPlan([source]), sourceOfRow: [Int](repeating: 0, count: count), maximumLength: maximumLength) { distribution in
             var threshold = generator.unit() * distribution.reduce(0, +)
             for (id, p) in distribution.enumerated() {
                 threshold -= p
@@ -36,12 +36,13 @@ extension SummarizerTransformer {
     /// picks `<eos>`.
     private func decodeEachRow(_ memory: Memory, sourceOfRow: [Int], maximumLength: Int,
                                choose: (UnsafeBufferPointer<Float>) -> Int) -> [[Int]] {
-        let plan = DecoderPlan(model: self, weights: inferenceWeights, memory: memory, sourceOfRow: sourceOfRow)
+        let steps = min(maximumLength + 1, configuration.maximumLength)
+        let plan = DecoderPlan(model: self, weights: inferenceWeights, memory: memory, sourceOfRow: sourceOfRow, length: steps)
         let v = configuration.vocabularySize
         var outputs = [[Int]](repeating: [], count: sourceOfRow.count)
         var going = Array(outputs.indices)
         var next = [Int](repeating: ReportVocabulary.beginning, count: going.count)
-        for position in 0..<min(maximumLength + 1, configuration.maximumLength) where !going.isEmpty {
+        for position in 0..<steps where !going.isEmpty {
             let distributions = plan.step(next, going: going, positions: [Int](repeating: position, count: going.count))
             var kept: [Int] = []
             next = []
@@ -61,7 +62,7 @@ extension SummarizerTransformer {
     /// log-probability over length^`lengthPenalty` (so that short endings are not favoured just
     /// for having fewer factors).
     public func beam(_ source: [Int], width: Int, maximumLength: Int, lengthPenalty: Float = 1) -> [Int] {
-        beam(memory: encode([source]), width: width, maximumLength: maximumLength, lengthPenalty: lengthPenalty)
+        beam(memory: encodeOnPlan([source]), width: width, maximumLength: maximumLength, lengthPenalty: lengthPenalty)
     }
 
     /// Beam search over a memory of one row.

@@ -45,8 +45,24 @@ struct SummarizerFasterPathsTests {
         }
     }
 
-    /// Greedy decoding on the plan writes, token for token, what greedy decoding step by step on
-    /// the graph writes.
+    /// The encoder's plan gives the graph's states at every real position of a padded batch.
+    @Test func theEncodersPlanIsTheGraphs() throws {
+        let summarizer = try Summarizer(contentsOf: ShippedSummarizerTests.folder)
+        let sources = (SummarizerModelTests.pairs.map(\.findings) + ["Heart normal."]).map { summarizer.vocabulary.encode($0) }
+        let graph = summarizer.model.encode(SummarizerTransformer.padded(sources)), planned = summarizer.model.encodeOnPlan(sources)
+        #expect(planned.length == graph.length && planned.batch == graph.batch && planned.keyMask.data == graph.keyMask.data)
+        let d = summarizer.model.configuration.width
+        for (row, source) in sources.enumerated() {
+            for position in 0..<source.count {
+                let start = (row * graph.length + position) * d
+                let worst = (start..<(start + d)).map { abs(graph.states.data[$0] - planned.states.data[$0]) }.max()!
+                #expect(worst < 1e-5, "row \(row), position \(position): differs by \(worst)")
+            }
+        }
+    }
+
+    /// Greedy decoding on the plans (encoder and decoder) writes, token for token, what greedy
+    /// decoding step by step on the graph writes.
     @Test func greedyOnThePlanWritesWhatTheGraphWrites() throws {
         let summarizer = try Summarizer(contentsOf: ShippedSummarizerTests.folder)
         let findings = SummarizerModelTests.pairs.map(\.findings) + BaselineTests.training.map(\.findings)
