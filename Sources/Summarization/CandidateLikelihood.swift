@@ -18,10 +18,18 @@ extension SummarizerTransformer {
         let source: [Int]
         private let memory: Memory
 
-        init(model: SummarizerTransformer, source: [Int]) {
+        /// `encoded`: the encoder's states of `source` when they are at hand (what `encodeOnPlan`
+        /// gives the source alone or in a batch: each source is encoded on its own).
+        init(model: SummarizerTransformer, source: [Int], encoded: [Float]? = nil) {
             self.model = model
             self.source = source
-            memory = model.encodeOnPlan([source])
+            if let encoded {
+                precondition(encoded.count == source.count * model.configuration.width, "states for \(source.count) positions")
+                memory = Memory(states: Tensor(shape: [source.count, model.configuration.width], data: encoded), batch: 1, length: source.count,
+                                keyMask: Tensor.zeros([1, 1, 1, source.count]), sources: [source], copies: true)
+            } else {
+                memory = model.encodeOnPlan([source])
+            }
         }
 
         func logLikelihoods(of candidates: [[Int]]) -> [Float] {

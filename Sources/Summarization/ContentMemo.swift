@@ -1,27 +1,27 @@
 import Reports
 import Synchronization
 
-/// What the summarizer already worked out for the same words, kept by content: normal findings
-/// repeat word for word across a hospital's reports, and the impression and the candidates'
-/// likelihoods of the same findings are the same every time (the model reads nothing else).
-/// Bounded: two generations of at most `capacity` entries each; when the newer is full it
-/// replaces the older, so what was used lately stays and memory stays flat. Safe to share
-/// between threads.
-final class ContentMemo<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+/// What was already worked out for the same words, kept by content: normal findings repeat word
+/// for word across a hospital's reports, and the summarizer's impression and its candidates'
+/// likelihoods of the same findings (or the labeler's reading of the same impression) are the
+/// same every time. Bounded: two generations of at most `capacity` entries each; when the newer
+/// is full it replaces the older, so what was used lately stays and memory stays flat. Safe to
+/// share between threads.
+public final class ContentMemo<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private struct Generations {
         var newer: [Key: Value] = [:], older: [Key: Value] = [:]
     }
 
-    let capacity: Int
+    public let capacity: Int
     private let generations = Mutex(Generations())
 
-    init(capacity: Int) {
+    public init(capacity: Int) {
         precondition(capacity > 0, "a memo holds at least one entry")
         self.capacity = capacity
     }
 
     /// The value kept for `key`, if any (one found in the older generation moves to the newer).
-    subscript(key: Key) -> Value? {
+    public subscript(key: Key) -> Value? {
         generations.withLock { state in
             if let value = state.newer[key] { return value }
             guard let value = state.older[key] else { return nil }
@@ -30,12 +30,12 @@ final class ContentMemo<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         }
     }
 
-    func store(_ value: Value, for key: Key) {
+    public func store(_ value: Value, for key: Key) {
         generations.withLock { Self.insert(key, value, into: &$0, capacity: capacity) }
     }
 
     /// Entries kept in both generations.
-    var count: Int { generations.withLock { $0.newer.count + $0.older.count } }
+    public var count: Int { generations.withLock { $0.newer.count + $0.older.count } }
 
     private static func insert(_ key: Key, _ value: Value, into state: inout Generations, capacity: Int) {
         if state.newer.count >= capacity, state.newer[key] == nil {
@@ -55,8 +55,9 @@ final class SummaryMemo: Sendable {
     /// The token ids of a candidate's text (earlier reports' impressions are candidates of report
     /// after report).
     let encodedCandidates = ContentMemo<String, [Int]>(capacity: 20_000)
-    /// What the labeler reads as stated in a findings text (the candidates' clinical agreement).
-    let statedInFindings = ContentMemo<String, Set<Observation>>(capacity: 10_000)
+    /// What the labeler reads as stated in a findings text or the model's own impression (the
+    /// candidates' clinical agreement).
+    let stated = ContentMemo<String, Set<Observation>>(capacity: 10_000)
 }
 
 struct DecodedKey: Hashable, Sendable {

@@ -82,12 +82,6 @@ public struct ReportMemory: Sendable {
         Set(labeler.label(text: text).filter { $0.value == .positive || $0.value == .uncertain }.keys)
     }
 
-    /// What the labeler reads as stated in `text` (whose ROUGE tokens are `tokens`), from the
-    /// memory's reading when an earlier report concluded the same.
-    func statedObservations(_ text: String, tokens: [String]) -> Set<Observation> {
-        statedInConclusion[tokens] ?? Self.statedObservations(text)
-    }
-
     /// log(1 + entries concluding `impression`) / log(1 + entries): 0 for a conclusion no
     /// earlier report reached, 1 for one that every report reached.
     public func frequency(ofConclusion tokens: [String]) -> Double {

@@ -24,7 +24,7 @@ extension Summarizer {
     private func candidates(_ findings: [String], excluding ids: [String?], memory: ReportMemory, neighbours: Int,
                             decoding: Decoding, choosingWith reranker: SummaryReranker?) -> [[Candidate]] {
         precondition(ids.count == findings.count, "an id (or nil) for each report")
-        let generated = summarize(findings, decoding: decoding)
+        let (generated, encodings) = summarizeKeepingEncodings(findings, decoding: decoding)
         let vocabulary = vocabulary, settings = settings
         return concurrentMap(findings.count) { index -> [Candidate] in
             guard let own = generated[index] else { return [] }
@@ -49,13 +49,9 @@ extension Summarizer {
                     features.append(added)
                 }
             }
-            let seen = memo.statedInFindings[findings[index]] ?? {
-                let stated = ReportMemory.statedObservations(findings[index])
-                memo.statedInFindings.store(stated, for: findings[index])
-                return stated
-            }()
+            let seen = stated(findings[index])
             for index in features.indices {
-                let concluded = memory.statedObservations(texts[index], tokens: keys[index])
+                let concluded = memory.statedInConclusion[keys[index]] ?? stated(texts[index])
                 features[index].clinicalAgreement = Double(Observation.allCases.filter { seen.contains($0) == concluded.contains($0) }.count)
                     / Double(Observation.allCases.count)
                 features[index].memoryFrequency = memory.frequency(ofConclusion: keys[index])
@@ -77,7 +73,7 @@ extension Summarizer {
                 }()
             }
             // Per token (its words and `<eos>`), as the reranker was fitted.
-            let likelihoods = SourceLikelihoods(self, source: source)
+            let likelihoods = SourceLikelihoods(self, source: source, encoded: encodings[source])
             func meanLogLikelihoods(_ chosen: [Int]) -> [Double] {
                 zip(chosen, likelihoods.of(chosen.map { candidates[$0] })).map { position, likelihood in
                     Double(likelihood) / Double(candidates[position].count + 1)
@@ -94,6 +90,15 @@ extension Summarizer {
         }
     }
 
+    /// What the labeler reads as stated in a text, memoised: findings, and the model's own
+    /// impressions, repeat word for word.
+    private func stated(_ text: String) -> Set<Observation> {
+        if let known = memo.stated[text] { return known }
+        let stated = ReportMemory.statedObservations(text)
+        memo.stated.store(stated, for: text)
+        return stated
+    }
+
     /// The model's log-likelihoods of candidates given one source, as a report's candidates ask
     /// for them: those scored against the same source before (the same findings, another report)
     /// are not scored again, and the source is encoded once for the rest.
@@ -102,8 +107,10 @@ extension Summarizer {
         private var known: [[Int]: Float]
         private var scorer: SummarizerTransformer.CandidateScorer?
 
-        init(_ summarizer: Summarizer, source: [Int]) {
-            (model, memo, self.source) = (summarizer.model, summarizer.memo, source)
+        private let encoded: [Float]?
+
+        init(_ summarizer: Summarizer, source: [Int], encoded: [Float]?) {
+            (model, memo, self.source, self.encoded) = (summarizer.model, summarizer.memo, source, encoded)
             known = memo.likelihoods[source] ?? [:]
         }
 
@@ -111,7 +118,7 @@ extension Summarizer {
             var missing: [[Int]] = []
             for candidate in candidates where known[candidate] == nil && !missing.contains(candidate) { missing.append(candidate) }
             if !missing.isEmpty {
-                let scorer = scorer ?? SummarizerTransformer.CandidateScorer(model: model, source: source)
+                let scorer = scorer ?? SummarizerTransformer.CandidateScorer(model: model, source: source, encoded: encoded)
                 self.scorer = scorer
                 for (candidate, likelihood) in zip(missing, scorer.logLikelihoods(of: missing)) { known[candidate] = likelihood }
                 memo.likelihoods.store(known, for: source)

@@ -81,25 +81,33 @@ public struct Summarizer: @unchecked Sendable {
     /// the impression they got then without decoding again, and findings repeated within the
     /// call are decoded once.
     public func summarize(_ findings: [String], decoding: Decoding = .greedy) -> [String?] {
+        summarizeKeepingEncodings(findings, decoding: decoding).impressions
+    }
+
+    /// `summarize`, and the encoder's states (sourceLength·width) of each source it encoded,
+    /// for scoring candidates against the same source without encoding it again.
+    func summarizeKeepingEncodings(_ findings: [String], decoding: Decoding) -> (impressions: [String?], encodings: [[Int]: [Float]]) {
         let sources = findings.map { Self.source($0, vocabulary: vocabulary, settings: settings) }
         let maximumLength = settings.maximumOutputLength
         func key(_ source: [Int]) -> DecodedKey { DecodedKey(decoding: decoding, maximumLength: maximumLength, source: source) }
-        var decoded: [[Int]: [Int]] = [:], pending: [[Int]] = [], queued = Set<[Int]>()
+        var decoded: [[Int]: [Int]] = [:], pending: [[Int]] = [], queued = Set<[Int]>(), encodings: [[Int]: [Float]] = [:]
         for source in sources where !source.isEmpty && decoded[source] == nil {
             if let known = memo.decoded[key(source)] { decoded[source] = known } else if queued.insert(source).inserted { pending.append(source) }
         }
-        for (source, output) in zip(pending, decode(pending, decoding: decoding, maximumLength: maximumLength)) {
-            decoded[source] = output
-            memo.decoded.store(output, for: key(source))
+        for (source, result) in zip(pending, decode(pending, decoding: decoding, maximumLength: maximumLength)) {
+            decoded[source] = result.output
+            encodings[source] = result.encoded
+            memo.decoded.store(result.output, for: key(source))
         }
-        return sources.map { decoded[$0].map(vocabulary.decode) }
+        return (sources.map { decoded[$0].map(vocabulary.decode) }, encodings)
     }
 
-    /// The output of each source (none empty), decoded on every core.
-    private func decode(_ sources: [[Int]], decoding: Decoding, maximumLength: Int) -> [[Int]] {
+    /// The output of each source (none empty), decoded on every core, with the encoder's states
+    /// of the source where decoding encoded it with others (greedy's slices).
+    private func decode(_ sources: [[Int]], decoding: Decoding, maximumLength: Int) -> [(output: [Int], encoded: [Float]?)] {
         guard !sources.isEmpty else { return [] }
         nonisolated(unsafe) let model = model  // shared by the cores: decoding only reads its weights
-        var outputs = [[Int]](repeating: [], count: sources.count)
+        var outputs = [[Int]](repeating: [], count: sources.count), encoded = [[Float]?](repeating: nil, count: sources.count)
         switch decoding {
         case .beam(let width):
             // One report per core: a beam's steps are too small to split.
@@ -109,8 +117,17 @@ public struct Summarizer: @unchecked Sendable {
             // the slices on every core.
             let byLength = sources.indices.sorted { sources[$0].count < sources[$1].count }
             let slices = stride(from: 0, to: byLength.count, by: 32).map { Array(byLength[$0..<min(byLength.count, $0 + 32)]) }
-            let found = concurrentMap(slices.count) { model.greedy(slices[$0].map { sources[$0] }, maximumLength: maximumLength) }
-            for (slice, generated) in zip(slices, found) { for (index, ids) in zip(slice, generated) { outputs[index] = ids } }
+            let width = model.configuration.width
+            let found = concurrentMap(slices.count) { slice -> (outputs: [[Int]], encoded: [[Float]]) in
+                let memory = model.encodeOnPlan(slices[slice].map { sources[$0] })
+                let states = slices[slice].enumerated().map { row, index in
+                    Array(memory.states.data[(row * memory.length * width)..<((row * memory.length + sources[index].count) * width)])
+                }
+                return (model.greedy(memory: memory, maximumLength: maximumLength), states)
+            }
+            for (slice, result) in zip(slices, found) {
+                for (position, index) in slice.enumerated() { (outputs[index], encoded[index]) = (result.outputs[position], result.encoded[position]) }
+            }
         }
         if case .minimumBayesRisk(let count) = decoding, count > 0 {
             let greedy = outputs, vocabulary = vocabulary
@@ -121,7 +138,7 @@ public struct Summarizer: @unchecked Sendable {
                 return Self.minimumBayesRisk(candidates.map { vocabulary.decode($0) }).map { candidates[$0] } ?? greedy[index]
             }
         }
-        return outputs
+        return zip(outputs, encoded).map { ($0, $1) }
     }
 
     /// The index of the candidate with the highest total ROUGE-L F1 against all candidates

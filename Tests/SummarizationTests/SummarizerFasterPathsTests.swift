@@ -61,6 +61,21 @@ struct SummarizerFasterPathsTests {
         }
     }
 
+    /// A source's states taken from a batch the encoder's plan encoded (as greedy's slices are)
+    /// score candidates exactly as the source encoded alone: each source is encoded on its own.
+    @Test func statesFromABatchScoreAsTheSourceAlone() throws {
+        let summarizer = try Summarizer(contentsOf: ShippedSummarizerTests.folder)
+        let sources = SummarizerModelTests.pairs.map { summarizer.vocabulary.encode($0.findings) }
+        let batch = summarizer.model.encodeOnPlan(sources), d = summarizer.model.configuration.width
+        let candidates = SummarizerModelTests.pairs.map { summarizer.vocabulary.encode($0.impression) }
+        for (row, source) in sources.enumerated() {
+            let states = Array(batch.states.data[(row * batch.length * d)..<((row * batch.length + source.count) * d)])
+            let fromBatch = SummarizerTransformer.CandidateScorer(model: summarizer.model, source: source, encoded: states)
+            let alone = SummarizerTransformer.CandidateScorer(model: summarizer.model, source: source)
+            #expect(fromBatch.logLikelihoods(of: candidates) == alone.logLikelihoods(of: candidates))
+        }
+    }
+
     /// Greedy decoding on the plans (encoder and decoder) writes, token for token, what greedy
     /// decoding step by step on the graph writes.
     @Test func greedyOnThePlanWritesWhatTheGraphWrites() throws {

@@ -1,5 +1,6 @@
 import Reports
 import Summarization
+import TensorEngine
 
 extension RadStreamConfiguration.SummaryDecoding {
     var decoding: Summarizer.Decoding {
@@ -21,6 +22,9 @@ public struct SummarizerStage: ReportBatchStage {
     public let decoding: Summarizer.Decoding
     public let memory: ReportMemoryHolder?
     let labeler = ReportLabeler()
+    /// What the labeler reads as stated in an impression: radiologists' impressions repeat word
+    /// for word, and the generated ones more (most are an earlier report's conclusion).
+    let stated = ContentMemo<String, Set<Observation>>(capacity: 20_000)
     public var name: String { "summarizer \(summarizer.version) (\(decoding)\(memory == nil ? "" : ", reranked with a memory of reports"))" }
 
     public init(summarizer: Summarizer, decoding: Summarizer.Decoding, memory: ReportMemoryHolder? = nil) {
@@ -40,20 +44,31 @@ public struct SummarizerStage: ReportBatchStage {
         } else {
             summarizer.summarize(findings, decoding: decoding)
         }
-        for (index, impression) in zip(indices, generated) {
-            guard let impression else { continue }
+        let written = indices.map { records[$0].sections.impression }
+        let disagreements = concurrentMap(indices.count) { position -> [Observation]? in
+            guard let impression = generated[position], let written = written[position] else { return nil }
+            return self.disagreements(written, impression)
+        }
+        for (position, index) in indices.enumerated() {
+            guard let impression = generated[position] else { continue }
             records[index].generatedImpression = impression
             records[index].summarizerVersion = summarizer.version
-            if let written = records[index].sections.impression {
-                records[index].impressionDisagreements = disagreements(written, impression)
-            }
+            if let disagreement = disagreements[position] { records[index].impressionDisagreements = disagreement }
         }
     }
 
     /// Observations that one impression states (positive or uncertain) and the other does not.
     func disagreements(_ written: String, _ generated: String) -> [Observation] {
-        let a = labeler.label(ReportSections(impression: written)), b = labeler.label(ReportSections(impression: generated))
-        func states(_ status: ObservationStatus?) -> Bool { status == .positive || status == .uncertain }
-        return Observation.allCases.filter { states(a[$0]) != states(b[$0]) }
+        let (a, b) = (statedIn(written), statedIn(generated))
+        return Observation.allCases.filter { a.contains($0) != b.contains($0) }
+    }
+
+    /// The observations the labeler reads as positive or uncertain in an impression.
+    private func statedIn(_ impression: String) -> Set<Observation> {
+        if let known = stated[impression] { return known }
+        let labels = labeler.label(ReportSections(impression: impression))
+        let found = Set(labels.filter { $0.value == .positive || $0.value == .uncertain }.keys)
+        stated.store(found, for: impression)
+        return found
     }
 }
