@@ -26,8 +26,9 @@ final class DecoderPlan {
     private let sourceStates: UnsafeMutablePointer<Float>
     /// Per layer, the source's keys and values, (sources·sourceLength, 2·width): a key, then its value.
     private let crossKeysAndValues: [UnsafeMutablePointer<Float>]
-    /// Per layer, every row's keys and values so far, (rows·maximumLength, 2·width).
-    private let selfKeysAndValues: [UnsafeMutablePointer<Float>]
+    /// Per layer, every row's keys and values so far, (rows·maximumLength, 2·width); and as much
+    /// again to rearrange the rows into.
+    private var selfKeysAndValues: [UnsafeMutablePointer<Float>], spareKeysAndValues: [UnsafeMutablePointer<Float>]
     // One step's activations, a row per row still going.
     private let x, normed, attended, projected, query, qkv, inner, scores, copyWeights, gateInput: UnsafeMutablePointer<Float>
     private let gates: UnsafeMutablePointer<Float>
@@ -69,6 +70,7 @@ final class DecoderPlan {
         }
         let positions = maximumLength
         selfKeysAndValues = weights.layers.map { _ in buffer(max(sourceOfRow.count, 1) * positions * 2 * d) }
+        spareKeysAndValues = []
         (x, normed, attended, projected, query) = (buffer(n * d), buffer(n * d), buffer(n * d), buffer(n * d), buffer(n * d))
         qkv = buffer(n * 3 * d)
         inner = buffer(n * configuration.feedForward)
@@ -83,6 +85,23 @@ final class DecoderPlan {
     deinit {
         for pointer in allocations { pointer.deallocate() }
         realPosition.deallocate()
+    }
+
+    /// Makes row i what row `parents[i]` was (a row may repeat), for its first `positions`
+    /// positions: the hypotheses a beam keeps. The rows must read the same source.
+    func rearrange(_ parents: [Int], positions: Int) {
+        precondition(parents.count <= rows && parents.allSatisfy { sourceOfRow[$0] == sourceOfRow[0] }, "rows of one source")
+        let slab = maximumLength * 2 * width
+        if spareKeysAndValues.isEmpty {
+            spareKeysAndValues = selfKeysAndValues.map { _ in .allocate(capacity: max(rows, 1) * slab) }
+            allocations += spareKeysAndValues
+        }
+        for layer in selfKeysAndValues.indices {
+            for (row, parent) in parents.enumerated() {
+                (spareKeysAndValues[layer] + row * slab).update(from: selfKeysAndValues[layer] + parent * slab, count: positions * 2 * width)
+            }
+        }
+        swap(&selfKeysAndValues, &spareKeysAndValues)
     }
 
     /// Feeds `tokens[i]` to row `going[i]` at position `positions[i]` and returns the

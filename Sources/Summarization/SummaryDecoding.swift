@@ -1,9 +1,8 @@
 import Foundation
 import TensorEngine
 
-/// Greedy, beam-search and sampled decoding of the summarizer transformer, one token per step:
-/// greedy and sampled on the `DecoderPlan` (rows that have ended leave the batch), beam search
-/// with a `DecoderCache` on the graph.
+/// Greedy, beam-search and sampled decoding of the summarizer transformer, one token per step
+/// on the `DecoderPlan` (rows that have ended leave the batch; a beam's rows are rearranged).
 extension SummarizerTransformer {
     /// The most likely token at each step, for a batch of sources at once; each output stops at
     /// `<eos>` or after `maximumLength` tokens.
@@ -65,18 +64,45 @@ extension SummarizerTransformer {
         beam(memory: encodeOnPlan([source]), width: width, maximumLength: maximumLength, lengthPenalty: lengthPenalty)
     }
 
-    /// Beam search over a memory of one row.
+    /// Beam search over a memory of one row, on the `DecoderPlan`: a row per hypothesis, the rows
+    /// of the hypotheses kept rearranged after each step.
     public func beam(memory: Memory, width: Int, maximumLength: Int, lengthPenalty: Float = 1) -> [Int] {
         precondition(width >= 1, "a beam needs at least one hypothesis")
         precondition(memory.batch == 1, "a beam searches for one input at a time")
+        let steps = min(maximumLength + 1, configuration.maximumLength), v = configuration.vocabularySize
+        let plan = DecoderPlan(model: self, weights: inferenceWeights, memory: memory, sourceOfRow: [Int](repeating: 0, count: width),
+                               length: steps)
+        return beamSearch(width: width, maximumLength: maximumLength, lengthPenalty: lengthPenalty) { tokens, position in
+            let distributions = plan.step(tokens, going: Array(tokens.indices), positions: [Int](repeating: position, count: tokens.count))
+            return tokens.indices.map { Array(distributions[($0 * v)..<(($0 + 1) * v)]) }
+        } keep: { parents, positions in
+            plan.rearrange(parents, positions: positions)
+        }
+    }
+
+    /// The same beam search step by step on the graph, with a `DecoderCache`: what the plan's
+    /// is held to.
+    func beamOnTheGraph(memory: Memory, width: Int, maximumLength: Int, lengthPenalty: Float = 1) -> [Int] {
         var cache = DecoderCache(model: self, memory: memory)
+        return beamSearch(width: width, maximumLength: maximumLength, lengthPenalty: lengthPenalty) { tokens, _ in
+            step(tokens, cache: &cache)
+        } keep: { parents, _ in
+            cache = cache.selecting(parents)
+        }
+    }
+
+    /// Beam search: `step` gives the next-token distribution after each hypothesis's last token
+    /// (a row each, in order, at the given position), `keep` makes the given rows (parents, a
+    /// row may repeat) the next step's rows, their first `positions` positions fed.
+    private func beamSearch(width: Int, maximumLength: Int, lengthPenalty: Float, step: (_ tokens: [Int], _ position: Int) -> [[Float]],
+                            keep: (_ parents: [Int], _ positions: Int) -> Void) -> [Int] {
         var alive: [(tokens: [Int], score: Float)] = [([], 0)]
         var done: [(tokens: [Int], score: Float)] = []
         func normalised(_ h: (tokens: [Int], score: Float)) -> Float {
             h.score / Foundation.pow(Float(h.tokens.count + 1), lengthPenalty)
         }
-        for _ in 0..<min(maximumLength + 1, configuration.maximumLength) where !alive.isEmpty {
-            let distributions = step(alive.map { $0.tokens.last ?? ReportVocabulary.beginning }, cache: &cache)
+        for position in 0..<min(maximumLength + 1, configuration.maximumLength) where !alive.isEmpty {
+            let distributions = step(alive.map { $0.tokens.last ?? ReportVocabulary.beginning }, position)
             var candidates: [(parent: Int, token: Int, score: Float)] = []
             for (row, hypothesis) in alive.enumerated() {
                 let scores = distributions[row].map { Foundation.log($0 + 1e-9) }
@@ -96,7 +122,7 @@ extension SummarizerTransformer {
             }
             alive = kept
             if done.count >= width || alive.isEmpty { break }
-            cache = cache.selecting(parents)
+            keep(parents, position + 1)
         }
         let finalists = done.isEmpty ? alive : done
         return finalists.max { normalised($0) < normalised($1) }!.tokens

@@ -174,6 +174,18 @@ struct SummarizerFasterPathsTests {
         #expect(scoredFewer, "some candidate could not win and was not scored")
     }
 
+    /// Beam search on the plan (rows rearranged as hypotheses are kept) writes what beam search
+    /// with a `DecoderCache` on the graph writes.
+    @Test func beamSearchOnThePlanWritesWhatTheGraphWrites() throws {
+        let summarizer = try Summarizer(contentsOf: ShippedSummarizerTests.folder)
+        let findings = SummarizerModelTests.pairs.map(\.findings) + BaselineTests.training.map(\.findings)
+        for source in findings.map({ Summarizer.source($0, vocabulary: summarizer.vocabulary, settings: summarizer.settings) }) {
+            let memory = summarizer.model.encodeOnPlan([source])
+            #expect(summarizer.model.beam(memory: memory, width: 4, maximumLength: 60)
+                    == summarizer.model.beamOnTheGraph(memory: memory, width: 4, maximumLength: 60))
+        }
+    }
+
     @Test func aMemoKeepsWhatWasUsedLatelyAndStaysBounded() {
         let memo = ContentMemo<Int, String>(capacity: 2)
         memo.store("a", for: 1)
