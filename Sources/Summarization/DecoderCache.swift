@@ -3,7 +3,8 @@ import TensorEngine
 /// What decoding one token per step keeps from the steps before: each decoder layer's keys and
 /// values of the tokens so far, and of the source (computed once per source, not once per step).
 /// With it a step costs one position's work, where rerunning the decoder over the whole prefix
-/// cost the prefix's length times as much. Inference only: nothing here records a graph.
+/// cost the prefix's length times as much. Inference only: nothing here records a graph. This is
+/// decoding on the graph, what the `DecoderPlan` (which decoding runs on) is held to in tests.
 struct DecoderCache {
     /// One row per hypothesis being decoded.
     private(set) var memory: SummarizerTransformer.Memory

@@ -15,7 +15,7 @@ final class DecoderPlan {
     /// Tokens a step may feed.
     let capacity: Int
     private let weights: TransformerWeights
-    private let width: Int, heads: Int, feedForward: Int, vocabulary: Int, maximumLength: Int
+    private let width: Int, heads: Int, vocabulary: Int, maximumLength: Int
     /// The source each row reads, and each source's length and which of its positions are real.
     private let sourceOfRow: [Int]
     private let sourceLength: Int
@@ -42,7 +42,7 @@ final class DecoderPlan {
     init(model: SummarizerTransformer, weights: TransformerWeights, memory: SummarizerTransformer.Memory, sourceOfRow: [Int],
          length: Int? = nil, capacity: Int? = nil) {
         let configuration = model.configuration
-        (width, heads, feedForward, vocabulary) = (configuration.width, configuration.heads, configuration.feedForward, configuration.vocabularySize)
+        (width, heads, vocabulary) = (configuration.width, configuration.heads, configuration.vocabularySize)
         maximumLength = min(length ?? configuration.maximumLength, configuration.maximumLength)
         self.weights = weights
         self.sourceOfRow = sourceOfRow
@@ -146,12 +146,8 @@ final class DecoderPlan {
             }
             PlanKernels.linear(attended, layerWeights.crossOut, rows: a, into: projected)
             PlanKernels.add(projected, to: x, count: a * d)
-            // Feed-forward.
-            PlanKernels.norm(x, layerWeights.feedForwardNorm, rows: a, width: d, into: normed)
-            PlanKernels.linear(normed, layerWeights.feedForwardIn, rows: a, into: inner)
-            PlanKernels.gelu(inner, count: a * feedForward)
-            PlanKernels.linear(inner, layerWeights.feedForwardOut, rows: a, into: projected)
-            PlanKernels.add(projected, to: x, count: a * d)
+            PlanKernels.feedForward(x, norm: layerWeights.feedForwardNorm, in: layerWeights.feedForwardIn, out: layerWeights.feedForwardOut,
+                                    rows: a, width: d, normed: normed, inner: inner, projected: projected)
         }
         PlanKernels.norm(x, weights.finalNorm, rows: a, width: d, into: normed)
         return nextTokenDistributions(going: going)

@@ -38,11 +38,8 @@ extension SummarizerTransformer {
                 }
                 PlanKernels.linear(attended, layer.attentionOut, rows: n, into: projected)
                 PlanKernels.add(projected, to: x, count: n * d)
-                PlanKernels.norm(x, layer.feedForwardNorm, rows: n, width: d, into: normed)
-                PlanKernels.linear(normed, layer.feedForwardIn, rows: n, into: inner)
-                PlanKernels.gelu(inner, count: n * f)
-                PlanKernels.linear(inner, layer.feedForwardOut, rows: n, into: projected)
-                PlanKernels.add(projected, to: x, count: n * d)
+                PlanKernels.feedForward(x, norm: layer.feedForwardNorm, in: layer.feedForwardIn, out: layer.feedForwardOut, rows: n, width: d,
+                                        normed: normed, inner: inner, projected: projected)
             }
             states.withUnsafeMutableBufferPointer { states in
                 PlanKernels.norm(x, weights.encoderNorm, rows: n, width: d, into: states.baseAddress! + row * length * d)

@@ -43,6 +43,18 @@ enum PlanKernels {
         for k in 0..<count { values[k] = values[k] * (Foundation.erf(values[k] * halfRoot) + 1) * 0.5 }
     }
 
+    /// x += out(gelu(in(norm(x)))): a layer's pre-norm feed-forward block over `rows` rows,
+    /// `normed` and `projected` (rows·width) and `inner` (rows·feed-forward width) its scratch.
+    static func feedForward(_ x: UnsafeMutablePointer<Float>, norm normWeights: TransformerWeights.Norm, in first: TransformerWeights.Linear,
+                            out second: TransformerWeights.Linear, rows: Int, width: Int, normed: UnsafeMutablePointer<Float>,
+                            inner: UnsafeMutablePointer<Float>, projected: UnsafeMutablePointer<Float>) {
+        norm(x, normWeights, rows: rows, width: width, into: normed)
+        linear(normed, first, rows: rows, into: inner)
+        gelu(inner, count: rows * first.outputs)
+        linear(inner, second, rows: rows, into: projected)
+        add(projected, to: x, count: rows * width)
+    }
+
     static func add(_ addend: UnsafePointer<Float>, to values: UnsafeMutablePointer<Float>, count: Int) {
         for k in 0..<count { values[k] += addend[k] }
     }
