@@ -55,9 +55,9 @@ final class SummaryMemo: Sendable {
     /// The token ids of a candidate's text (earlier reports' impressions are candidates of report
     /// after report).
     let encodedCandidates = ContentMemo<String, [Int]>(capacity: 20_000)
-    /// What the labeler reads as stated in a findings text or the model's own impression (the
-    /// candidates' clinical agreement).
-    let stated = ContentMemo<String, Set<Observation>>(capacity: 10_000)
+    /// What the labeler reads as stated in a text: findings, the model's own impressions, the
+    /// impressions the daemon compares.
+    let stated = ContentMemo<String, Set<Observation>>(capacity: 20_000)
 }
 
 struct DecodedKey: Hashable, Sendable {

@@ -66,20 +66,14 @@ public struct ReportMemory: Sendable {
         self.idf = idf
         self.postings = postings
         var conclusions: [[String]: Int] = [:], stated: [[String]: Set<Observation>] = [:]
+        let labeler = ReportLabeler()
         impressionTokens = entries.map { Rouge.tokens($0.impression) }
         for (entry, key) in zip(entries, impressionTokens) {
             conclusions[key, default: 0] += 1
-            if stated[key] == nil { stated[key] = Self.statedObservations(entry.impression) }
+            if stated[key] == nil { stated[key] = labeler.statedObservations(in: entry.impression) }
         }
         self.conclusions = conclusions
         statedInConclusion = stated
-    }
-
-    private static let labeler = ReportLabeler()
-
-    /// The observations the labeler reads as positive or uncertain in a text.
-    static func statedObservations(_ text: String) -> Set<Observation> {
-        Set(labeler.label(text: text).filter { $0.value == .positive || $0.value == .uncertain }.keys)
     }
 
     /// log(1 + entries concluding `impression`) / log(1 + entries): 0 for a conclusion no

@@ -24,11 +24,11 @@ extension Summarizer {
     private func candidates(_ findings: [String], excluding ids: [String?], memory: ReportMemory, neighbours: Int,
                             decoding: Decoding, choosingWith reranker: SummaryReranker?) -> [[Candidate]] {
         precondition(ids.count == findings.count, "an id (or nil) for each report")
-        let (generated, encodings) = summarizeKeepingEncodings(findings, decoding: decoding)
+        let (generated, sources, encodings) = summarizeKeepingEncodings(findings, decoding: decoding)
         let vocabulary = vocabulary, settings = settings
         return concurrentMap(findings.count) { index -> [Candidate] in
             guard let own = generated[index] else { return [] }
-            let source = Self.source(findings[index], vocabulary: vocabulary, settings: settings)
+            let source = sources[index]
             let nearest = memory.nearest(findings[index], count: neighbours, excluding: ids[index])
             // Distinct conclusions, by ROUGE's tokens: the model's own, then the neighbours' in
             // order of similarity; a neighbour saying what the model said lends it its wording.
@@ -49,9 +49,9 @@ extension Summarizer {
                     features.append(added)
                 }
             }
-            let seen = stated(findings[index])
+            let seen = statedObservations(in: findings[index])
             for index in features.indices {
-                let concluded = memory.statedInConclusion[keys[index]] ?? stated(texts[index])
+                let concluded = memory.statedInConclusion[keys[index]] ?? statedObservations(in: texts[index])
                 features[index].clinicalAgreement = Double(Observation.allCases.filter { seen.contains($0) == concluded.contains($0) }.count)
                     / Double(Observation.allCases.count)
                 features[index].memoryFrequency = memory.frequency(ofConclusion: keys[index])
@@ -90,11 +90,14 @@ extension Summarizer {
         }
     }
 
-    /// What the labeler reads as stated in a text, memoised: findings, and the model's own
-    /// impressions, repeat word for word.
-    private func stated(_ text: String) -> Set<Observation> {
+    private static let labeler = ReportLabeler()
+
+    /// What the labeler reads as stated (positive or uncertain) in a text, memoised: findings and
+    /// impressions repeat word for word. The candidates' clinical agreement reads it, and so may
+    /// whoever compares impressions beside the summarizer (the daemon's stage).
+    public func statedObservations(in text: String) -> Set<Observation> {
         if let known = memo.stated[text] { return known }
-        let stated = ReportMemory.statedObservations(text)
+        let stated = Self.labeler.statedObservations(in: text)
         memo.stated.store(stated, for: text)
         return stated
     }

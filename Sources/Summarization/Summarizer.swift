@@ -84,9 +84,11 @@ public struct Summarizer: @unchecked Sendable {
         summarizeKeepingEncodings(findings, decoding: decoding).impressions
     }
 
-    /// `summarize`, and the encoder's states (sourceLength·width) of each source it encoded,
-    /// for scoring candidates against the same source without encoding it again.
-    func summarizeKeepingEncodings(_ findings: [String], decoding: Decoding) -> (impressions: [String?], encodings: [[Int]: [Float]]) {
+    /// `summarize`, each findings text's source ids, and the encoder's states (sourceLength·width)
+    /// of each source it encoded, for scoring candidates against the same source without reading
+    /// or encoding it again.
+    func summarizeKeepingEncodings(_ findings: [String], decoding: Decoding)
+        -> (impressions: [String?], sources: [[Int]], encodings: [[Int]: [Float]]) {
         let sources = findings.map { Self.source($0, vocabulary: vocabulary, settings: settings) }
         let maximumLength = settings.maximumOutputLength
         func key(_ source: [Int]) -> DecodedKey { DecodedKey(decoding: decoding, maximumLength: maximumLength, source: source) }
@@ -99,7 +101,7 @@ public struct Summarizer: @unchecked Sendable {
             encodings[source] = result.encoded
             memo.decoded.store(result.output, for: key(source))
         }
-        return (sources.map { decoded[$0].map(vocabulary.decode) }, encodings)
+        return (sources.map { decoded[$0].map(vocabulary.decode) }, sources, encodings)
     }
 
     /// The output of each source (none empty), decoded on every core, with the encoder's states

@@ -21,10 +21,6 @@ public struct SummarizerStage: ReportBatchStage {
     public let summarizer: Summarizer
     public let decoding: Summarizer.Decoding
     public let memory: ReportMemoryHolder?
-    let labeler = ReportLabeler()
-    /// What the labeler reads as stated in an impression: radiologists' impressions repeat word
-    /// for word, and the generated ones more (most are an earlier report's conclusion).
-    let stated = ContentMemo<String, Set<Observation>>(capacity: 20_000)
     public var name: String { "summarizer \(summarizer.version) (\(decoding)\(memory == nil ? "" : ", reranked with a memory of reports"))" }
 
     public init(summarizer: Summarizer, decoding: Summarizer.Decoding, memory: ReportMemoryHolder? = nil) {
@@ -57,18 +53,11 @@ public struct SummarizerStage: ReportBatchStage {
         }
     }
 
-    /// Observations that one impression states (positive or uncertain) and the other does not.
+    /// Observations that one impression states (positive or uncertain) and the other does not,
+    /// each impression read through the summarizer's memoised labeler (radiologists' impressions
+    /// repeat word for word, and generated ones more: most are an earlier report's conclusion).
     func disagreements(_ written: String, _ generated: String) -> [Observation] {
-        let (a, b) = (statedIn(written), statedIn(generated))
+        let (a, b) = (summarizer.statedObservations(in: written), summarizer.statedObservations(in: generated))
         return Observation.allCases.filter { a.contains($0) != b.contains($0) }
-    }
-
-    /// The observations the labeler reads as positive or uncertain in an impression.
-    private func statedIn(_ impression: String) -> Set<Observation> {
-        if let known = stated[impression] { return known }
-        let labels = labeler.label(ReportSections(impression: impression))
-        let found = Set(labels.filter { $0.value == .positive || $0.value == .uncertain }.keys)
-        stated.store(found, for: impression)
-        return found
     }
 }

@@ -55,6 +55,11 @@ public struct ReportLabeler: Sendable {
         label(text: [sections.findings, sections.impression].compactMap { $0 }.joined(separator: "\n"))
     }
 
+    /// The observations stated in a text: read as positive or uncertain.
+    public func statedObservations(in text: String) -> Set<Observation> {
+        Set(label(text: text).filter { $0.value == .positive || $0.value == .uncertain }.keys)
+    }
+
     public func label(text: String) -> [Observation: ObservationStatus] {
         var statuses = Dictionary(uniqueKeysWithValues: Observation.allCases.map { ($0, ObservationStatus.absent) })
         var otherFinding = false
