@@ -112,14 +112,7 @@ final class DecoderPlan {
                      "\(tokens.count) tokens for \(going.count) rows at \(positions.count) positions; a step takes \(capacity)")
         precondition(positions.allSatisfy { $0 < maximumLength }, "past the last position")
         let (a, d) = (going.count, width)
-        let scale = Float(d).squareRoot()
-        weights.embedding.withUnsafeBufferPointer { embedding in
-            weights.position.withUnsafeBufferPointer { table in
-                for (i, token) in tokens.enumerated() {
-                    for j in 0..<d { x[i * d + j] = embedding[token * d + j] * scale + table[positions[i] * d + j] }
-                }
-            }
-        }
+        PlanKernels.embed(tokens, positions: positions, weights, width: d, into: x)
         for (layer, layerWeights) in weights.layers.enumerated() {
             // Self-attention over the row's own tokens so far (causal by construction).
             PlanKernels.norm(x, layerWeights.attentionNorm, rows: a, width: d, into: normed)
@@ -163,30 +156,14 @@ final class DecoderPlan {
         for i in 0..<a { PlanKernels.softmax(distributions + i * v, count: v) }
         guard let sourceWords else { return UnsafeBufferPointer(start: distributions, count: a * v) }
         PlanKernels.linear(normed, weights.copyQuery, rows: a, into: query)
-        let scale = 1 / Float(d).squareRoot()
         for (i, row) in going.enumerated() {
-            let source = sourceOfRow[row], states = sourceStates + source * sourceLength * d
-            let weightsOut = copyWeights + i * sourceLength
-            var largest = -Float.infinity
-            for s in 0..<sourceLength where realPosition[source * sourceLength + s] {
-                var dot: Float = 0
-                for j in 0..<d { dot += query[i * d + j] * states[s * d + j] }
-                weightsOut[s] = dot * scale
-                largest = max(largest, weightsOut[s])
-            }
-            var total: Float = 0
-            for s in 0..<sourceLength {
-                weightsOut[s] = realPosition[source * sourceLength + s] ? Foundation.exp(weightsOut[s] - largest) : 0
-                total += weightsOut[s]
-            }
-            for s in 0..<sourceLength { weightsOut[s] /= total }
-            // The gate reads the state and what the copy attention reads.
-            let input = gateInput + i * 2 * d
+            // One head over the encoder's states, its weights kept to copy by; the gate reads the
+            // state and what the copy attention reads.
+            let source = sourceOfRow[row], states = sourceStates + source * sourceLength * d, input = gateInput + i * 2 * d
             input.update(from: normed + i * d, count: d)
-            for j in 0..<d { input[d + j] = 0 }
-            for s in 0..<sourceLength where weightsOut[s] != 0 {
-                for j in 0..<d { input[d + j] += weightsOut[s] * states[s * d + j] }
-            }
+            PlanKernels.attend(query: query + i * d, keys: states, values: states, stride: d, count: sourceLength,
+                               real: realPosition + source * sourceLength, width: d, heads: 1, scores: copyWeights + i * sourceLength,
+                               into: input + d)
         }
         PlanKernels.linear(gateInput, weights.copyGate, rows: a, into: gates)
         for (i, row) in going.enumerated() {

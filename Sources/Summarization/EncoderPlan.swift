@@ -18,17 +18,10 @@ extension SummarizerTransformer {
         let (x, normed, qkv, attended, projected) = (buffers, buffers + longest * d, buffers + 2 * longest * d,
                                                      buffers + 5 * longest * d, buffers + 6 * longest * d)
         let (inner, scores) = (buffers + 7 * longest * d, buffers + 7 * longest * d + longest * f)
-        let scale = Float(d).squareRoot()
         for (row, source) in sources.enumerated() {
             let n = source.count
             precondition(n > 0 && n <= configuration.maximumLength, "a source of \(n) tokens")
-            weights.embedding.withUnsafeBufferPointer { embedding in
-                weights.position.withUnsafeBufferPointer { table in
-                    for (t, token) in source.enumerated() {
-                        for j in 0..<d { x[t * d + j] = embedding[token * d + j] * scale + table[t * d + j] }
-                    }
-                }
-            }
+            PlanKernels.embed(source, positions: Array(0..<n), weights, width: d, into: x)
             for layer in weights.encoderLayers {
                 PlanKernels.norm(x, layer.attentionNorm, rows: n, width: d, into: normed)
                 PlanKernels.linear(normed, layer.qkv, rows: n, into: qkv)

@@ -5,6 +5,20 @@ import TensorEngine
 /// inference plans: each computes what the graph's operation computes (layer norm, GELU,
 /// softmax, attention as `SummarizerTransformer` composes them), without a tensor.
 enum PlanKernels {
+    /// Each token's embedding scaled by √width (as `SummarizerTransformer` embeds) plus its
+    /// position's, into `output`, (tokens, width).
+    static func embed(_ tokens: [Int], positions: [Int], _ weights: TransformerWeights, width: Int, into output: UnsafeMutablePointer<Float>) {
+        let scale = Float(width).squareRoot()
+        weights.embedding.withUnsafeBufferPointer { embedding in
+            weights.position.withUnsafeBufferPointer { table in
+                for (i, token) in tokens.enumerated() {
+                    let (row, position) = (embedding.baseAddress! + token * width, table.baseAddress! + positions[i] * width)
+                    for j in 0..<width { output[i * width + j] = row[j] * scale + position[j] }
+                }
+            }
+        }
+    }
+
     /// (rows, inputs)·weight + bias into `output`, (rows, outputs).
     static func linear(_ input: UnsafePointer<Float>, _ linear: TransformerWeights.Linear, rows: Int,
                        into output: UnsafeMutablePointer<Float>) {
@@ -72,7 +86,7 @@ enum PlanKernels {
 
     /// softmax(q·kᵀ/√depth)·v per head over `count` keys, key s at `keys + s·stride` and its
     /// value at `values + s·stride`, those with `real[s]` false skipped (a source's padding);
-    /// `scores` holds `count` floats.
+    /// `scores` holds `count` floats, and after the call the last head's attention weights.
     static func attend(query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int, count: Int,
                        real: UnsafePointer<Bool>?, width: Int, heads: Int, scores: UnsafeMutablePointer<Float>,
                        into output: UnsafeMutablePointer<Float>) {
@@ -93,11 +107,12 @@ enum PlanKernels {
                 scores[s] = real?[s] ?? true ? Foundation.exp(scores[s] - largest) : 0
                 total += scores[s]
             }
+            for s in 0..<count { scores[s] /= total }
             let out = output + head * depth
             for j in 0..<depth { out[j] = 0 }
             for s in 0..<count where scores[s] != 0 {
-                let value = values + s * stride + head * depth, weight = scores[s] / total
-                for j in 0..<depth { out[j] += weight * value[j] }
+                let value = values + s * stride + head * depth
+                for j in 0..<depth { out[j] += scores[s] * value[j] }
             }
         }
     }
