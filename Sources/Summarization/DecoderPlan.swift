@@ -22,13 +22,19 @@ final class DecoderPlan {
     private let realPosition: UnsafeMutablePointer<Bool>
     /// Each source's word ids (what the copy head copies), when it may copy.
     private let sourceWords: [[Int]]?
-    /// Encoder states, (sources·sourceLength, width).
-    private let sourceStates: UnsafeMutablePointer<Float>
-    /// Per layer, the source's keys and values, (sources·sourceLength, 2·width): a key, then its value.
-    private let crossKeysAndValues: [UnsafeMutablePointer<Float>]
-    /// Per layer, every row's keys and values so far, (rows·maximumLength, 2·width); and as much
-    /// again to rearrange the rows into.
-    private var selfKeysAndValues: [UnsafeMutablePointer<Float>], spareKeysAndValues: [UnsafeMutablePointer<Float>]
+    /// Encoder states, (sources·sourceLength, width), and each source's in key panels of one
+    /// head (`PlanKernels.panelIndex`), width·sourceColumns: the copy head's values and keys.
+    private let sourceStates: UnsafeMutablePointer<Float>, sourceStatePanels: UnsafeMutablePointer<Float>
+    /// A source's key columns, rounded up to whole registers.
+    private let sourceColumns: Int
+    /// Per layer, the source's keys and values, (sources·sourceLength, 2·width): a key, then its
+    /// value; and each source's keys in panels, width·sourceColumns, which are what attends.
+    private let crossKeysAndValues: [UnsafeMutablePointer<Float>], crossKeys: [UnsafeMutablePointer<Float>]
+    /// Per layer, every row's values so far, (rows·maximumLength, width), and its keys so far in
+    /// panels, width·positionColumns a row; and as much again of each to rearrange the rows into.
+    private var selfValues: [UnsafeMutablePointer<Float>], selfKeys: [UnsafeMutablePointer<Float>]
+    private var spareValues: [UnsafeMutablePointer<Float>] = [], spareKeys: [UnsafeMutablePointer<Float>] = []
+    private let positionColumns: Int
     // One step's activations, a row per row still going.
     private let x, normed, attended, projected, query, qkv, inner, scores, copyWeights, gateInput: UnsafeMutablePointer<Float>
     private let gates: UnsafeMutablePointer<Float>
@@ -60,22 +66,35 @@ final class DecoderPlan {
             return pointer
         }
         let (d, sources, n) = (configuration.width, memory.batch, max(capacity ?? sourceOfRow.count, 1))
-        let states = buffer(sources * memory.length * d)
+        let states = buffer(sources * memory.length * d), columns = PlanKernels.keyColumns(memory.length)
         memory.states.data.withUnsafeBufferPointer { states.update(from: $0.baseAddress!, count: $0.count) }
         sourceStates = states
+        sourceColumns = columns
+        // Each source's keys in panels once, for every step that attends to them.
+        func panels(_ keys: UnsafeMutablePointer<Float>, stride: Int, heads: Int) -> UnsafeMutablePointer<Float> {
+            let target = buffer(sources * d * columns)
+            for source in 0..<sources {
+                PlanKernels.panelKeys(keys + source * memory.length * stride, stride: stride, count: memory.length, width: d, heads: heads,
+                                      into: target + source * d * columns)
+            }
+            return target
+        }
+        sourceStatePanels = panels(states, stride: d, heads: 1)
         crossKeysAndValues = weights.layers.map { layer in
             let kv = buffer(sources * memory.length * 2 * d)
             PlanKernels.linear(states, layer.crossKeysAndValues, rows: sources * memory.length, into: kv)
             return kv
         }
-        let positions = maximumLength
-        selfKeysAndValues = weights.layers.map { _ in buffer(max(sourceOfRow.count, 1) * positions * 2 * d) }
-        spareKeysAndValues = []
+        crossKeys = crossKeysAndValues.map { [heads] in panels($0, stride: 2 * d, heads: heads) }
+        let positions = maximumLength, rowCount = max(sourceOfRow.count, 1)
+        positionColumns = PlanKernels.keyColumns(positions)
+        selfValues = weights.layers.map { _ in buffer(rowCount * positions * d) }
+        selfKeys = weights.layers.map { [positionColumns] _ in buffer(rowCount * d * positionColumns) }
         (x, normed, attended, projected, query) = (buffer(n * d), buffer(n * d), buffer(n * d), buffer(n * d), buffer(n * d))
         qkv = buffer(n * 3 * d)
         inner = buffer(n * configuration.feedForward)
-        scores = buffer(max(positions, memory.length))
-        copyWeights = buffer(n * memory.length)
+        scores = buffer(max(positionColumns, columns))
+        copyWeights = buffer(n * columns)
         gateInput = buffer(n * 2 * d)
         gates = buffer(n)
         distributions = buffer(n * configuration.vocabularySize)
@@ -91,17 +110,21 @@ final class DecoderPlan {
     /// positions: the hypotheses a beam keeps. The rows must read the same source.
     func rearrange(_ parents: [Int], positions: Int) {
         precondition(parents.count <= rows && parents.allSatisfy { sourceOfRow[$0] == sourceOfRow[0] }, "rows of one source")
-        let slab = maximumLength * 2 * width
-        if spareKeysAndValues.isEmpty {
-            spareKeysAndValues = selfKeysAndValues.map { _ in .allocate(capacity: max(rows, 1) * slab) }
-            allocations += spareKeysAndValues
+        let (valueSlab, keySlab) = (maximumLength * width, width * positionColumns)
+        if spareValues.isEmpty {
+            spareValues = selfValues.map { _ in .allocate(capacity: max(rows, 1) * valueSlab) }
+            spareKeys = selfKeys.map { _ in .allocate(capacity: max(rows, 1) * keySlab) }
+            allocations += spareValues + spareKeys
         }
-        for layer in selfKeysAndValues.indices {
+        for layer in selfValues.indices {
             for (row, parent) in parents.enumerated() {
-                (spareKeysAndValues[layer] + row * slab).update(from: selfKeysAndValues[layer] + parent * slab, count: positions * 2 * width)
+                (spareValues[layer] + row * valueSlab).update(from: selfValues[layer] + parent * valueSlab, count: positions * width)
+                PlanKernels.copyKeyPanels(selfKeys[layer] + parent * keySlab, count: positions, columns: positionColumns, width: width,
+                                          heads: heads, into: spareKeys[layer] + row * keySlab)
             }
         }
-        swap(&selfKeysAndValues, &spareKeysAndValues)
+        swap(&selfValues, &spareValues)
+        swap(&selfKeys, &spareKeys)
     }
 
     /// Feeds `tokens[i]` to row `going[i]` at position `positions[i]` and returns the
@@ -117,14 +140,15 @@ final class DecoderPlan {
             // Self-attention over the row's own tokens so far (causal by construction).
             PlanKernels.norm(x, layerWeights.attentionNorm, rows: a, width: d, into: normed)
             PlanKernels.linear(normed, layerWeights.qkv, rows: a, into: qkv)
-            let cache = selfKeysAndValues[layer]
+            let (values, keys) = (selfValues[layer], selfKeys[layer])
             for (i, row) in going.enumerated() {
-                let slot = cache + (row * maximumLength + positions[i]) * 2 * d
-                slot.update(from: qkv + i * 3 * d + d, count: 2 * d)
+                (values + (row * maximumLength + positions[i]) * d).update(from: qkv + i * 3 * d + 2 * d, count: d)
+                PlanKernels.storeKey(qkv + i * 3 * d + d, at: positions[i], columns: positionColumns, width: d, heads: heads,
+                                     into: keys + row * d * positionColumns)
             }
             for (i, row) in going.enumerated() {
-                let keys = cache + row * maximumLength * 2 * d
-                PlanKernels.attend(query: qkv + i * 3 * d, keys: keys, values: keys + d, stride: 2 * d, count: positions[i] + 1, real: nil,
+                PlanKernels.attend(query: qkv + i * 3 * d, keyPanels: keys + row * d * positionColumns, columns: positionColumns,
+                                   values: values + row * maximumLength * d, valueStride: d, count: positions[i] + 1, real: nil,
                                    width: d, heads: heads, scores: scores, into: attended + i * d)
             }
             PlanKernels.linear(attended, layerWeights.attentionOut, rows: a, into: projected)
@@ -133,9 +157,10 @@ final class DecoderPlan {
             PlanKernels.norm(x, layerWeights.crossNorm, rows: a, width: d, into: normed)
             PlanKernels.linear(normed, layerWeights.crossQuery, rows: a, into: query)
             for (i, row) in going.enumerated() {
-                let source = sourceOfRow[row], keys = crossKeysAndValues[layer] + source * sourceLength * 2 * d
-                PlanKernels.attend(query: query + i * d, keys: keys, values: keys + d, stride: 2 * d, count: sourceLength,
-                                   real: realPosition + source * sourceLength, width: d, heads: heads, scores: scores, into: attended + i * d)
+                let source = sourceOfRow[row], values = crossKeysAndValues[layer] + source * sourceLength * 2 * d + d
+                PlanKernels.attend(query: query + i * d, keyPanels: crossKeys[layer] + source * d * sourceColumns, columns: sourceColumns,
+                                   values: values, valueStride: 2 * d, count: sourceLength, real: realPosition + source * sourceLength,
+                                   width: d, heads: heads, scores: scores, into: attended + i * d)
             }
             PlanKernels.linear(attended, layerWeights.crossOut, rows: a, into: projected)
             PlanKernels.add(projected, to: x, count: a * d)
@@ -161,9 +186,9 @@ final class DecoderPlan {
             // state and what the copy attention reads.
             let source = sourceOfRow[row], states = sourceStates + source * sourceLength * d, input = gateInput + i * 2 * d
             input.update(from: normed + i * d, count: d)
-            PlanKernels.attend(query: query + i * d, keys: states, values: states, stride: d, count: sourceLength,
-                               real: realPosition + source * sourceLength, width: d, heads: 1, scores: copyWeights + i * sourceLength,
-                               into: input + d)
+            PlanKernels.attend(query: query + i * d, keyPanels: sourceStatePanels + source * d * sourceColumns, columns: sourceColumns,
+                               values: states, valueStride: d, count: sourceLength, real: realPosition + source * sourceLength, width: d,
+                               heads: 1, scores: copyWeights + i * sourceColumns, into: input + d)
         }
         PlanKernels.linear(gateInput, weights.copyGate, rows: a, into: gates)
         for (i, row) in going.enumerated() {
@@ -171,7 +196,7 @@ final class DecoderPlan {
             for id in 0..<v { distribution[id] *= g }
             let words = sourceWords[sourceOfRow[row]]
             for s in 0..<sourceLength where realPosition[sourceOfRow[row] * sourceLength + s] {
-                distribution[words[s]] += (1 - g) * copyWeights[i * sourceLength + s]
+                distribution[words[s]] += (1 - g) * copyWeights[i * sourceColumns + s]
             }
         }
         return UnsafeBufferPointer(start: distributions, count: a * v)

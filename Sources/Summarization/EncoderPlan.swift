@@ -13,11 +13,13 @@ extension SummarizerTransformer {
         let weights = inferenceWeights
         var states = [Float](repeating: 0, count: batch * length * d)
         let longest = sources.map(\.count).max() ?? 0
-        let buffers = UnsafeMutablePointer<Float>.allocate(capacity: max(1, longest * (7 * d + f + 1)))
+        let columns = PlanKernels.keyColumns(longest)
+        let buffers = UnsafeMutablePointer<Float>.allocate(capacity: max(1, longest * (7 * d + f) + columns * (d + 1)))
         defer { buffers.deallocate() }
         let (x, normed, qkv, attended, projected) = (buffers, buffers + longest * d, buffers + 2 * longest * d,
                                                      buffers + 5 * longest * d, buffers + 6 * longest * d)
-        let (inner, scores) = (buffers + 7 * longest * d, buffers + 7 * longest * d + longest * f)
+        let (inner, keys) = (buffers + 7 * longest * d, buffers + 7 * longest * d + longest * f)
+        let scores = keys + columns * d
         for (row, source) in sources.enumerated() {
             let n = source.count
             precondition(n > 0 && n <= configuration.maximumLength, "a source of \(n) tokens")
@@ -25,9 +27,10 @@ extension SummarizerTransformer {
             for layer in weights.encoderLayers {
                 PlanKernels.norm(x, layer.attentionNorm, rows: n, width: d, into: normed)
                 PlanKernels.linear(normed, layer.qkv, rows: n, into: qkv)
+                PlanKernels.panelKeys(qkv + d, stride: 3 * d, count: n, width: d, heads: h, into: keys)
                 for t in 0..<n {
-                    PlanKernels.attend(query: qkv + t * 3 * d, keys: qkv + d, values: qkv + 2 * d, stride: 3 * d, count: n, real: nil,
-                                       width: d, heads: h, scores: scores, into: attended + t * d)
+                    PlanKernels.attend(query: qkv + t * 3 * d, keyPanels: keys, columns: PlanKernels.keyColumns(n), values: qkv + 2 * d,
+                                       valueStride: 3 * d, count: n, real: nil, width: d, heads: h, scores: scores, into: attended + t * d)
                 }
                 PlanKernels.linear(attended, layer.attentionOut, rows: n, into: projected)
                 PlanKernels.add(projected, to: x, count: n * d)

@@ -2,8 +2,9 @@
 /// keeps a scalar `Float` sum in order (IEEE addition is not associative), so a plain loop adds
 /// one value at a time, and compiles a ReLU's mask to a branch per element (mispredicted half the
 /// time); sixteen lanes add sixteen, select without branching, and sum in a fixed order whatever
-/// the worker.
-enum VectorKernels {
+/// the worker. Public for the transformers' inference plans, whose norms and softmaxes are the
+/// same reductions.
+public enum VectorKernels {
     private typealias Lanes = SIMD16<Float>
 
     @inline(__always)
@@ -12,7 +13,7 @@ enum VectorKernels {
     }
 
     /// Σ x[i].
-    static func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+    public static func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
         var lanes = Lanes()
         var i = 0
         while i + 16 <= count {
@@ -21,6 +22,35 @@ enum VectorKernels {
         }
         var total = lanes.sum()
         while i < count { total += x[i]; i += 1 }
+        return total
+    }
+
+    /// max x[i] (−∞ for none).
+    public static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var lanes = Lanes(repeating: -.infinity)
+        var i = 0
+        while i + 16 <= count {
+            let v = load(x, i)
+            lanes = lanes.replacing(with: v, where: v .> lanes)
+            i += 16
+        }
+        var largest = lanes.max()
+        while i < count { largest = max(largest, x[i]); i += 1 }
+        return largest
+    }
+
+    /// Σ (x[i] − mean)²: a layer norm's variance, about the mean already summed.
+    public static func squaredDeviations(_ x: UnsafePointer<Float>, count: Int, mean: Float) -> Float {
+        var lanes = Lanes()
+        let m = Lanes(repeating: mean)
+        var i = 0
+        while i + 16 <= count {
+            let d = load(x, i) - m
+            lanes += d * d
+            i += 16
+        }
+        var total = lanes.sum()
+        while i < count { total += (x[i] - mean) * (x[i] - mean); i += 1 }
         return total
     }
 
