@@ -90,14 +90,12 @@ extension Summarizer {
         }
     }
 
-    private static let labeler = ReportLabeler()
-
     /// What the labeler reads as stated (positive or uncertain) in a text, memoised: findings and
     /// impressions repeat word for word. The candidates' clinical agreement reads it, and so may
     /// whoever compares impressions beside the summarizer (the daemon's stage).
     public func statedObservations(in text: String) -> Set<Observation> {
         if let known = memo.stated[text] { return known }
-        let stated = Self.labeler.statedObservations(in: text)
+        let stated = memo.labeler.statedObservations(in: text)
         memo.stated.store(stated, for: text)
         return stated
     }

@@ -153,4 +153,24 @@ struct LabelerEvaluationTests {
         #expect(measured.microF1(uncertainAsPositive: [.cardiomegaly]).findings == 1)
         #expect(measured.findingsMicroF1 == 0, "strictly, the uncertain heart is no positive")
     }
+
+    /// A sentence read before is read as it was: labels through the memo (one so small that it
+    /// forgets as it goes, and one that keeps everything) are the labels of a labeler that never
+    /// saw the text, and the memo keeps each distinct sentence once.
+    @Test func sentencesReadBeforeAreReadAsTheyWere() {
+        let texts = [
+            "No pleural effusion. The lungs are clear.", "The lungs are clear. Heart size is normal.",
+            "Pneumonia cannot be excluded. No pleural effusion.", "No pneumothorax. The lungs are clear.",
+            "Heart size is normal. Possible small effusion and no pneumothorax.", "No pleural effusion. The lungs are clear.",
+        ]
+        let (forgetful, keeping) = (ReportLabeler(memoCapacity: 1), ReportLabeler())
+        for _ in 0..<2 {
+            for text in texts {
+                let fresh = ReportLabeler().label(text: text)
+                #expect(forgetful.label(text: text) == fresh && keeping.label(text: text) == fresh, "\(text)")
+            }
+        }
+        #expect(keeping.memoisedSentences == 6)
+        #expect(forgetful.memoisedSentences <= 2)
+    }
 }

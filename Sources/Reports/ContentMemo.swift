@@ -1,10 +1,9 @@
-import Reports
 import Synchronization
 
 /// What was already worked out for the same words, kept by content: normal findings repeat word
-/// for word across a hospital's reports, and the summarizer's impression and its candidates'
-/// likelihoods of the same findings (or the labeler's reading of the same impression) are the
-/// same every time. Bounded: two generations of at most `capacity` entries each; when the newer
+/// for word across a hospital's reports, and the labeler's reading of the same sentence, the
+/// summarizer's impression and its candidates' likelihoods of the same findings are the same
+/// every time. Bounded: two generations of at most `capacity` entries each; when the newer
 /// is full it replaces the older, so what was used lately stays and memory stays flat. Safe to
 /// share between threads.
 public final class ContentMemo<Key: Hashable & Sendable, Value: Sendable>: Sendable {
@@ -44,24 +43,4 @@ public final class ContentMemo<Key: Hashable & Sendable, Value: Sendable>: Senda
         }
         state.newer[key] = value
     }
-}
-
-/// The summarizer's memos, by the source's token ids (the findings as the model reads them).
-final class SummaryMemo: Sendable {
-    /// The decoded output of a source: 10,000 sources of up to 200 tokens are a few megabytes.
-    let decoded = ContentMemo<DecodedKey, [Int]>(capacity: 10_000)
-    /// The log-likelihood of each candidate scored against a source.
-    let likelihoods = ContentMemo<[Int], [[Int]: Float]>(capacity: 5_000)
-    /// The token ids of a candidate's text (earlier reports' impressions are candidates of report
-    /// after report).
-    let encodedCandidates = ContentMemo<String, [Int]>(capacity: 20_000)
-    /// What the labeler reads as stated in a text: findings, the model's own impressions, the
-    /// impressions the daemon compares.
-    let stated = ContentMemo<String, Set<Observation>>(capacity: 20_000)
-}
-
-struct DecodedKey: Hashable, Sendable {
-    let decoding: Summarizer.Decoding
-    let maximumLength: Int
-    let source: [Int]
 }
