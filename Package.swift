@@ -142,6 +142,6 @@ let package = Package(
         .testTarget(name: "IntegrationTests",
                     dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Replay", "Reports", "ChildProcesses", "Models", "Summarization", "Captioning",
                                    "SelfTraining", "Registry", "Training", "Imaging", "Explanations", "TestSupport", "BuildInfo", "Harness",
-                                   "Dashboard"]),
+                                   "Dashboard", "TensorEngine"]),
     ]
 )

@@ -42,19 +42,27 @@ def main():
     parser.add_argument("--binary", default=str(ROOT / ".build" / "release" / "radstream"))
     arguments = parser.parse_args()
 
-    ratios = {ours: [] for ours, _ in MEASURES}
+    peers = ["", ", channels-last"]
+    ratios = {(ours, suffix): [] for ours, _ in MEASURES for suffix in peers}
     for round_number in range(1, arguments.rounds + 1):
         ours, theirs = radstream(arguments.binary, arguments.seconds), pytorch()
         print(f"round {round_number}")
         for mine, peer in MEASURES:
-            ratio = ours[mine] / theirs[peer]
-            ratios[mine].append(ratio)
-            print(f"  {mine}: RadStream {ours[mine]:.0f} images/s, PyTorch {theirs[peer]:.0f} images/s, ratio {ratio:.2f}")
-    print(f"\n| reference network, images/s | RadStream / PyTorch (2 threads), median of {arguments.rounds} rounds | range |")
-    print("|---|---|---|")
+            line = f"  {mine}: RadStream {ours[mine]:.0f} images/s"
+            for suffix in peers:
+                ratio = ours[mine] / theirs[peer + suffix]
+                ratios[(mine, suffix)].append(ratio)
+                line += f"; PyTorch{suffix or ' NCHW'} {theirs[peer + suffix]:.0f}, ratio {ratio:.2f}"
+            print(line)
+    print(f"\n| reference network, images/s | RadStream / PyTorch NCHW | range "
+          f"| RadStream / PyTorch channels-last | range |  (2 threads, median of {arguments.rounds} rounds)")
+    print("|---|---|---|---|---|")
     for mine, _ in MEASURES:
-        values = ratios[mine]
-        print(f"| {mine} | {statistics.median(values):.2f} | {min(values):.2f}–{max(values):.2f} |")
+        cells = []
+        for suffix in peers:
+            values = ratios[(mine, suffix)]
+            cells += [f"{statistics.median(values):.2f}", f"{min(values):.2f}–{max(values):.2f}"]
+        print(f"| {mine} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

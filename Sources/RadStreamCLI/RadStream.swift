@@ -29,6 +29,8 @@ struct RadStream: AsyncParsableCommand {
         ])
 
     static func main() async {
+        // Before anything else: starting again is only free while nothing has happened yet.
+        OpenBLASKernels.relaunchIfOpenBLASFellBack()
         // Training, the benchmarks and the daemon's models all allocate megabytes per call.
         ProcessMemory.keepFreedMemoryMapped()
         await main(nil as [String]?)

@@ -2,6 +2,7 @@ import BuildInfo
 import ChildProcesses
 import Foundation
 import TestSupport
+@testable import TensorEngine
 import Testing
 @testable import Pipeline
 
@@ -76,6 +77,24 @@ struct OperationsTests {
             #expect(run.status == 0 && run.output == Release.description + "\n", "\(arguments): \(run.output)")
         }
         #expect(Release.description.hasPrefix("\(Release.version) (commit \(BuildInfo.commit)"))
+    }
+
+    /// The command line multiplies with kernels the processor runs: where OpenBLAS fell back to
+    /// SSE kernels on an AVX2 processor it does not know, it runs again with better ones; a
+    /// choice the user made in OPENBLAS_CORETYPE is kept.
+    @Test func theCommandLineMultipliesWithTheKernelsTheProcessorRuns() throws {
+        func kernels(_ environment: [String: String] = [:]) throws -> String {
+            let run = try ChildProcess.run(Paths.binary.path, ["benchmark", "engine", "--network-only", "--seconds", "0"],
+                                           environment: environment)
+            #expect(run.status == 0, "\(run.output)")
+            let header = try #require(run.output.split(separator: "\n").first { $0.hasPrefix("engine benchmark:") })
+            let name = try #require(header.firstMatch(of: /OpenBLAS's (\S+) kernels/)?.1, "\(header)")
+            return String(name)
+        }
+        #expect(try kernels(["OPENBLAS_CORETYPE": "Prescott"]) == "Prescott")
+        if OpenBLASKernels.processorSupport.avx2AndFMA && ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil {
+            #expect(OpenBLASKernels.coresWithAVX2.contains(try kernels().lowercased()))
+        }
     }
 
     @Test func whatNoRestartMendsExitsSeventyEight() throws {

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Models
 import ServiceLifecycle
+import TensorEngine
 
 /// The daemon's services in one group, shut down together on SIGTERM or SIGINT.
 /// What `serve` runs, and the demo in its own process: built here, as Hummingbird's
@@ -16,6 +17,7 @@ public enum Daemon {
         let models = configuration.models.directory.isEmpty ? ModelStore.defaultDirectory().path : configuration.models.directory
         logger.info("models from \(models)", metadata: ["directory": "\(models)"])
         for stage in processor.imageBatchStages { logger.info("model \(stage.name)") }
+        logger.info("OpenBLAS kernels \(OpenBLASKernels.coreName)")
         try SelfTrainingScheduler.check(configuration, serving: processor.classifiers.map(\.name))
         let consumer = DaemonService(configuration: configuration, processor: processor,
                                      status: status, metrics: metrics, logger: logger)

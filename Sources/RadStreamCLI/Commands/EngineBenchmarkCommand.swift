@@ -23,7 +23,7 @@ struct EngineBenchmarkCommand: ParsableCommand {
 
     func run() throws {
         EngineWorkers.setCount(threads)
-        let report = TablesOutput("engine benchmark: \(threads) engine threads, ~\(seconds) s per figure", json: json)
+        let report = TablesOutput("engine benchmark: \(threads) engine threads, OpenBLAS's \(OpenBLASKernels.coreName) kernels, ~\(seconds) s per figure", json: json)
         if !networkOnly {
             let sgemmRate = try measureSgemm(report)
             try measureConvolutions(sgemmGFLOPS: sgemmRate, report)
