@@ -139,6 +139,7 @@ let package = Package(
         .testTarget(name: "ResultDocumentsTests", dependencies: ["ResultDocuments", "Events", "ChildProcesses"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Events", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Models", "Imaging", "Reports", "Summarization", "Captioning", "TestSupport"]),
+        .testTarget(name: "ChildProcessesTests", dependencies: ["ChildProcesses"]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["Pipeline", "Events", "Kafka", "Postgres", "Replay", "Reports", "ChildProcesses", "Models", "Summarization", "Captioning",
                                    "SelfTraining", "Registry", "Training", "Imaging", "Explanations", "TestSupport", "BuildInfo", "Harness",

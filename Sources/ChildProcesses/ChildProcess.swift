@@ -9,6 +9,10 @@ public enum ChildProcess {
 
     /// Starts `path` (searched in PATH when it has no slash) with stdin from /dev/null and
     /// stdout and stderr into `outputPath`, in this process's environment plus `environment`.
+    /// The child starts as from a shell: no signal blocked, every signal's default action. A
+    /// spawned process otherwise inherits the spawning thread's mask and this process's ignored
+    /// signals — a Swift thread that blocks SIGTERM (ServiceLifecycle's do) gave a Python
+    /// child a SIGTERM it never received.
     public static func spawn(_ path: String, _ arguments: [String], outputPath: String,
                              environment: [String: String] = [:]) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
@@ -23,8 +27,19 @@ public enum ChildProcess {
         variables.merge(environment) { _, given in given }
         let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for pointer in envp { free(pointer) } }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var unblocked = sigset_t(), defaults = sigset_t()
+        sigemptyset(&unblocked)
+        sigemptyset(&defaults)
+        // Every catchable standard signal (SIGKILL and SIGSTOP have no action to reset).
+        for signal in Int32(1)..<32 where signal != SIGKILL && signal != SIGSTOP { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &unblocked)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, path, &actions, nil, argv, envp)
+        let spawned = posix_spawnp(&pid, path, &actions, &attributes, argv, envp)
         guard spawned == 0 else { throw Failure(description: "cannot start \(path): \(String(cString: strerror(spawned)))") }
         return pid
     }

@@ -1,11 +1,13 @@
 import ChildProcesses
 import Foundation
+import Models
 import Pipeline
 import Postgres
 
 /// The daemon's events/s end to end: for each scenario a fresh database and topics on the local
 /// stack, the events published first, then `radstream serve` started as a process of its own and
-/// measured from its first committed batch to its last, with its peak memory.
+/// measured from its first committed batch to its last, with its peak memory. The Python peer
+/// (`scripts/stream_peer.py`) is measured the same way, in the daemon's place.
 public struct StreamBenchmark {
     /// What the daemon runs, and on which events.
     public enum Scenario: String, CaseIterable, Sendable {
@@ -14,6 +16,11 @@ public struct StreamBenchmark {
         case images, imagesWithoutCaptioner = "images-without-captioner", imagesPneumoniaOnly = "images-pneumonia-only"
         case imagesSelfTraining = "images-self-training", imagesWithCounterfactuals = "images-with-counterfactuals"
         case imagesWithoutModels = "images-without-models", mixed
+        /// The image pipeline a Python team would write, on the images in the daemon's place.
+        case pythonPeer = "python-peer"
+
+        /// What a benchmark runs unless told: the peer needs Python packages the product does not.
+        public static var byDefault: [Scenario] { allCases.filter { $0 != .pythonPeer } }
 
         var streamsReports: Bool { [.reports, .reportsBeam, .reportsWithoutMemory, .reportsWithoutSummarizer].contains(self) }
         var streamsImages: Bool { !streamsReports && self != .mixed }
@@ -23,10 +30,10 @@ public struct StreamBenchmark {
         /// The stack's configuration as the scenario wants it: which models, which helpers.
         func configure(_ configuration: inout RadStreamConfiguration, labeledData: URL, reports: URL) {
             configuration.models.classifyImages = self != .imagesWithoutModels
-            configuration.models.classifiers = [.imagesPneumoniaOnly, .imagesSelfTraining].contains(self) ? ["pneumonia"] : []
+            configuration.models.classifiers = [.imagesPneumoniaOnly, .imagesSelfTraining, .pythonPeer].contains(self) ? ["pneumonia"] : []
             configuration.models.summarizeReports = self != .reportsWithoutSummarizer
             configuration.models.captionImages = ![.imagesWithoutCaptioner, .imagesPneumoniaOnly, .imagesSelfTraining,
-                                                   .imagesWithCounterfactuals, .imagesWithoutModels].contains(self)
+                                                   .imagesWithCounterfactuals, .imagesWithoutModels, .pythonPeer].contains(self)
             configuration.counterfactuals.enabled = self == .imagesWithCounterfactuals
             if trainsBeside {
                 configuration.selfTraining.enabled = true
@@ -50,9 +57,15 @@ public struct StreamBenchmark {
         public var batchSize: Int
         /// The `radstream` binary the daemon runs from.
         public var binary: String
+        /// The Python peer's script, and the classifier it runs (the shipped pneumonia model).
+        public var peerScript: URL
+        public var peerWeights: URL
 
-        public init(events: Int, data: URL, workDir: URL, batchSize: Int, binary: String) {
+        public init(events: Int, data: URL, workDir: URL, batchSize: Int, binary: String,
+                    peerScript: URL = ModelStore.defaultDirectory().deletingLastPathComponent().appending(path: "scripts/stream_peer.py"),
+                    peerWeights: URL = ModelStore.defaultDirectory().appending(path: "pneumonia/\(ModelStore.weightsFileName)")) {
             (self.events, self.data, self.workDir, self.batchSize, self.binary) = (events, data, workDir, batchSize, binary)
+            (self.peerScript, self.peerWeights) = (peerScript, peerWeights)
         }
     }
 
@@ -70,6 +83,7 @@ public struct StreamBenchmark {
 
     /// Each scenario in turn on one local stack; `result` hears each as it is measured.
     public func run(_ scenarios: [Scenario], log: @escaping (String) -> Void, result: (Scenario, Result) -> Void) throws {
+        if scenarios.contains(.pythonPeer) { try checkPeer() }
         let stack = try LocalStack.start(directory: options.workDir.appending(path: "postgres"), partitions: 6, durable: true, log: log)
         defer { try? stack.stop() }
         let source = try SampleEvents(data: options.data)
@@ -105,7 +119,8 @@ public struct StreamBenchmark {
         try publish(0..<firstEvents)
 
         var started = ContinuousClock.now
-        let pid = try LocalStack.startDaemon(options.binary, configuration: configuration, name: name, in: options.workDir)
+        let pid = scenario == .pythonPeer ? try startPeer(configuration, name: name)
+            : try LocalStack.startDaemon(options.binary, configuration: configuration, name: name, in: options.workDir)
         var measuredFrom = 0
         if trainsBeside {
             // The round holds its advisory lock from its start; its first seconds read the labeled set.
@@ -135,6 +150,26 @@ public struct StreamBenchmark {
         guard let (first, atFirst) = firstCommit else { throw HarnessError("nothing committed") }
         return Result(rate: Double(events - atFirst) / Self.seconds(finished - first), startup: Self.seconds(first - started),
                       peakMiB: peak / 1024)
+    }
+
+    /// The peer can run: its script, its weights, and python3 with the packages it imports.
+    private func checkPeer() throws {
+        for file in [options.peerScript, options.peerWeights] where !FileManager.default.fileExists(atPath: file.path) {
+            throw HarnessError("python-peer: no \(file.path)")
+        }
+        let check = try ChildProcess.run("/usr/bin/env", ["python3", "-c", "import torch, confluent_kafka, psycopg, PIL, safetensors, numpy"])
+        guard check.status == 0 else {
+            throw HarnessError("python-peer: python3 cannot import the peer's packages (the pip commands are at the top of \(options.peerScript.path)): \(check.output)")
+        }
+    }
+
+    /// The peer on the scenario's image topic and database, logging to `<name>.log`.
+    private func startPeer(_ configuration: RadStreamConfiguration, name: String) throws -> pid_t {
+        try ChildProcess.spawn("/usr/bin/env", [
+            "python3", options.peerScript.path, "--bootstrap-servers", configuration.kafka.bootstrapServers,
+            "--topic", configuration.kafka.imageTopic, "--group", configuration.kafka.groupID,
+            "--postgres", configuration.postgres.conninfo, "--weights", options.peerWeights.path,
+        ], outputPath: options.workDir.appending(path: "\(name).log").path)
     }
 
     /// VmHWM: the most memory the process has held resident.

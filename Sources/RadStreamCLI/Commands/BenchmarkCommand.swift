@@ -34,9 +34,14 @@ struct StreamBenchmarkCommand: ParsableCommand {
             with a memory: here the IU reports folder, as a stream that has run a while would have \
             in PostgreSQL), "reports-beam" the same with beam search, "reports-without-memory" the \
             model alone (greedy), "reports-without-summarizer" the labeler alone. \
+            "python-peer" (not run unless named) runs scripts/stream_peer.py on the images in the \
+            daemon's place: the pipeline a Python team would write (confluent-kafka, PIL, PyTorch \
+            running the shipped pneumonia model at batch 256, psycopg writing results and offsets \
+            per transaction), to set beside "images-pneumonia-only" and "mixed"; it needs the \
+            Python packages named at the top of the script. \
             Build in release mode first: ops/setup.sh.
 
-            Example: radstream benchmark stream --events 4000 --scenarios images,reports
+            Example: radstream benchmark stream --events 4000 --scenarios images,reports,python-peer
             """)
 
     @Option(help: "Events per scenario.") var events = 5000
@@ -44,7 +49,7 @@ struct StreamBenchmarkCommand: ParsableCommand {
     @Option(help: "Where the benchmark keeps its PostgreSQL cluster (recreated).") var workDir = "var/benchmark"
     @Option(help: "Events per batch.") var batchSize = 500
     @Option(help: "Scenarios, comma-separated: \(StreamBenchmark.Scenario.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var scenarios = StreamBenchmark.Scenario.allCases.map(\.rawValue).joined(separator: ",")
+    var scenarios = StreamBenchmark.Scenario.byDefault.map(\.rawValue).joined(separator: ",")
     @Flag(help: "Print the figures as one JSON document (progress to standard error) instead of tables.") var json = false
 
     private var chosen: [StreamBenchmark.Scenario] { scenarios.split(separator: ",").compactMap { StreamBenchmark.Scenario(rawValue: String($0)) } }
@@ -59,7 +64,7 @@ struct StreamBenchmarkCommand: ParsableCommand {
                                                        workDir: URL(filePath: workDir).standardizedFileURL, batchSize: batchSize,
                                                        binary: Provenance.binary))
         let report = TablesOutput("benchmark: \(events) events per scenario, batches of \(batchSize), daemon binary \(Provenance.binary)", json: json)
-        report.table(["scenario", "events", "events/s (steady)", "s to first commit", "daemon peak RSS MiB"])
+        report.table(["scenario", "events", "events/s (steady)", "s to first commit", "peak RSS MiB (daemon or peer)"])
         try benchmark.run(chosen, log: { report.note("benchmark: \($0)") }) { scenario, result in
             report.row([scenario.rawValue, "\(events)", "\(Int(result.rate))", String(format: "%.1f", result.startup), "\(result.peakMiB)"])
         }
