@@ -69,7 +69,9 @@ let package = Package(
                     .product(name: "Hummingbird", package: "hummingbird"),
                 ],
                 swiftSettings: strict),
-        .target(name: "TensorEngine", dependencies: ["COpenBLAS", "CMalloc"], swiftSettings: numeric),
+        // Optimised in every configuration, as the numeric Swift modules are.
+        .target(name: "CConvolution", path: "Sources/C/CConvolution", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "TensorEngine", dependencies: ["COpenBLAS", "CMalloc", "CConvolution"], swiftSettings: numeric),
         .target(name: "Models", dependencies: ["TensorEngine"], swiftSettings: numeric),
         .target(name: "Training", dependencies: ["Models", "TensorEngine", "Imaging"], swiftSettings: numeric),
         .target(name: "Summarization", dependencies: ["Reports", "TensorEngine", "Models"], swiftSettings: numeric),

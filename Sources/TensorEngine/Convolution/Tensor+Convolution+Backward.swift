@@ -64,6 +64,11 @@ extension Tensor {
                                     let dy = gradient + image * outputs * pixels
                                     accumulate(dy, images: image..<(image + 1), cols: cols, worker: worker)
                                     guard convolvesInputPerImage, let convolution = gradientConvolution else { continue }
+                                    if DirectConvolution.applies(to: convolution, outputs: geometry.channels) {
+                                        DirectConvolution.convolve(dy, convolution, weight: flippedKernel, outputs: geometry.channels,
+                                                                   into: dx + image * plane, parallel: workers == 1)
+                                        continue
+                                    }
                                     convolution.im2col(dy, into: cols, leadingDimension: convolution.outputPixels)
                                     BLAS.sgemm(.none, .none, m: geometry.channels, n: convolution.outputPixels,
                                                k: convolution.patchSize, a: flippedKernel, b: cols, c: dx + image * plane,

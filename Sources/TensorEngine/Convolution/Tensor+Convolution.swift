@@ -45,8 +45,9 @@ extension Tensor {
     ///
     /// Several chunks: each worker takes every workers-th chunk, with buffers of its own, and does
     /// its im2col, product and copy (or epilogue) alone. One chunk: the product is cut instead.
-    /// Large images are multiplied one at a time straight into the output; small ones a chunk at
-    /// a time, in one wide product whose result is then laid out image by image.
+    /// Large images are multiplied one at a time straight into the output (by the direct 3×3
+    /// kernel where it applies); small ones a chunk at a time, in one wide product whose result is
+    /// then laid out image by image.
     public static func convolve(_ geometry: ConvolutionGeometry, outputs: Int, input: UnsafePointer<Float>,
                                 weight: UnsafePointer<Float>, epilogue: ConvolutionEpilogue?, residual: UnsafePointer<Float>?,
                                 into output: UnsafeMutablePointer<Float>) {
@@ -55,7 +56,9 @@ extension Tensor {
         let chunks = geometry.chunkCount(workers: EngineWorkers.count)
         let workers = min(EngineWorkers.count, chunks)
         let perImage = geometry.multipliesPerImage
-        let columns = perImage ? pixels : geometry.imagesPerChunk * pixels
+        // Large images of a 3×3 same convolution need no columns at all (`DirectConvolution`).
+        let direct = perImage && DirectConvolution.applies(to: geometry, outputs: outputs)
+        let columns = direct ? 0 : perImage ? pixels : geometry.imagesPerChunk * pixels
         if let epilogue {
             precondition(epilogue.scale.count == outputs && epilogue.shift.count == outputs, "one scale and shift per output channel")
         }
@@ -77,9 +80,14 @@ extension Tensor {
                     if perImage {
                         for image in images {
                             let target = output + image * outputs * pixels
-                            geometry.im2col(input + image * plane, into: cols, leadingDimension: pixels)
-                            BLAS.sgemm(.none, .none, m: outputs, n: pixels, k: patch, a: weight, b: cols, c: target,
-                                       parallel: workers == 1)
+                            if direct {
+                                DirectConvolution.convolve(input + image * plane, geometry, weight: weight, outputs: outputs,
+                                                           into: target, parallel: workers == 1)
+                            } else {
+                                geometry.im2col(input + image * plane, into: cols, leadingDimension: pixels)
+                                BLAS.sgemm(.none, .none, m: outputs, n: pixels, k: patch, a: weight, b: cols, c: target,
+                                           parallel: workers == 1)
+                            }
                             if epilogue != nil {
                                 for channel in 0..<outputs { finish(target + channel * pixels, image: image, channel: channel) }
                             }

@@ -1,0 +1,67 @@
+import Testing
+@testable import TensorEngine
+
+@Suite("The direct 3×3 convolution", .enabled(if: DirectConvolution.available, "the processor runs no AVX-512"))
+struct DirectConvolutionTests {
+    /// Against the definition, through the kernel on one image and through conv2d on a batch
+    /// (whose large images take it): output rows of one vector and a part (28), one part (14,
+    /// 12), exactly one (16), several blocks of 32 columns (33 by 40, and 81 wide at stride 2),
+    /// one input channel and several, one block of eight output channels and three, stride 1
+    /// and 2 on even and odd sides, on one worker and cut among workers.
+    @Test(arguments: [
+        (channels: 16, outputs: 16, height: 28, width: 28, stride: 1), (channels: 1, outputs: 16, height: 28, width: 28, stride: 1),
+        (channels: 32, outputs: 32, height: 14, width: 14, stride: 1), (channels: 3, outputs: 24, height: 16, width: 16, stride: 1),
+        (channels: 5, outputs: 8, height: 33, width: 40, stride: 1), (channels: 2, outputs: 8, height: 12, width: 12, stride: 1),
+        (channels: 16, outputs: 32, height: 28, width: 28, stride: 2), (channels: 3, outputs: 8, height: 27, width: 31, stride: 2),
+        (channels: 2, outputs: 16, height: 24, width: 81, stride: 2),
+    ])
+    func matchesTheDefinition(channels: Int, outputs: Int, height: Int, width: Int, stride: Int) throws {
+        var random = SeededGenerator(seed: UInt64(channels * 1000 + outputs * 10 + width))
+        let input = Tensor(shape: [2, channels, height, width], data: (0..<(2 * channels * height * width)).map { _ in random.uniform(-1, 1) })
+        let weight = Tensor(shape: [outputs, channels, 3, 3], data: (0..<(outputs * channels * 9)).map { _ in random.uniform(-1, 1) })
+        let expected = ConvolutionTests.direct(input, weight, stride: stride, padding: 1)
+        let geometry = ConvolutionGeometry(convolving: input.shape, kernel: 3, stride: stride, padding: 1)
+        try #require(DirectConvolution.applies(to: geometry, outputs: outputs))
+        let plane = channels * height * width, outputPlane = outputs * geometry.outputPixels
+        for parallel in [false, true] {
+            var output = [Float](repeating: .nan, count: 2 * outputPlane)
+            input.data.withUnsafeBufferPointer { x in
+                weight.data.withUnsafeBufferPointer { w in
+                    output.withUnsafeMutableBufferPointer { y in
+                        for image in 0..<2 {
+                            DirectConvolution.convolve(x.baseAddress! + image * plane, geometry, weight: w.baseAddress!, outputs: outputs,
+                                                       into: y.baseAddress! + image * outputPlane, parallel: parallel)
+                        }
+                    }
+                }
+            }
+            #expect(zip(output, expected).allSatisfy { abs($0 - $1) < 1e-4 }, "parallel \(parallel)")
+        }
+        #expect(zip(input.conv2d(weight, stride: stride, padding: 1).data, expected).allSatisfy { abs($0 - $1) < 1e-4 })
+    }
+
+    /// The input gradient of a same 3×3 convolution of large images, which the direct kernel
+    /// makes from the output gradient and the flipped kernel: dX[c, y, x] = Σ w[o, c, ky, kx] ·
+    /// dY[o, y + 1 − ky, x + 1 − kx].
+    @Test func carriesTheInputGradient() {
+        var random = SeededGenerator(seed: 9)
+        let (channels, outputs, side) = (8, 16, 20)
+        let input = Tensor(shape: [2, channels, side, side], data: (0..<(2 * channels * side * side)).map { _ in random.uniform(-1, 1) },
+                           requiresGrad: true)
+        let weight = Tensor(shape: [outputs, channels, 3, 3], data: (0..<(outputs * channels * 9)).map { _ in random.uniform(-1, 1) },
+                            requiresGrad: true)
+        let upstream = (0..<(2 * outputs * side * side)).map { _ in random.uniform(-1, 1) }
+        (input.conv2d(weight, stride: 1, padding: 1) * Tensor(shape: [2, outputs, side, side], data: upstream)).sum().backward()
+        let gradient = input.grad!
+        for n in 0..<2 { for c in 0..<channels { for y in 0..<side { for x in 0..<side {
+            var sum: Double = 0
+            for o in 0..<outputs { for ky in 0..<3 { for kx in 0..<3 {
+                let (oy, ox) = (y + 1 - ky, x + 1 - kx)
+                guard oy >= 0, oy < side, ox >= 0, ox < side else { continue }
+                sum += Double(weight.data[((o * channels + c) * 3 + ky) * 3 + kx]) * Double(upstream[((n * outputs + o) * side + oy) * side + ox])
+            } } }
+            let index = ((n * channels + c) * side + y) * side + x
+            #expect(abs(gradient[index] - Float(sum)) < 1e-4, "dX[\(n), \(c), \(y), \(x)]")
+        } } } }
+    }
+}
