@@ -40,10 +40,11 @@ struct DirectConvolutionTests {
         #expect(zip(input.conv2d(weight, stride: stride, padding: 1).data, expected).allSatisfy { abs($0 - $1) < 1e-4 })
     }
 
-    /// The input gradient of a same 3×3 convolution of large images, which the direct kernel
-    /// makes from the output gradient and the flipped kernel: dX[c, y, x] = Σ w[o, c, ky, kx] ·
-    /// dY[o, y + 1 − ky, x + 1 − kx].
-    @Test func carriesTheInputGradient() {
+    /// The gradients of a same 3×3 convolution of large images, which the direct kernels make:
+    /// the input's from the output gradient and the flipped kernel, dX[c, y, x] = Σ w[o, c, ky,
+    /// kx] · dY[o, y + 1 − ky, x + 1 − kx]; the weight's from the output gradient and the input,
+    /// dW[o, c, ky, kx] = Σ dY[o, y, x] · X[c, y + ky − 1, x + kx − 1], over both images.
+    @Test func carriesTheGradients() {
         var random = SeededGenerator(seed: 9)
         let (channels, outputs, side) = (8, 16, 20)
         let input = Tensor(shape: [2, channels, side, side], data: (0..<(2 * channels * side * side)).map { _ in random.uniform(-1, 1) },
@@ -62,6 +63,17 @@ struct DirectConvolutionTests {
             } } }
             let index = ((n * channels + c) * side + y) * side + x
             #expect(abs(gradient[index] - Float(sum)) < 1e-4, "dX[\(n), \(c), \(y), \(x)]")
+        } } } }
+        let weightGradient = weight.grad!
+        for o in 0..<outputs { for c in 0..<channels { for ky in 0..<3 { for kx in 0..<3 {
+            var sum: Double = 0
+            for n in 0..<2 { for y in 0..<side { for x in 0..<side {
+                let (sy, sx) = (y + ky - 1, x + kx - 1)
+                guard sy >= 0, sy < side, sx >= 0, sx < side else { continue }
+                sum += Double(upstream[((n * outputs + o) * side + y) * side + x]) * Double(input.data[((n * channels + c) * side + sy) * side + sx])
+            } } }
+            let index = ((o * channels + c) * 3 + ky) * 3 + kx
+            #expect(abs(weightGradient[index] - Float(sum)) < 1e-3, "dW[\(o), \(c), \(ky), \(kx)]")
         } } } }
     }
 }

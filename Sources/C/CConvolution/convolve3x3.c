@@ -107,3 +107,44 @@ __attribute__((target("avx512f"))) void radstream_convolve3x3_avx512(const float
         }
     }
 }
+
+__attribute__((target("avx512f"))) void radstream_convolve3x3_weight_gradient_avx512(const float *input, int channels, int height,
+                                                                                    int width, const float *outputGradient,
+                                                                                    int outputs, float *weightGradient,
+                                                                                    float *scratch) {
+    const int row = padded_row(width, 1), planeSize = (height + 2) * row, plane = height * width;
+    pad(input, channels, height, width, 1, scratch);
+    for (int o = 0; o + 1 < outputs; o += 2) {
+        const float *dy0 = outputGradient + (size_t)o * plane, *dy1 = dy0 + plane;
+        for (int c = 0; c < channels; c++) {
+            const float *padded = scratch + (size_t)c * planeSize;
+            __m512 first[9], second[9];
+            for (int tap = 0; tap < 9; tap++) {
+                first[tap] = _mm512_setzero_ps();
+                second[tap] = _mm512_setzero_ps();
+            }
+            for (int y = 0; y < height; y++) {
+                for (int x0 = 0; x0 < width; x0 += 16) {
+                    const int left = width - x0;
+                    const __mmask16 mask = (__mmask16)((1u << (left < 16 ? left : 16)) - 1);
+                    /* Lanes past the row are zero in dY, so what the input has there never counts. */
+                    const __m512 g0 = _mm512_maskz_loadu_ps(mask, dy0 + (size_t)y * width + x0);
+                    const __m512 g1 = _mm512_maskz_loadu_ps(mask, dy1 + (size_t)y * width + x0);
+                    for (int ky = 0; ky < 3; ky++) {
+                        const float *source = padded + (size_t)(y + ky) * row + x0;
+                        for (int kx = 0; kx < 3; kx++) {
+                            const __m512 x = _mm512_maskz_loadu_ps(mask, source + kx);
+                            first[ky * 3 + kx] = _mm512_fmadd_ps(g0, x, first[ky * 3 + kx]);
+                            second[ky * 3 + kx] = _mm512_fmadd_ps(g1, x, second[ky * 3 + kx]);
+                        }
+                    }
+                }
+            }
+            float *dw0 = weightGradient + ((size_t)o * channels + c) * 9, *dw1 = dw0 + (size_t)channels * 9;
+            for (int tap = 0; tap < 9; tap++) {
+                dw0[tap] += _mm512_reduce_add_ps(first[tap]);
+                dw1[tap] += _mm512_reduce_add_ps(second[tap]);
+            }
+        }
+    }
+}

@@ -42,4 +42,33 @@ enum DirectConvolution {
         }
         if workers > 1 { DispatchQueue.concurrentPerform(iterations: workers, execute: run) } else { run(0) }
     }
+
+    /// The weight gradient takes it at stride 1 with an even number of output channels.
+    static func appliesToWeightGradient(of geometry: ConvolutionGeometry, outputs: Int) -> Bool {
+        available && geometry.kernelHeight == 3 && geometry.kernelWidth == 3 && geometry.stride == 1 && geometry.padding == 1
+            && outputs % 2 == 0
+    }
+
+    /// Adds one image's weight gradient (its input and its output gradient) into `weightGradient`
+    /// (outputs × channels × 3 × 3). With `parallel`, pairs of output channels are cut among the
+    /// engine's workers, which write disjoint rows of the gradient.
+    static func accumulateWeightGradient(_ image: UnsafePointer<Float>, _ geometry: ConvolutionGeometry,
+                                         outputGradient: UnsafePointer<Float>, outputs: Int,
+                                         into weightGradient: UnsafeMutablePointer<Float>, parallel: Bool) {
+        let (channels, height, width) = (geometry.channels, geometry.height, geometry.width)
+        let pairs = outputs / 2
+        let workers = parallel ? min(EngineWorkers.count, pairs) : 1
+        nonisolated(unsafe) let (image, outputGradient, weightGradient) = (image, outputGradient, weightGradient)
+        @Sendable func run(_ worker: Int) {
+            let first = worker * pairs / workers * 2, last = (worker + 1) * pairs / workers * 2
+            guard last > first else { return }
+            let scratch = radstream_convolve3x3_scratch(Int32(channels), Int32(height), Int32(width), 1, 0)
+            ScratchMemory.with(.padded, count: scratch) { buffer in
+                radstream_convolve3x3_weight_gradient_avx512(image, Int32(channels), Int32(height), Int32(width),
+                                                             outputGradient + first * height * width, Int32(last - first),
+                                                             weightGradient + first * channels * 9, buffer)
+            }
+        }
+        if workers > 1 { DispatchQueue.concurrentPerform(iterations: workers, execute: run) } else { run(0) }
+    }
 }

@@ -23,6 +23,8 @@ extension Tensor {
         // With large images on both sides, each image's input gradient is made right after its
         // weight gradient, while its dY is still in cache, in the same pass over the batch.
         let convolvesInputPerImage = wantsInput && perImage && gradientConvolution?.multipliesPerImage == true
+        // Large images of a same 3×3 convolution: the weight gradient without im2col (`DirectConvolution`).
+        let directWeightGradient = wantsWeight && perImage && DirectConvolution.appliesToWeightGradient(of: geometry, outputs: outputs)
         let flipped = wantsInput && gradientConvolution != nil ? flippedTransposedKernel(weight) : []
         let scratch = max(patch * columns, gradientConvolution.map { $0.patchSize * $0.outputPixels } ?? 0)
         // col2im adds into dInput, whose images each worker zeroes first; the convolution writes every element.
@@ -37,7 +39,12 @@ extension Tensor {
                 @Sendable func accumulate(_ dy: UnsafePointer<Float>, images: Range<Int>, cols: UnsafeMutablePointer<Float>,
                                 worker: Int) {
                     let width = images.count * pixels
-                    if wantsWeight {
+                    if wantsWeight && directWeightGradient {
+                        // One image (large images go one by one): its sums straight from dY and the input.
+                        DirectConvolution.accumulateWeightGradient(x + images.lowerBound * plane, geometry, outputGradient: dy,
+                                                                   outputs: outputs, into: dw + worker * weightCount,
+                                                                   parallel: workers == 1)
+                    } else if wantsWeight {
                         for (j, image) in images.enumerated() {
                             geometry.im2col(x + image * plane, into: cols + j * pixels, leadingDimension: width)
                         }

@@ -21,4 +21,13 @@ size_t radstream_convolve3x3_scratch(int channels, int height, int width, int st
 void radstream_convolve3x3_avx512(const float *input, int channels, int height, int width, int stride,
                                   const float *weight, int outputs, float *output, float *scratch);
 
+/* The weight gradient of the same convolution at stride 1, for one image: adds to `weightGradient`
+   (outputs x channels x 3 x 3) the sum over pixels of outputGradient[o][y][x] times the padded
+   input at (c, y + ky, x + kx). Two output channels at a time, their nine taps' sums in vector
+   registers across each row, reduced once per channel pair. `outputs` must be even; `scratch`
+   holds radstream_convolve3x3_scratch(channels, height, width, 1, 0) floats. AVX-512 (F). */
+void radstream_convolve3x3_weight_gradient_avx512(const float *input, int channels, int height, int width,
+                                                  const float *outputGradient, int outputs, float *weightGradient,
+                                                  float *scratch);
+
 #endif
