@@ -9,41 +9,11 @@ memory for the model and its inputs, which is how a performance-minded user runs
 import time
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
+from reference_cnn import ReferenceCNN
+
 torch.set_num_threads(2)
-
-
-class Block(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.shortcut = None
-        if stride != 1 or cin != cout:
-            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        body = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
-        return F.relu(body + (x if self.shortcut is None else self.shortcut(x)))
-
-
-class ReferenceCNN(nn.Module):
-    def __init__(self, channels=(16, 32, 64), classes=2):
-        super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(1, channels[0], 3, 1, 1, bias=False), nn.BatchNorm2d(channels[0]), nn.ReLU())
-        blocks, previous = [], channels[0]
-        for stage, width in enumerate(channels):
-            blocks.append(Block(previous, width, 1 if stage == 0 else 2))
-            previous = width
-        self.blocks = nn.Sequential(*blocks)
-        self.fc = nn.Linear(previous, classes)
-
-    def forward(self, x):
-        return self.fc(self.blocks(self.stem(x)).mean(dim=(2, 3)))
 
 
 def rate(body, seconds=3.0):
