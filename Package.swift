@@ -71,7 +71,8 @@ let package = Package(
                 swiftSettings: strict),
         // Optimised in every configuration, as the numeric Swift modules are.
         .target(name: "CConvolution", path: "Sources/C/CConvolution", cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "TensorEngine", dependencies: ["COpenBLAS", "CMalloc", "CConvolution"], swiftSettings: numeric),
+        .target(name: "CVectorMath", path: "Sources/C/CVectorMath", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "TensorEngine", dependencies: ["COpenBLAS", "CMalloc", "CConvolution", "CVectorMath"], swiftSettings: numeric),
         .target(name: "Models", dependencies: ["TensorEngine"], swiftSettings: numeric),
         .target(name: "Training", dependencies: ["Models", "TensorEngine", "Imaging"], swiftSettings: numeric),
         .target(name: "Summarization", dependencies: ["Reports", "TensorEngine", "Models"], swiftSettings: numeric),

@@ -73,8 +73,7 @@ enum PlanKernels {
     }
 
     static func softmax(_ values: UnsafeMutablePointer<Float>, count: Int) {
-        let largest = VectorKernels.maximum(values, count: count)
-        for k in 0..<count { values[k] = Foundation.exp(values[k] - largest) }
+        VectorKernels.expShifted(values, count: count, shift: VectorKernels.maximum(values, count: count))
         let total = VectorKernels.sum(values, count: count)
         for k in 0..<count { values[k] /= total }
     }
@@ -122,9 +121,10 @@ enum PlanKernels {
             }
             var largest = -Float.infinity
             for s in 0..<count where real?[s] ?? true { largest = max(largest, scores[s]) }
+            VectorKernels.expShifted(scores, count: count, shift: largest)
             var total: Float = 0
             for s in 0..<count {
-                scores[s] = real?[s] ?? true ? Foundation.exp(scores[s] - largest) : 0
+                if let real, !real[s] { scores[s] = 0 }
                 total += scores[s]
             }
             for s in 0..<count { scores[s] /= total }

@@ -1,3 +1,5 @@
+import CVectorMath
+
 /// Sums, batch norm's passes and a strided copy over floats, in SIMD registers. The compiler
 /// keeps a scalar `Float` sum in order (IEEE addition is not associative), so a plain loop adds
 /// one value at a time, and compiles a ReLU's mask to a branch per element (mispredicted half the
@@ -6,6 +8,20 @@
 /// same reductions.
 public enum VectorKernels {
     private typealias Lanes = SIMD16<Float>
+
+    /// The AVX-512 build of the C kernels runs here: read once.
+    static let avx512 = OpenBLASKernels.processorSupport.avx512
+
+    /// x[i] = exp(x[i] − shift), in vector lanes (`CVectorMath`): within 2 ulp of `Foundation.exp`
+    /// down to −87.3, 0 below; for softmaxes, whose arguments are at most 0.
+    public static func expShifted(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float) {
+        expShifted(x, count: count, shift: shift, avx512: avx512)
+    }
+
+    /// The same on the build the tests choose (the AVX-512 one only where it runs).
+    static func expShifted(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float, avx512: Bool) {
+        radstream_exp_shifted(x, Int32(count), shift, avx512 ? 1 : 0)
+    }
 
     @inline(__always)
     private static func load(_ pointer: UnsafePointer<Float>, _ offset: Int) -> Lanes {

@@ -1,0 +1,12 @@
+#ifndef RADSTREAM_CVECTORMATH_H
+#define RADSTREAM_CVECTORMATH_H
+
+/* values[k] = exp(values[k] - shift) for k < count, in vector lanes: where the decoders' softmaxes
+   called libm's expf once per element (7-9% of summarizing and captioning, perf). Within 2 ulp of
+   expf for arguments down to -87.3 (exp's smallest normal result); 0 below that, where expf
+   gives a subnormal of at most 1.2e-38. Arguments above 88 are not expected (a softmax's are at
+   most 0) and saturate there. With `avx512`, the loop compiled for AVX-512 (F) runs: the caller
+   checks that the processor and OS run it; otherwise the baseline build's. */
+void radstream_exp_shifted(float *values, int count, float shift, int avx512);
+
+#endif
