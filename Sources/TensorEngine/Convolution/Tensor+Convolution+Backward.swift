@@ -23,7 +23,7 @@ extension Tensor {
         // With large images on both sides, each image's input gradient is made right after its
         // weight gradient, while its dY is still in cache, in the same pass over the batch.
         let convolvesInputPerImage = wantsInput && perImage && gradientConvolution?.multipliesPerImage == true
-        // Large images of a same 3×3 convolution: the weight gradient without im2col (`DirectConvolution`).
+        // Large images of a stride-1 3×3 padding-1 convolution: the weight gradient without im2col (`DirectConvolution`).
         let directWeightGradient = wantsWeight && perImage && DirectConvolution.appliesToWeightGradient(of: geometry, outputs: outputs)
         let flipped = wantsInput && gradientConvolution != nil ? flippedTransposedKernel(weight) : []
         let scratch = max(patch * columns, gradientConvolution.map { $0.patchSize * $0.outputPixels } ?? 0)
@@ -39,7 +39,7 @@ extension Tensor {
                 @Sendable func accumulate(_ dy: UnsafePointer<Float>, images: Range<Int>, cols: UnsafeMutablePointer<Float>,
                                 worker: Int) {
                     let width = images.count * pixels
-                    if wantsWeight && directWeightGradient {
+                    if directWeightGradient {
                         // One image (large images go one by one): its sums straight from dY and the input.
                         DirectConvolution.accumulateWeightGradient(x + images.lowerBound * plane, geometry, outputGradient: dy,
                                                                    outputs: outputs, into: dw + worker * weightCount,

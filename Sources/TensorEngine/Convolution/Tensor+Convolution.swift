@@ -56,7 +56,7 @@ extension Tensor {
         let chunks = geometry.chunkCount(workers: EngineWorkers.count)
         let workers = min(EngineWorkers.count, chunks)
         let perImage = geometry.multipliesPerImage
-        // Large images of a 3×3 same convolution need no columns at all (`DirectConvolution`).
+        // Large images of a 3×3 padding-1 convolution need no columns at all (`DirectConvolution`).
         let direct = perImage && DirectConvolution.applies(to: geometry, outputs: outputs)
         let columns = direct ? 0 : perImage ? pixels : geometry.imagesPerChunk * pixels
         if let epilogue {
