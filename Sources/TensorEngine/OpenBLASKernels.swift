@@ -16,12 +16,6 @@ public enum OpenBLASKernels {
     /// The kernels OpenBLAS chose ("Haswell", "SkylakeX", "Prescott", ...).
     public static var coreName: String { String(cString: openblas_get_corename()) }
 
-    /// What this processor (and its operating system) can run of OpenBLAS's kernels.
-    public static var processorSupport: (avx2AndFMA: Bool, avx512: Bool) {
-        let support = radstream_vector_support_here()
-        return (support.avx2AndFMA != 0, support.avx512 != 0)
-    }
-
     /// The variable OpenBLAS reads its kernels from.
     static let coreTypeVariable = "OPENBLAS_CORETYPE"
 
@@ -42,8 +36,7 @@ public enum OpenBLASKernels {
     /// program cannot be run again, it goes on with the kernels it has.
     public static func relaunchIfOpenBLASFellBack() {
         #if os(Linux)
-        let support = processorSupport
-        guard let core = betterCore(than: coreName, avx2AndFMA: support.avx2AndFMA, avx512: support.avx512,
+        guard let core = betterCore(than: coreName, avx2AndFMA: ProcessorFeatures.avx2AndFMA, avx512: ProcessorFeatures.avx512,
                                     userChose: getenv(coreTypeVariable) != nil) else { return }
         // Set before the attempt: should exec fail, or OpenBLAS ignore the name, nothing loops.
         setenv(coreTypeVariable, core, 1)

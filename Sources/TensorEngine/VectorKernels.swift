@@ -9,13 +9,10 @@ import CVectorMath
 public enum VectorKernels {
     private typealias Lanes = SIMD16<Float>
 
-    /// The AVX-512 build of the C kernels runs here: read once.
-    static let avx512 = OpenBLASKernels.processorSupport.avx512
-
     /// x[i] = exp(x[i] − shift), in vector lanes (`CVectorMath`): within 2 ulp of `Foundation.exp`
     /// down to −87.3, 0 below; for softmaxes, whose arguments are at most 0.
     public static func expShifted(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float) {
-        expShifted(x, count: count, shift: shift, avx512: avx512)
+        expShifted(x, count: count, shift: shift, avx512: ProcessorFeatures.avx512)
     }
 
     /// The same on the build the tests choose (the AVX-512 one only where it runs).

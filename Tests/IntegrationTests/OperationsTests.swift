@@ -92,7 +92,7 @@ struct OperationsTests {
             return String(name)
         }
         #expect(try kernels(["OPENBLAS_CORETYPE": "Prescott"]) == "Prescott")
-        if OpenBLASKernels.processorSupport.avx2AndFMA && ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil {
+        if ProcessorFeatures.avx2AndFMA && ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil {
             #expect(OpenBLASKernels.coresWithAVX2.contains(try kernels().lowercased()))
         }
     }

@@ -19,8 +19,7 @@ struct OpenBLASKernelsTests {
 
     /// What the processor reports is consistent: AVX-512 as OpenBLAS uses it implies AVX2 and FMA.
     @Test func processorSupportIsConsistent() {
-        let support = OpenBLASKernels.processorSupport
-        #expect(!support.avx512 || support.avx2AndFMA)
+        #expect(!ProcessorFeatures.avx512 || ProcessorFeatures.avx2AndFMA)
         #expect(!OpenBLASKernels.coreName.isEmpty)
     }
 }
