@@ -30,7 +30,9 @@ enum DirectConvolution {
     /// `body` over output channels [first, last), `outputs` cut into whole groups of `group`:
     /// with `parallel`, one range per engine worker, as even as they come (each worker pads the
     /// image for itself: a fraction of the work it saves), else all of them on this thread.
-    private static func spread(_ outputs: Int, group: Int, parallel: Bool, _ body: @escaping @Sendable (Int, Int) -> Void) {
+    /// `body` does not escape: a closure that did would be allocated at every call, and a warmed
+    /// up inference plan allocates nothing.
+    private static func spread(_ outputs: Int, group: Int, parallel: Bool, _ body: @Sendable (Int, Int) -> Void) {
         let groups = outputs / group
         let workers = parallel ? min(EngineWorkers.count, groups) : 1
         @Sendable func run(_ worker: Int) {
