@@ -68,6 +68,8 @@ public struct SummarizerManifest: Codable, Sendable {
     public var trainingSeconds: Double
     public var machine: String
     public var history: [Epoch]
+    /// The denoising epochs before `history`'s (absent without them).
+    public var pretrainingHistory: [Epoch]?
     /// How `reranker.json` was fitted, and the cross-validation that measured it (nil: no reranker).
     public var reranker: RerankerRecord?
     /// What chose each setting, by setting: the epoch the weights are from, the reranker's

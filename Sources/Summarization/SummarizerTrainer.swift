@@ -25,8 +25,43 @@ public struct SummarizerTrainingOptions: Codable, Sendable, Equatable {
     public var maximumSourceLength = 200
     /// IMPRESSION tokens learned and generated.
     public var maximumOutputLength = 60
+    /// Epochs of denoising (`DenoisingPretraining`) on the training reports' sentences before
+    /// FINDINGS → IMPRESSION; 0 for none.
+    public var pretrainingEpochs = 0
+    /// Share of a passage's tokens cut out in denoising.
+    public var pretrainingMaskRate: Float = 0.3
 
     public init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case epochs, batchSize, learningRate, weightDecay, warmupSteps, dropout, wordDropout, labelSmoothing, gradientClip, seed
+        case minimumWordCount, width, heads, layers, feedForward, maximumSourceLength, maximumOutputLength
+        case pretrainingEpochs, pretrainingMaskRate
+    }
+
+    /// Reads manifests written before denoising existed (no pretraining).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        epochs = try c.decode(Int.self, forKey: .epochs)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        learningRate = try c.decode(Float.self, forKey: .learningRate)
+        weightDecay = try c.decode(Float.self, forKey: .weightDecay)
+        warmupSteps = try c.decode(Int.self, forKey: .warmupSteps)
+        dropout = try c.decode(Float.self, forKey: .dropout)
+        wordDropout = try c.decode(Float.self, forKey: .wordDropout)
+        labelSmoothing = try c.decode(Float.self, forKey: .labelSmoothing)
+        gradientClip = try c.decode(Float.self, forKey: .gradientClip)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        minimumWordCount = try c.decode(Int.self, forKey: .minimumWordCount)
+        width = try c.decode(Int.self, forKey: .width)
+        heads = try c.decode(Int.self, forKey: .heads)
+        layers = try c.decode(Int.self, forKey: .layers)
+        feedForward = try c.decode(Int.self, forKey: .feedForward)
+        maximumSourceLength = try c.decode(Int.self, forKey: .maximumSourceLength)
+        maximumOutputLength = try c.decode(Int.self, forKey: .maximumOutputLength)
+        pretrainingEpochs = try c.decodeIfPresent(Int.self, forKey: .pretrainingEpochs) ?? 0
+        pretrainingMaskRate = try c.decodeIfPresent(Float.self, forKey: .pretrainingMaskRate) ?? 0.3
+    }
 }
 
 /// Where training stands, after each epoch.
@@ -38,6 +73,8 @@ public struct SummarizerProgress: Sendable {
     public let validationRougeL: Double?
     public let isBest: Bool
     public let elapsedSeconds: Double
+    /// An epoch of denoising before the summarizing ones (`epoch` counts those apart).
+    public var isPretraining = false
     public var remainingSeconds: Double { elapsedSeconds / Double(epoch) * Double(epochs - epoch) }
 }
 
@@ -66,32 +103,28 @@ public struct SummarizerTrainer {
              target: [ReportVocabulary.beginning] + vocabulary.encode(pair.impression).prefix(options.maximumOutputLength) + [ReportVocabulary.end])
         }.filter { !$0.source.isEmpty }
         let parameters = model.parameters.keys.sorted().map { model.parameters[$0]! }
-        var optimizer = AdamW(parameters: parameters, learningRate: options.learningRate, weightDecay: options.weightDecay)
-        let batchSize = min(options.batchSize, examples.count)
-        let stepsPerEpoch = (examples.count + batchSize - 1) / batchSize
-        let schedule = CosineSchedule(peak: options.learningRate, warmupSteps: min(options.warmupSteps, stepsPerEpoch * options.epochs / 2),
-                                      totalSteps: stepsPerEpoch * options.epochs)
         var generator = SeededGenerator(seed: options.seed &+ 1)
         let dropout = Dropout(rate: options.dropout, seed: options.seed &+ 2)
-        var best: (rougeL: Double, epoch: Int, weights: [String: [Float]])? = nil
-        var step = 0
-
-        for epoch in 1...options.epochs {
-            var lossSum = 0.0
-            for batch in Self.lengthBuckets(examples.map(\.source.count), batchSize: batchSize, using: &generator) {
-                optimizer.learningRate = schedule.rate(at: step)
-                let sources = batch.map { examples[$0].source.map { id in
-                    options.wordDropout > 0 && generator.unit() < options.wordDropout ? ReportVocabulary.unknown : id
-                } }
-                let loss = model.loss(sources: SummarizerTransformer.padded(sources),
-                                      targets: SummarizerTransformer.padded(batch.map { examples[$0].target }), dropout: dropout,
-                                      labelSmoothing: options.labelSmoothing)
-                lossSum += Double(loss.item)
-                loss.backward()
-                optimizer.clipGradients(maxNorm: options.gradientClip)
-                optimizer.step()
-                step += 1
+        if options.pretrainingEpochs > 0 {
+            let passages = DenoisingPretraining.passages(training.flatMap { [$0.findings, $0.impression] }, vocabulary: vocabulary,
+                                                         maximumLength: options.maximumOutputLength)
+            var denoising = SeededGenerator(seed: options.seed &+ 3)
+            try runEpochs(model, parameters, epochs: options.pretrainingEpochs, lengths: passages.map(\.count), dropout: dropout,
+                          generator: &denoising, start: start) { batch, generator in
+                (batch.map { DenoisingPretraining.corrupted(passages[$0], rate: options.pretrainingMaskRate, using: &generator) },
+                 batch.map { [ReportVocabulary.beginning] + passages[$0] + [ReportVocabulary.end] })
+            } progress: { epoch, loss, seconds in
+                progress(SummarizerProgress(epoch: epoch, epochs: options.pretrainingEpochs, trainingLoss: loss, validationRougeL: nil,
+                                            isBest: false, elapsedSeconds: seconds, isPretraining: true))
             }
+        }
+        var best: (rougeL: Double, epoch: Int, weights: [String: [Float]])? = nil
+        try runEpochs(model, parameters, epochs: options.epochs, lengths: examples.map(\.source.count), dropout: dropout,
+                      generator: &generator, start: start) { batch, generator in
+            (batch.map { examples[$0].source.map { id in
+                options.wordDropout > 0 && generator.unit() < options.wordDropout ? ReportVocabulary.unknown : id
+            } }, batch.map { examples[$0].target })
+        } progress: { epoch, loss, seconds in
             var rougeL: Double? = nil
             if !validation.isEmpty {
                 let summarizer = Summarizer(model: model.frozen(), vocabulary: vocabulary, settings: settings)
@@ -100,14 +133,44 @@ public struct SummarizerTrainer {
             }
             let isBest = rougeL.map { best == nil || $0 > best!.rougeL } ?? true
             if isBest { best = (rougeL ?? 0, epoch, model.parameters.mapValues(\.data)) }
-            progress(SummarizerProgress(epoch: epoch, epochs: options.epochs, trainingLoss: lossSum / Double(stepsPerEpoch),
-                                        validationRougeL: rougeL, isBest: isBest,
-                                        elapsedSeconds: Double((ContinuousClock.now - start).components.seconds)))
+            progress(SummarizerProgress(epoch: epoch, epochs: options.epochs, trainingLoss: loss, validationRougeL: rougeL,
+                                        isBest: isBest, elapsedSeconds: seconds))
         }
         for (name, data) in best!.weights { model.parameters[name]!.data = data }
         var summarizer = Summarizer(model: model.frozen(), vocabulary: vocabulary, settings: settings, bestEpoch: best!.epoch)
         try summarizer.stampVersion()
         return summarizer
+    }
+
+    /// `epochs` passes over examples of these lengths with AdamW (fresh moments), warm-up and
+    /// cosine decay, dropout and clipping; `batch` gives a batch's sources and targets (unpadded; the
+    /// generator that shuffles the batches is its randomness too),
+    /// `progress` each epoch's mean loss and the seconds since `start`.
+    private func runEpochs(_ model: SummarizerTransformer, _ parameters: [Tensor], epochs: Int, lengths: [Int], dropout: Dropout,
+                           generator: inout SeededGenerator, start: ContinuousClock.Instant,
+                           batch: (_ indices: [Int], _ generator: inout SeededGenerator) -> (sources: [[Int]], targets: [[Int]]),
+                           progress: (_ epoch: Int, _ loss: Double, _ seconds: Double) -> Void) throws {
+        var optimizer = AdamW(parameters: parameters, learningRate: options.learningRate, weightDecay: options.weightDecay)
+        let batchSize = min(options.batchSize, lengths.count)
+        let stepsPerEpoch = (lengths.count + batchSize - 1) / batchSize
+        let schedule = CosineSchedule(peak: options.learningRate, warmupSteps: min(options.warmupSteps, stepsPerEpoch * epochs / 2),
+                                      totalSteps: stepsPerEpoch * epochs)
+        var step = 0
+        for epoch in 1...epochs {
+            var lossSum = 0.0
+            for indices in Self.lengthBuckets(lengths, batchSize: batchSize, using: &generator) {
+                optimizer.learningRate = schedule.rate(at: step)
+                let (sources, targets) = batch(indices, &generator)
+                let loss = model.loss(sources: SummarizerTransformer.padded(sources), targets: SummarizerTransformer.padded(targets),
+                                      dropout: dropout, labelSmoothing: options.labelSmoothing)
+                lossSum += Double(loss.item)
+                loss.backward()
+                optimizer.clipGradients(maxNorm: options.gradientClip)
+                optimizer.step()
+                step += 1
+            }
+            progress(epoch, lossSum / Double(stepsPerEpoch), Double((ContinuousClock.now - start).components.seconds))
+        }
     }
 
     /// Batches of indices whose lengths are close (less padding), in a seeded random order: the

@@ -36,6 +36,9 @@ struct TrainSummarizerCommand: ParsableCommand {
     @Option(help: "Dropout.") var dropout: Float = 0.1
     @Option(help: "Share of FINDINGS words replaced by <unk> in training.") var wordDropout: Float = 0
     @Option(help: "Label smoothing of the vocabulary distribution.") var labelSmoothing: Float = 0
+    @Option(help: "Epochs of denoising (text infilling on the training reports' sentences) before summarizing; 0 for none.")
+    var pretrainingEpochs = 0
+    @Option(help: "Share of a passage's tokens cut out in denoising.") var pretrainingMaskRate: Float = 0.3
     @Option(help: "Seed of initialisation, batching and dropout.") var seed: UInt64 = 1
     @Option(help: "Model width.") var width = 128
     @Option(help: "Attention heads.") var heads = 4
@@ -49,6 +52,9 @@ struct TrainSummarizerCommand: ParsableCommand {
     @Option(help: "Folds of the cross-validation that --fold names.") var folds = 5
 
     func validate() throws {
+        guard pretrainingEpochs >= 0, (0..<1).contains(pretrainingMaskRate) else {
+            throw ValidationError("--pretraining-epochs must not be negative, --pretraining-mask-rate in [0, 1)")
+        }
         guard epochs > 0, batchSize > 0 else { throw ValidationError("--epochs and --batch-size must be positive") }
         guard width > 0, heads > 0, width % heads == 0 else { throw ValidationError("--heads must divide --width") }
         guard layers > 0, feedForward > 0, minimumWordCount > 0, beamWidth > 0 else {
@@ -91,9 +97,16 @@ struct TrainSummarizerCommand: ParsableCommand {
         options.layers = layers
         options.feedForward = feedForward
         options.minimumWordCount = minimumWordCount
+        options.pretrainingEpochs = pretrainingEpochs
+        options.pretrainingMaskRate = pretrainingMaskRate
         let start = ContinuousClock.now
-        var history: [SummarizerManifest.Epoch] = []
+        var history: [SummarizerManifest.Epoch] = [], pretrainingHistory: [SummarizerManifest.Epoch] = []
         let summarizer = try SummarizerTrainer(options: options).train(training: training, validation: validation) { progress in
+            guard !progress.isPretraining else {
+                pretrainingHistory.append(.init(progress))
+                return log.line(String(format: "denoising epoch %d/%d  loss %.4f  %.0f s", progress.epoch, progress.epochs,
+                                       progress.trainingLoss, progress.elapsedSeconds))
+            }
             history.append(.init(progress))
             log.line(String(format: "epoch %d/%d  loss %.4f  val ROUGE-L %.4f%@  %.0f s, ~%.0f s left",
                             progress.epoch, progress.epochs, progress.trainingLoss, progress.validationRougeL ?? .nan,
@@ -119,6 +132,7 @@ struct TrainSummarizerCommand: ParsableCommand {
             test: ["greedy": .init(greedy), "beam\(beamWidth)": .init(beam), "mbr\(samples)": .init(mbr)], baselines: baselines.mapValues { .init($0) },
             trainingSeconds: seconds, machine: "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(threads) engine threads",
             history: history)
+        if !pretrainingHistory.isEmpty { manifest.pretrainingHistory = pretrainingHistory }
         manifest.choices = ["epoch": fold == nil
             ? "the best greedy ROUGE-L on the validation reports (id % 20 == 1), never trained on"
             : "none: the last of --epochs, the end of the cosine schedule (no held-out report chooses it)"]
