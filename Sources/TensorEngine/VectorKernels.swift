@@ -20,6 +20,16 @@ public enum VectorKernels {
         radstream_exp_shifted(x, Int32(count), shift, avx512 ? 1 : 0)
     }
 
+    /// x[i] · Φ(x[i]) (GELU), in vector lanes (`CVectorMath`): within 3e-7 · max(1, |x|) of
+    /// `Tensor.gelu`'s libm erf.
+    public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        gelu(x, count: count, avx512: ProcessorFeatures.avx512)
+    }
+
+    static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int, avx512: Bool) {
+        radstream_gelu(x, Int32(count), avx512 ? 1 : 0)
+    }
+
     @inline(__always)
     private static func load(_ pointer: UnsafePointer<Float>, _ offset: Int) -> Lanes {
         UnsafeRawPointer(pointer + offset).loadUnaligned(as: Lanes.self)

@@ -21,4 +21,22 @@ struct VectorMathTests {
         tiny.withUnsafeMutableBufferPointer { VectorKernels.expShifted($0.baseAddress!, count: $0.count, shift: 0, avx512: avx512) }
         #expect(tiny == [0, 0, 0])
     }
+
+    /// GELU in vector lanes against x·(1 + erf(x/√2))/2 with libm's erf (what the graph's
+    /// `Tensor.gelu` computes), on both builds: every 1/256 over ±12 and the extremes.
+    @Test(arguments: [false, true]) func geluIsWithinItsBoundOfLibmsErf(avx512: Bool) {
+        guard !avx512 || ProcessorFeatures.avx512 else { return }
+        var arguments = stride(from: Float(-12), through: 12, by: 1 / 256).map { $0 }
+        arguments += [0, -0, 1e-8, -1e-8, 30, -30, 1e6, -1e6]
+        var values = arguments
+        values.withUnsafeMutableBufferPointer { VectorKernels.gelu($0.baseAddress!, count: $0.count, avx512: avx512) }
+        var worst: Float = 0
+        for (x, value) in zip(arguments, values) {
+            let expected = x * (Foundation.erf(x * Float(1 / 2.0.squareRoot())) + 1) * 0.5
+            let error = abs(value - expected) / max(1, abs(x))
+            worst = max(worst, error)
+            #expect(error <= 3e-7, "gelu(\(x)): \(value), with libm's erf \(expected)")
+        }
+        #expect(worst > 0, "a different computation, not a call of libm")
+    }
 }
