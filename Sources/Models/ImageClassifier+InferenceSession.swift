@@ -67,3 +67,46 @@ extension ImageClassifier {
         }
     }
 }
+
+extension ImageClassifier {
+    /// An inference session that values can share (a stage copied into several processors, a
+    /// gate's population check): one pass at a time, under a lock that one consumer thread never
+    /// contends. Images beyond its batch are taken a batch at a time, so its memory is the one
+    /// batch's whatever the call.
+    public final class SharedInferenceSession: @unchecked Sendable {  // `session` is touched under `lock` only
+        private let session: InferenceSession
+        private let lock = NSLock()
+
+        /// Nil for a network the plan does not cover (the attention ablation): run the graph.
+        public init?(classifier: ImageClassifier, batch: Int) {
+            guard let session = try? InferenceSession(classifier: classifier, batch: batch) else { return nil }
+            self.session = session
+        }
+
+        public var batch: Int { session.batch }
+
+        /// Calibrated probabilities, one row per image, as `ImageClassifier.probabilities`.
+        public func probabilities(_ images: [[UInt8]]) -> [[Float]] {
+            let classes = session.classifier.settings.classes.count
+            var flat = [Float](repeating: 0, count: images.count * classes)
+            flat.withUnsafeMutableBufferPointer { buffer in
+                lock.withLock {
+                    for start in stride(from: 0, to: images.count, by: session.batch) {
+                        let part = Array(images[start..<min(start + session.batch, images.count)])
+                        session.probabilities(part, into: .init(rebasing: buffer[(start * classes)...]))
+                    }
+                }
+            }
+            return images.indices.map { Array(flat[($0 * classes)..<(($0 + 1) * classes)]) }
+        }
+
+        /// `InferenceSession.explain`, a batch at a time.
+        public func explain(_ images: [[UInt8]], applicabilityPooling pooling: ApplicabilityPooling? = nil) -> [Explanation] {
+            lock.withLock {
+                stride(from: 0, to: images.count, by: session.batch).flatMap { start in
+                    session.explain(Array(images[start..<min(start + session.batch, images.count)]), applicabilityPooling: pooling)
+                }
+            }
+        }
+    }
+}

@@ -1,5 +1,5 @@
 import Foundation
-import Models
+@testable import Models
 import TestSupport
 import Testing
 @testable import Training
@@ -125,5 +125,24 @@ struct ApplicabilityTests {
         let features = ApplicabilityFitting.pooledFeatures(of: classifier, films, pooling: gate.pooling)
         let refused = Double(gate.assess(pixels: films, features: features).filter { !$0.applicable }.count) / Double(films.count)
         #expect(refused >= 0.97, "\(model) refuses \(refused) of \(other)'s held-out films")
+    }
+
+    /// The population checks run through the classifier's inference plan: on real films of both
+    /// collections (and more than one plan batch of them) the same probabilities as the graph's
+    /// to 1e-5, and so the same refusals.
+    @Test(arguments: ["pneumonia", "covid"])
+    func theShippedPopulationCheckGivesThroughThePlanWhatTheGraphGives(model: String) throws {
+        let folder = ShippedModelTests.models.appending(path: model)
+        let gate = try ApplicabilityGate(contentsOf: folder.appending(path: ApplicabilityGate.fileName))
+        let check = try #require(gate.populationCheck)
+        #expect(check.runsThroughThePlan)
+        let side = check.classifier.settings.inputSide
+        let films = try ["pneumoniamnist", "covid"].flatMap { collection in
+            try TrainingData.load(TestData.root.appending(path: collection).path, side: side).validation.images.prefix(50).map(\.pixels)
+        }
+        #expect(films.count == 100)
+        let planned = check.ownProbabilities(films), graph = check.ownProbabilities(films, throughThePlan: false)
+        #expect(zip(planned, graph).allSatisfy { abs($0 - $1) <= 1e-5 }, "largest difference \(zip(planned, graph).map { abs($0 - $1) }.max()!)")
+        #expect(check.refuses(films) == graph.map { $0 < check.minimumOwnProbability })
     }
 }

@@ -17,7 +17,7 @@ public struct ClassifierStage: ImageBatchStage {
     public var name: String { "\(served.name) \(served.version)" }
     public var inputSides: Set<Int> { [classifier.settings.inputSide] }
     /// The plan's session, nil for a network it does not cover.
-    private let planned: PlannedClassifier?
+    private let planned: ImageClassifier.SharedInferenceSession?
     public var usesInferencePlan: Bool { planned != nil }
 
     /// Images per pass: a plan's batch (its buffers are about a quarter of a megabyte per image
@@ -27,7 +27,7 @@ public struct ClassifierStage: ImageBatchStage {
 
     public init(_ served: GatedClassifier) {
         self.served = served
-        planned = (try? ImageClassifier.InferenceSession(classifier: served.classifier, batch: Self.planBatch)).map(PlannedClassifier.init)
+        planned = ImageClassifier.SharedInferenceSession(classifier: served.classifier, batch: Self.planBatch)
     }
 
     public func run(_ records: inout [ImageRecord]) {
@@ -43,7 +43,7 @@ public struct ClassifierStage: ImageBatchStage {
         let step = planned == nil ? Self.slice : Self.planBatch
         let explanations = stride(from: 0, to: inputs.count, by: step).flatMap { start in
             let part = Array(inputs[start..<min(start + step, inputs.count)])
-            return planned?.explain(part, pooling: gate?.pooling) ?? classifier.explain(part, applicabilityPooling: gate?.pooling)
+            return planned?.explain(part, applicabilityPooling: gate?.pooling) ?? classifier.explain(part, applicabilityPooling: gate?.pooling)
         }
         let assessments = gate.map { $0.assess(pixels: inputs, features: explanations.map { $0.applicabilityFeatures! }) }
         for (index, explanation) in explanations.enumerated() {
@@ -59,18 +59,5 @@ public struct ClassifierStage: ImageBatchStage {
                 saliencyPNG: (try? PNGEncoder.encode(grey)) ?? [],
                 applicable: assessment?.applicable, applicability: assessment?.score))
         }
-    }
-}
-
-/// A session is working memory for one pass at a time; the stage is a value that copies of the
-/// processor share, so its session is used under a lock (uncontended: one consumer thread).
-private final class PlannedClassifier: @unchecked Sendable {  // `session` is touched under `lock` only
-    private let session: ImageClassifier.InferenceSession
-    private let lock = NSLock()
-
-    init(_ session: ImageClassifier.InferenceSession) { self.session = session }
-
-    func explain(_ images: [[UInt8]], pooling: ApplicabilityPooling?) -> [ImageClassifier.Explanation] {
-        lock.withLock { session.explain(images, applicabilityPooling: pooling) }
     }
 }
