@@ -109,7 +109,7 @@ public struct SummarizerTrainer {
             let passages = DenoisingPretraining.passages(training.flatMap { [$0.findings, $0.impression] }, vocabulary: vocabulary,
                                                          maximumLength: options.maximumOutputLength)
             var denoising = SeededGenerator(seed: options.seed &+ 3)
-            try runEpochs(model, parameters, epochs: options.pretrainingEpochs, lengths: passages.map(\.count), dropout: dropout,
+            runEpochs(model, parameters, epochs: options.pretrainingEpochs, lengths: passages.map(\.count), dropout: dropout,
                           generator: &denoising, start: start) { batch, generator in
                 (batch.map { DenoisingPretraining.corrupted(passages[$0], rate: options.pretrainingMaskRate, using: &generator) },
                  batch.map { [ReportVocabulary.beginning] + passages[$0] + [ReportVocabulary.end] })
@@ -119,7 +119,7 @@ public struct SummarizerTrainer {
             }
         }
         var best: (rougeL: Double, epoch: Int, weights: [String: [Float]])? = nil
-        try runEpochs(model, parameters, epochs: options.epochs, lengths: examples.map(\.source.count), dropout: dropout,
+        runEpochs(model, parameters, epochs: options.epochs, lengths: examples.map(\.source.count), dropout: dropout,
                       generator: &generator, start: start) { batch, generator in
             (batch.map { examples[$0].source.map { id in
                 options.wordDropout > 0 && generator.unit() < options.wordDropout ? ReportVocabulary.unknown : id
@@ -144,12 +144,12 @@ public struct SummarizerTrainer {
 
     /// `epochs` passes over examples of these lengths with AdamW (fresh moments), warm-up and
     /// cosine decay, dropout and clipping; `batch` gives a batch's sources and targets (unpadded; the
-    /// generator that shuffles the batches is its randomness too),
-    /// `progress` each epoch's mean loss and the seconds since `start`.
+    /// generator that shuffles the batches is its randomness too), `progress` each epoch's mean
+    /// loss and the seconds since `start`.
     private func runEpochs(_ model: SummarizerTransformer, _ parameters: [Tensor], epochs: Int, lengths: [Int], dropout: Dropout,
                            generator: inout SeededGenerator, start: ContinuousClock.Instant,
                            batch: (_ indices: [Int], _ generator: inout SeededGenerator) -> (sources: [[Int]], targets: [[Int]]),
-                           progress: (_ epoch: Int, _ loss: Double, _ seconds: Double) -> Void) throws {
+                           progress: (_ epoch: Int, _ loss: Double, _ seconds: Double) -> Void) {
         var optimizer = AdamW(parameters: parameters, learningRate: options.learningRate, weightDecay: options.weightDecay)
         let batchSize = min(options.batchSize, lengths.count)
         let stepsPerEpoch = (lengths.count + batchSize - 1) / batchSize

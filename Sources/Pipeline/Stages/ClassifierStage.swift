@@ -38,13 +38,13 @@ public struct ClassifierStage: ImageBatchStage {
             }
             return pixels
         }
-        // Slices bound the activations' memory whatever the batch size.
+        // The plan takes its batch at a time; the graph slices: either way the activations'
+        // memory is bounded whatever the batch size.
         let gate = self.gate
-        let step = planned == nil ? Self.slice : Self.planBatch
-        let explanations = stride(from: 0, to: inputs.count, by: step).flatMap { start in
-            let part = Array(inputs[start..<min(start + step, inputs.count)])
-            return planned?.explain(part, applicabilityPooling: gate?.pooling) ?? classifier.explain(part, applicabilityPooling: gate?.pooling)
-        }
+        let explanations = planned?.explain(inputs, applicabilityPooling: gate?.pooling)
+            ?? stride(from: 0, to: inputs.count, by: Self.slice).flatMap { start in
+                classifier.explain(Array(inputs[start..<min(start + Self.slice, inputs.count)]), applicabilityPooling: gate?.pooling)
+            }
         let assessments = gate.map { $0.assess(pixels: inputs, features: explanations.map { $0.applicabilityFeatures! }) }
         for (index, explanation) in explanations.enumerated() {
             let map = explanation.saliency.resampled(width: settings.inputSide, height: settings.inputSide)
