@@ -50,9 +50,6 @@ enum PlanKernels {
         }
     }
 
-    /// x·Φ(x), as `Tensor.gelu` (in vector lanes, within 3e-7·max(1, |x|) of its libm erf).
-    static func gelu(_ values: UnsafeMutablePointer<Float>, count: Int) { VectorKernels.gelu(values, count: count) }
-
     /// x += out(gelu(in(norm(x)))): a layer's pre-norm feed-forward block over `rows` rows,
     /// `normed` and `projected` (rows·width) and `inner` (rows·feed-forward width) its scratch.
     static func feedForward(_ x: UnsafeMutablePointer<Float>, norm normWeights: TransformerWeights.Norm, in first: TransformerWeights.Linear,
@@ -60,7 +57,8 @@ enum PlanKernels {
                             inner: UnsafeMutablePointer<Float>, projected: UnsafeMutablePointer<Float>) {
         norm(x, normWeights, rows: rows, width: width, into: normed)
         linear(normed, first, rows: rows, into: inner)
-        gelu(inner, count: rows * first.outputs)
+        // As `Tensor.gelu`, in vector lanes: within 3e-7·max(1, |x|) of its libm erf.
+        VectorKernels.gelu(inner, count: rows * first.outputs)
         linear(inner, second, rows: rows, into: projected)
         add(projected, to: x, count: rows * width)
     }

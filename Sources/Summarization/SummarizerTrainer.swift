@@ -33,13 +33,8 @@ public struct SummarizerTrainingOptions: Codable, Sendable, Equatable {
 
     public init() {}
 
-    private enum CodingKeys: String, CodingKey {
-        case epochs, batchSize, learningRate, weightDecay, warmupSteps, dropout, wordDropout, labelSmoothing, gradientClip, seed
-        case minimumWordCount, width, heads, layers, feedForward, maximumSourceLength, maximumOutputLength
-        case pretrainingEpochs, pretrainingMaskRate
-    }
-
-    /// Reads manifests written before denoising existed (no pretraining).
+    /// Options as a manifest records them; the keys added since (denoising) take their defaults,
+    /// so that older manifests still read.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         epochs = try c.decode(Int.self, forKey: .epochs)
