@@ -27,17 +27,10 @@ extension ImageClassifier {
         /// Writes the calibrated probabilities of `images` (side × side bytes each, at most
         /// `batch`), one row of `classes` per image, into `probabilities`.
         public func probabilities(_ images: [[UInt8]], into probabilities: UnsafeMutableBufferPointer<Float>) {
-            let settings = classifier.settings, pixels = settings.inputSide * settings.inputSide, classes = plan.classes
-            precondition(images.count <= plan.batch && probabilities.count >= images.count * classes, "at most \(plan.batch) images")
-            let input = plan.input
-            let scale = 1 / (255 * settings.pixelStandardDeviation), shift = settings.pixelMean / settings.pixelStandardDeviation
-            for (index, image) in images.enumerated() {
-                precondition(image.count == pixels, "a \(settings.inputSide)×\(settings.inputSide) input expected")
-                for i in 0..<pixels { input[index * pixels + i] = Float(image[i]) * scale - shift }
-            }
-            // Rows past the images keep what they held: computed, never read.
-            plan.run(into: logits)
-            let inverseTemperature = 1 / settings.temperature
+            let classes = plan.classes
+            precondition(probabilities.count >= images.count * classes, "room for \(images.count * classes) probabilities expected")
+            run(images)
+            let inverseTemperature = 1 / classifier.settings.temperature
             for row in 0..<images.count {
                 var peak = -Float.infinity
                 for column in 0..<classes { peak = max(peak, logits[row * classes + column] * inverseTemperature) }
@@ -49,6 +42,27 @@ extension ImageClassifier {
                 }
                 for column in 0..<classes { probabilities[row * classes + column] /= total }
             }
+        }
+
+        /// The last stage's feature maps of `images` (at most `batch`), images × C × H × W, as
+        /// `ResidualCNN.features` gives them (to 1e-5): what the captioner reads a film by.
+        public func lastStageMaps(_ images: [[UInt8]]) -> Tensor {
+            run(images)
+            return plan.stageMaps(images: images.count, lastOnly: true)[0]
+        }
+
+        /// Normalises `images` into the plan's input, as the classifier's `input` does, and runs it.
+        private func run(_ images: [[UInt8]]) {
+            let settings = classifier.settings, pixels = settings.inputSide * settings.inputSide
+            precondition(images.count <= plan.batch, "at most \(plan.batch) images")
+            let input = plan.input
+            let scale = 1 / (255 * settings.pixelStandardDeviation), shift = settings.pixelMean / settings.pixelStandardDeviation
+            for (index, image) in images.enumerated() {
+                precondition(image.count == pixels, "a \(settings.inputSide)×\(settings.inputSide) input expected")
+                for i in 0..<pixels { input[index * pixels + i] = Float(image[i]) * scale - shift }
+            }
+            // Rows past the images keep what they held: computed, never read.
+            plan.run(into: logits)
         }
 
         /// What `ImageClassifier.explain` gives — calibrated probabilities, the decided class, its
@@ -69,31 +83,43 @@ extension ImageClassifier {
 }
 
 extension ImageClassifier {
-    /// An inference session that values can share (a stage copied into several processors, a
-    /// gate's population check): one pass at a time, under a lock that one consumer thread never
-    /// contends. Images beyond its batch are taken a batch at a time, so its memory is the one
-    /// batch's whatever the call.
-    public final class SharedInferenceSession: @unchecked Sendable {  // `session` is touched under `lock` only
-        private let session: InferenceSession
+    /// Inference sessions that values and threads can share (a stage copied into several
+    /// processors, a gate's population check, the captioner's slices on both cores): a call takes
+    /// an idle session, or makes one when every session is busy, and gives it back — so there are
+    /// as many as calls ever ran at once, one for a single consumer thread. Images beyond the
+    /// batch are taken a batch at a time, so a call's memory is one batch's whatever its size.
+    public final class SharedInferenceSession: @unchecked Sendable {  // `idle` is touched under `lock` only
+        public let classifier: ImageClassifier
+        public let batch: Int
+        private var idle: [InferenceSession]
         private let lock = NSLock()
 
         /// Nil for a network the plan does not cover (the attention ablation): run the graph.
         public init?(classifier: ImageClassifier, batch: Int) {
             guard let session = try? InferenceSession(classifier: classifier, batch: batch) else { return nil }
-            self.session = session
+            (self.classifier, self.batch, idle) = (classifier, batch, [session])
         }
 
-        public var batch: Int { session.batch }
+        private func withSession<T>(_ body: (InferenceSession) -> T) -> T {
+            // The first session was made from the same classifier and batch: another cannot fail.
+            let session = lock.withLock { idle.popLast() } ?? (try! InferenceSession(classifier: classifier, batch: batch))
+            defer { lock.withLock { idle.append(session) } }
+            return body(session)
+        }
+
+        /// `images` a batch at a time.
+        private func batches(_ images: [[UInt8]]) -> [[[UInt8]]] {
+            stride(from: 0, to: images.count, by: batch).map { Array(images[$0..<min($0 + batch, images.count)]) }
+        }
 
         /// Calibrated probabilities, one row per image, as `ImageClassifier.probabilities`.
         public func probabilities(_ images: [[UInt8]]) -> [[Float]] {
-            let classes = session.classifier.settings.classes.count
+            let classes = classifier.settings.classes.count
             var flat = [Float](repeating: 0, count: images.count * classes)
             flat.withUnsafeMutableBufferPointer { buffer in
-                lock.withLock {
-                    for start in stride(from: 0, to: images.count, by: session.batch) {
-                        let part = Array(images[start..<min(start + session.batch, images.count)])
-                        session.probabilities(part, into: .init(rebasing: buffer[(start * classes)...]))
+                withSession { session in
+                    for (index, part) in batches(images).enumerated() {
+                        session.probabilities(part, into: .init(rebasing: buffer[(index * batch * classes)...]))
                     }
                 }
             }
@@ -102,10 +128,15 @@ extension ImageClassifier {
 
         /// `InferenceSession.explain`, a batch at a time.
         public func explain(_ images: [[UInt8]], applicabilityPooling pooling: ApplicabilityPooling? = nil) -> [Explanation] {
-            lock.withLock {
-                stride(from: 0, to: images.count, by: session.batch).flatMap { start in
-                    session.explain(Array(images[start..<min(start + session.batch, images.count)]), applicabilityPooling: pooling)
-                }
+            withSession { session in batches(images).flatMap { session.explain($0, applicabilityPooling: pooling) } }
+        }
+
+        /// `InferenceSession.lastStageMaps`, a batch at a time, as one tensor (of at least one image).
+        public func lastStageMaps(_ images: [[UInt8]]) -> Tensor {
+            precondition(!images.isEmpty, "no images to read")
+            return withSession { session in
+                let parts = batches(images).map(session.lastStageMaps)
+                return parts.count == 1 ? parts[0] : Tensor(shape: [images.count] + parts[0].shape.dropFirst(), data: parts.flatMap(\.data))
             }
         }
     }

@@ -23,4 +23,14 @@ struct ShippedCaptionerTests {
         #expect(ClassifierEvaluation(classifier: captioner.trunk, set: validation, intervals: false).accuracy == manifest.classifierAccuracy)
         #expect(manifest.commit.count >= 7 && !manifest.command.isEmpty && manifest.pairing.contains("not the same patients"))
     }
+
+    @Test func readsTheFilmsThroughTheTrunksPlanAsThroughTheGraph() throws {
+        let captioner = try Captioner(contentsOf: Self.folder)
+        let films = try TrainingData.load(TestData.root.appending(path: "pneumoniamnist").path, side: captioner.trunk.settings.inputSide)
+            .validation.images.prefix(160).map(\.pixels)
+        let planned = captioner.sliceFeatures(Array(films.prefix(Captioner.slice))), graph = captioner.sliceFeatures(Array(films.prefix(Captioner.slice)), throughThePlan: false)
+        #expect(planned.shape == graph.shape)
+        #expect(zip(planned.data, graph.data).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
+        #expect(captioner.caption(films, decoding: .greedy) == captioner.caption(films, decoding: .greedy, throughThePlan: false))
+    }
 }
