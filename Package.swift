@@ -75,7 +75,7 @@ let package = Package(
         .target(name: "TensorEngine", dependencies: ["COpenBLAS", "CMalloc", "CConvolution", "CVectorMath"], swiftSettings: numeric),
         .target(name: "Models", dependencies: ["TensorEngine"], swiftSettings: numeric),
         .target(name: "Training", dependencies: ["Models", "TensorEngine", "Imaging"], swiftSettings: numeric),
-        .target(name: "Summarization", dependencies: ["Reports", "TensorEngine", "Models"], swiftSettings: numeric),
+        .target(name: "Summarization", dependencies: ["Reports", "TensorEngine", "Models", "CVectorMath"], swiftSettings: numeric),
         .target(name: "Captioning", dependencies: ["Summarization", "Reports", "TensorEngine", "Models", "Training"], swiftSettings: numeric),
         .target(name: "Diffusion", dependencies: ["TensorEngine", "Training", "Models", "Imaging"], swiftSettings: numeric),
         .target(name: "Explanations", dependencies: ["Postgres"], swiftSettings: strict),

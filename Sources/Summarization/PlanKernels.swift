@@ -1,11 +1,13 @@
+import CVectorMath
 import Foundation
 import TensorEngine
 
 /// The transformer's operations on raw buffers, shared by the encoder's and the decoder's
 /// inference plans: each computes what the graph's operation computes (layer norm, GELU,
 /// softmax, attention as `SummarizerTransformer` composes them), without a tensor. Their sums,
-/// dot products and maxima run in SIMD lanes (`VectorKernels`): a scalar `Float` reduction adds
-/// one value per add's latency, and the attention's short dot products were most of a step.
+/// dot products and maxima run in SIMD lanes (`VectorKernels`, `radstream_attend`): a scalar
+/// `Float` reduction adds one value per add's latency, and the attention's short dot products
+/// were most of a step.
 enum PlanKernels {
     /// Each token's embedding scaled by √width (as `SummarizerTransformer` embeds) plus its
     /// position's, into `output`, (tokens, width).
@@ -73,16 +75,6 @@ enum PlanKernels {
         for k in 0..<count { values[k] /= total }
     }
 
-    private typealias Lanes = SIMD16<Float>
-
-    @inline(__always)
-    private static func load(_ pointer: UnsafePointer<Float>) -> Lanes { UnsafeRawPointer(pointer).loadUnaligned(as: Lanes.self) }
-
-    @inline(__always)
-    private static func store(_ value: Lanes, _ pointer: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: Lanes.self)
-    }
-
     /// Key positions rounded up to whole registers: the columns of a block of key panels.
     static func keyColumns(_ count: Int) -> Int { (count + 15) / 16 * 16 }
 
@@ -98,45 +90,15 @@ enum PlanKernels {
     /// source's padding); value s at `values + s·valueStride`, the keys in panels (`panelIndex`):
     /// sixteen keys' scores grow in one register, a broadcast element of the query at a time,
     /// reading each panel front to back, and each output grows in registers, value after value —
-    /// where a dot product per key, reduced across its lanes, was most of a decoding step. The
-    /// same sums in the same order as a loop over keys. `scores` holds `keyColumns(count)`
-    /// floats, and after the call the last head's attention weights.
+    /// where a dot product per key, reduced across its lanes, was most of a decoding step. In C
+    /// (`radstream_attend`), built for AVX-512 where the processor has it: the Swift SIMD code
+    /// it replaced was built for the baseline, and gave the same bits. `scores` holds
+    /// `keyColumns(count)` floats, and after the call the last head's attention weights.
     static func attend(query: UnsafePointer<Float>, keyPanels keys: UnsafePointer<Float>, columns: Int,
                        values: UnsafePointer<Float>, valueStride: Int, count: Int, real: UnsafePointer<Bool>?, width: Int, heads: Int,
-                       scores: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>) {
-        let depth = width / heads
-        let scale = 1 / Float(depth).squareRoot()
-        for head in 0..<heads {
-            let q = query + head * depth
-            for chunk in stride(from: 0, to: count, by: 16) {
-                let panel = keys + panelIndex(head: head, element: 0, key: chunk, depth: depth, columns: columns)
-                var dots = Lanes()
-                for j in 0..<depth { dots += Lanes(repeating: q[j]) * load(panel + j * 16) }
-                store(dots * scale, scores + chunk)
-            }
-            var largest = -Float.infinity
-            for s in 0..<count where real?[s] ?? true { largest = max(largest, scores[s]) }
-            VectorKernels.expShifted(scores, count: count, shift: largest)
-            var total: Float = 0
-            for s in 0..<count {
-                if let real, !real[s] { scores[s] = 0 }
-                total += scores[s]
-            }
-            for s in 0..<count { scores[s] /= total }
-            let out = output + head * depth, headValues = values + head * depth
-            guard depth % 16 == 0 else {
-                for j in 0..<depth { out[j] = 0 }
-                for s in 0..<count where scores[s] != 0 {
-                    for j in 0..<depth { out[j] += scores[s] * headValues[s * valueStride + j] }
-                }
-                continue
-            }
-            for chunk in stride(from: 0, to: depth, by: 16) {
-                var sum = Lanes()
-                for s in 0..<count where scores[s] != 0 { sum += Lanes(repeating: scores[s]) * load(headValues + s * valueStride + chunk) }
-                store(sum, out + chunk)
-            }
-        }
+                       scores: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>, avx512: Bool = ProcessorFeatures.avx512) {
+        radstream_attend(query, keys, Int32(columns), values, Int32(valueStride), Int32(count), real, Int32(width), Int32(heads), scores, output,
+                         avx512 ? 1 : 0)
     }
 
     /// Writes key `s` (`width` floats) into a block of key panels with `columns` columns.

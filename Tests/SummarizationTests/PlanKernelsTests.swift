@@ -36,19 +36,30 @@ struct PlanKernelsTests {
         let keysAndValues = zip(keys, values).flatMap { $0 + $1 }
         let columns = PlanKernels.keyColumns(count)
         var panels = [Float](repeating: .nan, count: width * columns)
-        var scores = [Float](repeating: 0, count: columns), output = [Float](repeating: 0, count: width)
         keysAndValues.withUnsafeBufferPointer { kv in
             panels.withUnsafeMutableBufferPointer {
                 PlanKernels.panelKeys(kv.baseAddress!, stride: 2 * width, count: count, width: width, heads: shape.heads, into: $0.baseAddress!)
             }
-            panels.withUnsafeBufferPointer { panels in
-                PlanKernels.attend(query: query, keyPanels: panels.baseAddress!, columns: columns, values: kv.baseAddress! + width,
-                                   valueStride: 2 * width, count: count, real: real, width: width, heads: shape.heads,
-                                   scores: &scores, into: &output)
-            }
         }
+        func attend(avx512: Bool) -> (output: [Float], scores: [Float]) {
+            var scores = [Float](repeating: 0, count: columns), output = [Float](repeating: 0, count: width)
+            keysAndValues.withUnsafeBufferPointer { kv in
+                PlanKernels.attend(query: query, keyPanels: panels, columns: columns, values: kv.baseAddress! + width,
+                                   valueStride: 2 * width, count: count, real: real, width: width, heads: shape.heads,
+                                   scores: &scores, into: &output, avx512: avx512)
+            }
+            return (output, Array(scores.prefix(count)))
+        }
+        let (output, scores) = attend(avx512: false)
         let expected = Self.attention(query: query, keys: keys, values: values, real: real, heads: shape.heads)
         #expect(zip(output, expected).allSatisfy { abs($0 - $1) <= 1e-5 }, "largest difference \(zip(output, expected).map { abs($0 - $1) }.max()!)")
+        #expect(zip(scores, real).allSatisfy { $1 || $0 == 0 } && abs(scores.reduce(0, +) - 1) <= 1e-5, "the last head's weights, none on padding")
+        // The AVX-512 build sums in the same order and fuses no product into its sum; only its
+        // exp (radstream_exp_shifted's, within 2 ulp of the baseline's) differs.
+        if ProcessorFeatures.avx512 {
+            let wide = attend(avx512: true)
+            #expect(zip(wide.output + wide.scores, output + scores).allSatisfy { abs($0 - $1) <= 1e-6 * max(1, abs($1)) })
+        }
     }
 
     /// A key stored into a block one step at a time lands where the whole block written at once

@@ -78,3 +78,99 @@ void radstream_gelu(float *values, int count, int avx512) {
         gelu_baseline(values, count);
     }
 }
+
+/* The body of radstream_attend, compiled twice (baseline and AVX-512) and, in each, once more for
+   the shapes the shipped transformers have (width 128 in 4 heads; the copy head's 128 in 1), where
+   the constants let every loop unroll into registers.
+
+   Scores: sixteen keys' scores grow in one register, a broadcast element of the query at a time,
+   reading each panel front to back; four panels (of any heads) at once, four independent chains of
+   adds where one chain waited on each add's latency. Outputs: each value row read once for every
+   head, each output element's sum in a register of its own. Every float sum runs in the order a loop
+   over keys and elements gives (lanes only across keys or elements), no product fused into its sum
+   (which the AVX-512 build could otherwise do): each build gives the bits the plans' Swift loops gave
+   with the same build of exp_lane. */
+__attribute__((always_inline)) static inline void attend_body(const float *query, const float *keys, int columns, const float *values,
+                                                              int value_stride, int count, const _Bool *real, int width, int heads,
+                                                              float *scores, float *output) {
+#pragma clang fp contract(off)
+    const int depth = width / heads, chunks = (count + 15) / 16, panels = heads * chunks, stride = chunks * 16;
+    const float scale = 1.0f / sqrtf((float)depth);
+    float weights[heads * stride];  /* each head's scores, then its attention weights */
+    for (int first = 0; first < panels; first += 4) {
+        const float *panel[4], *q[4];
+        for (int k = 0; k < 4; k++) {
+            /* Past the last panel, the first again: computed, never stored. */
+            const int index = first + k < panels ? first + k : first, head = index / chunks, chunk = index % chunks;
+            panel[k] = keys + ((head * (columns / 16) + chunk) * depth) * 16;
+            q[k] = query + head * depth;
+        }
+        float dots[4][16] = {{0}};
+        for (int j = 0; j < depth; j++) {
+            for (int k = 0; k < 4; k++) {
+                const float element = q[k][j];
+                for (int lane = 0; lane < 16; lane++) dots[k][lane] += element * panel[k][j * 16 + lane];
+            }
+        }
+        for (int k = 0; k < 4 && first + k < panels; k++) {
+            const int head = (first + k) / chunks, chunk = (first + k) % chunks;
+            for (int lane = 0; lane < 16; lane++) weights[head * stride + chunk * 16 + lane] = dots[k][lane] * scale;
+        }
+    }
+    for (int head = 0; head < heads; head++) {
+        float *w = weights + head * stride;
+        float largest = -INFINITY;
+        for (int s = 0; s < count; s++) {
+            if ((!real || real[s]) && w[s] > largest) largest = w[s];
+        }
+        for (int s = 0; s < count; s++) w[s] = exp_lane(w[s] - largest);
+        float total = 0;
+        for (int s = 0; s < count; s++) {
+            if (real && !real[s]) w[s] = 0;
+            total += w[s];
+        }
+        for (int s = 0; s < count; s++) w[s] /= total;
+    }
+    float sums[width];
+    for (int j = 0; j < width; j++) sums[j] = 0;
+    for (int s = 0; s < count; s++) {
+        const float *value = values + (long)s * value_stride;
+        for (int head = 0; head < heads; head++) {
+            const float weight = weights[head * stride + s];
+            if (weight == 0) continue;
+            for (int j = head * depth; j < (head + 1) * depth; j++) sums[j] += weight * value[j];
+        }
+    }
+    for (int j = 0; j < width; j++) output[j] = sums[j];
+    for (int s = 0; s < count; s++) scores[s] = weights[(heads - 1) * stride + s];
+}
+
+/* attend_body with the shipped shapes' constants, or as given. */
+#define ATTEND_BY_SHAPE                                                                                              \
+    if (width == 128 && heads == 4) {                                                                                \
+        attend_body(query, keys, columns, values, value_stride, count, real, 128, 4, scores, output);               \
+    } else if (width == 128 && heads == 1) {                                                                         \
+        attend_body(query, keys, columns, values, value_stride, count, real, 128, 1, scores, output);               \
+    } else {                                                                                                         \
+        attend_body(query, keys, columns, values, value_stride, count, real, width, heads, scores, output);         \
+    }
+
+static void attend_baseline(const float *query, const float *keys, int columns, const float *values, int value_stride, int count,
+                            const _Bool *real, int width, int heads, float *scores, float *output) {
+    ATTEND_BY_SHAPE
+}
+
+__attribute__((target("avx512f"))) static void attend_avx512(const float *query, const float *keys, int columns, const float *values,
+                                                             int value_stride, int count, const _Bool *real, int width, int heads,
+                                                             float *scores, float *output) {
+    ATTEND_BY_SHAPE
+}
+
+void radstream_attend(const float *query, const float *keys, int columns, const float *values, int value_stride, int count,
+                      const _Bool *real, int width, int heads, float *scores, float *output, int avx512) {
+    if (avx512) {
+        attend_avx512(query, keys, columns, values, value_stride, count, real, width, heads, scores, output);
+    } else {
+        attend_baseline(query, keys, columns, values, value_stride, count, real, width, heads, scores, output);
+    }
+}

@@ -15,4 +15,15 @@ void radstream_exp_shifted(float *values, int count, float shift, int avx512);
    `avx512` as for radstream_exp_shifted. */
 void radstream_gelu(float *values, int count, int avx512);
 
+/* Attention of one query over `count` keys, per head (width / heads elements each):
+   softmax(q·kᵀ/√depth)·v into `output` (width floats), keys with real[s] false (a source's padding)
+   left out when `real` is not NULL. The keys lie in panels: element j of head h of key s at
+   ((h·(columns/16) + s/16)·depth + j)·16 + s%16, `columns` a multiple of 16 ≥ count; value s at
+   values + s·value_stride. `scores` holds `columns` floats and afterwards the last head's
+   attention weights (what a copy head copies by). The decoders' plans ran this in Swift SIMD16
+   code compiled for the baseline (its loads not even inlined): 12-14% of the image daemon.
+   `avx512` as for radstream_exp_shifted. */
+void radstream_attend(const float *query, const float *keys, int columns, const float *values, int value_stride, int count,
+                      const _Bool *real, int width, int heads, float *scores, float *output, int avx512);
+
 #endif
