@@ -73,6 +73,10 @@ public struct StreamBenchmark {
         public let rate: Double
         public let startup: Double
         public let peakMiB: Int
+        /// The daemon's (or the peer's) CPU time, user and system, per event over the steady
+        /// span: on a shared machine whose other tenants move the events/s by a quarter from run
+        /// to run, the steadier figure of what each event costs.
+        public let cpuMillisecondsPerEvent: Double
     }
 
     let options: Options
@@ -134,22 +138,23 @@ public struct StreamBenchmark {
             try publish(firstEvents..<events)
         }
         var firstCommit: (ContinuousClock.Instant, Int)?
-        var peak = 0
+        var (peak, cpuAtFirst) = (0, 0.0)
         while true {
             let done = try database.execute("SELECT (SELECT count(*) FROM images) + (SELECT count(*) FROM reports) + (SELECT count(*) FROM dead_letters)").scalarInt ?? 0
             peak = max(peak, Self.peakResidentKiB(of: pid))
-            if done > measuredFrom && firstCommit == nil { firstCommit = (.now, done) }
+            if done > measuredFrom && firstCommit == nil { (firstCommit, cpuAtFirst) = ((.now, done), Self.cpuSeconds(of: pid)) }
             if done >= events { break }
             if ContinuousClock.now - started > .seconds(600) { throw HarnessError("\(scenario): only \(done) of \(events) after 10 minutes") }
             Thread.sleep(forTimeInterval: 0.02)
         }
-        let finished = ContinuousClock.now
+        let (finished, cpuAtLast) = (ContinuousClock.now, Self.cpuSeconds(of: pid))
         peak = max(peak, Self.peakResidentKiB(of: pid))
         kill(pid, SIGTERM)
         _ = ChildProcess.wait(pid)
         guard let (first, atFirst) = firstCommit else { throw HarnessError("nothing committed") }
-        return Result(rate: Double(events - atFirst) / Self.seconds(finished - first), startup: Self.seconds(first - started),
-                      peakMiB: peak / 1024)
+        let measured = Double(events - atFirst)
+        return Result(rate: measured / Self.seconds(finished - first), startup: Self.seconds(first - started),
+                      peakMiB: peak / 1024, cpuMillisecondsPerEvent: (cpuAtLast - cpuAtFirst) * 1000 / max(measured, 1))
     }
 
     /// The peer can run: its script, its weights, and python3 with the packages it imports.
@@ -177,6 +182,17 @@ public struct StreamBenchmark {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
         return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    /// User and system CPU seconds of the process's threads so far (/proc/<pid>/stat's utime
+    /// and stime, fields 14 and 15, in clock ticks).
+    static func cpuSeconds(of pid: pid_t) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let end = stat.lastIndex(of: ")") else { return 0 }
+        // After the command's closing parenthesis: field 3 (the state) onwards.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     static func seconds(_ duration: Duration) -> Double {

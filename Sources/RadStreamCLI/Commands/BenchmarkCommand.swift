@@ -18,8 +18,9 @@ struct StreamBenchmarkCommand: ParsableCommand {
             For each scenario: a fresh database and topics on the embedded broker and a private \
             PostgreSQL; N events published first, then `radstream serve` started as a process of its \
             own. Throughput is measured from its first committed batch to its last (the group join, \
-            about 3 s on the embedded broker, is reported apart), and its peak memory (VmHWM) is read \
-            from /proc. Images are PneumoniaMNIST PNGs (28×28) sent inline; reports are IU XML. \
+            about 3 s on the embedded broker, is reported apart); its peak memory (VmHWM) and its CPU \
+            time per event over the same span (user and system, all its threads: on a shared machine \
+            the steadier figure) are read from /proc. Images are PneumoniaMNIST PNGs (28×28) sent inline; reports are IU XML. \
             "images" runs the shipped classifiers (probabilities, decision, Grad-CAM PNG per image) \
             and the captioner (greedy); "images-without-captioner" the classifiers alone; \
             "images-pneumonia-only" the pneumonia model alone (the reference CNN: the Python peer's \
@@ -64,9 +65,10 @@ struct StreamBenchmarkCommand: ParsableCommand {
                                                        workDir: URL(filePath: workDir).standardizedFileURL, batchSize: batchSize,
                                                        binary: Provenance.binary))
         let report = TablesOutput("benchmark: \(events) events per scenario, batches of \(batchSize), daemon binary \(Provenance.binary)", json: json)
-        report.table(["scenario", "events", "events/s (steady)", "s to first commit", "peak RSS MiB (daemon or peer)"])
+        report.table(["scenario", "events", "events/s (steady)", "s to first commit", "peak RSS MiB (daemon or peer)", "CPU ms/event (daemon or peer)"])
         try benchmark.run(chosen, log: { report.note("benchmark: \($0)") }) { scenario, result in
-            report.row([scenario.rawValue, "\(events)", "\(Int(result.rate))", String(format: "%.1f", result.startup), "\(result.peakMiB)"])
+            report.row([scenario.rawValue, "\(events)", "\(Int(result.rate))", String(format: "%.1f", result.startup), "\(result.peakMiB)",
+                        String(format: "%.2f", result.cpuMillisecondsPerEvent)])
         }
         try report.finish()
     }
