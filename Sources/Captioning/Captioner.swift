@@ -37,6 +37,9 @@ public final class Captioner: @unchecked Sendable {
     private let trunkSession: ImageClassifier.SharedInferenceSession?
     /// Images a slice: captioned together, a slice per core.
     static let slice = 32
+    /// The impressions it wrote lately, which greedy captioning drafts from: most films get one
+    /// of a few (`DraftBook`).
+    let drafts = DraftBook()
 
     public init(trunk: ImageClassifier, decoder: SummarizerTransformer, vocabulary: ReportVocabulary, settings: Settings, seed: UInt64) {
         precondition(decoder.configuration.vocabularySize == vocabulary.count, "the decoder and the vocabulary differ")
@@ -100,7 +103,7 @@ public final class Captioner: @unchecked Sendable {
 
     /// The impression written for each image (of the trunk's input side), greedy or by beam search.
     public func caption(_ images: [[UInt8]], decoding: Summarizer.Decoding = .beam(width: 4)) -> [String] {
-        caption(images, decoding: decoding, throughThePlan: true)
+        caption(images, decoding: decoding, throughThePlan: true, drafting: true)
     }
 
     /// The trunk's features of a slice through its plan when it has one and `throughThePlan`
@@ -110,7 +113,8 @@ public final class Captioner: @unchecked Sendable {
         return features(images)
     }
 
-    func caption(_ images: [[UInt8]], decoding: Summarizer.Decoding, throughThePlan: Bool) -> [String] {
+    /// Captions with the faster paths each on or off: tests hold them to the plain ones.
+    func caption(_ images: [[UInt8]], decoding: Summarizer.Decoding, throughThePlan: Bool, drafting: Bool) -> [String] {
         guard !images.isEmpty else { return [] }
         let maximumLength = settings.maximumOutputLength
         let slices = stride(from: 0, to: images.count, by: Self.slice).map { Array(images[$0..<min(images.count, $0 + Self.slice)]) }
@@ -123,7 +127,9 @@ public final class Captioner: @unchecked Sendable {
                     captioner.decoder.beam(memory: captioner.memory(features: features.selectingImage(row)), width: width, maximumLength: maximumLength)
                 }
             case .greedy, .minimumBayesRisk:
-                return captioner.decoder.greedy(memory: captioner.memory(features: features), maximumLength: maximumLength)
+                let memory = captioner.memory(features: features)
+                return drafting ? captioner.decoder.greedy(memory: memory, maximumLength: maximumLength, drafts: captioner.drafts)
+                    : captioner.decoder.greedy(memory: memory, maximumLength: maximumLength)
             }
         }
         return outputs.flatMap { $0 }.map(vocabulary.decode)

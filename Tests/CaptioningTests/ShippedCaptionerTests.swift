@@ -31,6 +31,17 @@ struct ShippedCaptionerTests {
         let planned = captioner.sliceFeatures(Array(films.prefix(Captioner.slice))), graph = captioner.sliceFeatures(Array(films.prefix(Captioner.slice)), throughThePlan: false)
         #expect(planned.shape == graph.shape)
         #expect(zip(planned.data, graph.data).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
-        #expect(captioner.caption(films, decoding: .greedy) == captioner.caption(films, decoding: .greedy, throughThePlan: false))
+        #expect(captioner.caption(films, decoding: .greedy) == captioner.caption(films, decoding: .greedy, throughThePlan: false, drafting: false))
+    }
+
+    @Test func draftsFromItsEarlierImpressionsChangeNoCaption() throws {
+        let captioner = try Captioner(contentsOf: Self.folder)
+        let films = try TrainingData.load(TestData.root.appending(path: "pneumoniamnist").path, side: captioner.trunk.settings.inputSide)
+            .validation.images.map(\.pixels)
+        let plain = captioner.caption(films, decoding: .greedy, throughThePlan: true, drafting: false)
+        #expect(captioner.drafts.count == 0)
+        // The first call fills the book as it goes; the second drafts from the start.
+        for _ in 0..<2 { #expect(captioner.caption(films, decoding: .greedy) == plain) }
+        #expect(captioner.drafts.count > 0)
     }
 }
