@@ -106,20 +106,6 @@ public final class Captioner: @unchecked Sendable {
         caption(images, decoding: decoding, throughThePlan: true, drafting: true)
     }
 
-    /// The impression for each image whose trunk maps (channels × h × w, as
-    /// `ImageClassifier.Explanation.lastStageMaps`) were computed already, by a classifier whose
-    /// network is the trunk (the same `weightsFingerprint`): what the daemon's stage does when
-    /// the captioner was trained on the served pneumonia model, instead of running it twice.
-    public func caption(trunkMaps: [ArraySlice<Float>], decoding: Summarizer.Decoding = .beam(width: 4)) -> [String] {
-        let last = trunk.network.configuration.channels.last!, cells = Self.cells(side: trunk.settings.inputSide,
-                                                                                 stages: trunk.network.configuration.channels.count)
-        let side = Int(Double(cells).squareRoot())
-        precondition(trunkMaps.allSatisfy { $0.count == last * cells }, "maps of \(last) channels of \(side)×\(side) expected")
-        return caption(count: trunkMaps.count, decoding: decoding, drafting: true) { range in
-            Tensor(shape: [range.count, last, side, side], data: Array(trunkMaps[range].joined()))
-        }
-    }
-
     /// The trunk's features of a slice through its plan when it has one and `throughThePlan`
     /// (which tests turn off, to hold the plan to the graph).
     func sliceFeatures(_ images: [[UInt8]], throughThePlan: Bool = true) -> Tensor {
@@ -129,27 +115,19 @@ public final class Captioner: @unchecked Sendable {
 
     /// Captions with the faster paths each on or off: tests hold them to the plain ones.
     func caption(_ images: [[UInt8]], decoding: Summarizer.Decoding, throughThePlan: Bool, drafting: Bool) -> [String] {
-        caption(count: images.count, decoding: decoding, drafting: drafting) { range in
-            self.sliceFeatures(Array(images[range]), throughThePlan: throughThePlan)
-        }
-    }
-
-    /// Captions `count` images a slice at a time, the slices on every core, `features` giving
-    /// the trunk's maps of a slice's images.
-    private func caption(count: Int, decoding: Summarizer.Decoding, drafting: Bool, features: @Sendable (Range<Int>) -> Tensor) -> [String] {
-        guard count > 0 else { return [] }
+        guard !images.isEmpty else { return [] }
         let maximumLength = settings.maximumOutputLength
-        let slices = stride(from: 0, to: count, by: Self.slice).map { $0..<min(count, $0 + Self.slice) }
+        let slices = stride(from: 0, to: images.count, by: Self.slice).map { Array(images[$0..<min(images.count, $0 + Self.slice)]) }
         nonisolated(unsafe) let captioner = self  // shared by the cores: captioning only reads the weights
         let outputs = concurrentMap(slices.count) { index -> [[Int]] in
-            let maps = features(slices[index])
+            let features = captioner.sliceFeatures(slices[index], throughThePlan: throughThePlan)
             switch decoding {
             case .beam(let width):
                 return (0..<slices[index].count).map { row in
-                    captioner.decoder.beam(memory: captioner.memory(features: maps.selectingImage(row)), width: width, maximumLength: maximumLength)
+                    captioner.decoder.beam(memory: captioner.memory(features: features.selectingImage(row)), width: width, maximumLength: maximumLength)
                 }
             case .greedy, .minimumBayesRisk:
-                let memory = captioner.memory(features: maps)
+                let memory = captioner.memory(features: features)
                 return drafting ? captioner.decoder.greedy(memory: memory, maximumLength: maximumLength, drafts: captioner.drafts)
                     : captioner.decoder.greedy(memory: memory, maximumLength: maximumLength)
             }

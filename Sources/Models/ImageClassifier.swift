@@ -96,13 +96,11 @@ public final class ImageClassifier: @unchecked Sendable {
     func explanations(probabilities: [[Float]], stages: [Tensor], pooling: ApplicabilityPooling?,
                       saliencyWeights weights: [[Float]]) -> [Explanation] {
         let pooled = pooling.map { Self.applicabilityFeatures(of: stages, pooling: $0) }
-        let last = stages.last!, perImage = last.count / max(last.shape[0], 1)
         return probabilities.enumerated().map { index, row in
             let decided = decision(row)
             return Explanation(probabilities: row, decidedClass: decided,
-                               saliency: GradCAM.map(features: last, image: index, weights: weights[decided]),
-                               applicabilityFeatures: pooled?[index],
-                               lastStageMaps: last.data[(index * perImage)..<((index + 1) * perImage)])
+                               saliency: GradCAM.map(features: stages.last!, image: index, weights: weights[decided]),
+                               applicabilityFeatures: pooled?[index])
         }
     }
 
@@ -113,9 +111,6 @@ public final class ImageClassifier: @unchecked Sendable {
         public let saliency: SaliencyMap
         /// What an applicability gate reads, when asked for.
         public let applicabilityFeatures: [Float]?
-        /// The last stage's maps of the image (channels × h × w): what a captioner whose trunk is
-        /// this network reads (`ResidualCNN.weightsFingerprint`), without running it again.
-        public let lastStageMaps: ArraySlice<Float>
     }
 }
 

@@ -4,20 +4,6 @@ import TensorEngine
 extension ResidualCNN {
     /// Every tensor a checkpoint holds: the parameters, and each batch norm's running statistics
     /// under PyTorch's names (`<layer>.running_mean`, `<layer>.running_var`).
-    /// A fingerprint of every weight and running statistic (FNV-1a over their names, shapes and
-    /// bits, in name order): two networks with the same one compute the same maps — how the
-    /// daemon sees that the captioner's trunk is a classifier it already runs.
-    public var weightsFingerprint: UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ value: UInt64) { hash = (hash ^ value) &* 0x100_0000_01b3 }
-        for (name, tensor) in checkpointTensors().sorted(by: { $0.key < $1.key }) {
-            for byte in name.utf8 { mix(UInt64(byte)) }
-            for dimension in tensor.shape { mix(UInt64(dimension)) }
-            for value in tensor.data { mix(UInt64(value.bitPattern)) }
-        }
-        return hash
-    }
-
     public func checkpointTensors() -> [String: Tensor] {
         var tensors = parameters.mapValues { $0.detached() }
         for (layer, statistics) in runningStatistics {

@@ -1,9 +1,7 @@
-@testable import Captioning
+import Captioning
 import Events
 import Foundation
-import Imaging
 import Kafka
-import Models
 import TestSupport
 import Testing
 @testable import Pipeline
@@ -33,35 +31,6 @@ struct CaptionerStageTests {
         let alone = captioner.caption(records.map { $0!.thumbnails[28]! }, decoding: .greedy)
         #expect(records.map { $0?.generatedImpression } == alone)
         #expect(records.allSatisfy { $0?.captionerVersion == captioner.settings.version && $0?.generatedStatesPneumonia != nil })
-    }
-
-    /// A captioner whose trunk is a classifier the stream runs (the same weights) reads that
-    /// classifier's last-stage maps instead of running the network again: the impressions it
-    /// writes alone, and no classifier with other weights keeps its maps.
-    @Test func aCaptionerWhoseTrunkIsAServedClassifierReadsItsMaps() throws {
-        let shipped = try Captioner(contentsOf: Self.models.appending(path: "captioner"))
-        let classifiers = try ModelStore.gatedClassifiers(at: Self.models)
-        let pneumonia = try #require(classifiers.first { $0.name == "pneumonia" })
-        let sharing = Captioner(trunk: pneumonia.classifier, decoder: shipped.decoder, vocabulary: shipped.vocabulary,
-                                settings: shipped.settings, parameters: shipped.parameters)
-        let stages = EventProcessor.sharingTrunks(classifiers.map(ClassifierStage.init) + [CaptionerStage(captioner: sharing)])
-        #expect(stages.compactMap { $0 as? ClassifierStage }.map { "\($0.served.name) \($0.keepsLastStageMaps)" }.sorted()
-                == ["covid false", "pneumonia true"])
-        let processor = EventProcessor(parser: EventParser(), fetcher: ImageFetcher(allowedRoots: [Self.data.path]), decoder: ImageDecoder(),
-                                       imageStages: [ThumbnailStage(sides: [28], required: [28])], imageBatchStages: stages)
-        let messages = (0..<70).map { index in
-            let file = Self.data.appending(path: String(format: "pneumoniamnist/val/val_%05d.png", index))
-            let event = Event.image(ImageEvent(eventID: "e\(index)", studyID: "s", imageID: "i\(index)", uri: file.absoluteString))
-            return KafkaMessage(topic: "t", partition: 0, offset: Int64(index), key: nil, value: event.encoded())
-        }
-        let records = processor.process(messages).compactMap { event -> ImageRecord? in if case .image(let record) = event.payload { record } else { nil } }
-        #expect(records.count == 70)
-        #expect(records.map(\.generatedImpression) == sharing.caption(records.map { $0.thumbnails[28]! }, decoding: .greedy))
-        #expect(records.allSatisfy { $0.lastStageMaps.isEmpty }, "the maps are not kept past the captioner")
-        // The maps the classifier keeps are the trunk's own.
-        let films = records.prefix(8).map { $0.thumbnails[28]! }
-        let explained = pneumonia.classifier.explain(films), own = sharing.sliceFeatures(films)
-        #expect(zip(explained.flatMap(\.lastStageMaps), own.data).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
     }
 
     @Test func aMissingCaptionerStopsTheStartUnlessItIsTurnedOff() {

@@ -37,8 +37,8 @@ public struct EventProcessor: Sendable {
     /// The daemon's processor: thumbnails for every image, and the models the configuration turns on.
     public init(configuration: RadStreamConfiguration) throws {
         let models = try ModelSet(configuration: configuration.models, counterfactuals: configuration.counterfactuals)
-        let batchStages = Self.sharingTrunks(models.classifiers.map(ClassifierStage.init)
-            + (models.captioner.map { [CaptionerStage(captioner: $0)] } ?? []))
+        let batchStages: [any ImageBatchStage] = models.classifiers.map(ClassifierStage.init)
+            + (models.captioner.map { [CaptionerStage(captioner: $0)] } ?? [])
         let memory = try models.summarizer.flatMap { try Self.reportMemory(configuration.models.summaryMemory, for: $0) }
         self.init(parser: EventParser(maxInlineImageBytes: configuration.images.maxInlineBytes),
                   fetcher: ImageFetcher(allowedRoots: configuration.images.allowedRoots,
@@ -94,23 +94,11 @@ public struct EventProcessor: Sendable {
     /// of its name: how a promoted version is swapped in, between two batches.
     public func replacing(_ classifier: GatedClassifier) -> EventProcessor {
         var copy = self
-        copy.imageBatchStages = Self.sharingTrunks(imageBatchStages.map { stage in
+        copy.imageBatchStages = imageBatchStages.map { stage in
             guard let served = stage as? ClassifierStage, served.served.name == classifier.name else { return stage }
             return ClassifierStage(classifier)
-        })
-        return copy
-    }
-
-    /// The stages with each classifier that is a captioner's trunk (the same weights) keeping its
-    /// last-stage maps for it: the captioner then reads them instead of running the network again.
-    /// A promoted classifier has other weights: the captioner runs its own trunk again.
-    static func sharingTrunks(_ stages: [any ImageBatchStage]) -> [any ImageBatchStage] {
-        let trunks = Set(stages.compactMap { ($0 as? CaptionerStage)?.trunkFingerprint })
-        return stages.map { stage in
-            guard var classifier = stage as? ClassifierStage else { return stage }
-            classifier.keepsLastStageMaps = trunks.contains(classifier.fingerprint)
-            return classifier
         }
+        return copy
     }
 
     /// Processes a batch: each event on every core, then the batch stages (the models) over all

@@ -39,9 +39,6 @@ public struct ImageRecord: Sendable {
     public var thumbnails: [Int: [UInt8]] = [:]
     /// What each image classifier said.
     public var predictions: [ImagePrediction] = []
-    /// A classifier's last-stage maps of the image, by its network's `weightsFingerprint`, where
-    /// the captioner's trunk is that network (kept for the batch's captioner stage only).
-    public var lastStageMaps: [UInt64: ArraySlice<Float>] = [:]
     /// The captioner's impression, its version, and whether the labeler reads pneumonia in it.
     public var generatedImpression: String?
     public var captionerVersion: String?

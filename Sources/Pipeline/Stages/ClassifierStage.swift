@@ -19,10 +19,6 @@ public struct ClassifierStage: ImageBatchStage {
     /// The plan's session, nil for a network it does not cover.
     private let planned: ImageClassifier.SharedInferenceSession?
     public var usesInferencePlan: Bool { planned != nil }
-    /// The network's `weightsFingerprint`, and whether its last-stage maps are kept in the records
-    /// (for a captioner whose trunk it is).
-    public let fingerprint: UInt64
-    public internal(set) var keepsLastStageMaps = false
 
     /// Images per pass: a plan's batch (its buffers are about a quarter of a megabyte per image
     /// at 28 pixels), and the graph's slices, which bound its activations whatever the batch size.
@@ -32,7 +28,6 @@ public struct ClassifierStage: ImageBatchStage {
     public init(_ served: GatedClassifier) {
         self.served = served
         planned = ImageClassifier.SharedInferenceSession(classifier: served.classifier, batch: Self.planBatch)
-        fingerprint = served.classifier.network.weightsFingerprint
     }
 
     public func run(_ records: inout [ImageRecord]) {
@@ -57,7 +52,6 @@ public struct ClassifierStage: ImageBatchStage {
                                  pixels: map.map { UInt8(clamping: Int(($0 * 255).rounded())) })
             let probabilities = Dictionary(uniqueKeysWithValues: zip(settings.classes, explanation.probabilities))
             let assessment = assessments?[index]
-            if keepsLastStageMaps { records[index].lastStageMaps[fingerprint] = explanation.lastStageMaps }
             records[index].predictions.append(ImagePrediction(
                 model: settings.name, modelVersion: settings.version, probabilities: probabilities,
                 decision: settings.classes[explanation.decidedClass],
