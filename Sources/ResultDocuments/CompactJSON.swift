@@ -1,8 +1,9 @@
 /// A JSON document written compactly with its keys sorted — for the documents RadStream writes,
 /// byte for byte what Foundation's `JSONSerialization` writes with `.sortedKeys` and
-/// `.withoutEscapingSlashes` (a test holds them to it), at a hundredth of the cost: on Linux that serialisation bridges every value through
-/// NSDictionary and NSNumber, about 0.8 ms per DiagnosticReport, a seventh of the image daemon's
-/// time when the result publisher ran beside the stream.
+/// `.withoutEscapingSlashes` (a test holds them to it), at a twentieth of the cost: on Linux that
+/// serialisation bridges every value through NSDictionary and NSNumber, about 0.8 ms per
+/// DiagnosticReport, a seventh of the image daemon's time when the result publisher ran beside
+/// the stream.
 indirect enum CompactJSON: Equatable {
     case string(String), number(Double), bool(Bool), array([CompactJSON]), object([String: CompactJSON])
 

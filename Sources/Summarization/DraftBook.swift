@@ -1,7 +1,7 @@
 import Synchronization
 
 /// A decoder's own recent outputs, to draft from: the captioner writes the same few impressions
-/// for most films (of 4,690 training films, 3,350 get one 45-token impression and 1,212 another),
+/// for most films (of 4,690 training films, 3,350 get one 44-token impression and 1,212 another),
 /// so the rest of an output whose start matches an earlier one is usually that one's rest. Greedy
 /// decoding feeds such a draft in one step and keeps what its own choices confirm
 /// (`SummarizerTransformer.greedy(memory:maximumLength:drafts:)`): the same outputs, in far fewer
