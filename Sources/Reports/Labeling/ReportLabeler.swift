@@ -17,6 +17,7 @@ public struct ReportLabeler: Sendable {
         let observation: Observation?
         let pattern: NSRegularExpression
         let isNormalPhrase: Bool
+        let literals: RequiredLiterals
     }
 
     private let rules: [Rule]
@@ -25,6 +26,10 @@ public struct ReportLabeler: Sendable {
     private let uncertainty: NSRegularExpression
     private let pseudoNegation: NSRegularExpression
     private let clauseBreak: NSRegularExpression
+    private let pseudoNegationLiterals: RequiredLiterals, clauseBreakLiterals: RequiredLiterals
+    /// Whether a rule that cannot match a sentence (none of its required literals is in it) is
+    /// skipped: off only to show that skipping changes no label.
+    private let skipsRulesThatCannotMatch: Bool
     /// Every sentence's mentions, by its words: reports repeat sentences word for word ("The
     /// lungs are clear.": 64% of the IU reports' sentences are ones seen before), and scanning a
     /// sentence with every rule was most of labeling. Shared by the labeler's copies.
@@ -36,6 +41,11 @@ public struct ReportLabeler: Sendable {
     /// `memoCapacity`: sentences whose mentions are kept (two generations of this many; a
     /// sentence is a few hundred bytes).
     public init(memoCapacity: Int = 20_000) {
+        self.init(memoCapacity: memoCapacity, skipsRulesThatCannotMatch: true)
+    }
+
+    init(memoCapacity: Int = 20_000, skipsRulesThatCannotMatch: Bool) {
+        self.skipsRulesThatCannotMatch = skipsRulesThatCannotMatch
         sentenceMemo = ContentMemo(capacity: memoCapacity)
         func regex(_ alternatives: [String]) -> NSRegularExpression {
             try! NSRegularExpression(pattern: "\\b(?:" + alternatives.joined(separator: "|") + ")\\b", options: [.caseInsensitive])
@@ -45,19 +55,24 @@ public struct ReportLabeler: Sendable {
         var rules: [Rule] = []
         for observation in Observation.allCases {
             if let phrases = MentionRules.normalPhrases[observation] {
-                rules.append(Rule(observation: observation, pattern: regex(phrases), isNormalPhrase: true))
+                rules.append(Rule(observation: observation, pattern: regex(phrases), isNormalPhrase: true,
+                                  literals: RequiredLiterals(alternatives: phrases)))
             }
             if let phrases = MentionRules.mentions[observation] {
-                rules.append(Rule(observation: observation, pattern: regex(phrases), isNormalPhrase: false))
+                rules.append(Rule(observation: observation, pattern: regex(phrases), isNormalPhrase: false,
+                                  literals: RequiredLiterals(alternatives: phrases)))
             }
         }
-        rules.append(Rule(observation: nil, pattern: regex(MentionRules.otherFindings), isNormalPhrase: false))
+        rules.append(Rule(observation: nil, pattern: regex(MentionRules.otherFindings), isNormalPhrase: false,
+                          literals: RequiredLiterals(alternatives: MentionRules.otherFindings)))
         self.rules = rules
         negationBefore = regex(MentionRules.negationBefore)
         negationAfter = regex(MentionRules.negationAfter)
         uncertainty = regex(MentionRules.uncertainty)
         pseudoNegation = regex(MentionRules.pseudoNegation)
         clauseBreak = try! NSRegularExpression(pattern: MentionRules.clauseBreaks.joined(separator: "|"), options: [.caseInsensitive])
+        pseudoNegationLiterals = RequiredLiterals(alternatives: MentionRules.pseudoNegation)
+        clauseBreakLiterals = RequiredLiterals(alternatives: MentionRules.clauseBreaks)
     }
 
     /// The status of every observation in a report's findings and impression.
@@ -89,9 +104,19 @@ public struct ReportLabeler: Sendable {
 
     /// Sentences: split at a full stop, question or exclamation mark followed by space, and at
     /// line breaks (a decimal point "1.5 cm" is not followed by space).
+    /// The whitespace after the mark is dropped, as the rules always read it (a scan of our own:
+    /// a regular expression's replacement was a third of labeling a report whose sentences were
+    /// all read before).
     static func sentences(of text: String) -> [String] {
-        text.replacingOccurrences(of: #"([.!?])\s+"#, with: "$1\n", options: .regularExpression)
-            .split(whereSeparator: \.isNewline).map(String.init).filter { !$0.allSatisfy(\.isWhitespace) }
+        var marked = String.UnicodeScalarView(), scalars = text.unicodeScalars[...]
+        while let scalar = scalars.popFirst() {
+            marked.append(scalar)
+            // White_Space is what ICU's `\s` matches.
+            guard ".!?".unicodeScalars.contains(scalar), scalars.first?.properties.isWhitespace == true else { continue }
+            marked.append("\n")
+            while scalars.first?.properties.isWhitespace == true { scalars.removeFirst() }
+        }
+        return String(marked).split(whereSeparator: \.isNewline).map(String.init).filter { !$0.allSatisfy(\.isWhitespace) }
     }
 
     /// Sentences whose mentions the labeler keeps.
@@ -110,14 +135,26 @@ public struct ReportLabeler: Sendable {
     private func mentions(in sentence: String) -> [Mention] {
         let text = sentence as NSString
         let whole = NSRange(location: 0, length: text.length)
+        // A text's bytes, lowercased, when it is ASCII (the literals' terms); nil: every rule runs.
+        func asciiBytes(_ text: String) -> [UInt8]? {
+            skipsRulesThatCannotMatch && text.utf8.allSatisfy({ $0 < 0x80 }) ? Array(text.lowercased().utf8) : nil
+        }
+        var bytes = asciiBytes(sentence)
+        func mayMatch(_ literals: RequiredLiterals) -> Bool { bytes.map(literals.mayMatch) ?? true }
         // "no change" is about change: blank it out (same length, so ranges stay put).
         var cleaned = sentence
-        for match in pseudoNegation.matches(in: sentence, range: whole).reversed() {
-            cleaned = (cleaned as NSString).replacingCharacters(in: match.range, with: String(repeating: " ", count: match.range.length))
+        if mayMatch(pseudoNegationLiterals) {
+            let blanked = pseudoNegation.matches(in: sentence, range: whole)
+            for match in blanked.reversed() {
+                cleaned = (cleaned as NSString).replacingCharacters(in: match.range, with: String(repeating: " ", count: match.range.length))
+            }
+            if !blanked.isEmpty { bytes = asciiBytes(cleaned) }
         }
         let clean = cleaned as NSString
-        let breaks = clauseBreak.matches(in: cleaned, range: whole).map(\.range)
-        let matches = rules.flatMap { rule in rule.pattern.matches(in: cleaned, range: whole).map { (rule: rule, range: $0.range) } }
+        let breaks = mayMatch(clauseBreakLiterals) ? clauseBreak.matches(in: cleaned, range: whole).map(\.range) : []
+        let matches = rules.filter { mayMatch($0.literals) }.flatMap { rule in
+            rule.pattern.matches(in: cleaned, range: whole).map { (rule: rule, range: $0.range) }
+        }
         func overlaps(_ range: NSRange, _ observation: Observation, normalPhrase: Bool) -> Bool {
             matches.contains { $0.rule.observation == observation && $0.rule.isNormalPhrase == normalPhrase && NSIntersectionRange($0.range, range).length > 0 }
         }
