@@ -8,7 +8,8 @@ import Reports
 /// Two thirds of new IU impressions are word for word the impression of some earlier report, so
 /// what earlier reports with similar findings concluded is the strongest evidence of what this
 /// one will: the reranker weighs it against the model's own output. An inverted index keeps a
-/// query to the entries that share a word with it.
+/// query to the entries that share a word with it; its terms are ids and its postings flat
+/// arrays, since a report's query walks a posting for most of the memory's entries.
 public struct ReportMemory: Sendable {
     public struct Entry: Sendable, Equatable {
         /// Whose report it is (an IU report id, a study id): a report is never its own neighbour.
@@ -40,9 +41,16 @@ public struct ReportMemory: Sendable {
 
     public let entries: [Entry]
     public let terms: Terms
-    let idf: [String: Double]
-    /// term → (entry, weight in that entry's unit vector), entries in ascending order.
-    let postings: [String: [(entry: Int, weight: Double)]]
+    /// Each term's id: ids follow the terms' order as strings, so that a query sums its terms in
+    /// an order that never changes from run to run (a dictionary's would, and with it the last
+    /// bits of the sums and the winner of a near tie).
+    let termIDs: [String: Int32]
+    /// The id of each pair of adjacent words in the memory, by its two words' ids.
+    let pairIDs: [PairKey: Int32]
+    let idf: [Double]
+    /// Each term's postings, entries in ascending order: `postingEntries[postingStarts[t]..<postingStarts[t + 1]]`
+    /// and, alike, the weight of the term in each entry's unit vector.
+    let postingStarts: [Int], postingEntries: [Int32], postingWeights: [Double]
     /// How many entries conclude each impression (by its ROUGE tokens).
     let conclusions: [[String]: Int]
     /// What the labeler reads as stated in each conclusion: read once here, since the same
@@ -51,6 +59,10 @@ public struct ReportMemory: Sendable {
     /// Each entry's impression as ROUGE tokens: a conclusion is compared with report after report.
     let impressionTokens: [[String]]
 
+    struct PairKey: Hashable {
+        let first: Int32, second: Int32
+    }
+
     public init(_ entries: [Entry], terms: Terms = .wordsAndPairs) {
         self.entries = entries
         self.terms = terms
@@ -58,13 +70,25 @@ public struct ReportMemory: Sendable {
         var frequency: [String: Int] = [:]
         for document in documents { for term in Set(document) { frequency[term, default: 0] += 1 } }
         let n = Double(max(documents.count, 1))
-        let idf = frequency.mapValues { Foundation.log(n / Double($0)) + 1 }
-        var postings: [String: [(entry: Int, weight: Double)]] = [:]
+        let sortedTerms = frequency.keys.sorted()
+        let termIDs = Dictionary(uniqueKeysWithValues: sortedTerms.enumerated().map { ($1, Int32($0)) })
+        let idf = sortedTerms.map { Foundation.log(n / Double(frequency[$0]!)) + 1 }
+        var postings = [[(entry: Int32, weight: Double)]](repeating: [], count: sortedTerms.count)
         for (index, document) in documents.enumerated() {
-            for (term, weight) in Self.vector(document, idf: idf) { postings[term, default: []].append((index, weight)) }
+            for (term, weight) in Self.vector(document.map { termIDs[$0]! }, idf: idf) { postings[Int(term)].append((Int32(index), weight)) }
         }
+        self.termIDs = termIDs
+        var pairIDs: [PairKey: Int32] = [:]
+        for term in sortedTerms {
+            let words = term.split(separator: " ")
+            guard words.count == 2 else { continue }
+            pairIDs[PairKey(first: termIDs[String(words[0])]!, second: termIDs[String(words[1])]!)] = termIDs[term]!
+        }
+        self.pairIDs = pairIDs
         self.idf = idf
-        self.postings = postings
+        postingStarts = [0] + postings.reduce(into: [Int]()) { $0.append(($0.last ?? 0) + $1.count) }
+        postingEntries = postings.flatMap { $0.map(\.entry) }
+        postingWeights = postings.flatMap { $0.map(\.weight) }
         var conclusions: [[String]: Int] = [:], stated: [[String]: Set<Observation>] = [:]
         let labeler = ReportLabeler()
         impressionTokens = entries.map { Rouge.tokens($0.impression) }
@@ -98,14 +122,19 @@ public struct ReportMemory: Sendable {
     /// out those whose id is `excluding` and those that share no word with it.
     public func nearest(_ findings: String, count: Int, excluding id: String? = nil) -> [Neighbour] {
         guard count > 0 else { return [] }
-        let query = Self.vector(Self.terms(of: findings, terms), idf: idf).sorted { $0.key < $1.key }
-        var scores = [Double](repeating: 0, count: entries.count), scored: [Int] = []
-        // Summed in term order: a dictionary's order changes from run to run, and so would the
-        // last bits of the sums and the winner of a near tie.
-        for (term, weight) in query {
-            for posting in postings[term] ?? [] {
-                if scores[posting.entry] == 0 { scored.append(posting.entry) }
-                scores[posting.entry] += weight * posting.weight
+        let query = Self.vector(termIDs(of: findings), idf: idf)
+        var scores = [Double](repeating: 0, count: entries.count), scored: [Int32] = []
+        scores.withUnsafeMutableBufferPointer { scores in
+            postingEntries.withUnsafeBufferPointer { postingEntries in
+                postingWeights.withUnsafeBufferPointer { postingWeights in
+                    for (term, weight) in query {
+                        for posting in postingStarts[Int(term)]..<postingStarts[Int(term) + 1] {
+                            let entry = Int(postingEntries[posting])
+                            if scores[entry] == 0 { scored.append(Int32(entry)) }
+                            scores[entry] += weight * postingWeights[posting]
+                        }
+                    }
+                }
             }
         }
         // The best `count`, kept in order as the scored entries pass (nearest first, ties: the
@@ -113,7 +142,7 @@ public struct ReportMemory: Sendable {
         // all cost more than the search.
         func before(_ a: Int, _ b: Int) -> Bool { scores[a] > scores[b] || (scores[a] == scores[b] && a < b) }
         var best: [Int] = []
-        for entry in scored where id == nil || entries[entry].id != id {
+        for entry in scored.lazy.map(Int.init) where id == nil || entries[entry].id != id {
             if best.count == count, !before(entry, best[count - 1]) { continue }
             let place = best.firstIndex { before(entry, $0) } ?? best.count
             best.insert(entry, at: place)
@@ -128,10 +157,24 @@ public struct ReportMemory: Sendable {
         return words + zip(words, words.dropFirst()).map { $0 + " " + $1 }
     }
 
-    static func vector(_ tokens: [String], idf: [String: Double]) -> [String: Double] {
-        var weights: [String: Double] = [:]
-        for term in tokens { if let weight = idf[term] { weights[term, default: 0] += weight } }
-        let norm = weights.keys.sorted().reduce(0) { $0 + weights[$1]! * weights[$1]! }.squareRoot()
-        return norm > 0 ? weights.mapValues { $0 / norm } : weights
+    /// The ids of a text's terms that the memory holds (a pair of words is looked up by its
+    /// words' ids, with no string made for it).
+    func termIDs(of text: String) -> [Int32] {
+        let words = Rouge.tokens(text).map { termIDs[$0] }
+        var ids = words.compactMap { $0 }
+        guard terms == .wordsAndPairs else { return ids }
+        for (first, second) in zip(words, words.dropFirst()) {
+            if let first, let second, let pair = pairIDs[PairKey(first: first, second: second)] { ids.append(pair) }
+        }
+        return ids
+    }
+
+    /// A text's unit TF-IDF vector, in the order of its terms' ids (the terms' order as strings).
+    static func vector(_ terms: [Int32], idf: [Double]) -> [(term: Int32, weight: Double)] {
+        var weights: [Int32: Double] = [:]
+        for term in terms { weights[term, default: 0] += idf[Int(term)] }
+        let sorted = weights.sorted { $0.key < $1.key }
+        let norm = sorted.reduce(0) { $0 + $1.value * $1.value }.squareRoot()
+        return sorted.map { (term: $0.key, weight: norm > 0 ? $0.value / norm : $0.value) }
     }
 }
