@@ -123,26 +123,24 @@ public struct ReportMemory: Sendable {
     public func nearest(_ findings: String, count: Int, excluding id: String? = nil) -> [Neighbour] {
         guard count > 0 else { return [] }
         let query = Self.vector(termIDs(of: findings), idf: idf)
-        var scores = [Double](repeating: 0, count: entries.count), scored: [Int32] = []
+        var scores = [Double](repeating: 0, count: entries.count)
         scores.withUnsafeMutableBufferPointer { scores in
             postingEntries.withUnsafeBufferPointer { postingEntries in
                 postingWeights.withUnsafeBufferPointer { postingWeights in
                     for (term, weight) in query {
                         for posting in postingStarts[Int(term)]..<postingStarts[Int(term) + 1] {
-                            let entry = Int(postingEntries[posting])
-                            if scores[entry] == 0 { scored.append(Int32(entry)) }
-                            scores[entry] += weight * postingWeights[posting]
+                            scores[Int(postingEntries[posting])] += weight * postingWeights[posting]
                         }
                     }
                 }
             }
         }
-        // The best `count`, kept in order as the scored entries pass (nearest first, ties: the
-        // earlier entry): most entries share a common word with any findings, and sorting them
-        // all cost more than the search.
+        // The best `count` of those sharing a term (every weight is positive), kept in order as
+        // they pass (nearest first, ties: the earlier entry): most entries share a common word
+        // with any findings, and sorting them all cost more than the search.
         func before(_ a: Int, _ b: Int) -> Bool { scores[a] > scores[b] || (scores[a] == scores[b] && a < b) }
         var best: [Int] = []
-        for entry in scored.lazy.map(Int.init) where id == nil || entries[entry].id != id {
+        for entry in scores.indices where scores[entry] > 0 && (id == nil || entries[entry].id != id) {
             if best.count == count, !before(entry, best[count - 1]) { continue }
             let place = best.firstIndex { before(entry, $0) } ?? best.count
             best.insert(entry, at: place)

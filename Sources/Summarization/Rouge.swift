@@ -64,7 +64,9 @@ public enum Rouge {
         return f1(overlap: overlap, predicted: p.values.reduce(0, +), target: t.values.reduce(0, +))
     }
 
-    static func lcsF1(_ target: [String], _ predicted: [String]) -> Double {
+    /// Over tokens or over ids that stand for them (a report's candidates are compared with
+    /// every neighbour's impression: comparing ids, not strings, was most of that).
+    static func lcsF1<Token: Equatable>(_ target: [Token], _ predicted: [Token]) -> Double {
         guard !target.isEmpty, !predicted.isEmpty else { return 0 }
         var previous = [Int](repeating: 0, count: predicted.count + 1), current = previous
         for t in target {
@@ -74,6 +76,12 @@ public enum Rouge {
             swap(&previous, &current)
         }
         return f1(overlap: previous[predicted.count], predicted: predicted.count, target: target.count)
+    }
+
+    /// Each token's id, the same for the same token across all of `texts`.
+    static func ids(_ texts: [[String]]) -> [[Int]] {
+        var ids: [String: Int] = [:]
+        return texts.map { tokens in tokens.map { token in ids[token] ?? { ids[token] = ids.count; return ids.count - 1 }() } }
     }
 
     /// The mean of each score over pairs.

@@ -50,6 +50,8 @@ extension Summarizer {
                 }
             }
             let seen = statedObservations(in: findings[index])
+            let ids = Rouge.ids(keys + neighbourTokens)
+            let (keyIDs, neighbourIDs) = (ids.prefix(keys.count), ids.dropFirst(keys.count))
             for index in features.indices {
                 let concluded = memory.statedInConclusion[keys[index]] ?? statedObservations(in: texts[index])
                 features[index].clinicalAgreement = Double(Observation.allCases.filter { seen.contains($0) == concluded.contains($0) }.count)
@@ -58,9 +60,9 @@ extension Summarizer {
                 features[index].length = Double(keys[index].count) / 20
                 guard totalSimilarity > 0 else { continue }
                 var vote = 0.0, consensus = 0.0
-                for (neighbour, tokens) in zip(nearest, neighbourTokens) {
-                    if tokens == keys[index] { vote += neighbour.similarity }
-                    consensus += neighbour.similarity * Rouge.lcsF1(tokens, keys[index])
+                for (neighbour, tokens) in zip(nearest, neighbourIDs) {
+                    if tokens == keyIDs[index] { vote += neighbour.similarity }
+                    consensus += neighbour.similarity * Rouge.lcsF1(tokens, keyIDs[index])
                 }
                 features[index].neighbourVote = vote / totalSimilarity
                 features[index].consensus = consensus / totalSimilarity

@@ -34,4 +34,15 @@ struct RougeTests {
         let scores = Rouge.scores(reference: "Small left pleural effusion.", prediction: "small LEFT pleural effusion")
         #expect(scores == Rouge.Scores(rouge1: 1, rouge2: 1, rougeL: 1))
     }
+
+    /// ROUGE-L over ids that stand for the tokens is ROUGE-L over the tokens.
+    @Test func longestCommonSubsequencesOverIdsAreOverTokens() {
+        let texts = ["No acute cardiopulmonary abnormality.", "No acute cardiopulmonary disease.", "Small left pleural effusion, no acute disease.",
+                     "", "Effusion effusion left left."].map(Rouge.tokens)
+        let ids = Rouge.ids(texts)
+        #expect(ids[0] == [0, 1, 2, 3] && ids[1] == [0, 1, 2, 4])
+        for a in texts.indices {
+            for b in texts.indices { #expect(Rouge.lcsF1(ids[a], ids[b]) == Rouge.lcsF1(texts[a], texts[b])) }
+        }
+    }
 }
