@@ -45,7 +45,8 @@ struct LabelerShortcutsTests {
 
     @Test func everyMatchHoldsOneOfItsPatternsLiterals() throws {
         let lists = Array(MentionRules.mentions.values) + Array(MentionRules.normalPhrases.values)
-            + [MentionRules.otherFindings, MentionRules.pseudoNegation, MentionRules.clauseBreaks]
+            + [MentionRules.otherFindings, MentionRules.pseudoNegation, MentionRules.clauseBreaks, MentionRules.negationBefore,
+               MentionRules.negationAfter, MentionRules.uncertainty]
         let sentences = Self.texts.flatMap(ReportLabeler.sentences(of:)).filter { $0.utf8.allSatisfy { $0 < 0x80 } }
         try #require(sentences.count > 10_000)
         var unfiltered: [String] = []
@@ -82,7 +83,7 @@ struct LabelerShortcutsTests {
 
     @Test func skippingRulesChangesNoLabel() throws {
         try #require(Self.texts.count > 3_000)
-        let (skipping, runningAll) = (ReportLabeler(memoCapacity: 1), ReportLabeler(memoCapacity: 1, skipsRulesThatCannotMatch: false))
+        let (skipping, runningAll) = (ReportLabeler(memoCapacity: 1), ReportLabeler(memoCapacity: 1, skipsPatternsThatCannotMatch: false))
         // The IU reports, and the same with letters of other scripts and case, where no rule is skipped.
         for text in Self.texts + Self.texts.prefix(300).map({ $0.uppercased() + " Ⅻ" }) {
             #expect(skipping.label(text: text) == runningAll.label(text: text), "\(text)")

@@ -12,24 +12,41 @@ public struct ReportLabeler: Sendable {
     /// Changes whenever the rules change: stored beside every label the daemon writes.
     public static let version = "rules-2"
 
-    private struct Rule: @unchecked Sendable {  // NSRegularExpression is immutable once made
+    /// A regular expression with the literals every match of it holds: run only on text where
+    /// one of them occurs (most patterns match no sentence, and ICU's matcher was most of labeling).
+    private struct GuardedPattern: @unchecked Sendable {  // NSRegularExpression is immutable once made
+        let expression: NSRegularExpression
+        let literals: RequiredLiterals
+
+        init(_ pattern: String, alternatives: [String], options: NSRegularExpression.Options = [.caseInsensitive]) {
+            expression = try! NSRegularExpression(pattern: pattern, options: options)
+            literals = RequiredLiterals(alternatives: alternatives)
+        }
+
+        /// `bytes`: the text's, lowercased, when it is ASCII; nil: the pattern runs regardless.
+        func matches(in text: String, bytes: [UInt8]?, range: NSRange? = nil) -> [NSTextCheckingResult] {
+            if let bytes, !literals.mayMatch(bytes) { return [] }
+            return expression.matches(in: text, range: range ?? NSRange(location: 0, length: (text as NSString).length))
+        }
+
+    }
+
+    private struct Rule: Sendable {
         /// nil: one of the other findings, which only No Finding hears of.
         let observation: Observation?
-        let pattern: NSRegularExpression
+        let pattern: GuardedPattern
         let isNormalPhrase: Bool
-        let literals: RequiredLiterals
     }
 
     private let rules: [Rule]
-    private let negationBefore: NSRegularExpression
-    private let negationAfter: NSRegularExpression
-    private let uncertainty: NSRegularExpression
-    private let pseudoNegation: NSRegularExpression
-    private let clauseBreak: NSRegularExpression
-    private let pseudoNegationLiterals: RequiredLiterals, clauseBreakLiterals: RequiredLiterals
-    /// Whether a rule that cannot match a sentence (none of its required literals is in it) is
+    private let negationBefore: GuardedPattern
+    private let negationAfter: GuardedPattern
+    private let uncertainty: GuardedPattern
+    private let pseudoNegation: GuardedPattern
+    private let clauseBreak: GuardedPattern
+    /// Whether a pattern that cannot match a text (none of its required literals is in it) is
     /// skipped: off only to show that skipping changes no label.
-    private let skipsRulesThatCannotMatch: Bool
+    private let skipsPatternsThatCannotMatch: Bool
     /// Every sentence's mentions, by its words: reports repeat sentences word for word ("The
     /// lungs are clear.": 64% of the IU reports' sentences are ones seen before), and scanning a
     /// sentence with every rule was most of labeling. Shared by the labeler's copies.
@@ -41,38 +58,33 @@ public struct ReportLabeler: Sendable {
     /// `memoCapacity`: sentences whose mentions are kept (two generations of this many; a
     /// sentence is a few hundred bytes).
     public init(memoCapacity: Int = 20_000) {
-        self.init(memoCapacity: memoCapacity, skipsRulesThatCannotMatch: true)
+        self.init(memoCapacity: memoCapacity, skipsPatternsThatCannotMatch: true)
     }
 
-    init(memoCapacity: Int = 20_000, skipsRulesThatCannotMatch: Bool) {
-        self.skipsRulesThatCannotMatch = skipsRulesThatCannotMatch
+    init(memoCapacity: Int = 20_000, skipsPatternsThatCannotMatch: Bool) {
+        self.skipsPatternsThatCannotMatch = skipsPatternsThatCannotMatch
         sentenceMemo = ContentMemo(capacity: memoCapacity)
-        func regex(_ alternatives: [String]) -> NSRegularExpression {
-            try! NSRegularExpression(pattern: "\\b(?:" + alternatives.joined(separator: "|") + ")\\b", options: [.caseInsensitive])
+        func regex(_ alternatives: [String]) -> GuardedPattern {
+            GuardedPattern("\\b(?:" + alternatives.joined(separator: "|") + ")\\b", alternatives: alternatives)
         }
         // One alternation per observation (normal phrases first): a sentence is scanned once
         // per rule, so fewer, larger patterns are faster than one per phrase.
         var rules: [Rule] = []
         for observation in Observation.allCases {
             if let phrases = MentionRules.normalPhrases[observation] {
-                rules.append(Rule(observation: observation, pattern: regex(phrases), isNormalPhrase: true,
-                                  literals: RequiredLiterals(alternatives: phrases)))
+                rules.append(Rule(observation: observation, pattern: regex(phrases), isNormalPhrase: true))
             }
             if let phrases = MentionRules.mentions[observation] {
-                rules.append(Rule(observation: observation, pattern: regex(phrases), isNormalPhrase: false,
-                                  literals: RequiredLiterals(alternatives: phrases)))
+                rules.append(Rule(observation: observation, pattern: regex(phrases), isNormalPhrase: false))
             }
         }
-        rules.append(Rule(observation: nil, pattern: regex(MentionRules.otherFindings), isNormalPhrase: false,
-                          literals: RequiredLiterals(alternatives: MentionRules.otherFindings)))
+        rules.append(Rule(observation: nil, pattern: regex(MentionRules.otherFindings), isNormalPhrase: false))
         self.rules = rules
         negationBefore = regex(MentionRules.negationBefore)
         negationAfter = regex(MentionRules.negationAfter)
         uncertainty = regex(MentionRules.uncertainty)
         pseudoNegation = regex(MentionRules.pseudoNegation)
-        clauseBreak = try! NSRegularExpression(pattern: MentionRules.clauseBreaks.joined(separator: "|"), options: [.caseInsensitive])
-        pseudoNegationLiterals = RequiredLiterals(alternatives: MentionRules.pseudoNegation)
-        clauseBreakLiterals = RequiredLiterals(alternatives: MentionRules.clauseBreaks)
+        clauseBreak = GuardedPattern(MentionRules.clauseBreaks.joined(separator: "|"), alternatives: MentionRules.clauseBreaks)
     }
 
     /// The status of every observation in a report's findings and impression.
@@ -133,27 +145,17 @@ public struct ReportLabeler: Sendable {
     /// ("heart size is normal" holds "heart size"), the normal phrase speaks; where a mention lies
     /// within a more specific one ("nodular opacity" holds "opacity"), the specific one speaks.
     private func mentions(in sentence: String) -> [Mention] {
-        let text = sentence as NSString
-        let whole = NSRange(location: 0, length: text.length)
-        // A text's bytes, lowercased, when it is ASCII (the literals' terms); nil: every rule runs.
-        func asciiBytes(_ text: String) -> [UInt8]? {
-            skipsRulesThatCannotMatch && text.utf8.allSatisfy({ $0 < 0x80 }) ? Array(text.lowercased().utf8) : nil
-        }
-        var bytes = asciiBytes(sentence)
-        func mayMatch(_ literals: RequiredLiterals) -> Bool { bytes.map(literals.mayMatch) ?? true }
         // "no change" is about change: blank it out (same length, so ranges stay put).
-        var cleaned = sentence
-        if mayMatch(pseudoNegationLiterals) {
-            let blanked = pseudoNegation.matches(in: sentence, range: whole)
-            for match in blanked.reversed() {
-                cleaned = (cleaned as NSString).replacingCharacters(in: match.range, with: String(repeating: " ", count: match.range.length))
-            }
-            if !blanked.isEmpty { bytes = asciiBytes(cleaned) }
+        var cleaned = sentence, bytes = asciiBytes(sentence)
+        let blanked = pseudoNegation.matches(in: sentence, bytes: bytes)
+        for match in blanked.reversed() {
+            cleaned = (cleaned as NSString).replacingCharacters(in: match.range, with: String(repeating: " ", count: match.range.length))
         }
+        if !blanked.isEmpty { bytes = asciiBytes(cleaned) }
         let clean = cleaned as NSString
-        let breaks = mayMatch(clauseBreakLiterals) ? clauseBreak.matches(in: cleaned, range: whole).map(\.range) : []
-        let matches = rules.filter { mayMatch($0.literals) }.flatMap { rule in
-            rule.pattern.matches(in: cleaned, range: whole).map { (rule: rule, range: $0.range) }
+        let breaks = clauseBreak.matches(in: cleaned, bytes: bytes).map(\.range)
+        let matches = rules.flatMap { rule in
+            rule.pattern.matches(in: cleaned, bytes: bytes).map { (rule: rule, range: $0.range) }
         }
         func overlaps(_ range: NSRange, _ observation: Observation, normalPhrase: Bool) -> Bool {
             matches.contains { $0.rule.observation == observation && $0.rule.isNormalPhrase == normalPhrase && NSIntersectionRange($0.range, range).length > 0 }
@@ -171,6 +173,12 @@ public struct ReportLabeler: Sendable {
         }
     }
 
+    /// A text's bytes, lowercased, when it is ASCII (the terms of the patterns' literals); nil:
+    /// every pattern runs.
+    private func asciiBytes(_ text: String) -> [UInt8]? {
+        skipsPatternsThatCannotMatch && text.utf8.allSatisfy({ $0 < 0x80 }) ? Array(text.lowercased().utf8) : nil
+    }
+
     /// `mentions`: where every mention of the sentence lies, to tell "atelectasis cannot be
     /// excluded" (the hedge is the atelectasis') from "opacity, possibly atelectasis" (the
     /// opacity is seen; what it is, is hedged).
@@ -185,11 +193,12 @@ public struct ReportLabeler: Sendable {
         // seen"): a list goes on after commas, and its other items have words of their own.
         let afterText = sentence.substring(with: after).split(separator: " ", omittingEmptySubsequences: true).prefix(6)
             .joined(separator: " ")
-        func lastEnd(_ pattern: NSRegularExpression, _ text: String) -> Int? {
-            pattern.matches(in: text, range: NSRange(location: 0, length: (text as NSString).length)).last.map { NSMaxRange($0.range) }
+        func lastEnd(_ pattern: GuardedPattern, _ text: String, _ bytes: [UInt8]?) -> Int? {
+            pattern.matches(in: text, bytes: bytes).last.map { NSMaxRange($0.range) }
         }
         // Before the mention, the nearest trigger speaks: "may be a small effusion and no pneumothorax".
-        switch (lastEnd(uncertainty, beforeText), lastEnd(negationBefore, beforeText)) {
+        let beforeBytes = asciiBytes(beforeText)
+        switch (lastEnd(uncertainty, beforeText, beforeBytes), lastEnd(negationBefore, beforeText, beforeBytes)) {
         case (let u?, let n?): return u >= n ? .uncertain : .negative
         case (_?, nil): return .uncertain
         case (nil, _?): return .negative
@@ -198,14 +207,18 @@ public struct ReportLabeler: Sendable {
         // After the mention, a hedge followed by another mention names what the finding may be
         // ("opacity suggestive of atelectasis"): the finding itself stands; "versus" hedges both.
         let afterRaw = sentence.substring(with: after) as NSString
-        let window = Self.firstWords.firstMatch(in: afterRaw as String, range: NSRange(location: 0, length: afterRaw.length))?.range.length ?? 0
-        if let hedge = uncertainty.firstMatch(in: afterRaw as String, range: NSRange(location: 0, length: window)) {
+        // A hedge's literals are looked for in all of it: none there, none in its first words.
+        let mayHedge = asciiBytes(afterRaw as String).map(uncertainty.literals.mayMatch) ?? true
+        func window() -> Int {
+            Self.firstWords.firstMatch(in: afterRaw as String, range: NSRange(location: 0, length: afterRaw.length))?.range.length ?? 0
+        }
+        if mayHedge, let hedge = uncertainty.expression.firstMatch(in: afterRaw as String, range: NSRange(location: 0, length: window())) {
             let hedgeEnd = after.location + NSMaxRange(hedge.range)
             let namesWhatFollows = !["versus", "vs"].contains(afterRaw.substring(with: hedge.range).lowercased())
                 && mentions.contains { $0.location >= hedgeEnd && NSMaxRange($0) <= end }
             if !namesWhatFollows { return .uncertain }
         }
-        if lastEnd(negationAfter, afterText) != nil { return .negative }
+        if lastEnd(negationAfter, afterText, asciiBytes(afterText)) != nil { return .negative }
         return .positive
     }
 }
