@@ -17,40 +17,15 @@ public struct EventParser: Sendable {
         guard bytes.count <= maxEventBytes else {
             throw EventError(.payloadTooLarge, "event of \(bytes.count) bytes exceeds the bound of \(maxEventBytes)")
         }
-        let data = Data(bytes)
-        let object: [String: Any]
+        let event: Event
         do {
-            guard let parsed = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw EventError(.malformedJSON, "an event must be a JSON object")
-            }
-            object = parsed
+            event = try JSONDecoder().decode(Envelope.self, from: Data(bytes)).event
         } catch let error as EventError {
             throw error
-        } catch {
-            throw EventError(.malformedJSON, "not valid JSON: \(Self.reason(error))")
-        }
-        guard let name = object["schema"] as? String else {
-            throw EventError(.unknownSchema, "missing string field \"schema\"")
-        }
-        guard let schema = EventSchema(rawValue: name) else {
-            let known = EventSchema.allCases.map(\.rawValue).joined(separator: ", ")
-            throw EventError(.unknownSchema, "unknown schema \"\(name.prefix(80))\" (known: \(known))")
-        }
-        switch schema {
-        case .imageV1:
-            let event: ImageEvent = try decode(data)
-            try validate(event)
-            return .image(event)
-        case .reportV1:
-            let event: ReportEvent = try decode(data)
-            try validate(event)
-            return .report(event)
-        }
-    }
-
-    private func decode<T: Decodable>(_ data: Data) throws(EventError) -> T {
-        do {
-            return try JSONDecoder().decode(T.self, from: data)
+        } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+            throw EventError(.malformedJSON, "not valid JSON: \(Self.reason(context.underlyingError ?? DecodingError.dataCorrupted(context)))")
+        } catch DecodingError.typeMismatch(_, let context) where context.codingPath.isEmpty {
+            throw EventError(.malformedJSON, "an event must be a JSON object")
         } catch let DecodingError.keyNotFound(key, _) {
             throw EventError(.invalidField, "missing field \"\(key.stringValue)\"")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
@@ -59,6 +34,34 @@ public struct EventParser: Sendable {
             throw EventError(.invalidField, "field \"\(Self.path(context))\": \(context.debugDescription)")
         } catch {
             throw EventError(.invalidField, Self.reason(error))
+        }
+        switch event {
+        case .image(let image): try validate(image)
+        case .report(let report): try validate(report)
+        }
+        return event
+    }
+
+    /// An event of the schema it names, read in the decoder's one pass over the bytes (reading
+    /// the schema from a parse of its own first was half of reading an event).
+    private struct Envelope: Decodable {
+        let event: Event
+
+        enum Keys: String, CodingKey { case schema }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: Keys.self)
+            guard let name = try? container.decode(String.self, forKey: .schema) else {
+                throw EventError(.unknownSchema, "missing string field \"schema\"")
+            }
+            guard let schema = EventSchema(rawValue: name) else {
+                let known = EventSchema.allCases.map(\.rawValue).joined(separator: ", ")
+                throw EventError(.unknownSchema, "unknown schema \"\(name.prefix(80))\" (known: \(known))")
+            }
+            switch schema {
+            case .imageV1: event = .image(try ImageEvent(from: decoder))
+            case .reportV1: event = .report(try ReportEvent(from: decoder))
+            }
         }
     }
 

@@ -42,6 +42,20 @@ struct EventParserTests {
         #expect(error?.code == code, "\(error?.message ?? "")")
     }
 
+    /// The errors say what was wrong in words a reader of the dead letters can act on, as
+    /// they did when the schema was read by a parse of its own.
+    @Test(arguments: [
+        ("{\"schema\":", "not valid JSON: "), ("[]", "an event must be a JSON object"), ("\"radstream.report.v1\"", "an event must be a JSON object"),
+        ("7", "an event must be a JSON object"), ("{}", "missing string field \"schema\""), ("{\"schema\":null}", "missing string field \"schema\""),
+        ("{\"schema\":\"x\"}", "unknown schema \"x\" (known: radstream.image.v1, radstream.report.v1)"),
+        ("{\"schema\":\"radstream.report.v1\",\"event_id\":\"e\"}", "missing field \""),
+        ("{\"schema\":\"radstream.report.v1\",\"event_id\":7,\"study_id\":\"s\",\"report_id\":\"r\",\"format\":\"text\",\"body\":\"x\"}", "field \"event_id\": "),
+    ])
+    func says(_ json: String, what message: String) {
+        let error = #expect(throws: EventError.self) { try parser.parse(Array(json.utf8)) }
+        #expect(error?.message.hasPrefix(message) == true, "\(error?.message ?? "")")
+    }
+
     @Test func refusesOversizedEventsAndInlineImages() {
         let big = [UInt8](repeating: UInt8(ascii: " "), count: 5000)
         #expect((#expect(throws: EventError.self) { try parser.parse(big) })?.code == .payloadTooLarge)
