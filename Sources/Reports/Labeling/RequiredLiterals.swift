@@ -1,25 +1,25 @@
-/// Which patterns can match a sentence at all, told without running them: each alternative of a
-/// pattern has a run of plain characters that every match of it contains ("atelecta" in
-/// `atelecta(?:sis|ses|tic)`), and where none of a pattern's runs occurs in the sentence the
-/// pattern cannot match there. Most rules match no sentence, and running ICU's matcher for each
-/// of them was most of reading a new sentence.
+/// Which patterns can match a sentence at all, told without running them: every match of a
+/// pattern holds one of a few runs of plain characters ("atelecta" in `atelecta(?:sis|ses|tic)`;
+/// one of "interstitial", "reticular", "reticulonodular" in `(?:interstitial|reticular|
+/// reticulonodular) markings`), and where none of them occurs in the sentence the pattern cannot
+/// match there. Most rules match no sentence, and running ICU's matcher for each of them was
+/// most of reading a new sentence.
 ///
 /// Only for text of ASCII characters: the patterns match case-insensitively, and outside ASCII
 /// case folding makes other characters match ("K", the Kelvin sign, is a "k"), which a byte
 /// search would miss.
 struct RequiredLiterals: Sendable {
-    /// Lowercased, one per alternative; nil when some alternative has no run of its own (that
-    /// pattern must always be run).
+    /// Lowercased; nil when some alternative has none (that pattern must always be run).
     let literals: [[UInt8]]?
 
     init(alternatives: [String]) {
         var literals: [[UInt8]] = []
         for alternative in alternatives {
-            guard let literal = Self.longestRequiredRun(of: alternative), !literal.isEmpty else {
+            guard let required = Self.requiredRuns(of: alternative) else {
                 self.literals = nil
                 return
             }
-            literals.append(Array(literal.lowercased().utf8))
+            literals += required.map { Array($0.lowercased().utf8) }
         }
         self.literals = literals
     }
@@ -49,15 +49,48 @@ struct RequiredLiterals: Sendable {
         }
     }
 
-    /// The longest run of characters that every match of `pattern` contains (or the text around
-    /// it, for a lookaround): the characters outside any class or escape, outside any group but
-    /// one that is itself required, a quantified character left out. nil for a pattern with a
-    /// top-level alternation or a construct it does not know (then none is assumed).
-    static func longestRequiredRun(of pattern: String) -> String? {
+    /// Runs of characters one of which every match of `pattern` holds (or the text around it,
+    /// for a lookaround), none empty: of the pattern's required parts — runs of characters
+    /// outside any class, escape or group, and groups that are neither quantified nor negative
+    /// lookarounds — the one whose shortest run is longest; for a top-level alternation, its
+    /// branches' together. nil for a pattern that has none, or a construct it does not know.
+    static func requiredRuns(of pattern: String) -> [String]? {
         let characters = Array(pattern)
-        var runs: [String] = [], run = ""
+        // Top-level branches first: a match holds one of a branch's runs for some branch.
+        var branches: [String] = [], depth = 0, branchStart = 0, index = 0
+        while index < characters.count {
+            switch characters[index] {
+            case "\\": index += 1
+            case "[":
+                guard let close = characters[(index + 1)...].firstIndex(of: "]") else { return nil }
+                index = close
+            case "(": depth += 1
+            case ")": depth -= 1
+            case "|" where depth == 0:
+                branches.append(String(characters[branchStart..<index]))
+                branchStart = index + 1
+            default: break
+            }
+            index += 1
+        }
+        guard depth == 0 else { return nil }
+        guard branches.isEmpty else {
+            branches.append(String(characters[branchStart...]))
+            var runs: [String] = []
+            for branch in branches {
+                guard let required = requiredRuns(ofSequence: Array(branch)) else { return nil }
+                runs += required
+            }
+            return runs
+        }
+        return requiredRuns(ofSequence: characters)
+    }
+
+    /// `requiredRuns` of a pattern without a top-level alternation.
+    private static func requiredRuns(ofSequence characters: [Character]) -> [String]? {
+        var candidates: [[String]] = [], run = ""
         func endRun() {
-            if !run.isEmpty { runs.append(run) }
+            if !run.isEmpty { candidates.append([run]) }
             run = ""
         }
         func isQuantifier(_ index: Int) -> Bool {
@@ -77,9 +110,9 @@ struct RequiredLiterals: Sendable {
             let character = characters[index]
             switch character {
             case "(":
-                // A group breaks the run. What one holds is required too unless it is
-                // quantified or a negative lookaround (a lookaround's text is in the sentence,
-                // though not in the match: the sentence is what is searched).
+                // A group breaks the run; what it holds is required too unless it is quantified
+                // or a negative lookaround (a lookaround's text is in the sentence, though not in
+                // the match: the sentence is what is searched).
                 endRun()
                 let opening = index
                 var depth = 0
@@ -97,7 +130,7 @@ struct RequiredLiterals: Sendable {
                 if !isQuantifier(index) {
                     var inner = String(characters[(opening + 1)..<(index - 1)])
                     if let prefix = ["?:", "?<=", "?="].first(where: inner.hasPrefix) { inner.removeFirst(prefix.count) }
-                    if !inner.hasPrefix("?"), let required = longestRequiredRun(of: inner) { runs.append(required) }
+                    if !inner.hasPrefix("?"), let required = requiredRuns(of: inner) { candidates.append(required) }
                 }
                 skipQuantifier(&index)
                 continue
@@ -113,7 +146,7 @@ struct RequiredLiterals: Sendable {
                 skipQuantifier(&index)
                 continue
             case "|", ")", "]", "{", "*", "+", "?":
-                // A top-level alternation, or a parenthesis, bracket or quantifier out of place.
+                // A parenthesis, bracket or quantifier out of place.
                 return nil
             case ".", "^", "$":
                 endRun()
@@ -134,6 +167,8 @@ struct RequiredLiterals: Sendable {
             }
         }
         endRun()
-        return runs.max { $0.count < $1.count }
+        // The part whose shortest run is longest is the rarest in text; then the one with fewer runs.
+        func shortest(_ runs: [String]) -> Int { runs.map(\.count).min() ?? 0 }
+        return candidates.max { (shortest($0), -$0.count) < (shortest($1), -$1.count) }
     }
 }
