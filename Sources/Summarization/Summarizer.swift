@@ -1,5 +1,6 @@
 import Foundation
 import Models
+import Reports
 import TensorEngine
 
 /// FINDINGS → IMPRESSION: the trained transformer, its vocabulary and how it reads and writes.
@@ -41,6 +42,11 @@ public struct Summarizer: @unchecked Sendable {
     }
 
     public var version: String { settings.version }
+
+    /// The labeler whose readings the summarizer memoises (of the findings, and of the
+    /// candidates' impressions): whoever labels the same reports beside it — the daemon's
+    /// labeler stage — shares its memo of sentences, and reads each findings sentence once.
+    public var labeler: ReportLabeler { memo.labeler }
 
     /// The same summarizer with nothing memoised: what a benchmark measures each pass with, so
     /// that repeating its reports measures the work and not the memo.

@@ -13,7 +13,11 @@ final class SummaryMemo: Sendable {
     /// impressions the daemon compares.
     let stated = ContentMemo<String, Set<Observation>>(capacity: 20_000)
     /// The labeler that reads them, with its memo of sentences.
-    let labeler = ReportLabeler()
+    let labeler: ReportLabeler
+
+    init(labeler: ReportLabeler = ReportLabeler()) {
+        self.labeler = labeler
+    }
 }
 
 struct DecodedKey: Hashable, Sendable {

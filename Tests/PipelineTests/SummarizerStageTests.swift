@@ -79,6 +79,21 @@ struct SummarizerStageTests {
         #expect(stage.summarizer.memo.stated.count == 3)
     }
 
+    /// The labeler stage labels a report's findings, and the summarizer reads what its findings
+    /// state: one labeler, one memo, so each sentence is read once.
+    @Test func theLabelerStageAndTheSummarizerShareTheirReadingOfSentences() throws {
+        var configuration = RadStreamConfiguration.standard
+        configuration.models.directory = Self.models.path
+        configuration.models.classifyImages = false
+        configuration.models.summaryDecoding = .greedy
+        let processor = try EventProcessor(configuration: configuration)
+        let labeler = try #require(processor.reportStages.compactMap { $0 as? LabelerStage }.first).labeler
+        let summarizer = try #require(processor.reportBatchStages.compactMap { $0 as? SummarizerStage }.first).summarizer
+        _ = processor.process([Self.message("FINDINGS: The lungs are clear. No pneumothorax.\nIMPRESSION: Normal chest.", offset: 0)])
+        #expect(labeler.memoisedSentences >= 3)
+        #expect(labeler.memoisedSentences == summarizer.labeler.memoisedSentences)
+    }
+
     @Test func aMissingSummarizerStopsTheStartUnlessItIsTurnedOff() {
         var configuration = RadStreamConfiguration.standard
         configuration.models.directory = "/nonexistent/models"

@@ -37,8 +37,10 @@ public struct EventProcessor: Sendable {
     /// The daemon's processor: thumbnails for every image, and the models the configuration turns on.
     public init(configuration: RadStreamConfiguration) throws {
         let models = try ModelSet(configuration: configuration.models, counterfactuals: configuration.counterfactuals)
+        // One labeler, so one memo of sentences, for reports, summaries and captions alike.
+        let labeler = models.summarizer?.labeler ?? ReportLabeler()
         let batchStages: [any ImageBatchStage] = models.classifiers.map(ClassifierStage.init)
-            + (models.captioner.map { [CaptionerStage(captioner: $0)] } ?? [])
+            + (models.captioner.map { [CaptionerStage(captioner: $0, labeler: labeler)] } ?? [])
         let memory = try models.summarizer.flatMap { try Self.reportMemory(configuration.models.summaryMemory, for: $0) }
         self.init(parser: EventParser(maxInlineImageBytes: configuration.images.maxInlineBytes),
                   fetcher: ImageFetcher(allowedRoots: configuration.images.allowedRoots,
@@ -47,7 +49,7 @@ public struct EventProcessor: Sendable {
                   imageStages: [ThumbnailStage(sides: configuration.images.thumbnailSides,
                                                required: batchStages.reduce(into: Set()) { $0.formUnion($1.inputSides) })],
                   imageBatchStages: batchStages,
-                  reportStages: configuration.models.labelReports ? [LabelerStage()] : [],
+                  reportStages: configuration.models.labelReports ? [LabelerStage(labeler: labeler)] : [],
                   reportBatchStages: models.summarizer.map {
                       [SummarizerStage(summarizer: $0, decoding: configuration.models.summaryDecoding.decoding, memory: memory)]
                   } ?? [])

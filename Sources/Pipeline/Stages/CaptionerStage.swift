@@ -6,12 +6,13 @@ import Reports
 /// beside the radiologist's report.
 public struct CaptionerStage: ImageBatchStage {
     public let captioner: Captioner
-    let labeler = ReportLabeler()
+    let labeler: ReportLabeler
     public var name: String { "captioner \(captioner.settings.version)" }
     public var inputSides: Set<Int> { [captioner.trunk.settings.inputSide] }
 
-    public init(captioner: Captioner) {
+    public init(captioner: Captioner, labeler: ReportLabeler = ReportLabeler()) {
         self.captioner = captioner
+        self.labeler = labeler
     }
 
     public func run(_ records: inout [ImageRecord]) {
