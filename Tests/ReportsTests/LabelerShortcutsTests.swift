@@ -41,6 +41,18 @@ struct LabelerShortcutsTests {
             }
         }
         #expect(differing.isEmpty, "differs after U+\(differing.prefix(10).map { String($0, radix: 16) })")
+        // ASCII texts take a path of their own: every pair of ASCII characters around each mark.
+        var differingPairs: [String] = []
+        for first in UInt8(0)..<0x80 {
+            for second in UInt8(0)..<0x80 {
+                let (a, b) = (Character(Unicode.Scalar(first)), Character(Unicode.Scalar(second)))
+                let text = "\(a)x.\(a)\(b)y!\(b)\(a)z?\(b) \(a)"
+                #expect(ReportLabeler.asciiSentences(of: text) != nil)
+                if ReportLabeler.sentences(of: text) != Self.sentencesByRegularExpression(of: text) { differingPairs.append(text) }
+            }
+        }
+        #expect(differingPairs.isEmpty, "\(differingPairs.prefix(5))")
+        #expect(ReportLabeler.asciiSentences(of: "Clear. Café.") == nil)
     }
 
     @Test func everyMatchHoldsOneOfItsPatternsLiterals() throws {

@@ -120,6 +120,7 @@ public struct ReportLabeler: Sendable {
     /// a regular expression's replacement was a third of labeling a report whose sentences were
     /// all read before).
     static func sentences(of text: String) -> [String] {
+        if let sentences = asciiSentences(of: text) { return sentences }
         var marked = String.UnicodeScalarView(), scalars = text.unicodeScalars[...]
         while let scalar = scalars.popFirst() {
             marked.append(scalar)
@@ -129,6 +130,41 @@ public struct ReportLabeler: Sendable {
             while scalars.first?.properties.isWhitespace == true { scalars.removeFirst() }
         }
         return String(marked).split(whereSeparator: \.isNewline).map(String.init).filter { !$0.allSatisfy(\.isWhitespace) }
+    }
+
+    /// The same split of a text that is all ASCII, over its bytes (nil for any other): most
+    /// reports are, and a Character is a grapheme cluster, slow to find. In ASCII, whitespace is
+    /// tab, line feed, vertical tab, form feed, carriage return and space, and the line breaks
+    /// are the four of them from line feed to carriage return.
+    static func asciiSentences(of text: String) -> [String]? {
+        var text = text
+        return text.withUTF8 { bytes -> [String]? in
+            guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+            func isWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+            var sentences: [String] = [], start = 0, index = 0
+            func end(at stop: Int) {
+                let piece = UnsafeBufferPointer(rebasing: bytes[start..<stop])
+                if !piece.allSatisfy(isWhitespace) { sentences.append(String(decoding: piece, as: UTF8.self)) }
+            }
+            while index < bytes.count {
+                let byte = bytes[index]
+                if (0x0A...0x0D).contains(byte) {
+                    end(at: index)
+                    index += 1
+                    start = index
+                } else if (byte == UInt8(ascii: ".") || byte == UInt8(ascii: "!") || byte == UInt8(ascii: "?")),
+                          index + 1 < bytes.count, isWhitespace(bytes[index + 1]) {
+                    end(at: index + 1)
+                    index += 1
+                    while index < bytes.count && isWhitespace(bytes[index]) { index += 1 }
+                    start = index
+                } else {
+                    index += 1
+                }
+            }
+            end(at: bytes.count)
+            return sentences
+        }
     }
 
     /// Sentences whose mentions the labeler keeps.
