@@ -16,14 +16,19 @@ struct SummarizerStageTests {
         return KafkaMessage(topic: "t", partition: 0, offset: offset, key: nil, value: event.encoded())
     }
 
+    /// The daemon's processor with the shipped models, images off, the summarizer greedy.
+    static func reportProcessor() throws -> EventProcessor {
+        var configuration = RadStreamConfiguration.standard
+        configuration.models.directory = models.path
+        configuration.models.classifyImages = false
+        configuration.models.summaryDecoding = .greedy
+        return try EventProcessor(configuration: configuration)
+    }
+
     /// Each report of a batch gets what the summarizer writes for its FINDINGS alone, with the
     /// model's version; its own IMPRESSION changes nothing of it, and is compared with it.
     @Test func everyReportWithFindingsGetsItsGeneratedImpression() throws {
-        var configuration = RadStreamConfiguration.standard
-        configuration.models.directory = Self.models.path
-        configuration.models.classifyImages = false
-        configuration.models.summaryDecoding = .greedy
-        let processor = try EventProcessor(configuration: configuration)
+        let processor = try Self.reportProcessor()
         let summarizer = try Summarizer(contentsOf: Self.models.appending(path: "summarizer"))
         let effusion = "There is a large right pleural effusion with adjacent atelectasis. The heart is normal in size."
         let clear = "The lungs are clear. Heart size is normal. No pneumothorax or pleural effusion."
@@ -82,11 +87,7 @@ struct SummarizerStageTests {
     /// The labeler stage labels a report's findings, and the summarizer reads what its findings
     /// state: one labeler, one memo, so each sentence is read once.
     @Test func theLabelerStageAndTheSummarizerShareTheirReadingOfSentences() throws {
-        var configuration = RadStreamConfiguration.standard
-        configuration.models.directory = Self.models.path
-        configuration.models.classifyImages = false
-        configuration.models.summaryDecoding = .greedy
-        let processor = try EventProcessor(configuration: configuration)
+        let processor = try Self.reportProcessor()
         let labeler = try #require(processor.reportStages.compactMap { $0 as? LabelerStage }.first).labeler
         let summarizer = try #require(processor.reportBatchStages.compactMap { $0 as? SummarizerStage }.first).summarizer
         _ = processor.process([Self.message("FINDINGS: The lungs are clear. No pneumothorax.\nIMPRESSION: Normal chest.", offset: 0)])
