@@ -18,17 +18,18 @@ public struct ReportLabeler: Sendable {
         let expression: NSRegularExpression
         let literals: RequiredLiterals
 
-        init(_ pattern: String, alternatives: [String], options: NSRegularExpression.Options = [.caseInsensitive]) {
-            expression = try! NSRegularExpression(pattern: pattern, options: options)
+        /// `pattern`: `alternatives` joined, case-insensitive.
+        init(_ pattern: String, alternatives: [String]) {
+            expression = try! NSRegularExpression(pattern: pattern, options: [.caseInsensitive])
             literals = RequiredLiterals(alternatives: alternatives)
         }
 
-        /// `bytes`: the text's, lowercased, when it is ASCII; nil: the pattern runs regardless.
-        func matches(in text: String, bytes: [UInt8]?, range: NSRange? = nil) -> [NSTextCheckingResult] {
+        /// Every match in all of `text`. `bytes`: the text's, lowercased, when it is ASCII; nil:
+        /// the pattern runs regardless.
+        func matches(in text: String, bytes: [UInt8]?) -> [NSTextCheckingResult] {
             if let bytes, !literals.mayMatch(bytes) { return [] }
-            return expression.matches(in: text, range: range ?? NSRange(location: 0, length: (text as NSString).length))
+            return expression.matches(in: text, range: NSRange(location: 0, length: (text as NSString).length))
         }
-
     }
 
     private struct Rule: Sendable {
