@@ -122,7 +122,7 @@ public struct ReportMemory: Sendable {
     /// out those whose id is `excluding` and those that share no word with it.
     public func nearest(_ findings: String, count: Int, excluding id: String? = nil) -> [Neighbour] {
         guard count > 0 else { return [] }
-        let query = Self.vector(termIDs(of: findings), idf: idf)
+        let query = Self.vector(queryTerms(of: findings), idf: idf)
         var scores = [Double](repeating: 0, count: entries.count)
         scores.withUnsafeMutableBufferPointer { scores in
             postingEntries.withUnsafeBufferPointer { postingEntries in
@@ -157,7 +157,7 @@ public struct ReportMemory: Sendable {
 
     /// The ids of a text's terms that the memory holds (a pair of words is looked up by its
     /// words' ids, with no string made for it).
-    func termIDs(of text: String) -> [Int32] {
+    func queryTerms(of text: String) -> [Int32] {
         let words = Rouge.tokens(text).map { termIDs[$0] }
         var ids = words.compactMap { $0 }
         guard terms == .wordsAndPairs else { return ids }

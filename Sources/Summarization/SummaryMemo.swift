@@ -13,11 +13,7 @@ final class SummaryMemo: Sendable {
     /// impressions the daemon compares.
     let stated = ContentMemo<String, Set<Observation>>(capacity: 20_000)
     /// The labeler that reads them, with its memo of sentences.
-    let labeler: ReportLabeler
-
-    init(labeler: ReportLabeler = ReportLabeler()) {
-        self.labeler = labeler
-    }
+    let labeler = ReportLabeler()
 }
 
 struct DecodedKey: Hashable, Sendable {

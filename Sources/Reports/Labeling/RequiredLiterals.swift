@@ -57,23 +57,19 @@ struct RequiredLiterals: Sendable {
     static func requiredRuns(of pattern: String) -> [String]? {
         let characters = Array(pattern)
         // Top-level branches first: a match holds one of a branch's runs for some branch.
-        var branches: [String] = [], depth = 0, branchStart = 0, index = 0
+        var branches: [String] = [], branchStart = 0, index = 0
         while index < characters.count {
             switch characters[index] {
-            case "\\": index += 1
-            case "[":
-                guard let close = characters[(index + 1)...].firstIndex(of: "]") else { return nil }
-                index = close
-            case "(": depth += 1
-            case ")": depth -= 1
-            case "|" where depth == 0:
+            case "|":
                 branches.append(String(characters[branchStart..<index]))
                 branchStart = index + 1
-            default: break
+                index += 1
+            case ")": return nil
+            default:
+                guard let past = end(ofAtomAt: index, in: characters) else { return nil }
+                index = past
             }
-            index += 1
         }
-        guard depth == 0 else { return nil }
         guard branches.isEmpty else {
             branches.append(String(characters[branchStart...]))
             var runs: [String] = []
@@ -109,40 +105,18 @@ struct RequiredLiterals: Sendable {
         while index < characters.count {
             let character = characters[index]
             switch character {
-            case "(":
-                // A group breaks the run; what it holds is required too unless it is quantified
-                // or a negative lookaround (a lookaround's text is in the sentence, though not in
-                // the match: the sentence is what is searched).
+            case "(", "[", "\\":
+                // A group, class or escape breaks the run. What a group holds is required too
+                // unless it is quantified or a negative lookaround (a lookaround's text is in the
+                // sentence, though not in the match: the sentence is what is searched).
                 endRun()
-                let opening = index
-                var depth = 0
-                repeat {
-                    if characters[index] == "\\" { index += 1 }
-                    else if characters[index] == "[" {
-                        guard let close = characters[(index + 1)...].firstIndex(of: "]") else { return nil }
-                        index = close
-                    }
-                    else if characters[index] == "(" { depth += 1 }
-                    else if characters[index] == ")" { depth -= 1 }
-                    index += 1
-                } while depth > 0 && index < characters.count
-                guard depth == 0 else { return nil }
-                if !isQuantifier(index) {
-                    var inner = String(characters[(opening + 1)..<(index - 1)])
+                guard let past = end(ofAtomAt: index, in: characters) else { return nil }
+                if character == "(", !isQuantifier(past) {
+                    var inner = String(characters[(index + 1)..<(past - 1)])
                     if let prefix = ["?:", "?<=", "?="].first(where: inner.hasPrefix) { inner.removeFirst(prefix.count) }
                     if !inner.hasPrefix("?"), let required = requiredRuns(of: inner) { candidates.append(required) }
                 }
-                skipQuantifier(&index)
-                continue
-            case "[":
-                endRun()
-                guard let close = characters[(index + 1)...].firstIndex(of: "]") else { return nil }
-                index = close + 1
-                skipQuantifier(&index)
-                continue
-            case "\\":
-                endRun()
-                index += 2
+                index = past
                 skipQuantifier(&index)
                 continue
             case "|", ")", "]", "{", "*", "+", "?":
@@ -170,5 +144,22 @@ struct RequiredLiterals: Sendable {
         // The part whose shortest run is longest is the rarest in text; then the one with fewer runs.
         func shortest(_ runs: [String]) -> Int { runs.map(\.count).min() ?? 0 }
         return candidates.max { (shortest($0), -$0.count) < (shortest($1), -$1.count) }
+    }
+
+    /// The index just past the group, class or escape (or plain character) at `index`; nil for
+    /// a group or class that never closes.
+    private static func end(ofAtomAt index: Int, in characters: [Character]) -> Int? {
+        switch characters[index] {
+        case "\\": return min(index + 2, characters.count)
+        case "[": return characters[(index + 1)...].firstIndex(of: "]").map { $0 + 1 }
+        case "(":
+            var inner = index + 1
+            while inner < characters.count && characters[inner] != ")" {
+                guard let past = end(ofAtomAt: inner, in: characters) else { return nil }
+                inner = past
+            }
+            return inner < characters.count ? inner + 1 : nil
+        default: return index + 1
+        }
     }
 }
