@@ -8,7 +8,7 @@ import Glibc
 /// Warmed up, a convolution allocates none of them again.
 enum ScratchMemory {
     /// Independent buffers a caller may hold at once.
-    enum Slot: Int, CaseIterable { case columns, product, padded }
+    enum Slot: Int, CaseIterable { case columns, product, padded, packedWeights }
 
     private final class Buffer {
         var pointer: UnsafeMutablePointer<Float>

@@ -148,3 +148,97 @@ __attribute__((target("avx512f"))) void radstream_convolve3x3_weight_gradient_av
         }
     }
 }
+
+/* ---- Small maps: output channels in the vector lanes ---------------------------------------- */
+
+enum { TILE = 4, LANES = 16 };
+
+size_t radstream_convolve3x3_small_scratch(int channels, int height, int width) {
+    return (size_t)channels * (height + 2) * (width + 2) + (size_t)TILE * 4 * LANES;
+}
+
+void radstream_convolve3x3_small_pack(const float *weight, int channels, int outputs, float *packed) {
+    for (int o = 0; o < outputs; o++) {
+        for (int c = 0; c < channels; c++) {
+            for (int t = 0; t < 9; t++) packed[((size_t)c * 9 + t) * outputs + o] = weight[((size_t)o * channels + c) * 9 + t];
+        }
+    }
+}
+
+/* `pixels` output pixels (whose top-left taps are at `offsets` in a padded plane) for
+   16 * `vectors` output channels from `packed` (a row of `stride` floats per channel and tap,
+   already offset to the first output channel), into `tile` ([pixel][64]). Inlined with both
+   counts constant, so that the pixels × vectors accumulators live in registers: each weight
+   vector loaded once per tap serves every pixel of the tile, each broadcast pixel every vector. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+pixel_tile(const float *padded, int channels, int planeSize, int row, const int *offsets, int pixels, const float *packed,
+           int stride, int vectors, float *tile) {
+    __m512 acc[TILE][4];
+    for (int p = 0; p < pixels; p++) {
+        for (int v = 0; v < vectors; v++) acc[p][v] = _mm512_setzero_ps();
+    }
+    const float *sources[TILE];
+    for (int p = 0; p < pixels; p++) sources[p] = padded + offsets[p];
+    for (int c = 0; c < channels; c++) {
+        const float *w = packed + (size_t)c * 9 * stride;
+        for (int ky = 0; ky < 3; ky++) {
+            for (int kx = 0; kx < 3; kx++) {
+                const float *wt = w + (size_t)(ky * 3 + kx) * stride;
+                __m512 weights[4];
+                for (int v = 0; v < vectors; v++) weights[v] = _mm512_loadu_ps(wt + v * LANES);
+                const int tap = ky * row + kx;
+                for (int p = 0; p < pixels; p++) {
+                    const __m512 x = _mm512_set1_ps(sources[p][tap]);
+                    for (int v = 0; v < vectors; v++) acc[p][v] = _mm512_fmadd_ps(weights[v], x, acc[p][v]);
+                }
+            }
+        }
+        for (int p = 0; p < pixels; p++) sources[p] += planeSize;
+    }
+    for (int p = 0; p < pixels; p++) {
+        for (int v = 0; v < vectors; v++) _mm512_storeu_ps(tile + p * 4 * LANES + v * LANES, acc[p][v]);
+    }
+}
+
+/* A tile for constant counts: the switch names each one the kernel uses. */
+__attribute__((target("avx512f"))) static void
+pixel_tile_of(const float *padded, int channels, int planeSize, int row, const int *offsets, int pixels, const float *packed,
+              int stride, int vectors, float *tile) {
+#define TILE_CASE(P, V) \
+    case (P) * 8 + (V): pixel_tile(padded, channels, planeSize, row, offsets, P, packed, stride, V, tile); return;
+#define TILE_ROW(P) TILE_CASE(P, 1) TILE_CASE(P, 2) TILE_CASE(P, 4)
+    switch (pixels * 8 + vectors) {
+        TILE_ROW(1) TILE_ROW(2) TILE_ROW(3) TILE_ROW(4)
+    }
+#undef TILE_ROW
+#undef TILE_CASE
+}
+
+__attribute__((target("avx512f"))) void radstream_convolve3x3_small_avx512(const float *input, int channels, int height, int width,
+                                                                          int stride, const float *packed, int packedStride,
+                                                                          int outputs, float *output, float *scratch) {
+    const int row = width + 2, planeSize = (height + 2) * row;
+    const int outputHeight = (height - 1) / stride + 1, outputWidth = (width - 1) / stride + 1;
+    const int outputPlane = outputHeight * outputWidth;
+    float *padded = scratch, *tile = scratch + (size_t)channels * planeSize;
+    pad(input, channels, height, width, 1, padded);
+    for (int o0 = 0; o0 < outputs;) {
+        const int left = outputs - o0, vectors = left >= 4 * LANES ? 4 : left >= 2 * LANES ? 2 : 1;
+        for (int p0 = 0; p0 < outputPlane; p0 += TILE) {
+            const int pixels = outputPlane - p0 < TILE ? outputPlane - p0 : TILE;
+            int offsets[TILE];
+            for (int p = 0; p < pixels; p++) {
+                const int y = (p0 + p) / outputWidth, x = (p0 + p) % outputWidth;
+                offsets[p] = y * stride * row + x * stride;
+            }
+            pixel_tile_of(padded, channels, planeSize, row, offsets, pixels, packed + o0, packedStride, vectors, tile);
+            for (int v = 0; v < vectors; v++) {
+                for (int j = 0; j < LANES; j++) {
+                    float *target = output + (size_t)(o0 + v * LANES + j) * outputPlane + p0;
+                    for (int p = 0; p < pixels; p++) target[p] = tile[p * 4 * LANES + v * LANES + j];
+                }
+            }
+        }
+        o0 += vectors * LANES;
+    }
+}

@@ -22,6 +22,15 @@ enum DirectConvolution {
         takes(geometry, strides: 1...2) && outputs % Int(RADSTREAM_DIRECT_OUTPUT_BLOCK) == 0
     }
 
+    /// Output channels the small maps' kernel takes a multiple of: one vector's lanes.
+    static let smallMapOutputGroup = 16
+
+    /// The small maps' kernel (`radstream_convolve3x3_small_avx512`): output channels a
+    /// multiple of 16.
+    static func appliesToSmallMaps(_ geometry: ConvolutionGeometry, outputs: Int) -> Bool {
+        takes(geometry, strides: 1...2) && outputs % smallMapOutputGroup == 0
+    }
+
     /// The weight gradient takes it at stride 1 with an even number of output channels.
     static func appliesToWeightGradient(of geometry: ConvolutionGeometry, outputs: Int) -> Bool {
         takes(geometry, strides: 1...1) && outputs % 2 == 0
@@ -54,6 +63,32 @@ enum DirectConvolution {
             ScratchMemory.with(.padded, count: scratch) { buffer in
                 radstream_convolve3x3_avx512(image, channels, height, width, stride, weight + first * taps, Int32(last - first),
                                              output + first * outputPixels, buffer)
+            }
+        }
+    }
+
+    /// `body` with `weight` (outputs × channels × 3 × 3) packed as the small maps' kernel reads
+    /// it, in this thread's scratch: once for a whole batch, which every worker then reads.
+    static func withSmallMapWeights<R>(_ weight: UnsafePointer<Float>, _ geometry: ConvolutionGeometry, outputs: Int,
+                                       _ body: (UnsafePointer<Float>) -> R) -> R {
+        ScratchMemory.with(.packedWeights, count: outputs * geometry.channels * 9) { packed in
+            radstream_convolve3x3_small_pack(weight, Int32(geometry.channels), Int32(outputs), packed)
+            return body(packed)
+        }
+    }
+
+    /// One small image by the packed weights (`withSmallMapWeights`) into `output` (outputs
+    /// planes), through the kernel that holds output channels in the vector lanes; with
+    /// `parallel`, its output channels cut among the workers.
+    static func convolveSmall(_ image: UnsafePointer<Float>, _ geometry: ConvolutionGeometry, packedWeight: UnsafePointer<Float>,
+                              outputs: Int, into output: UnsafeMutablePointer<Float>, parallel: Bool) {
+        let (channels, height, width, stride) = (Int32(geometry.channels), Int32(geometry.height), Int32(geometry.width), Int32(geometry.stride))
+        let outputPixels = geometry.outputPixels
+        nonisolated(unsafe) let (image, packedWeight, output) = (image, packedWeight, output)
+        spread(outputs, group: smallMapOutputGroup, parallel: parallel) { first, last in
+            ScratchMemory.with(.padded, count: radstream_convolve3x3_small_scratch(channels, height, width)) { buffer in
+                radstream_convolve3x3_small_avx512(image, channels, height, width, stride, packedWeight + first, Int32(outputs),
+                                                   Int32(last - first), output + first * outputPixels, buffer)
             }
         }
     }

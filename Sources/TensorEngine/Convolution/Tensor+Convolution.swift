@@ -55,10 +55,13 @@ extension Tensor {
         let plane = geometry.channels * geometry.height * geometry.width
         let chunks = geometry.chunkCount(workers: EngineWorkers.count)
         let workers = min(EngineWorkers.count, chunks)
-        let perImage = geometry.multipliesPerImage
-        // Large images of a 3×3 padding-1 convolution need no columns at all (`DirectConvolution`).
-        let direct = perImage && DirectConvolution.applies(to: geometry, outputs: outputs)
-        let columns = direct ? 0 : perImage ? pixels : geometry.imagesPerChunk * pixels
+        // A 3×3 padding-1 convolution needs no columns at all (`DirectConvolution`): large images
+        // take the kernel that holds pixels in the vector lanes, small ones the kernel that holds
+        // output channels there; both one image at a time.
+        let direct = geometry.multipliesPerImage && DirectConvolution.applies(to: geometry, outputs: outputs)
+        let directSmall = !geometry.multipliesPerImage && DirectConvolution.appliesToSmallMaps(geometry, outputs: outputs)
+        let perImage = geometry.multipliesPerImage || directSmall
+        let columns = direct || directSmall ? 0 : perImage ? pixels : geometry.imagesPerChunk * pixels
         if let epilogue {
             precondition(epilogue.scale.count == outputs && epilogue.shift.count == outputs, "one scale and shift per output channel")
         }
@@ -73,7 +76,9 @@ extension Tensor {
                 (output + offset).update(from: source, count: pixels)
             }
         }
-        @Sendable func work(_ worker: Int) {
+        /// `packed`: the small maps' weights, packed once for the batch before the workers start
+        /// (`directSmall`); a parameter, since a captured variable would be allocated per call.
+        @Sendable func work(_ worker: Int, packed: UnsafePointer<Float>?) {
             ScratchMemory.with(.columns, count: patch * columns) { cols in
                 for index in Swift.stride(from: worker, to: chunks, by: workers) {
                     let images = geometry.images(ofChunk: index, of: chunks)
@@ -83,6 +88,9 @@ extension Tensor {
                             if direct {
                                 DirectConvolution.convolve(input + image * plane, geometry, weight: weight, outputs: outputs,
                                                            into: target, parallel: workers == 1)
+                            } else if let packed {
+                                DirectConvolution.convolveSmall(input + image * plane, geometry, packedWeight: packed, outputs: outputs,
+                                                                into: target, parallel: workers == 1)
                             } else {
                                 geometry.im2col(input + image * plane, into: cols, leadingDimension: pixels)
                                 BLAS.sgemm(.none, .none, m: outputs, n: pixels, k: patch, a: weight, b: cols, c: target,
@@ -108,6 +116,14 @@ extension Tensor {
                 }
             }
         }
-        if workers > 1 { DispatchQueue.concurrentPerform(iterations: workers) { work($0) } } else { work(0) }
+        @Sendable func run(packed: UnsafePointer<Float>?) {
+            nonisolated(unsafe) let packed = packed  // read by every worker, written by none
+            if workers > 1 { DispatchQueue.concurrentPerform(iterations: workers) { work($0, packed: packed) } } else { work(0, packed: packed) }
+        }
+        if directSmall {
+            DirectConvolution.withSmallMapWeights(weight, geometry, outputs: outputs) { run(packed: $0) }
+        } else {
+            run(packed: nil)
+        }
     }
 }
