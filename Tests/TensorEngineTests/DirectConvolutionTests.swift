@@ -40,33 +40,35 @@ struct DirectConvolutionTests {
         #expect(zip(input.conv2d(weight, stride: stride, padding: 1).data, expected).allSatisfy { abs($0 - $1) < 1e-4 })
     }
 
-    /// The small maps' kernel against the definition, on one image and through conv2d on a batch
-    /// (whose small images take it): 7² maps from 7² and from 14² at stride 2 (the reference
-    /// network's last stage), one vector of output channels, two, four and three (48: two, then
-    /// one), tiles of six pixels with a part left (49, 45, 16) and one part alone (4), odd sides
-    /// at stride 2, on one worker and cut among workers.
+    /// The channel-lane kernel against the definition, on one image and through conv2d on a batch
+    /// (whose images take it): 7² maps from 7² and from 14² at stride 2 (the reference network's
+    /// last stage), 14² maps of 32 channels (its middle stage), one vector of output channels,
+    /// two, four, three (48: two, then one) and eight (128: four, twice), tiles of four pixels
+    /// with one left (49, 25, 45) and none (4, 16, 196), odd sides at stride 2, one input
+    /// channel, on one worker and cut among workers.
     @Test(arguments: [
         (channels: 64, outputs: 64, height: 7, width: 7, stride: 1), (channels: 32, outputs: 64, height: 14, width: 14, stride: 2),
         (channels: 8, outputs: 16, height: 7, width: 7, stride: 1), (channels: 16, outputs: 48, height: 9, width: 10, stride: 2),
         (channels: 3, outputs: 32, height: 2, width: 2, stride: 1), (channels: 5, outputs: 128, height: 4, width: 4, stride: 1),
-        (channels: 1, outputs: 16, height: 5, width: 9, stride: 1),
+        (channels: 1, outputs: 16, height: 5, width: 9, stride: 1), (channels: 16, outputs: 32, height: 28, width: 28, stride: 2),
+        (channels: 32, outputs: 32, height: 14, width: 14, stride: 1),
     ])
-    func theSmallMapsKernelMatchesTheDefinition(channels: Int, outputs: Int, height: Int, width: Int, stride: Int) throws {
+    func theChannelLaneKernelMatchesTheDefinition(channels: Int, outputs: Int, height: Int, width: Int, stride: Int) throws {
         var random = SeededGenerator(seed: UInt64(channels * 1000 + outputs * 10 + width + stride))
         let input = Tensor(shape: [3, channels, height, width], data: (0..<(3 * channels * height * width)).map { _ in random.uniform(-1, 1) })
         let weight = Tensor(shape: [outputs, channels, 3, 3], data: (0..<(outputs * channels * 9)).map { _ in random.uniform(-1, 1) })
         let expected = ConvolutionTests.direct(input, weight, stride: stride, padding: 1)
         let geometry = ConvolutionGeometry(convolving: input.shape, kernel: 3, stride: stride, padding: 1)
-        try #require(DirectConvolution.appliesToSmallMaps(geometry, outputs: outputs) && !geometry.multipliesPerImage)
+        try #require(DirectConvolution.appliesInChannelLanes(geometry, outputs: outputs))
         let plane = channels * height * width, outputPlane = outputs * geometry.outputPixels
         for parallel in [false, true] {
             var output = [Float](repeating: .nan, count: 3 * outputPlane)
             input.data.withUnsafeBufferPointer { x in
                 weight.data.withUnsafeBufferPointer { w in
                     output.withUnsafeMutableBufferPointer { y in
-                        DirectConvolution.withSmallMapWeights(w.baseAddress!, geometry, outputs: outputs) { packed in
+                        DirectConvolution.withChannelLaneWeights(w.baseAddress!, geometry, outputs: outputs) { packed in
                             for image in 0..<3 {
-                                DirectConvolution.convolveSmall(x.baseAddress! + image * plane, geometry, packedWeight: packed, outputs: outputs,
+                                DirectConvolution.convolveInChannelLanes(x.baseAddress! + image * plane, geometry, packedWeight: packed, outputs: outputs,
                                                                 into: y.baseAddress! + image * outputPlane, parallel: parallel)
                             }
                         }

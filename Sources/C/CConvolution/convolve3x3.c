@@ -149,15 +149,15 @@ __attribute__((target("avx512f"))) void radstream_convolve3x3_weight_gradient_av
     }
 }
 
-/* ---- Small maps: output channels in the vector lanes ---------------------------------------- */
+/* ---- Output channels in the vector lanes ----------------------------------------------- */
 
 enum { TILE = 4, LANES = 16 };
 
-size_t radstream_convolve3x3_small_scratch(int channels, int height, int width) {
+size_t radstream_convolve3x3_channel_lanes_scratch(int channels, int height, int width) {
     return (size_t)channels * (height + 2) * (width + 2) + (size_t)TILE * 4 * LANES;
 }
 
-void radstream_convolve3x3_small_pack(const float *weight, int channels, int outputs, float *packed) {
+void radstream_convolve3x3_channel_lanes_pack(const float *weight, int channels, int outputs, float *packed) {
     for (int o = 0; o < outputs; o++) {
         for (int c = 0; c < channels; c++) {
             for (int t = 0; t < 9; t++) packed[((size_t)c * 9 + t) * outputs + o] = weight[((size_t)o * channels + c) * 9 + t];
@@ -214,7 +214,7 @@ pixel_tile_of(const float *padded, int channels, int planeSize, int row, const i
 #undef TILE_CASE
 }
 
-__attribute__((target("avx512f"))) void radstream_convolve3x3_small_avx512(const float *input, int channels, int height, int width,
+__attribute__((target("avx512f"))) void radstream_convolve3x3_channel_lanes_avx512(const float *input, int channels, int height, int width,
                                                                           int stride, const float *packed, int packedStride,
                                                                           int outputs, float *output, float *scratch) {
     const int row = width + 2, planeSize = (height + 2) * row;

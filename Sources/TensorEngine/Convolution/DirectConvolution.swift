@@ -2,13 +2,17 @@ import CConvolution
 import Dispatch
 
 /// The 3×3, padding-1 convolutions of our networks, stride 1 or 2, without im2col
-/// (`CConvolution`): each output row grows in AVX-512 registers, eight output channels at a
-/// time, from the image padded once. With OpenBLAS's fast kernels, im2col's copy of every pixel
-/// nine times and OpenBLAS's packing of that copy again were most of these layers' time (perf on
-/// the daemon: im2col 13%, packing 9%, against 25% in the multiplications themselves).
+/// (`CConvolution`), from the image padded once, in AVX-512 registers: either each output row
+/// grows there, eight output channels at a time (pixels in the vector lanes), or tiles of four
+/// pixels by up to 64 output channels do (channels in the lanes: for maps whose rows fill less
+/// than a vector, and for 32 channels or more). With OpenBLAS's fast kernels, im2col's copy of
+/// every pixel nine times and OpenBLAS's packing of that copy again were most of these layers'
+/// time (perf on the daemon: im2col 13%, packing 9%, against 25% in the multiplications
+/// themselves); on the 7×7 maps the channel-lane kernel also runs at twice OpenBLAS's rate there.
 ///
-/// Only where the processor runs AVX-512 and the output channels are a multiple of eight (two
-/// for the weight gradient, at stride 1); everything else goes through im2col and sgemm as before.
+/// Only where the processor runs AVX-512 and the output channels are a multiple of eight (16 in
+/// the channel lanes; two for the weight gradient, at stride 1); everything else goes through
+/// im2col and sgemm as before.
 enum DirectConvolution {
     /// The processor and its OS run the kernels.
     static var available: Bool { ProcessorFeatures.avx512 }
@@ -22,13 +26,13 @@ enum DirectConvolution {
         takes(geometry, strides: 1...2) && outputs % Int(RADSTREAM_DIRECT_OUTPUT_BLOCK) == 0
     }
 
-    /// Output channels the small maps' kernel takes a multiple of: one vector's lanes.
-    static let smallMapOutputGroup = 16
+    /// Output channels the channel-lane kernel takes a multiple of: one vector's lanes.
+    static let channelLaneGroup = 16
 
-    /// The small maps' kernel (`radstream_convolve3x3_small_avx512`): output channels a
+    /// The channel-lane kernel (`radstream_convolve3x3_channel_lanes_avx512`): output channels a
     /// multiple of 16.
-    static func appliesToSmallMaps(_ geometry: ConvolutionGeometry, outputs: Int) -> Bool {
-        takes(geometry, strides: 1...2) && outputs % smallMapOutputGroup == 0
+    static func appliesInChannelLanes(_ geometry: ConvolutionGeometry, outputs: Int) -> Bool {
+        takes(geometry, strides: 1...2) && outputs % channelLaneGroup == 0
     }
 
     /// The weight gradient takes it at stride 1 with an even number of output channels.
@@ -67,27 +71,27 @@ enum DirectConvolution {
         }
     }
 
-    /// `body` with `weight` (outputs × channels × 3 × 3) packed as the small maps' kernel reads
+    /// `body` with `weight` (outputs × channels × 3 × 3) packed as the channel-lane kernel reads
     /// it, in this thread's scratch: once for a whole batch, which every worker then reads.
-    static func withSmallMapWeights<R>(_ weight: UnsafePointer<Float>, _ geometry: ConvolutionGeometry, outputs: Int,
+    static func withChannelLaneWeights<R>(_ weight: UnsafePointer<Float>, _ geometry: ConvolutionGeometry, outputs: Int,
                                        _ body: (UnsafePointer<Float>) -> R) -> R {
         ScratchMemory.with(.packedWeights, count: outputs * geometry.channels * 9) { packed in
-            radstream_convolve3x3_small_pack(weight, Int32(geometry.channels), Int32(outputs), packed)
+            radstream_convolve3x3_channel_lanes_pack(weight, Int32(geometry.channels), Int32(outputs), packed)
             return body(packed)
         }
     }
 
-    /// One small image by the packed weights (`withSmallMapWeights`) into `output` (outputs
+    /// One image by the packed weights (`withChannelLaneWeights`) into `output` (outputs
     /// planes), through the kernel that holds output channels in the vector lanes; with
     /// `parallel`, its output channels cut among the workers.
-    static func convolveSmall(_ image: UnsafePointer<Float>, _ geometry: ConvolutionGeometry, packedWeight: UnsafePointer<Float>,
+    static func convolveInChannelLanes(_ image: UnsafePointer<Float>, _ geometry: ConvolutionGeometry, packedWeight: UnsafePointer<Float>,
                               outputs: Int, into output: UnsafeMutablePointer<Float>, parallel: Bool) {
         let (channels, height, width, stride) = (Int32(geometry.channels), Int32(geometry.height), Int32(geometry.width), Int32(geometry.stride))
         let outputPixels = geometry.outputPixels
         nonisolated(unsafe) let (image, packedWeight, output) = (image, packedWeight, output)
-        spread(outputs, group: smallMapOutputGroup, parallel: parallel) { first, last in
-            ScratchMemory.with(.padded, count: radstream_convolve3x3_small_scratch(channels, height, width)) { buffer in
-                radstream_convolve3x3_small_avx512(image, channels, height, width, stride, packedWeight + first, Int32(outputs),
+        spread(outputs, group: channelLaneGroup, parallel: parallel) { first, last in
+            ScratchMemory.with(.padded, count: radstream_convolve3x3_channel_lanes_scratch(channels, height, width)) { buffer in
+                radstream_convolve3x3_channel_lanes_avx512(image, channels, height, width, stride, packedWeight + first, Int32(outputs),
                                                    Int32(last - first), output + first * outputPixels, buffer)
             }
         }

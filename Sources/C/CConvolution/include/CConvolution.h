@@ -30,23 +30,24 @@ void radstream_convolve3x3_weight_gradient_avx512(const float *input, int channe
                                                   const float *outputGradient, int outputs, float *weightGradient,
                                                   float *scratch);
 
-/* Floats of scratch radstream_convolve3x3_small_avx512 needs: the zero-padded image and one
+/* Floats of scratch radstream_convolve3x3_channel_lanes_avx512 needs: the zero-padded image and one
    tile of results. */
-size_t radstream_convolve3x3_small_scratch(int channels, int height, int width);
+size_t radstream_convolve3x3_channel_lanes_scratch(int channels, int height, int width);
 
-/* OIHW weights (outputs x channels x 3 x 3) as the small maps' kernel reads them, channels x 9
+/* OIHW weights (outputs x channels x 3 x 3) as the channel-lane kernel reads them, channels x 9
    taps x outputs: the output channels of one tap adjacent. Once per call over a batch, not per
    image: scattered as it is, packing per image cost as much as the convolution of a 7 by 7 map. */
-void radstream_convolve3x3_small_pack(const float *weight, int channels, int outputs, float *packed);
+void radstream_convolve3x3_channel_lanes_pack(const float *weight, int channels, int outputs, float *packed);
 
-/* The same convolution for small maps (7 by 7 and the like), where a row of output pixels fills
-   less than one vector: here the vector lanes hold 16 output channels instead, and a tile of four
+/* The same convolution with 16 output channels in the vector lanes instead of pixels: for small
+   maps (7 by 7 and the like), where a row of output pixels fills less than one vector, and for
+   32 output channels or more at any size, where it measured faster too. A tile of four
    output pixels by up to 64 channels grows in registers, each weight vector loaded once per tap
    for the four pixels and each pixel broadcast once for the 64 channels — a matrix product's
    register block, reading the padded image in place of im2col's copy. Reads `outputs` channels
-   from `packed` (radstream_convolve3x3_small_pack's layout, rows of `packedStride` floats, offset
+   from `packed` (radstream_convolve3x3_channel_lanes_pack's layout, rows of `packedStride` floats, offset
    to the first channel wanted). `outputs` must be a multiple of 16. AVX-512 (F). */
-void radstream_convolve3x3_small_avx512(const float *input, int channels, int height, int width, int stride,
+void radstream_convolve3x3_channel_lanes_avx512(const float *input, int channels, int height, int width, int stride,
                                         const float *packed, int packedStride, int outputs, float *output, float *scratch);
 
 #endif
