@@ -1,3 +1,4 @@
+import CVectorMath
 import Foundation
 import TensorEngine
 
@@ -176,7 +177,11 @@ final class DecoderPlan {
     private func nextTokenDistributions(going: [Int]) -> UnsafeBufferPointer<Float> {
         let (a, d, v) = (going.count, width, vocabulary)
         weights.outputProjection.withUnsafeBufferPointer { projection in
-            BLAS.sgemm(.none, .none, m: a, n: v, k: d, a: normed, b: projection.baseAddress!, c: distributions, parallel: false)
+            if ProcessorFeatures.avx512 {
+                radstream_linear_avx512(normed, Int32(a), Int32(d), projection.baseAddress!, Int32(v), nil, distributions)
+            } else {
+                BLAS.sgemm(.none, .none, m: a, n: v, k: d, a: normed, b: projection.baseAddress!, c: distributions, parallel: false)
+            }
         }
         for i in 0..<a { PlanKernels.softmax(distributions + i * v, count: v) }
         guard let sourceWords else { return UnsafeBufferPointer(start: distributions, count: a * v) }

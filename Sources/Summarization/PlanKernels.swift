@@ -23,10 +23,21 @@ enum PlanKernels {
         }
     }
 
-    /// (rows, inputs)·weight + bias into `output`, (rows, outputs).
+    /// (rows, inputs)·weight + bias into `output`, (rows, outputs): in place of OpenBLAS where
+    /// AVX-512 runs (`radstream_linear_avx512`: a step's few rows are not worth OpenBLAS's copy of
+    /// the whole weight at every call).
     static func linear(_ input: UnsafePointer<Float>, _ linear: TransformerWeights.Linear, rows: Int,
                        into output: UnsafeMutablePointer<Float>) {
         guard rows > 0 else { return }
+        if ProcessorFeatures.avx512 {
+            linear.weight.withUnsafeBufferPointer { weight in
+                linear.bias.withUnsafeBufferPointer { bias in
+                    radstream_linear_avx512(input, Int32(rows), Int32(linear.inputs), weight.baseAddress!, Int32(linear.outputs),
+                                            bias.baseAddress!, output)
+                }
+            }
+            return
+        }
         linear.bias.withUnsafeBufferPointer { bias in
             for r in 0..<rows { (output + r * linear.outputs).update(from: bias.baseAddress!, count: linear.outputs) }
         }

@@ -25,6 +25,32 @@ struct PlanKernelsTests {
         return output
     }
 
+    /// A plan's linear layer is the product and the bias as a loop computes them, whichever way
+    /// it runs (`radstream_linear_avx512` where AVX-512 runs): row counts that fill its tiles of
+    /// four and leave one to three, outputs in whole vectors, a part of one, a part past four
+    /// vectors (65) and the vocabulary's 1,218; inputs of a width and a feed-forward's.
+    @Test(arguments: [1, 3, 4, 6, 13], [(inputs: 128, outputs: 384), (inputs: 256, outputs: 128), (inputs: 128, outputs: 1218),
+                                        (inputs: 7, outputs: 65), (inputs: 256, outputs: 1), (inputs: 5, outputs: 17)])
+    func aLinearLayerIsItsProductAndBias(rows: Int, shape: (inputs: Int, outputs: Int)) {
+        var generator = SeededGenerator(seed: UInt64(rows * 10_000 + shape.inputs * 10 + shape.outputs))
+        let (inputs, outputs) = shape
+        let input = (0..<(rows * inputs)).map { _ in generator.normal() }
+        let linear = TransformerWeights.Linear(weight: (0..<(inputs * outputs)).map { _ in generator.normal() },
+                                               bias: (0..<outputs).map { _ in generator.normal() }, inputs: inputs, outputs: outputs)
+        var output = [Float](repeating: .nan, count: rows * outputs + 1)
+        output[rows * outputs] = 42  // one past the last: never written
+        input.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { PlanKernels.linear(x.baseAddress!, linear, rows: rows, into: $0.baseAddress!) }
+        }
+        for r in 0..<rows {
+            for o in 0..<outputs {
+                let expected = (0..<inputs).reduce(Double(linear.bias[o])) { $0 + Double(input[r * inputs + $1]) * Double(linear.weight[$1 * outputs + o]) }
+                #expect(abs(Double(output[r * outputs + o]) - expected) <= 1e-4 * max(1, abs(expected)), "row \(r), output \(o)")
+            }
+        }
+        #expect(output[rows * outputs] == 42)
+    }
+
     @Test(arguments: [(width: 128, heads: 4), (width: 24, heads: 3), (width: 128, heads: 1)], [1, 16, 17, 49])
     func attentionOverKeyPanelsIsAttentionKeyByKey(shape: (width: Int, heads: Int), count: Int) {
         var generator = SeededGenerator(seed: UInt64(count * 1000 + shape.width + shape.heads))

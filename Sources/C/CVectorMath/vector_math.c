@@ -1,5 +1,6 @@
 #include "CVectorMath.h"
 
+#include <immintrin.h>
 #include <math.h>
 #include <string.h>
 
@@ -172,5 +173,56 @@ void radstream_attend(const float *query, const float *keys, int columns, const 
         attend_avx512(query, keys, columns, values, value_stride, count, real, width, heads, scores, output);
     } else {
         attend_baseline(query, keys, columns, values, value_stride, count, real, width, heads, scores, output);
+    }
+}
+
+/* radstream_linear: a tile of four rows by up to 64 outputs grows in registers, the weight's
+   row of each input element loaded once for the four rows and each input element broadcast once
+   for the 64 outputs; no copy of either matrix (the weight is already inputs × outputs, rows of
+   outputs adjacent). Inlined with both counts constant, so that the accumulators stay in registers. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+linear_tile(const float *input, int inputs, const float *weight, int outputs, const float *bias, float *output, int rows,
+            int vectors, __mmask16 last) {
+    __m512 acc[4][4];
+    for (int v = 0; v < vectors; v++) {
+        const __mmask16 mask = v == vectors - 1 ? last : (__mmask16)0xFFFF;
+        const __m512 start = bias ? _mm512_maskz_loadu_ps(mask, bias + 16 * v) : _mm512_setzero_ps();
+        for (int r = 0; r < rows; r++) acc[r][v] = start;
+    }
+    for (int i = 0; i < inputs; i++) {
+        __m512 w[4];
+        for (int v = 0; v < vectors; v++) {
+            w[v] = _mm512_maskz_loadu_ps(v == vectors - 1 ? last : (__mmask16)0xFFFF, weight + (size_t)i * outputs + 16 * v);
+        }
+        for (int r = 0; r < rows; r++) {
+            const __m512 x = _mm512_set1_ps(input[(size_t)r * inputs + i]);
+            for (int v = 0; v < vectors; v++) acc[r][v] = _mm512_fmadd_ps(w[v], x, acc[r][v]);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        for (int v = 0; v < vectors; v++) {
+            _mm512_mask_storeu_ps(output + (size_t)r * outputs + 16 * v, v == vectors - 1 ? last : (__mmask16)0xFFFF, acc[r][v]);
+        }
+    }
+}
+
+__attribute__((target("avx512f"))) void radstream_linear_avx512(const float *input, int rows, int inputs, const float *weight,
+                                                                int outputs, const float *bias, float *output) {
+    for (int first = 0; first < outputs; first += 64) {
+        const int left = outputs - first, vectors = left >= 64 ? 4 : (left + 15) / 16, tail = left - 16 * (vectors - 1);
+        const __mmask16 last = (__mmask16)((1u << (tail < 16 ? tail : 16)) - 1);
+        for (int r = 0; r < rows; r += 4) {
+            const int count = rows - r < 4 ? rows - r : 4;
+            const float *x = input + (size_t)r * inputs, *w = weight + first, *b = bias ? bias + first : NULL;
+            float *y = output + (size_t)r * outputs + first;
+#define LINEAR_CASE(R, V) \
+    case (R) * 8 + (V): linear_tile(x, inputs, w, outputs, b, y, R, V, last); break;
+#define LINEAR_ROW(R) LINEAR_CASE(R, 1) LINEAR_CASE(R, 2) LINEAR_CASE(R, 3) LINEAR_CASE(R, 4)
+            switch (count * 8 + vectors) {
+                LINEAR_ROW(1) LINEAR_ROW(2) LINEAR_ROW(3) LINEAR_ROW(4)
+            }
+#undef LINEAR_ROW
+#undef LINEAR_CASE
+        }
     }
 }

@@ -26,4 +26,13 @@ void radstream_gelu(float *values, int count, int avx512);
 void radstream_attend(const float *query, const float *keys, int columns, const float *values, int value_stride, int count,
                       const _Bool *real, int width, int heads, float *scores, float *output, int avx512);
 
+/* output = input·weight + bias: input rows × inputs, weight inputs × outputs (rows of outputs
+   adjacent, as the transformers store a linear layer), bias `outputs` floats or NULL, output
+   rows × outputs. For the decoders' plans, whose steps multiply a few rows at a time: OpenBLAS
+   copies the whole weight into its own layout at every call, and with the AVX2 kernels it runs
+   here (OPENBLAS_CORETYPE=Haswell) that copy cost a third as much as the products themselves;
+   this reads the weight in place. AVX-512 (F): the caller checks that the processor and OS run it. */
+void radstream_linear_avx512(const float *input, int rows, int inputs, const float *weight, int outputs, const float *bias,
+                             float *output);
+
 #endif
