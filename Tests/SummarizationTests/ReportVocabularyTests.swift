@@ -1,3 +1,5 @@
+import Foundation
+import TestSupport
 import Testing
 @testable import Summarization
 
@@ -8,6 +10,22 @@ struct ReportVocabularyTests {
                 ["heart", "size", "3.5", "cm", ",", "xxxx", ".", "1", ".", "no", "effusion", "(", "left", ")"])
         #expect(ReportVocabulary.split("T12.") == ["t", "12", "."])
         #expect(ReportVocabulary.split("   ").isEmpty)
+    }
+
+    /// ASCII text read byte by byte splits as it does Character by Character: on made-up text
+    /// with every kind of token and whitespace (a CR LF pair, a vertical tab, numbers ending in a
+    /// point), and on every tenth IU report file as it is on disk, XML and all.
+    @Test func theASCIIPathSplitsAsTheCharacterPathDoes() throws {
+        let made = ["Heart size 3.5 cm, XXXX.\r\n1. No\u{0B}effusion\u{0C}(left)", "T12. 4.", "3.x 2..5 .5", "A-B_c'd\"e", "\t\t", "ÉCHO"]
+        let folder = TestData.root.appending(path: "openi/reports")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted().enumerated()
+            .filter { $0.offset % 10 == 0 }.map { try String(contentsOf: folder.appending(path: $0.element), encoding: .utf8) }
+        #expect(files.count > 300)
+        for text in made + files where text.utf8.allSatisfy({ $0 < 0x80 }) {
+            #expect(ReportVocabulary.splitASCII(text) == ReportVocabulary.splitCharacters(text))
+        }
+        // Beyond ASCII the Character path runs: é is a letter there.
+        #expect(ReportVocabulary.split("ÉCHO normal") == ["écho", "normal"])
     }
 
     @Test func keepsWordsSeenOftenEnoughAndMapsTheRestToUnknown() {
