@@ -68,10 +68,9 @@ extension Tensor {
         if let epilogue {
             precondition(epilogue.scale.count == outputs && epilogue.shift.count == outputs, "one scale and shift per output channel")
         }
-        // Workers read the inputs and the epilogue, and write disjoint images.
+        // Workers read the inputs and the epilogue's factors, and write disjoint images.
         nonisolated(unsafe) let (input, weight, output, residual) = (input, weight, output, residual)
-        nonisolated(unsafe) let epilogue = epilogue
-        @Sendable func finish(_ source: UnsafePointer<Float>, image: Int, channel: Int) {
+        @Sendable func finish(_ source: UnsafePointer<Float>, image: Int, channel: Int, epilogue: ConvolutionEpilogue.Factors?) {
             let offset = (image * outputs + channel) * pixels
             if let epilogue {
                 epilogue.apply(source, channel: channel, residual: residual.map { $0 + offset }, into: output + offset, count: pixels)
@@ -79,9 +78,10 @@ extension Tensor {
                 (output + offset).update(from: source, count: pixels)
             }
         }
-        /// `packed`: the channel-lane kernel's weights, packed once for the batch before the workers start
-        /// (`inChannelLanes`); a parameter, since a captured variable would be allocated per call.
-        @Sendable func work(_ worker: Int, packed: UnsafePointer<Float>?) {
+        /// `packed`: the channel-lane kernel's weights, packed once for the batch before the workers
+        /// start (`inChannelLanes`); it and the epilogue's factors are parameters, since captured
+        /// variables would be allocated per call.
+        @Sendable func work(_ worker: Int, packed: UnsafePointer<Float>?, epilogue: ConvolutionEpilogue.Factors?) {
             ScratchMemory.with(.columns, count: patch * columns) { cols in
                 for index in Swift.stride(from: worker, to: chunks, by: workers) {
                     let images = geometry.images(ofChunk: index, of: chunks)
@@ -100,7 +100,7 @@ extension Tensor {
                                            parallel: workers == 1)
                             }
                             if epilogue != nil {
-                                for channel in 0..<outputs { finish(target + channel * pixels, image: image, channel: channel) }
+                                for channel in 0..<outputs { finish(target + channel * pixels, image: image, channel: channel, epilogue: epilogue) }
                             }
                         }
                         continue
@@ -113,15 +113,24 @@ extension Tensor {
                         BLAS.sgemm(.none, .none, m: outputs, n: width, k: patch, a: weight, b: cols, c: y, parallel: workers == 1)
                         // (outputs × images·pixels) → images × outputs × pixels
                         for (j, image) in images.enumerated() {
-                            for channel in 0..<outputs { finish(y + channel * width + j * pixels, image: image, channel: channel) }
+                            for channel in 0..<outputs {
+                                finish(y + channel * width + j * pixels, image: image, channel: channel, epilogue: epilogue)
+                            }
                         }
                     }
                 }
             }
         }
-        @Sendable func run(packed: UnsafePointer<Float>?) {
+        @Sendable func run(packed: UnsafePointer<Float>?, epilogue: ConvolutionEpilogue.Factors?) {
             nonisolated(unsafe) let packed = packed  // read by every worker, written by none
-            if workers > 1 { DispatchQueue.concurrentPerform(iterations: workers) { work($0, packed: packed) } } else { work(0, packed: packed) }
+            if workers > 1 {
+                DispatchQueue.concurrentPerform(iterations: workers) { work($0, packed: packed, epilogue: epilogue) }
+            } else {
+                work(0, packed: packed, epilogue: epilogue)
+            }
+        }
+        func run(packed: UnsafePointer<Float>?) {
+            if let epilogue { epilogue.withFactors { run(packed: packed, epilogue: $0) } } else { run(packed: packed, epilogue: nil) }
         }
         if inChannelLanes {
             DirectConvolution.withChannelLaneWeights(weight, geometry, outputs: outputs) { run(packed: $0) }
