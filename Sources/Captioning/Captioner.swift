@@ -101,6 +101,45 @@ public final class Captioner: @unchecked Sendable {
         return SummarizerTransformer.Memory(encoded: dropout.map { $0(states) } ?? states, batch: batch, length: cells)
     }
 
+    /// What `memory(features:)` gives, bit for bit, for inference: the same products (the same
+    /// OpenBLAS call), sums and divisions in the same order, in loops over buffers — the graph's
+    /// permute, broadcast adds and composed layer norm made an array per operation (5% of the
+    /// image daemon's CPU, perf).
+    func inferenceMemory(features: Tensor) -> SummarizerTransformer.Memory {
+        let (batch, channels, cells, width) = (features.shape[0], features.shape[1], features.shape[2] * features.shape[3], decoder.configuration.width)
+        let rows = batch * cells
+        var positions = [Float](repeating: 0, count: rows * channels)
+        features.data.withUnsafeBufferPointer { maps in
+            for image in 0..<batch {
+                for channel in 0..<channels {
+                    for cell in 0..<cells {
+                        positions[(image * cells + cell) * channels + channel] = maps[(image * channels + channel) * cells + cell]
+                    }
+                }
+            }
+        }
+        let projected = Tensor(shape: [rows, channels], data: positions).matmul(parameters["image.projection.weight"]!)
+        let (bias, position) = (parameters["image.projection.bias"]!.data, parameters["image.position"]!.data)
+        let (scale, shift) = (parameters["image.norm.weight"]!.data, parameters["image.norm.bias"]!.data)
+        var states = [Float](repeating: 0, count: rows * width)
+        var values = [Float](repeating: 0, count: width), centred = values, squares = values
+        projected.data.withUnsafeBufferPointer { products in
+            for row in 0..<rows {
+                let cell = row % cells
+                for j in 0..<width { values[j] = products[row * width + j] + bias[j] + position[cell * width + j] }
+                let mean = values.withUnsafeBufferPointer { VectorKernels.sum($0.baseAddress!, count: width) } * (1 / Float(width))
+                for j in 0..<width {
+                    centred[j] = values[j] - mean
+                    squares[j] = centred[j] * centred[j]
+                }
+                let variance = squares.withUnsafeBufferPointer { VectorKernels.sum($0.baseAddress!, count: width) } * (1 / Float(width))
+                let deviation = (variance + 1e-5).squareRoot()
+                for j in 0..<width { states[row * width + j] = centred[j] / deviation * scale[j] + shift[j] }
+            }
+        }
+        return SummarizerTransformer.Memory(encoded: Tensor(shape: [rows, width], data: states), batch: batch, length: cells)
+    }
+
     /// The impression written for each image (of the trunk's input side), greedy or by beam search.
     public func caption(_ images: [[UInt8]], decoding: Summarizer.Decoding = .beam(width: 4)) -> [String] {
         caption(images, decoding: decoding, throughThePlan: true, drafting: true)
@@ -124,10 +163,11 @@ public final class Captioner: @unchecked Sendable {
             switch decoding {
             case .beam(let width):
                 return (0..<slices[index].count).map { row in
-                    captioner.decoder.beam(memory: captioner.memory(features: features.selectingImage(row)), width: width, maximumLength: maximumLength)
+                    captioner.decoder.beam(memory: captioner.inferenceMemory(features: features.selectingImage(row)), width: width,
+                                           maximumLength: maximumLength)
                 }
             case .greedy, .minimumBayesRisk:
-                let memory = captioner.memory(features: features)
+                let memory = captioner.inferenceMemory(features: features)
                 return drafting ? captioner.decoder.greedy(memory: memory, maximumLength: maximumLength, drafts: captioner.drafts)
                     : captioner.decoder.greedy(memory: memory, maximumLength: maximumLength)
             }

@@ -1,7 +1,7 @@
 import Foundation
 import Models
 import Reports
-import Summarization
+@testable import Summarization
 import TestSupport
 import Testing
 import Training
@@ -32,6 +32,19 @@ struct ShippedCaptionerTests {
         #expect(planned.shape == graph.shape)
         #expect(zip(planned.data, graph.data).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
         #expect(captioner.caption(films, decoding: .greedy) == captioner.caption(films, decoding: .greedy, throughThePlan: false, drafting: false))
+    }
+
+    /// Inference's memory of the films is the graph's, bit for bit, for a slice and for one film.
+    @Test func theInferenceMemoryIsTheGraphsBitForBit() throws {
+        let captioner = try Captioner(contentsOf: Self.folder)
+        let films = try TrainingData.load(TestData.root.appending(path: "pneumoniamnist").path, side: captioner.trunk.settings.inputSide)
+            .validation.images.prefix(Captioner.slice).map(\.pixels)
+        let features = captioner.sliceFeatures(Array(films))
+        for maps in [features, features.selectingImage(3)] {
+            let (inference, graph) = (captioner.inferenceMemory(features: maps), captioner.memory(features: maps))
+            #expect(inference.batch == graph.batch && inference.length == graph.length)
+            #expect(inference.states.shape == graph.states.shape && inference.states.data == graph.states.data)
+        }
     }
 
     @Test func draftsFromItsEarlierImpressionsChangeNoCaption() throws {
