@@ -15,6 +15,8 @@ extension ResidualCNN {
             let geometry: ConvolutionGeometry
             let outputs: Int
             let weight: [Float]
+            /// The weight packed once, where its kernel reads it so.
+            let packed: PackedConvolutionWeights?
             let epilogue: ConvolutionEpilogue
             let input: Int, output: Int
             /// The buffer added before the ReLU (a residual), if any.
@@ -51,6 +53,7 @@ extension ResidualCNN {
                 let outputShape = [batch, weight.shape[0], geometry.outputHeight, geometry.outputWidth]
                 sizes.append(outputShape.reduce(1, *))
                 convolutions.append(Convolution(geometry: geometry, outputs: weight.shape[0], weight: weight.data,
+                                                packed: PackedConvolutionWeights(weight.data, geometry: geometry, outputs: weight.shape[0]),
                                                 epilogue: ConvolutionEpilogue(scale: folded.scale, shift: folded.shift, relu: relu),
                                                 input: input, output: sizes.count - 1, residual: residual))
                 return (sizes.count - 1, outputShape)
@@ -103,7 +106,7 @@ extension ResidualCNN {
             for convolution in convolutions {
                 convolution.weight.withUnsafeBufferPointer { weight in
                     Tensor.convolve(convolution.geometry, outputs: convolution.outputs, input: buffers[convolution.input],
-                                    weight: weight.baseAddress!, epilogue: convolution.epilogue,
+                                    weight: weight.baseAddress!, packedWeight: convolution.packed, epilogue: convolution.epilogue,
                                     residual: convolution.residual.map { UnsafePointer(buffers[$0]) }, into: buffers[convolution.output])
                 }
             }

@@ -80,6 +80,33 @@ struct DirectConvolutionTests {
         #expect(zip(input.conv2d(weight, stride: stride, padding: 1).data, expected).allSatisfy { abs($0 - $1) < 1e-4 })
     }
 
+    /// Weights packed once give what packing at every call gives, bit for bit; only the
+    /// channel-lane kernel's weights are packed.
+    @Test func weightsPackedOnceConvolveAsPackedEachTime() throws {
+        var random = SeededGenerator(seed: 5)
+        let (channels, outputs, side) = (32, 64, 14)
+        let input = (0..<(3 * channels * side * side)).map { _ in random.uniform(-1, 1) }
+        let weight = (0..<(outputs * channels * 9)).map { _ in random.uniform(-1, 1) }
+        let geometry = ConvolutionGeometry(convolving: [3, channels, side, side], kernel: 3, stride: 2, padding: 1)
+        let packed = try #require(PackedConvolutionWeights(weight, geometry: geometry, outputs: outputs))
+        var once = [Float](repeating: .nan, count: 3 * outputs * geometry.outputPixels), each = once
+        input.withUnsafeBufferPointer { x in
+            weight.withUnsafeBufferPointer { w in
+                once.withUnsafeMutableBufferPointer {
+                    Tensor.convolve(geometry, outputs: outputs, input: x.baseAddress!, weight: w.baseAddress!, packedWeight: packed,
+                                    epilogue: nil, residual: nil, into: $0.baseAddress!)
+                }
+                each.withUnsafeMutableBufferPointer {
+                    Tensor.convolve(geometry, outputs: outputs, input: x.baseAddress!, weight: w.baseAddress!, epilogue: nil, residual: nil,
+                                    into: $0.baseAddress!)
+                }
+            }
+        }
+        #expect(once == each && !once.contains { $0.isNaN })
+        let rows = ConvolutionGeometry(convolving: [3, 16, 28, 28], kernel: 3, stride: 1, padding: 1)
+        #expect(PackedConvolutionWeights([Float](repeating: 0, count: 16 * 16 * 9), geometry: rows, outputs: 16) == nil)
+    }
+
     /// The gradients of a same 3×3 convolution of large images, which the direct kernels make:
     /// the input's from the output gradient and the flipped kernel, dX[c, y, x] = Σ w[o, c, ky,
     /// kx] · dY[o, y + 1 − ky, x + 1 − kx]; the weight's from the output gradient and the input,

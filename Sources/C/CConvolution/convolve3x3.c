@@ -158,9 +158,12 @@ size_t radstream_convolve3x3_channel_lanes_scratch(int channels, int height, int
 }
 
 void radstream_convolve3x3_channel_lanes_pack(const float *weight, int channels, int outputs, float *packed) {
-    for (int o = 0; o < outputs; o++) {
-        for (int c = 0; c < channels; c++) {
-            for (int t = 0; t < 9; t++) packed[((size_t)c * 9 + t) * outputs + o] = weight[((size_t)o * channels + c) * 9 + t];
+    /* Written in order, read with a stride: the other way round took four times as long. */
+    for (int c = 0; c < channels; c++) {
+        for (int t = 0; t < 9; t++) {
+            float *row = packed + ((size_t)c * 9 + t) * outputs;
+            const float *source = weight + (size_t)c * 9 + t;
+            for (int o = 0; o < outputs; o++) row[o] = source[(size_t)o * channels * 9];
         }
     }
 }

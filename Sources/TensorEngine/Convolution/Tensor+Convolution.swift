@@ -48,9 +48,11 @@ extension Tensor {
     /// Large images are multiplied one at a time straight into the output, and so are small ones
     /// where a direct 3×3 kernel applies; other small ones a chunk at a time, in one wide product
     /// whose result is then laid out image by image.
+    /// `packedWeight`: the same weight packed once by a caller whose weights never change, which
+    /// the channel-lane kernel then reads instead of packing them at every call.
     public static func convolve(_ geometry: ConvolutionGeometry, outputs: Int, input: UnsafePointer<Float>,
-                                weight: UnsafePointer<Float>, epilogue: ConvolutionEpilogue?, residual: UnsafePointer<Float>?,
-                                into output: UnsafeMutablePointer<Float>) {
+                                weight: UnsafePointer<Float>, packedWeight: PackedConvolutionWeights? = nil, epilogue: ConvolutionEpilogue?,
+                                residual: UnsafePointer<Float>?, into output: UnsafeMutablePointer<Float>) {
         let pixels = geometry.outputPixels, patch = geometry.patchSize
         let plane = geometry.channels * geometry.height * geometry.width
         let chunks = geometry.chunkCount(workers: EngineWorkers.count)
@@ -60,8 +62,7 @@ extension Tensor {
         // pixels in the lanes for fewer channels of large maps. (One image on one core, 28²:
         // 16→32 at stride 2 159 against 122 GFLOPS, 32→32 at 14² 184 against 155, but 16→16
         // 106 against 202; at 7², 187 against 77.)
-        let inChannelLanes = DirectConvolution.appliesInChannelLanes(geometry, outputs: outputs)
-            && (!geometry.multipliesPerImage || outputs >= 2 * DirectConvolution.channelLaneGroup)
+        let inChannelLanes = DirectConvolution.runsInChannelLanes(geometry, outputs: outputs)
         let direct = !inChannelLanes && geometry.multipliesPerImage && DirectConvolution.applies(to: geometry, outputs: outputs)
         let perImage = geometry.multipliesPerImage || inChannelLanes
         let columns = direct || inChannelLanes ? 0 : perImage ? pixels : geometry.imagesPerChunk * pixels
@@ -132,7 +133,9 @@ extension Tensor {
         func run(packed: UnsafePointer<Float>?) {
             if let epilogue { epilogue.withFactors { run(packed: packed, epilogue: $0) } } else { run(packed: packed, epilogue: nil) }
         }
-        if inChannelLanes {
+        if inChannelLanes, let packedWeight {
+            packedWeight.values.withUnsafeBufferPointer { run(packed: $0.baseAddress!) }
+        } else if inChannelLanes {
             DirectConvolution.withChannelLaneWeights(weight, geometry, outputs: outputs) { run(packed: $0) }
         } else {
             run(packed: nil)
