@@ -10,9 +10,7 @@ struct TextNormaliserTests {
     /// file as it is on disk (its XML's newlines and indents included).
     @Test func theASCIIPathNormalisesAsTheScalarPathDoes() throws {
         let made = ["", " ", "\t\n\u{0B}\u{0C}\r ", "  Heart\tsize\r\nnormal.  ", "a\u{0B}b\u{0C}c", "x\u{1F}y", "No acute\n\n\tdisease."]
-        let folder = TestData.root.appending(path: "openi/reports")
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted().enumerated()
-            .filter { $0.offset % 10 == 0 }.map { try String(contentsOf: folder.appending(path: $0.element), encoding: .utf8) }
+        let files = try TestData.iuReportFiles(every: 10)
         #expect(files.count > 300)
         for text in made + files where text.utf8.allSatisfy({ $0 < 0x80 }) {
             #expect(TextNormaliser.normaliseASCII(text) == TextNormaliser.normaliseScalars(text))

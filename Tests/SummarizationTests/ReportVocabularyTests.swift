@@ -17,9 +17,7 @@ struct ReportVocabularyTests {
     /// point), and on every tenth IU report file as it is on disk, XML and all.
     @Test func theASCIIPathSplitsAsTheCharacterPathDoes() throws {
         let made = ["Heart size 3.5 cm, XXXX.\r\n1. No\u{0B}effusion\u{0C}(left)", "T12. 4.", "3.x 2..5 .5", "A-B_c'd\"e", "\t\t", "ÉCHO"]
-        let folder = TestData.root.appending(path: "openi/reports")
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted().enumerated()
-            .filter { $0.offset % 10 == 0 }.map { try String(contentsOf: folder.appending(path: $0.element), encoding: .utf8) }
+        let files = try TestData.iuReportFiles(every: 10)
         #expect(files.count > 300)
         for text in made + files where text.utf8.allSatisfy({ $0 < 0x80 }) {
             #expect(ReportVocabulary.splitASCII(text) == ReportVocabulary.splitCharacters(text))

@@ -9,4 +9,12 @@ public enum TestData {
         ProcessInfo.processInfo.environment["RADSTREAM_DATA"].map { URL(filePath: $0) }
             ?? packageRoot.appending(path: "../shared/data").standardized
     }
+
+    /// The text of every `stride`-th IU report file (in name order) as it is on disk, XML and all:
+    /// real text to hold a fast path of text handling to its plain one.
+    public static func iuReportFiles(every stride: Int) throws -> [String] {
+        let folder = root.appending(path: "openi/reports")
+        return try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted().enumerated()
+            .filter { $0.offset % stride == 0 }.map { try String(contentsOf: folder.appending(path: $0.element), encoding: .utf8) }
+    }
 }
