@@ -68,8 +68,9 @@ struct DirectConvolutionTests {
                     output.withUnsafeMutableBufferPointer { y in
                         DirectConvolution.withChannelLaneWeights(w.baseAddress!, geometry, outputs: outputs) { packed in
                             for image in 0..<3 {
-                                DirectConvolution.convolveInChannelLanes(x.baseAddress! + image * plane, geometry, packedWeight: packed, outputs: outputs,
-                                                                into: y.baseAddress! + image * outputPlane, parallel: parallel)
+                                DirectConvolution.convolveInChannelLanes(x.baseAddress! + image * plane, geometry, packedWeight: packed,
+                                                                         outputs: outputs, into: y.baseAddress! + image * outputPlane,
+                                                                         parallel: parallel)
                             }
                         }
                     }

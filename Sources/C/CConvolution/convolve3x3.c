@@ -217,9 +217,10 @@ pixel_tile_of(const float *padded, int channels, int planeSize, int row, const i
 #undef TILE_CASE
 }
 
-__attribute__((target("avx512f"))) void radstream_convolve3x3_channel_lanes_avx512(const float *input, int channels, int height, int width,
-                                                                          int stride, const float *packed, int packedStride,
-                                                                          int outputs, float *output, float *scratch) {
+__attribute__((target("avx512f"))) void radstream_convolve3x3_channel_lanes_avx512(const float *input, int channels, int height,
+                                                                                  int width, int stride, const float *packed,
+                                                                                  int packedStride, int outputs, float *output,
+                                                                                  float *scratch) {
     const int row = width + 2, planeSize = (height + 2) * row;
     const int outputHeight = (height - 1) / stride + 1, outputWidth = (width - 1) / stride + 1;
     const int outputPlane = outputHeight * outputWidth;

@@ -176,7 +176,7 @@ void radstream_attend(const float *query, const float *keys, int columns, const 
     }
 }
 
-/* radstream_linear: a tile of four rows by up to 64 outputs grows in registers, the weight's
+/* radstream_linear_avx512: a tile of four rows by up to 64 outputs grows in registers, the weight's
    row of each input element loaded once for the four rows and each input element broadcast once
    for the 64 outputs; no copy of either matrix (the weight is already inputs × outputs, rows of
    outputs adjacent). Inlined with both counts constant, so that the accumulators stay in registers. */

@@ -8,7 +8,8 @@ import Dispatch
 /// than a vector, and for 32 channels or more). With OpenBLAS's fast kernels, im2col's copy of
 /// every pixel nine times and OpenBLAS's packing of that copy again were most of these layers'
 /// time (perf on the daemon: im2col 13%, packing 9%, against 25% in the multiplications
-/// themselves); on the 7×7 maps the channel-lane kernel also runs at twice OpenBLAS's rate there.
+/// themselves). On the Zen 5 whose environment asks OpenBLAS for its AVX2 kernels, the
+/// channel-lane kernel runs the 7×7 maps at twice the rate of im2col and sgemm.
 ///
 /// Only where the processor runs AVX-512 and the output channels are a multiple of eight (16 in
 /// the channel lanes; two for the weight gradient, at stride 1); everything else goes through
@@ -80,7 +81,7 @@ enum DirectConvolution {
     /// `body` with `weight` (outputs × channels × 3 × 3) packed as the channel-lane kernel reads
     /// it, in this thread's scratch: once for a whole batch, which every worker then reads.
     static func withChannelLaneWeights<R>(_ weight: UnsafePointer<Float>, _ geometry: ConvolutionGeometry, outputs: Int,
-                                       _ body: (UnsafePointer<Float>) -> R) -> R {
+                                          _ body: (UnsafePointer<Float>) -> R) -> R {
         ScratchMemory.with(.packedWeights, count: outputs * geometry.channels * 9) { packed in
             radstream_convolve3x3_channel_lanes_pack(weight, Int32(geometry.channels), Int32(outputs), packed)
             return body(packed)
@@ -91,14 +92,14 @@ enum DirectConvolution {
     /// planes), through the kernel that holds output channels in the vector lanes; with
     /// `parallel`, its output channels cut among the workers.
     static func convolveInChannelLanes(_ image: UnsafePointer<Float>, _ geometry: ConvolutionGeometry, packedWeight: UnsafePointer<Float>,
-                              outputs: Int, into output: UnsafeMutablePointer<Float>, parallel: Bool) {
+                                       outputs: Int, into output: UnsafeMutablePointer<Float>, parallel: Bool) {
         let (channels, height, width, stride) = (Int32(geometry.channels), Int32(geometry.height), Int32(geometry.width), Int32(geometry.stride))
         let outputPixels = geometry.outputPixels
         nonisolated(unsafe) let (image, packedWeight, output) = (image, packedWeight, output)
         spread(outputs, group: channelLaneGroup, parallel: parallel) { first, last in
             ScratchMemory.with(.padded, count: radstream_convolve3x3_channel_lanes_scratch(channels, height, width)) { buffer in
                 radstream_convolve3x3_channel_lanes_avx512(image, channels, height, width, stride, packedWeight + first, Int32(outputs),
-                                                   Int32(last - first), output + first * outputPixels, buffer)
+                                                           Int32(last - first), output + first * outputPixels, buffer)
             }
         }
     }
@@ -133,7 +134,9 @@ public struct PackedConvolutionWeights: Sendable {
         precondition(weight.count == outputs * geometry.channels * 9, "a 3×3 weight of \(outputs) × \(geometry.channels) expected")
         var values = [Float](repeating: 0, count: weight.count)
         weight.withUnsafeBufferPointer { w in
-            values.withUnsafeMutableBufferPointer { radstream_convolve3x3_channel_lanes_pack(w.baseAddress!, Int32(geometry.channels), Int32(outputs), $0.baseAddress!) }
+            values.withUnsafeMutableBufferPointer { packed in
+                radstream_convolve3x3_channel_lanes_pack(w.baseAddress!, Int32(geometry.channels), Int32(outputs), packed.baseAddress!)
+            }
         }
         self.values = values
     }

@@ -93,8 +93,8 @@ extension Tensor {
                                 DirectConvolution.convolve(input + image * plane, geometry, weight: weight, outputs: outputs,
                                                            into: target, parallel: workers == 1)
                             } else if let packed {
-                                DirectConvolution.convolveInChannelLanes(input + image * plane, geometry, packedWeight: packed, outputs: outputs,
-                                                                into: target, parallel: workers == 1)
+                                DirectConvolution.convolveInChannelLanes(input + image * plane, geometry, packedWeight: packed,
+                                                                         outputs: outputs, into: target, parallel: workers == 1)
                             } else {
                                 geometry.im2col(input + image * plane, into: cols, leadingDimension: pixels)
                                 BLAS.sgemm(.none, .none, m: outputs, n: pixels, k: patch, a: weight, b: cols, c: target,

@@ -30,13 +30,14 @@ void radstream_convolve3x3_weight_gradient_avx512(const float *input, int channe
                                                   const float *outputGradient, int outputs, float *weightGradient,
                                                   float *scratch);
 
-/* Floats of scratch radstream_convolve3x3_channel_lanes_avx512 needs: the zero-padded image and one
-   tile of results. */
+/* Floats of scratch radstream_convolve3x3_channel_lanes_avx512 needs: the zero-padded image and
+   one tile of results. */
 size_t radstream_convolve3x3_channel_lanes_scratch(int channels, int height, int width);
 
 /* OIHW weights (outputs x channels x 3 x 3) as the channel-lane kernel reads them, channels x 9
-   taps x outputs: the output channels of one tap adjacent. Once per call over a batch, not per
-   image: scattered as it is, packing per image cost as much as the convolution of a 7 by 7 map. */
+   taps x outputs: the output channels of one tap adjacent. Once per call over a batch (and once
+   for all by an inference plan), not per image: per image it cost a third as much as the
+   convolution of a 7 by 7 map. */
 void radstream_convolve3x3_channel_lanes_pack(const float *weight, int channels, int outputs, float *packed);
 
 /* The same convolution with 16 output channels in the vector lanes instead of pixels: for small
@@ -45,9 +46,10 @@ void radstream_convolve3x3_channel_lanes_pack(const float *weight, int channels,
    output pixels by up to 64 channels grows in registers, each weight vector loaded once per tap
    for the four pixels and each pixel broadcast once for the 64 channels — a matrix product's
    register block, reading the padded image in place of im2col's copy. Reads `outputs` channels
-   from `packed` (radstream_convolve3x3_channel_lanes_pack's layout, rows of `packedStride` floats, offset
-   to the first channel wanted). `outputs` must be a multiple of 16. AVX-512 (F). */
+   from `packed` (radstream_convolve3x3_channel_lanes_pack's layout, rows of `packedStride`
+   floats, offset to the first channel wanted). `outputs` must be a multiple of 16. AVX-512 (F). */
 void radstream_convolve3x3_channel_lanes_avx512(const float *input, int channels, int height, int width, int stride,
-                                        const float *packed, int packedStride, int outputs, float *output, float *scratch);
+                                                const float *packed, int packedStride, int outputs, float *output,
+                                                float *scratch);
 
 #endif
