@@ -42,12 +42,26 @@ final class DecoderPlan {
     /// The step's next-token distributions, (tokens fed, vocabulary).
     private let distributions: UnsafeMutablePointer<Float>
     private var allocations: [UnsafeMutablePointer<Float>] = []
+    /// Each row's prefixes, by position: the id of its tokens up to and including that one, the
+    /// same for two rows whose tokens so far are the same (`step`); ids are made as prefixes are fed.
+    private var prefixes: [[Int]]
+    private struct Extension: Hashable { let prefix: Int, token: Int }
+    private var prefixIDs: [Extension: Int] = [:]
+
+    /// Whether steps share the first layer among rows of the same prefix: asked for by drafted
+    /// decoding (rows fed the same draft), where it pays for its bookkeeping, and only where every
+    /// product is row by row the same whatever the rows beside it (`radstream_linear_avx512`),
+    /// so that sharing changes no bit.
+    let sharesPrefixes: Bool
+    /// Tokens the first layer has computed, over every step (what sharing saves).
+    private(set) var firstLayerTokens = 0
 
     /// A plan for `sourceOfRow.count` rows, row i reading source `sourceOfRow[i]` of `memory`,
     /// each fed at most `length` positions (by default all the model has), whose steps feed at
     /// most `capacity` tokens (by default one per row).
     init(model: SummarizerTransformer, weights: TransformerWeights, memory: SummarizerTransformer.Memory, sourceOfRow: [Int],
-         length: Int? = nil, capacity: Int? = nil) {
+         length: Int? = nil, capacity: Int? = nil, sharingPrefixes: Bool = false) {
+        sharesPrefixes = sharingPrefixes && ProcessorFeatures.avx512
         let configuration = model.configuration
         (width, heads, vocabulary) = (configuration.width, configuration.heads, configuration.vocabularySize)
         maximumLength = min(length ?? configuration.maximumLength, configuration.maximumLength)
@@ -100,6 +114,7 @@ final class DecoderPlan {
         gates = buffer(n)
         distributions = buffer(n * configuration.vocabularySize)
         allocations = made
+        prefixes = [[Int]](repeating: [], count: sourceOfRow.count)
     }
 
     deinit {
@@ -126,37 +141,102 @@ final class DecoderPlan {
         }
         swap(&selfValues, &spareValues)
         swap(&selfKeys, &spareKeys)
+        if sharesPrefixes {
+            let kept = prefixes
+            for (row, parent) in parents.enumerated() { prefixes[row] = Array(kept[parent].prefix(positions)) }
+        }
+    }
+
+    /// For each fed token, the index among the tokens that compute the first layer of the one
+    /// whose results it takes (its own where its prefix is new in this step), and those tokens in
+    /// order: what `step` computes once per prefix. Records each row's prefixes as it goes.
+    private func sharedPrefixes(_ tokens: [Int], going: [Int], positions: [Int]) -> (computing: [Int], source: [Int]) {
+        var computing: [Int] = [], source: [Int] = [], computedFor: [Int: Int] = [:]
+        computing.reserveCapacity(tokens.count)
+        source.reserveCapacity(tokens.count)
+        for (i, row) in going.enumerated() {
+            let position = positions[i]
+            precondition(position <= prefixes[row].count, "row \(row) fed at \(position) before its earlier positions")
+            // Feeding a position again (a draft not kept) forgets what was fed after it.
+            prefixes[row].removeSubrange(position...)
+            let parent = position == 0 ? -1 : prefixes[row][position - 1]
+            let step = Extension(prefix: parent, token: tokens[i])
+            let id = prefixIDs[step] ?? {
+                let made = prefixIDs.count
+                prefixIDs[step] = made
+                return made
+            }()
+            prefixes[row].append(id)
+            if let computed = computedFor[id] {
+                source.append(computed)
+            } else {
+                computedFor[id] = computing.count
+                source.append(computing.count)
+                computing.append(i)
+            }
+        }
+        return (computing, source)
     }
 
     /// Feeds `tokens[i]` to row `going[i]` at position `positions[i]` and returns the
     /// distribution of the token after each, (tokens.count, vocabulary), valid until the next
-    /// step. Every earlier position of a row must have been fed, in this step or before.
+    /// step. Every earlier position of a row must have been fed, in this step or before, and a
+    /// row's tokens come in the order of their positions.
+    ///
+    /// The first layer up to its cross-attention reads only a row's own tokens, so rows whose
+    /// tokens so far are the same (the captioner's rows fed the same draft) get the same values
+    /// there: it runs once for each such prefix, and the others take its results and its keys
+    /// and values — bit for bit what they would compute, where every product is row by row
+    /// whatever the rows beside it (`sharesPrefixes`).
     func step(_ tokens: [Int], going: [Int], positions: [Int]) -> UnsafeBufferPointer<Float> {
         precondition(tokens.count == going.count && going.count == positions.count && going.count <= capacity,
                      "\(tokens.count) tokens for \(going.count) rows at \(positions.count) positions; a step takes \(capacity)")
         precondition(positions.allSatisfy { $0 < maximumLength }, "past the last position")
         let (a, d) = (going.count, width)
-        PlanKernels.embed(tokens, positions: positions, weights, width: d, into: x)
+        // Which fed token computes the first layer for each: itself, or an earlier one of its prefix.
+        let shared = sharesPrefixes ? sharedPrefixes(tokens, going: going, positions: positions) : nil
+        let computing = shared?.computing ?? Array(0..<a)
+        firstLayerTokens += computing.count
+        let (computingTokens, computingRows, computingPositions) = (computing.map { tokens[$0] }, computing.map { going[$0] },
+                                                                    computing.map { positions[$0] })
+        PlanKernels.embed(computingTokens, positions: computingPositions, weights, width: d, into: x)
         for (layer, layerWeights) in weights.layers.enumerated() {
             // Self-attention over the row's own tokens so far (causal by construction).
-            PlanKernels.norm(x, layerWeights.attentionNorm, rows: a, width: d, into: normed)
-            PlanKernels.linear(normed, layerWeights.qkv, rows: a, into: qkv)
+            let first = layer == 0
+            let (rows, at, count) = first ? (computingRows, computingPositions, computing.count) : (going, positions, a)
+            PlanKernels.norm(x, layerWeights.attentionNorm, rows: count, width: d, into: normed)
+            PlanKernels.linear(normed, layerWeights.qkv, rows: count, into: qkv)
             let (values, keys) = (selfValues[layer], selfKeys[layer])
-            for (i, row) in going.enumerated() {
-                (values + (row * maximumLength + positions[i]) * d).update(from: qkv + i * 3 * d + 2 * d, count: d)
-                PlanKernels.storeKey(qkv + i * 3 * d + d, at: positions[i], columns: positionColumns, width: d, heads: heads,
+            func store(_ computed: Int, row: Int, position: Int) {
+                (values + (row * maximumLength + position) * d).update(from: qkv + computed * 3 * d + 2 * d, count: d)
+                PlanKernels.storeKey(qkv + computed * 3 * d + d, at: position, columns: positionColumns, width: d, heads: heads,
                                      into: keys + row * d * positionColumns)
             }
-            for (i, row) in going.enumerated() {
+            for (i, row) in rows.enumerated() { store(i, row: row, position: at[i]) }
+            // The rows that share a prefix get its keys and values before anything attends.
+            if first, let shared {
+                for (i, row) in going.enumerated() where computing[shared.source[i]] != i {
+                    store(shared.source[i], row: row, position: positions[i])
+                }
+            }
+            for (i, row) in rows.enumerated() {
                 PlanKernels.attend(query: qkv + i * 3 * d, keyPanels: keys + row * d * positionColumns, columns: positionColumns,
-                                   values: values + row * maximumLength * d, valueStride: d, count: positions[i] + 1, real: nil,
+                                   values: values + row * maximumLength * d, valueStride: d, count: at[i] + 1, real: nil,
                                    width: d, heads: heads, scores: scores, into: attended + i * d)
             }
-            PlanKernels.linear(attended, layerWeights.attentionOut, rows: a, into: projected)
-            PlanKernels.add(projected, to: x, count: a * d)
+            PlanKernels.linear(attended, layerWeights.attentionOut, rows: count, into: projected)
+            PlanKernels.add(projected, to: x, count: count * d)
             // Cross-attention over the row's source.
-            PlanKernels.norm(x, layerWeights.crossNorm, rows: a, width: d, into: normed)
-            PlanKernels.linear(normed, layerWeights.crossQuery, rows: a, into: query)
+            PlanKernels.norm(x, layerWeights.crossNorm, rows: count, width: d, into: normed)
+            PlanKernels.linear(normed, layerWeights.crossQuery, rows: count, into: query)
+            if first, let shared {
+                // Every fed token's state and query from its prefix's: backwards, since a token's
+                // prefix was computed at an index no later than its own.
+                for i in stride(from: a - 1, through: 0, by: -1) where shared.source[i] != i {
+                    (x + i * d).update(from: x + shared.source[i] * d, count: d)
+                    (query + i * d).update(from: query + shared.source[i] * d, count: d)
+                }
+            }
             for (i, row) in going.enumerated() {
                 let source = sourceOfRow[row], values = crossKeysAndValues[layer] + source * sourceLength * 2 * d + d
                 PlanKernels.attend(query: query + i * d, keyPanels: crossKeys[layer] + source * d * sourceColumns, columns: sourceColumns,

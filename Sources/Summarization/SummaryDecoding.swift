@@ -58,7 +58,7 @@ extension SummarizerTransformer {
         // 9 MB per plan; at a share of 512, a captioner's 45-token impression takes three steps).
         let draftLimit = drafts == nil ? 0 : min(steps - 1, max(Self.draftedTokensPerStep / max(sourceOfRow.count, 1) - 1, 0))
         let plan = DecoderPlan(model: self, weights: inferenceWeights, memory: memory, sourceOfRow: sourceOfRow, length: steps,
-                               capacity: sourceOfRow.count * (1 + draftLimit))
+                               capacity: sourceOfRow.count * (1 + draftLimit), sharingPrefixes: drafts != nil)
         let v = configuration.vocabularySize
         var outputs = [[Int]](repeating: [], count: sourceOfRow.count)
         var going = Array(outputs.indices)

@@ -45,6 +45,39 @@ struct SummarizerFasterPathsTests {
         }
     }
 
+    /// Rows of the same tokens so far share the first layer, and every distribution is bit for bit
+    /// what the plan computes without sharing: rows of three sources, two pairs of them fed the
+    /// same tokens, several positions of a row in one step, a prefix shared by rows of different
+    /// sources, a drafted position fed again with another token, and rows that part and meet.
+    @Test(.enabled(if: ProcessorFeatures.avx512, "sharing is on where the plans' products are row by row"))
+    func rowsOfTheSamePrefixShareTheFirstLayerBitForBit() {
+        let model = Self.summarizer.model, vocabulary = Self.summarizer.vocabulary
+        let sources = SummarizerTransformer.padded(Self.pairs.prefix(3).map { vocabulary.encode($0.findings) })
+        let memory = model.encode(sources)
+        let sourceOfRow = [0, 1, 2, 0, 1, 2]
+        let (shared, plain) = (true, false)
+        let plans = [shared, plain].map { sharing in
+            DecoderPlan(model: model, weights: model.inferenceWeights, memory: memory, sourceOfRow: sourceOfRow, length: 8, capacity: 24,
+                        sharingPrefixes: sharing)
+        }
+        let (b, w) = (ReportVocabulary.beginning, { (k: Int) in 5 + k % (vocabulary.count - 5) })
+        // (tokens, rows, positions) of each step.
+        let steps: [([Int], [Int], [Int])] = [
+            ([b, w(1), w(2), b, w(1), w(2), b, w(1), b, w(3)], [0, 0, 0, 1, 1, 1, 2, 2, 3, 3], [0, 1, 2, 0, 1, 2, 0, 1, 0, 1]),
+            ([w(4), w(4), w(5), b, w(1)], [0, 1, 2, 4, 4], [3, 3, 2, 0, 1]),
+            ([w(6), w(7), w(2), w(4), b], [0, 1, 4, 4, 5], [2, 4, 2, 3, 0]),  // row 0's position 2 fed again
+            ([w(4), w(4), w(4)], [0, 1, 3], [3, 5, 2]),
+        ]
+        for (index, (tokens, rows, positions)) in steps.enumerated() {
+            let results = plans.map { Array($0.step(tokens, going: rows, positions: positions)) }
+            #expect(results[0] == results[1], "step \(index)")
+            #expect(results[0].count == tokens.count * vocabulary.count)
+        }
+        // Step one computes 4 of its 10 tokens (rows 1 and 2 follow row 0, row 3 starts as it
+        // does), step two 4 of 5 (rows 0 and 1 meet again), the others all of theirs.
+        #expect(plans[0].firstLayerTokens == 4 + 4 + 5 + 3 && plans[1].firstLayerTokens == 10 + 5 + 5 + 3)
+    }
+
     /// The encoder's plan gives the graph's states at every real position of a padded batch.
     @Test func theEncodersPlanIsTheGraphs() throws {
         let summarizer = try Summarizer(contentsOf: ShippedSummarizerTests.folder)
