@@ -1,4 +1,3 @@
-import CVectorMath
 import Foundation
 import TensorEngine
 
@@ -195,15 +194,15 @@ final class DecoderPlan {
         let (a, d) = (going.count, width)
         // Which fed token computes the first layer for each: itself, or an earlier one of its prefix.
         let shared = sharesPrefixes ? sharedPrefixes(tokens, going: going, positions: positions) : nil
-        let computing = shared?.computing ?? Array(0..<a)
-        firstLayerTokens += computing.count
-        let (computingTokens, computingRows, computingPositions) = (computing.map { tokens[$0] }, computing.map { going[$0] },
-                                                                    computing.map { positions[$0] })
+        let (computingTokens, computingRows, computingPositions) = shared.map { shared in
+            (shared.computing.map { tokens[$0] }, shared.computing.map { going[$0] }, shared.computing.map { positions[$0] })
+        } ?? (tokens, going, positions)
+        firstLayerTokens += computingTokens.count
         PlanKernels.embed(computingTokens, positions: computingPositions, weights, width: d, into: x)
         for (layer, layerWeights) in weights.layers.enumerated() {
             // Self-attention over the row's own tokens so far (causal by construction).
             let first = layer == 0
-            let (rows, at, count) = first ? (computingRows, computingPositions, computing.count) : (going, positions, a)
+            let (rows, at, count) = first ? (computingRows, computingPositions, computingTokens.count) : (going, positions, a)
             PlanKernels.norm(x, layerWeights.attentionNorm, rows: count, width: d, into: normed)
             PlanKernels.linear(normed, layerWeights.qkv, rows: count, into: qkv)
             let (values, keys) = (selfValues[layer], selfKeys[layer])
@@ -215,7 +214,7 @@ final class DecoderPlan {
             for (i, row) in rows.enumerated() { store(i, row: row, position: at[i]) }
             // The rows that share a prefix get its keys and values before anything attends.
             if first, let shared {
-                for (i, row) in going.enumerated() where computing[shared.source[i]] != i {
+                for (i, row) in going.enumerated() where shared.computing[shared.source[i]] != i {
                     store(shared.source[i], row: row, position: positions[i])
                 }
             }
@@ -257,11 +256,7 @@ final class DecoderPlan {
     private func nextTokenDistributions(going: [Int]) -> UnsafeBufferPointer<Float> {
         let (a, d, v) = (going.count, width, vocabulary)
         weights.outputProjection.withUnsafeBufferPointer { projection in
-            if ProcessorFeatures.avx512 {
-                radstream_linear_avx512(normed, Int32(a), Int32(d), projection.baseAddress!, Int32(v), nil, distributions)
-            } else {
-                BLAS.sgemm(.none, .none, m: a, n: v, k: d, a: normed, b: projection.baseAddress!, c: distributions, parallel: false)
-            }
+            PlanKernels.product(normed, rows: a, inputs: d, weight: projection.baseAddress!, outputs: v, bias: nil, into: distributions)
         }
         for i in 0..<a { PlanKernels.softmax(distributions + i * v, count: v) }
         guard let sourceWords else { return UnsafeBufferPointer(start: distributions, count: a * v) }

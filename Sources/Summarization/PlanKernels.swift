@@ -23,28 +23,33 @@ enum PlanKernels {
         }
     }
 
-    /// (rows, inputs)·weight + bias into `output`, (rows, outputs): in place of OpenBLAS where
-    /// AVX-512 runs (`radstream_linear_avx512`: a step's few rows are not worth OpenBLAS's copy of
-    /// the whole weight at every call).
+    /// (rows, inputs)·weight + bias into `output`, (rows, outputs).
     static func linear(_ input: UnsafePointer<Float>, _ linear: TransformerWeights.Linear, rows: Int,
                        into output: UnsafeMutablePointer<Float>) {
+        linear.weight.withUnsafeBufferPointer { weight in
+            linear.bias.withUnsafeBufferPointer { bias in
+                product(input, rows: rows, inputs: linear.inputs, weight: weight.baseAddress!, outputs: linear.outputs,
+                        bias: bias.baseAddress!, into: output)
+            }
+        }
+    }
+
+    /// (rows, inputs)·weight (inputs × outputs) + bias (if any) into `output`: every product of
+    /// the plans. In place of OpenBLAS where AVX-512 runs (`radstream_linear_avx512`: a step's few
+    /// rows are not worth OpenBLAS's copy of the whole weight at every call), and then row by row
+    /// the same whatever the rows beside it, which the decoder's sharing of prefixes relies on.
+    static func product(_ input: UnsafePointer<Float>, rows: Int, inputs: Int, weight: UnsafePointer<Float>, outputs: Int,
+                        bias: UnsafePointer<Float>?, into output: UnsafeMutablePointer<Float>) {
         guard rows > 0 else { return }
         if ProcessorFeatures.avx512 {
-            linear.weight.withUnsafeBufferPointer { weight in
-                linear.bias.withUnsafeBufferPointer { bias in
-                    radstream_linear_avx512(input, Int32(rows), Int32(linear.inputs), weight.baseAddress!, Int32(linear.outputs),
-                                            bias.baseAddress!, output)
-                }
-            }
+            radstream_linear_avx512(input, Int32(rows), Int32(inputs), weight, Int32(outputs), bias, output)
             return
         }
-        linear.bias.withUnsafeBufferPointer { bias in
-            for r in 0..<rows { (output + r * linear.outputs).update(from: bias.baseAddress!, count: linear.outputs) }
+        if let bias {
+            for r in 0..<rows { (output + r * outputs).update(from: bias, count: outputs) }
         }
-        linear.weight.withUnsafeBufferPointer { weight in
-            BLAS.sgemm(.none, .none, m: rows, n: linear.outputs, k: linear.inputs, a: input, b: weight.baseAddress!, beta: 1, c: output,
-                       parallel: false)
-        }
+        BLAS.sgemm(.none, .none, m: rows, n: outputs, k: inputs, a: input, b: weight, beta: bias == nil ? 0 : 1, c: output,
+                   parallel: false)
     }
 
     /// Layer norm of each row (biased variance, ε 1e-5, as `Tensor.layerNorm`).

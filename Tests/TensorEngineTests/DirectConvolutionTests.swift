@@ -3,6 +3,18 @@ import Testing
 
 @Suite("The direct 3×3 convolution", .enabled(if: DirectConvolution.available, "the processor runs no AVX-512"))
 struct DirectConvolutionTests {
+    /// `images` random images and a random 3×3 weight, their convolution by the definition and
+    /// its geometry (padding 1).
+    static func randomCase(images: Int, channels: Int, outputs: Int, height: Int, width: Int, stride: Int, seed: UInt64)
+        -> (input: Tensor, weight: Tensor, expected: [Float], geometry: ConvolutionGeometry) {
+        var random = SeededGenerator(seed: seed)
+        let input = Tensor(shape: [images, channels, height, width],
+                           data: (0..<(images * channels * height * width)).map { _ in random.uniform(-1, 1) })
+        let weight = Tensor(shape: [outputs, channels, 3, 3], data: (0..<(outputs * channels * 9)).map { _ in random.uniform(-1, 1) })
+        return (input, weight, ConvolutionTests.direct(input, weight, stride: stride, padding: 1),
+                ConvolutionGeometry(convolving: input.shape, kernel: 3, stride: stride, padding: 1))
+    }
+
     /// Against the definition, through the kernel on one image and through conv2d on a batch
     /// (whose large images take it): output rows of one vector and a part (28), one part (14,
     /// 12), exactly one (16), several blocks of 32 columns (33 by 40, and 81 wide at stride 2),
@@ -16,11 +28,8 @@ struct DirectConvolutionTests {
         (channels: 2, outputs: 16, height: 24, width: 81, stride: 2),
     ])
     func matchesTheDefinition(channels: Int, outputs: Int, height: Int, width: Int, stride: Int) throws {
-        var random = SeededGenerator(seed: UInt64(channels * 1000 + outputs * 10 + width))
-        let input = Tensor(shape: [2, channels, height, width], data: (0..<(2 * channels * height * width)).map { _ in random.uniform(-1, 1) })
-        let weight = Tensor(shape: [outputs, channels, 3, 3], data: (0..<(outputs * channels * 9)).map { _ in random.uniform(-1, 1) })
-        let expected = ConvolutionTests.direct(input, weight, stride: stride, padding: 1)
-        let geometry = ConvolutionGeometry(convolving: input.shape, kernel: 3, stride: stride, padding: 1)
+        let (input, weight, expected, geometry) = Self.randomCase(images: 2, channels: channels, outputs: outputs, height: height, width: width,
+                                                                  stride: stride, seed: UInt64(channels * 1000 + outputs * 10 + width))
         try #require(DirectConvolution.applies(to: geometry, outputs: outputs))
         let plane = channels * height * width, outputPlane = outputs * geometry.outputPixels
         for parallel in [false, true] {
@@ -54,11 +63,8 @@ struct DirectConvolutionTests {
         (channels: 32, outputs: 32, height: 14, width: 14, stride: 1),
     ])
     func theChannelLaneKernelMatchesTheDefinition(channels: Int, outputs: Int, height: Int, width: Int, stride: Int) throws {
-        var random = SeededGenerator(seed: UInt64(channels * 1000 + outputs * 10 + width + stride))
-        let input = Tensor(shape: [3, channels, height, width], data: (0..<(3 * channels * height * width)).map { _ in random.uniform(-1, 1) })
-        let weight = Tensor(shape: [outputs, channels, 3, 3], data: (0..<(outputs * channels * 9)).map { _ in random.uniform(-1, 1) })
-        let expected = ConvolutionTests.direct(input, weight, stride: stride, padding: 1)
-        let geometry = ConvolutionGeometry(convolving: input.shape, kernel: 3, stride: stride, padding: 1)
+        let (input, weight, expected, geometry) = Self.randomCase(images: 3, channels: channels, outputs: outputs, height: height, width: width,
+                                                                  stride: stride, seed: UInt64(channels * 1000 + outputs * 10 + width + stride))
         try #require(DirectConvolution.appliesInChannelLanes(geometry, outputs: outputs))
         let plane = channels * height * width, outputPlane = outputs * geometry.outputPixels
         for parallel in [false, true] {
