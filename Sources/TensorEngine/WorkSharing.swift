@@ -46,7 +46,10 @@ public func concurrentMap<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> 
     defer { results.deallocate() }
     nonisolated(unsafe) let slots = results  // each iteration writes its own slot only
     DispatchQueue.concurrentPerform(iterations: count) { slots[$0] = body($0) }
-    return results.map { $0! }
+    // Moved out of the slots, not copied: freeing a buffer does not release what its slots hold,
+    // so a copied result (an event's bytes, a report's encoder states) was never freed — the
+    // daemon grew by every event it processed.
+    return (0..<count).map { results.moveElement(from: $0)! }
 }
 
 extension Tensor {

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Imaging
 import TensorEngine
@@ -61,22 +60,18 @@ public struct LabeledImageSet: Sendable {
     static func load(folder: URL, entries: [(file: String, label: Int, group: String)], classes: [String],
                      side: Int) throws -> LabeledImageSet {
         let decoder = ImageDecoder()
-        let results = UnsafeMutableBufferPointer<Result<LabeledImage, DatasetError>?>.allocate(capacity: entries.count)
-        results.initialize(repeating: nil)
-        defer { results.deallocate() }
-        nonisolated(unsafe) let slots = results  // each iteration writes its own slot only
-        DispatchQueue.concurrentPerform(iterations: entries.count) { index in
+        let results = concurrentMap(entries.count) { index -> Result<LabeledImage, DatasetError> in
             let entry = entries[index]
             let url = folder.appendingPathComponent(entry.file)
             do {
                 let bytes = try [UInt8](Data(contentsOf: url))
                 let image = try decoder.decode(bytes).image.thumbnail(side: side)
-                slots[index] = .success(LabeledImage(file: entry.file, pixels: image.pixels, label: entry.label, group: entry.group))
+                return .success(LabeledImage(file: entry.file, pixels: image.pixels, label: entry.label, group: entry.group))
             } catch {
-                slots[index] = .failure(DatasetError("\(url.path): \(error)"))
+                return .failure(DatasetError("\(url.path): \(error)"))
             }
         }
-        return LabeledImageSet(classes: classes, side: side, images: try results.map { try $0!.get() })
+        return LabeledImageSet(classes: classes, side: side, images: try results.map { try $0.get() })
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import TensorEngine
 
@@ -18,5 +19,32 @@ struct EngineWorkersTests {
             #expect(seenElsewhere == engine)
         }
         #expect(EngineWorkers.count == engine)
+    }
+}
+
+@Suite("Work on every core")
+struct ConcurrentMapTests {
+    /// Counts the instances alive, so that a result kept by nobody but never freed shows.
+    final class Tracked: Sendable {
+        static let alive = Atomic<Int>(0)
+        let index: Int
+        init(_ index: Int) {
+            self.index = index
+            Self.alive.add(1, ordering: .relaxed)
+        }
+        deinit { Self.alive.subtract(1, ordering: .relaxed) }
+    }
+
+    /// Its results in index order, and nothing more kept of them than the array it returns: the
+    /// daemon maps every batch's events through it, and a slot's copy never released had kept
+    /// every event it ever processed.
+    @Test func itsResultsAreInOrderAndFreedWithTheirArray() {
+        let before = Tracked.alive.load(ordering: .relaxed)
+        do {
+            let results = concurrentMap(200) { Tracked($0) }
+            #expect(results.map(\.index) == Array(0..<200))
+            #expect(Tracked.alive.load(ordering: .relaxed) == before + 200)
+        }
+        #expect(Tracked.alive.load(ordering: .relaxed) == before)
     }
 }

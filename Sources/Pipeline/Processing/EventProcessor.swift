@@ -1,5 +1,4 @@
 import Diffusion
-import Dispatch
 import Events
 import Foundation
 import Imaging
@@ -7,6 +6,7 @@ import Kafka
 import Models
 import Reports
 import Summarization
+import TensorEngine
 
 /// Turns consumed records into results or dead letters. Pure apart from reading `file://`
 /// images: no database, no broker, so it is tested on its own.
@@ -110,7 +110,7 @@ public struct EventProcessor: Sendable {
     public func process(_ messages: [KafkaMessage], timed: (String, Duration) -> Void = { _, _ in }) -> [ProcessedEvent] {
         let clock = ContinuousClock()
         var events: [ProcessedEvent] = []
-        timed("events", clock.measure { events = messages.count > 1 ? processConcurrently(messages) : messages.map(process) })
+        timed("events", clock.measure { events = messages.count > 1 ? concurrentMap(messages.count) { process(messages[$0]) } : messages.map(process) })
         Self.runBatchStages(imageBatchStages.map { stage in (stage.metricName, { stage.run(&$0) }) }, on: &events, timed: timed,
                             record: { if case .image(let record) = $0 { record } else { nil } }, payload: ProcessedPayload.image)
         Self.runBatchStages(reportBatchStages.map { stage in (stage.metricName, { stage.run(&$0) }) }, on: &events, timed: timed,
@@ -132,16 +132,6 @@ public struct EventProcessor: Sendable {
         for (index, record) in zip(indices, records) { events[index] = events[index].with(payload(record)) }
     }
 
-    private func processConcurrently(_ messages: [KafkaMessage]) -> [ProcessedEvent] {
-        let results = UnsafeMutableBufferPointer<ProcessedEvent?>.allocate(capacity: messages.count)
-        results.initialize(repeating: nil)
-        defer { results.deallocate() }
-        nonisolated(unsafe) let slots = results  // each iteration writes its own slot only
-        DispatchQueue.concurrentPerform(iterations: messages.count) { index in
-            slots[index] = process(messages[index])
-        }
-        return results.map { $0! }
-    }
 
     /// One event through the per-event stages only (no batch stages).
     public func process(_ message: KafkaMessage) -> ProcessedEvent {
