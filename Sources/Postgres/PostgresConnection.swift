@@ -8,6 +8,23 @@ public final class PostgresConnection: @unchecked Sendable {
     private let connection: OpaquePointer
     public let conninfo: String
 
+    /// The statements this connection's pipelines have prepared, by their text and parameter
+    /// types. A stream's writer sends the same few statements batch after batch; sent unnamed,
+    /// each was parsed, analysed and planned again (two fifths of PostgreSQL's CPU under the
+    /// image stream, perf). Prepared statements outlive a rolled-back transaction and die with
+    /// the connection, which is how long this lasts.
+    private var preparedStatements: [PreparedKey: String] = [:]
+    /// Names given so far: a name is never given twice, whatever became of its preparation.
+    private var statementsNamed = 0
+    /// Beyond this many, statements are sent unnamed again: texts that never repeat must not
+    /// fill the server's memory.
+    static let maxPreparedStatements = 128
+
+    struct PreparedKey: Hashable {
+        let sql: String
+        let types: [Oid]
+    }
+
     public init(_ conninfo: String) throws(PostgresError) {
         self.conninfo = conninfo
         guard let connection = PQconnectdb(conninfo) else { throw PostgresError(.connection, "PQconnectdb returned nothing") }
@@ -45,9 +62,24 @@ public final class PostgresConnection: @unchecked Sendable {
             throw PostgresError(.connection, Self.text(PQerrorMessage(connection)))
         }
         defer { PQexitPipelineMode(connection) }
-        for statement in statements {
+        // The statements prepared by this pipeline, by the index of the first that uses them:
+        // known to the connection only once PostgreSQL has answered that it prepared them.
+        var preparing: [Int: (key: PreparedKey, name: String)] = [:], named: [PreparedKey: String] = [:]
+        for (index, statement) in statements.enumerated() {
+            let count = Int32(statement.parameters.count)
             let sent = Self.withParameters(statement.parameters) { values, lengths, formats, types in
-                PQsendQueryParams(connection, statement.sql, Int32(statement.parameters.count), types, values, lengths, formats, 0)
+                let key = PreparedKey(sql: statement.sql, types: Array(UnsafeBufferPointer(start: types, count: Int(count))))
+                if let name = preparedStatements[key] ?? named[key] {
+                    return PQsendQueryPrepared(connection, name, count, values, lengths, formats, 0)
+                }
+                guard preparedStatements.count + named.count < Self.maxPreparedStatements else {
+                    return PQsendQueryParams(connection, statement.sql, count, types, values, lengths, formats, 0)
+                }
+                let name = "radstream_\(statementsNamed)"
+                statementsNamed += 1
+                guard PQsendPrepare(connection, name, statement.sql, count, types) == 1 else { return 0 }
+                (preparing[index], named[key]) = ((key, name), name)
+                return PQsendQueryPrepared(connection, name, count, values, lengths, formats, 0)
             }
             guard sent == 1 else { throw PostgresError(.connection, Self.text(PQerrorMessage(connection)), sql: statement.sql) }
         }
@@ -55,7 +87,20 @@ public final class PostgresConnection: @unchecked Sendable {
 
         var results: [PostgresRows] = []
         var failure: PostgresError?
-        for statement in statements {
+        for (index, statement) in statements.enumerated() {
+            if let (key, name) = preparing[index] {
+                // The preparation's own result comes first, then a NULL that ends it.
+                guard let prepared = PQgetResult(connection) else {
+                    throw PostgresError(.connection, Self.text(PQerrorMessage(connection)), sql: statement.sql)
+                }
+                if PQresultStatus(prepared) == PGRES_COMMAND_OK {
+                    preparedStatements[key] = name
+                } else if PQresultStatus(prepared) != PGRES_PIPELINE_ABORTED {
+                    do { _ = try rows(of: prepared, sql: statement.sql) } catch { failure = failure ?? error }
+                }
+                PQclear(prepared)
+                while let extra = PQgetResult(connection) { PQclear(extra) }
+            }
             // Each statement's result, then a NULL that ends it.
             guard let result = PQgetResult(connection) else {
                 throw PostgresError(.connection, Self.text(PQerrorMessage(connection)), sql: statement.sql)
