@@ -94,27 +94,50 @@ public struct StreamBenchmark {
         for scenario in scenarios { result(scenario, try measure(scenario, stack: stack, source: source)) }
     }
 
+    /// Partitions of each topic: the embedded broker keeps ~5 MB per partition, and the events
+    /// are all published before the daemon starts.
+    static let partitions = 12
+    /// What the embedded broker keeps of a partition (librdkafka's mock cluster: 5 MiB), less a
+    /// margin for keys spreading the events unevenly.
+    static let brokerBytesPerPartition = 4 << 20
+
     private func measure(_ scenario: Scenario, stack: LocalStack, source: SampleEvents) throws -> Result {
         let (events, batchSize) = (options.events, options.batchSize)
         let name = "bench_\(scenario.rawValue.replacingOccurrences(of: "-", with: "_"))_\(getpid())"
-        // 12 partitions: the embedded broker keeps ~5 MB per partition, and the events are all
-        // published before the daemon starts.
-        let (isolated, database) = try stack.isolatedStream(name, partitions: 12)
+        let (isolated, database) = try stack.isolatedStream(name, partitions: Self.partitions)
         var configuration = isolated
         configuration.batch.maxEvents = batchSize
         scenario.configure(&configuration, labeledData: options.data.appending(path: "pneumoniamnist"),
                            reports: options.data.appending(path: "openi/reports"))
 
         let producer = try stack.producer()
+        func event(_ index: Int) -> (topic: String, key: [UInt8], value: [UInt8]) {
+            let event = scenario.streamsReports ? source.report(index)
+                : scenario.streamsImages ? source.image(index)
+                : index % 2 == 0 ? source.report(index) : source.image(index)
+            let topic = if case .image = event { configuration.kafka.imageTopic } else { configuration.kafka.reportTopic }
+            return (topic, Array(event.studyID.utf8), event.encoded())
+        }
         func publish(_ range: Range<Int>) throws {
             for index in range {
-                let event = scenario.streamsReports ? source.report(index)
-                    : scenario.streamsImages ? source.image(index)
-                    : index % 2 == 0 ? source.report(index) : source.image(index)
-                let topic = if case .image = event { configuration.kafka.imageTopic } else { configuration.kafka.reportTopic }
-                try producer.send(topic: topic, key: Array(event.studyID.utf8), value: event.encoded())
+                let (topic, key, value) = event(index)
+                try producer.send(topic: topic, key: key, value: value)
             }
             try producer.flush(timeout: .seconds(120))
+        }
+        // The embedded broker keeps about 5 MB per partition and drops the oldest records beyond:
+        // events that do not fit would never reach the daemon, which the wait below would sit out
+        // for its ten minutes.
+        let bytesPerTopic = (0..<events).reduce(into: [String: Int]()) { total, index in
+            let (topic, _, value) = event(index)
+            total[topic, default: 0] += value.count
+        }
+        if let (topic, bytes) = bytesPerTopic.max(by: { $0.value < $1.value }), bytes / Self.partitions > Self.brokerBytesPerPartition {
+            let fitting = events * Self.brokerBytesPerPartition / (bytes / Self.partitions)
+            throw HarnessError("""
+                \(scenario): \(events) events put \(bytes / Self.partitions / 1024) KB in each partition of \(topic), more than the \
+                embedded broker keeps (~\(Self.brokerBytesPerPartition / 1024) KB); at most about \(fitting) events fit
+                """)
         }
         // With self-training, the images that make the round due go first; the measured stream
         // is published once the round is training.
