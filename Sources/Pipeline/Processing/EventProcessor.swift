@@ -132,7 +132,6 @@ public struct EventProcessor: Sendable {
         for (index, record) in zip(indices, records) { events[index] = events[index].with(payload(record)) }
     }
 
-
     /// One event through the per-event stages only (no batch stages).
     public func process(_ message: KafkaMessage) -> ProcessedEvent {
         let source = EventSource(message)
