@@ -142,7 +142,7 @@ public final class Captioner: @unchecked Sendable {
 
     /// The impression written for each image (of the trunk's input side), greedy or by beam search.
     public func caption(_ images: [[UInt8]], decoding: Summarizer.Decoding = .beam(width: 4)) -> [String] {
-        caption(images, decoding: decoding, throughThePlan: true, drafting: true)
+        caption(images, decoding: decoding, throughThePlan: true, drafting: true, screening: true)
     }
 
     /// The trunk's features of a slice through its plan when it has one and `throughThePlan`
@@ -153,7 +153,8 @@ public final class Captioner: @unchecked Sendable {
     }
 
     /// Captions with the faster paths each on or off: tests hold them to the plain ones.
-    func caption(_ images: [[UInt8]], decoding: Summarizer.Decoding, throughThePlan: Bool, drafting: Bool) -> [String] {
+    func caption(_ images: [[UInt8]], decoding: Summarizer.Decoding, throughThePlan: Bool, drafting: Bool,
+                 screening: Bool = true) -> [String] {
         guard !images.isEmpty else { return [] }
         let maximumLength = settings.maximumOutputLength
         let slices = stride(from: 0, to: images.count, by: Self.slice).map { Array(images[$0..<min(images.count, $0 + Self.slice)]) }
@@ -168,8 +169,9 @@ public final class Captioner: @unchecked Sendable {
                 }
             case .greedy, .minimumBayesRisk:
                 let memory = captioner.inferenceMemory(features: features)
-                return drafting ? captioner.decoder.greedy(memory: memory, maximumLength: maximumLength, drafts: captioner.drafts)
-                    : captioner.decoder.greedy(memory: memory, maximumLength: maximumLength)
+                return drafting
+                    ? captioner.decoder.greedy(memory: memory, maximumLength: maximumLength, drafts: captioner.drafts, screening: screening)
+                    : captioner.decoder.greedy(memory: memory, maximumLength: maximumLength, screening: screening)
             }
         }
         return outputs.flatMap { $0 }.map(vocabulary.decode)

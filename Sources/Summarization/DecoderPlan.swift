@@ -38,6 +38,8 @@ final class DecoderPlan {
     // One step's activations, a row per row still going.
     private let x, normed, attended, projected, query, qkv, inner, scores, copyWeights, gateInput: UnsafeMutablePointer<Float>
     private let gates: UnsafeMutablePointer<Float>
+    /// Each fed token's final state in the most-likely screen's basis.
+    private let coordinates: UnsafeMutablePointer<Float>
     /// The step's next-token distributions, (tokens fed, vocabulary).
     private let distributions: UnsafeMutablePointer<Float>
     private var allocations: [UnsafeMutablePointer<Float>] = []
@@ -111,6 +113,7 @@ final class DecoderPlan {
         copyWeights = buffer(n * columns)
         gateInput = buffer(n * 2 * d)
         gates = buffer(n)
+        coordinates = buffer(n * weights.mostLikelyScreen.rank)
         distributions = buffer(n * configuration.vocabularySize)
         allocations = made
         prefixes = [[Int]](repeating: [], count: sourceOfRow.count)
@@ -188,6 +191,56 @@ final class DecoderPlan {
     /// and values — bit for bit what they would compute, where every product is row by row
     /// whatever the rows beside it (`sharesPrefixes`).
     func step(_ tokens: [Int], going: [Int], positions: [Int]) -> UnsafeBufferPointer<Float> {
+        advance(tokens, going: going, positions: positions)
+        return nextTokenDistributions(going: going)
+    }
+
+    /// What `step` feeds, and for each fed token the most likely next one: the argmax of the
+    /// distribution `step` would return, found without the full vocabulary projection where the
+    /// model does not copy and the screen has its basis (`MostLikelyTokenScreen`); the rows it
+    /// leaves undecided, every row before, and every row with `screening` off take `step`'s own
+    /// distribution.
+    func mostLikelyTokens(_ tokens: [Int], going: [Int], positions: [Int], screening: Bool = true) -> [Int] {
+        advance(tokens, going: going, positions: positions)
+        let (a, d, v) = (going.count, width, vocabulary)
+        let screen = weights.mostLikelyScreen
+        guard screening, sourceWords == nil, let basis = screen.basis else {
+            if screening, sourceWords == nil {
+                screen.offer(normed, rows: a, embedding: weights.embedding)
+            }
+            let distributions = nextTokenDistributions(going: going)
+            return (0..<a).map { Self.argmax(distributions.baseAddress! + $0 * v, count: v) }
+        }
+        let screened = weights.embedding.withUnsafeBufferPointer { embedding in
+            MostLikelyTokenScreen.mostLikely(normed, rows: a, width: d, vocabulary: v, basis: basis, embedding: embedding.baseAddress!,
+                                            coordinates: coordinates, reconstruction: projected, scores: distributions)
+        }
+        let undecided = screened.count { $0 == nil }
+        screen.screenedRows.add(a - undecided, ordering: .relaxed)
+        screen.undecidedRows.add(undecided, ordering: .relaxed)
+        return screened.enumerated().map { i, token in token ?? fullArgmax(row: i) }
+    }
+
+    /// The first largest entry, as `max(by:)` finds it over a distribution.
+    private static func argmax(_ values: UnsafePointer<Float>, count: Int) -> Int {
+        var best = 0
+        for j in 1..<count where values[j] > values[best] { best = j }
+        return best
+    }
+
+    /// One row's argmax through the full projection and softmax, as `step` computes them.
+    private func fullArgmax(row i: Int) -> Int {
+        let (d, v) = (width, vocabulary)
+        let logits = distributions + i * v
+        weights.outputProjection.withUnsafeBufferPointer { projection in
+            PlanKernels.product(normed + i * d, rows: 1, inputs: d, weight: projection.baseAddress!, outputs: v, bias: nil, into: logits)
+        }
+        PlanKernels.softmax(logits, count: v)
+        return Self.argmax(logits, count: v)
+    }
+
+    /// Feeds the tokens through every layer, leaving each fed token's final state in `normed`.
+    private func advance(_ tokens: [Int], going: [Int], positions: [Int]) {
         precondition(tokens.count == going.count && going.count == positions.count && going.count <= capacity,
                      "\(tokens.count) tokens for \(going.count) rows at \(positions.count) positions; a step takes \(capacity)")
         precondition(positions.allSatisfy { $0 < maximumLength }, "past the last position")
@@ -248,7 +301,6 @@ final class DecoderPlan {
                                     rows: a, width: d, normed: normed, inner: inner, projected: projected)
         }
         PlanKernels.norm(x, weights.finalNorm, rows: a, width: d, into: normed)
-        return nextTokenDistributions(going: going)
     }
 
     /// The vocabulary softmax mixed with the copy head's attention over the source by its gate,

@@ -11,8 +11,10 @@ extension SummarizerTransformer {
     }
 
     /// Greedy decoding of every row of an encoded memory (the summarizer's, or another encoder's).
-    public func greedy(memory: Memory, maximumLength: Int) -> [[Int]] {
-        decodeEachRow(memory, sourceOfRow: Array(0..<memory.batch), maximumLength: maximumLength, choose: Self.mostLikely)
+    /// `screening` off takes every argmax from the full distribution (`MostLikelyTokenScreen`),
+    /// which tests hold the screen to.
+    public func greedy(memory: Memory, maximumLength: Int, screening: Bool = true) -> [[Int]] {
+        decodeEachRow(memory, sourceOfRow: Array(0..<memory.batch), maximumLength: maximumLength, mostLikely: true, screening: screening)
     }
 
     /// Greedy decoding that drafts from `drafts` (and records its outputs there): a row whose
@@ -22,16 +24,13 @@ extension SummarizerTransformer {
     /// the row's tokens up to its own, so a choice is what plain greedy decoding makes there (a
     /// test holds the outputs equal); a draft costs its tokens once and saves a step for each
     /// token confirmed.
-    public func greedy(memory: Memory, maximumLength: Int, drafts: DraftBook) -> [[Int]] {
-        decodeEachRow(memory, sourceOfRow: Array(0..<memory.batch), maximumLength: maximumLength, drafts: drafts, choose: Self.mostLikely)
+    public func greedy(memory: Memory, maximumLength: Int, drafts: DraftBook, screening: Bool = true) -> [[Int]] {
+        decodeEachRow(memory, sourceOfRow: Array(0..<memory.batch), maximumLength: maximumLength, drafts: drafts, mostLikely: true,
+                      screening: screening)
     }
 
     /// Tokens a drafting step feeds at most, over all its rows.
     static let draftedTokensPerStep = 512
-
-    private static func mostLikely(_ distribution: UnsafeBufferPointer<Float>) -> Int {
-        distribution.indices.max { distribution[$0] < distribution[$1] }!
-    }
 
     /// `count` outputs drawn from the model's own distribution for one source, token by token
     /// (ancestral sampling), from `generator`.
@@ -47,11 +46,14 @@ extension SummarizerTransformer {
     }
 
     /// Decodes every row independently (row i reading source `sourceOfRow[i]` of `memory`),
-    /// `choose` picking each next token from its distribution; a row leaves the batch when it
-    /// picks `<eos>`. With `drafts`, a row is fed a draft after its next token where the book has
-    /// one (see `greedy(memory:maximumLength:drafts:)`; `choose` must then be deterministic).
+    /// `choose` picking each next token from its distribution, or with `mostLikely` the most
+    /// likely one (greedy decoding, through the plan's `mostLikelyTokens`, which can skip the
+    /// distribution itself unless `screening` is off); a row leaves the batch when it picks
+    /// `<eos>`. With `drafts`, a row is fed a draft after its next token where the book has one
+    /// (see `greedy(memory:maximumLength:drafts:)`; `choose` must then be deterministic).
     private func decodeEachRow(_ memory: Memory, sourceOfRow: [Int], maximumLength: Int, drafts: DraftBook? = nil,
-                               choose: (UnsafeBufferPointer<Float>) -> Int) -> [[Int]] {
+                               mostLikely: Bool = false, screening: Bool = true,
+                               choose: (UnsafeBufferPointer<Float>) -> Int = { _ in ReportVocabulary.end }) -> [[Int]] {
         let steps = min(maximumLength + 1, configuration.maximumLength)
         // A row's draft is at most its share of `draftedTokensPerStep`: the step's buffers hold a
         // distribution over the vocabulary for every token fed (at 61 tokens for each of 32 rows,
@@ -79,13 +81,14 @@ extension SummarizerTransformer {
                 }
             }
             firstFed.append(tokens.count)
-            let distributions = plan.step(tokens, going: rows, positions: positions)
+            let chosen = mostLikely ? plan.mostLikelyTokens(tokens, going: rows, positions: positions, screening: screening) : nil
+            let distributions = chosen == nil ? plan.step(tokens, going: rows, positions: positions) : nil
             var kept: [Int] = []
             next = []
             for (i, row) in going.enumerated() {
                 var ended = false
                 for fed in firstFed[i]..<firstFed[i + 1] {
-                    let token = choose(UnsafeBufferPointer(rebasing: distributions[(fed * v)..<((fed + 1) * v)]))
+                    let token = chosen?[fed] ?? choose(UnsafeBufferPointer(rebasing: distributions![(fed * v)..<((fed + 1) * v)]))
                     if token == ReportVocabulary.end || outputs[row].count == maximumLength {
                         ended = true
                         drafts?.record(outputs[row], ended: token == ReportVocabulary.end)

@@ -33,6 +33,9 @@ struct TransformerWeights: Sendable {
     let layers: [Layer]
     let finalNorm: Norm
     let copyQuery: Linear, copyGate: Linear
+    /// Greedy decoding's shortcut past the full vocabulary projection, shared by every plan of
+    /// these weights (it learns its basis from the states they compute).
+    let mostLikelyScreen: MostLikelyTokenScreen
 
     init(_ parameters: [String: Tensor], outputProjection: Tensor, configuration: SummarizerTransformer.Configuration) {
         func linear(_ name: String) -> Linear {
@@ -61,5 +64,6 @@ struct TransformerWeights: Sendable {
         finalNorm = norm("decoder.norm")
         copyQuery = linear("copy.query")
         copyGate = linear("copy.gate")
+        mostLikelyScreen = MostLikelyTokenScreen(width: configuration.width, vocabulary: configuration.vocabularySize)
     }
 }

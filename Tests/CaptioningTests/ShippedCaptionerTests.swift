@@ -57,4 +57,17 @@ struct ShippedCaptionerTests {
         for _ in 0..<2 { #expect(captioner.caption(films, decoding: .greedy) == plain) }
         #expect(captioner.drafts.count > 0)
     }
+
+    /// Greedy captions with the vocabulary's argmax screened are those of the full projection,
+    /// once the screen has its basis and decides rows.
+    @Test func theScreenedArgmaxWritesTheFullProjectionsCaptions() throws {
+        let captioner = try Captioner(contentsOf: Self.folder)
+        let films = try TrainingData.load(TestData.root.appending(path: "pneumoniamnist").path, side: captioner.trunk.settings.inputSide)
+            .validation.images.map(\.pixels)
+        let full = captioner.caption(films, decoding: .greedy, throughThePlan: true, drafting: true, screening: false)
+        let screen = captioner.decoder.inferenceWeights.mostLikelyScreen
+        #expect(screen.basis == nil, "the full projection offers the screen nothing")
+        for _ in 0..<2 { #expect(captioner.caption(films, decoding: .greedy) == full) }
+        #expect(screen.basis != nil && screen.screenedRows.load(ordering: .relaxed) > 10 * screen.undecidedRows.load(ordering: .relaxed))
+    }
 }

@@ -35,4 +35,17 @@ void radstream_attend(const float *query, const float *keys, int columns, const 
 void radstream_linear_avx512(const float *input, int rows, int inputs, const float *weight, int outputs, const float *bias,
                              float *output);
 
+/* The index of the first largest of values[0..count), count ≥ 1, as a scan that keeps the first
+   of equals finds it: greedy decoding's argmax over a vocabulary's scores. `avx512` as for
+   radstream_exp_shifted. */
+int radstream_first_maximum(const float *values, int count, int avx512);
+
+/* The indices k < count, in order, whose bound scores[k] + residuals[k]·spread reaches `bar`,
+   into `found` (room for `capacity`); returns how many, or capacity + 1 as soon as there are
+   more. What the decoders' most-likely-token screen computes exactly (MostLikelyTokenScreen);
+   in Swift's SIMD types built for the baseline, the scan cost more than the products it saved.
+   `avx512` as for radstream_exp_shifted. */
+int radstream_within_reach(const float *scores, const float *residuals, float spread, float bar, int count, int *found, int capacity,
+                           int avx512);
+
 #endif
