@@ -38,8 +38,10 @@ final class DecoderPlan {
     // One step's activations, a row per row still going.
     private let x, normed, attended, projected, query, qkv, inner, scores, copyWeights, gateInput: UnsafeMutablePointer<Float>
     private let gates: UnsafeMutablePointer<Float>
-    /// Each fed token's final state in the most-likely screen's basis.
+    /// Each fed token's final state in the most-likely screen's basis, and that basis once the
+    /// screen has it (asked of the screen, under its lock, only until then).
     private let coordinates: UnsafeMutablePointer<Float>
+    private var screenBasis: MostLikelyTokenScreen.Basis?
     /// The step's next-token distributions, (tokens fed, vocabulary).
     private let distributions: UnsafeMutablePointer<Float>
     private var allocations: [UnsafeMutablePointer<Float>] = []
@@ -204,12 +206,13 @@ final class DecoderPlan {
         advance(tokens, going: going, positions: positions)
         let (a, d, v) = (going.count, width, vocabulary)
         let screen = weights.mostLikelyScreen
-        guard screening, sourceWords == nil, let basis = screen.basis else {
+        if screening, sourceWords == nil, screenBasis == nil { screenBasis = screen.basis }
+        guard screening, sourceWords == nil, let basis = screenBasis else {
             if screening, sourceWords == nil {
                 screen.offer(normed, rows: a, embedding: weights.embedding)
             }
             let distributions = nextTokenDistributions(going: going)
-            return (0..<a).map { Self.argmax(distributions.baseAddress! + $0 * v, count: v) }
+            return (0..<a).map { PlanKernels.firstMaximum(distributions.baseAddress! + $0 * v, count: v) }
         }
         let screened = weights.embedding.withUnsafeBufferPointer { embedding in
             MostLikelyTokenScreen.mostLikely(normed, rows: a, width: d, vocabulary: v, basis: basis, embedding: embedding.baseAddress!,
@@ -221,13 +224,6 @@ final class DecoderPlan {
         return screened.enumerated().map { i, token in token ?? fullArgmax(row: i) }
     }
 
-    /// The first largest entry, as `max(by:)` finds it over a distribution.
-    private static func argmax(_ values: UnsafePointer<Float>, count: Int) -> Int {
-        var best = 0
-        for j in 1..<count where values[j] > values[best] { best = j }
-        return best
-    }
-
     /// One row's argmax through the full projection and softmax, as `step` computes them.
     private func fullArgmax(row i: Int) -> Int {
         let (d, v) = (width, vocabulary)
@@ -236,7 +232,7 @@ final class DecoderPlan {
             PlanKernels.product(normed + i * d, rows: 1, inputs: d, weight: projection.baseAddress!, outputs: v, bias: nil, into: logits)
         }
         PlanKernels.softmax(logits, count: v)
-        return Self.argmax(logits, count: v)
+        return PlanKernels.firstMaximum(logits, count: v)
     }
 
     /// Feeds the tokens through every layer, leaving each fed token's final state in `normed`.

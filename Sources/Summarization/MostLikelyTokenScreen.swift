@@ -180,15 +180,14 @@ final class MostLikelyTokenScreen: Sendable {
             return dot
         }
         // The leader: the first token of the largest cheap score (its exact logit sets the bar).
-        let avx512: Int32 = ProcessorFeatures.avx512 ? 1 : 0
-        let leader = Int(radstream_first_maximum(scores, Int32(v), avx512))
+        let leader = PlanKernels.firstMaximum(scores, count: v)
         // Every token that could reach the leader's exact logit, less the margin, is computed.
         // The cheap scores' own rounding is far below the margin added.
         let threshold = Float(exact(leader)) - tieMargin - 1e-3
         var best = (token: -1, logit: -Double.infinity), second = -Double.infinity
         let inReach = withUnsafeTemporaryAllocation(of: Int32.self, capacity: maximumCandidates) { found -> Bool in
             let count = Int(radstream_within_reach(scores, residuals, perpendicular, threshold, Int32(v), found.baseAddress!,
-                                                   Int32(maximumCandidates), avx512))
+                                                   Int32(maximumCandidates), ProcessorFeatures.avx512 ? 1 : 0))
             guard count <= maximumCandidates else { return false }
             for j in found.prefix(count).map(Int.init) {
                 let logit = exact(j)

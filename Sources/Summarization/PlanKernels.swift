@@ -85,6 +85,12 @@ enum PlanKernels {
         for k in 0..<count { values[k] += addend[k] }
     }
 
+    /// The index of the first largest of `count` values (greedy decoding's argmax), in vector
+    /// lanes where AVX-512 runs (`radstream_first_maximum`).
+    static func firstMaximum(_ values: UnsafePointer<Float>, count: Int) -> Int {
+        Int(radstream_first_maximum(values, Int32(count), ProcessorFeatures.avx512 ? 1 : 0))
+    }
+
     static func softmax(_ values: UnsafeMutablePointer<Float>, count: Int) {
         VectorKernels.expShifted(values, count: count, shift: VectorKernels.maximum(values, count: count))
         let total = VectorKernels.sum(values, count: count)
